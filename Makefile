@@ -1,0 +1,32 @@
+# The two commands a new user needs:
+#   make run    install what is missing, build, start a local Kafka broker and the services
+#   make test   install what is missing, build, run every test against a real broker
+# Also: make build, make unit (unit tests only, no broker), make clean.
+
+BUILD ?= build
+JOBS ?= 2
+BUILD_TYPE ?= RelWithDebInfo
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build test unit run clean
+
+all: build
+
+deps:
+	@deploy/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+
+test: build
+	@tests/run-tests.sh $(BUILD)
+
+unit: build
+	@ctest --test-dir $(BUILD) -L unit -j$(JOBS) --output-on-failure
+
+run: build
+	@deploy/local/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD)

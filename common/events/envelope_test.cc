@@ -1,0 +1,94 @@
+#include "common/events/envelope.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "common/testing/fake_clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace sales::events {
+namespace {
+
+using ::testing::HasSubstr;
+
+EventEnvelope Sample() {
+  testing::FakeClock clock;
+  EventEnvelope e = NewEnvelope("lead", "lead-1", 1, "lead.captured", 1,
+                                {"corr-1", "cause-1", "alice", "key-1", "lead-acquisition"}, clock);
+  e.mutable_lead()->mutable_captured()->mutable_contact()->set_name("Νίκος Παπαδόπουλος");
+  return e;
+}
+
+TEST(Envelope, RoundTripsEveryField) {
+  EventEnvelope e = Sample();
+  auto decoded = Decode(Encode(e));
+  ASSERT_TRUE(decoded.ok()) << decoded.status();
+  EXPECT_EQ(decoded->SerializeAsString(), e.SerializeAsString());
+  EXPECT_EQ(decoded->correlation_id(), "corr-1");
+  EXPECT_EQ(decoded->actor(), "alice");
+  EXPECT_EQ(decoded->idempotency_key(), "key-1");
+  EXPECT_EQ(decoded->lead().captured().contact().name(), "Νίκος Παπαδόπουλος");
+  EXPECT_EQ(FromProto(decoded->occurred_at()), absl::FromUnixSeconds(1767225600));
+}
+
+TEST(Envelope, RefusesGarbageWithAReason) {
+  auto s = Decode("\xff\xff\xff not protobuf");
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.status().message(), HasSubstr("not a valid sales.events.v1.EventEnvelope"));
+  EXPECT_THAT(Decode("").status().message(), HasSubstr("empty message"));
+}
+
+TEST(Envelope, RefusesMissingRequiredFields) {
+  EventEnvelope e = Sample();
+  e.set_event_id("nope");
+  EXPECT_THAT(Decode(Encode(e)).status().message(), HasSubstr("event_id: not a UUID"));
+  e = Sample();
+  e.set_aggregate_version(0);
+  EXPECT_THAT(Decode(Encode(e)).status().message(), HasSubstr("aggregate_version: must be >= 1"));
+  e = Sample();
+  e.clear_aggregate_id();
+  EXPECT_THAT(Decode(Encode(e)).status().message(), HasSubstr("aggregate_id: missing"));
+  e = Sample();
+  e.clear_lead();
+  EXPECT_THAT(Decode(Encode(e)).status().message(), HasSubstr("payload: missing"));
+}
+
+TEST(Envelope, TimestampsKeepNanosecondsAndPreEpoch) {
+  const absl::Time t = absl::FromUnixNanos(-1500000001);
+  EXPECT_EQ(FromProto(ToProto(t)), t);
+  EXPECT_GE(ToProto(t).nanos(), 0);
+}
+
+// Events written by earlier releases must stay readable forever. Each fixture is the exact bytes
+// a release wrote; never edit one, add new ones.
+std::string ReadFixture(const std::string& name) {
+  std::ifstream in(std::string(SALES_FIXTURES_DIR) + "/events/" + name, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(EnvelopeFixtures, V1LeadCapturedStaysReadable) {
+  const std::string bytes = ReadFixture("v1/lead_captured.bin");
+  ASSERT_FALSE(bytes.empty()) << "fixture missing";
+  auto e = Decode(bytes);
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->event_id(), "5f0c7b1e-3d7a-4e55-9a51-2b6f1c0d9e01");
+  EXPECT_EQ(e->aggregate_type(), "lead");
+  EXPECT_EQ(e->aggregate_id(), "2b1f4b7e-7b0a-5c55-8f0e-6f1d2f3a4b5c");
+  EXPECT_EQ(e->aggregate_version(), 1);
+  EXPECT_EQ(e->event_type(), "lead.captured");
+  EXPECT_EQ(e->schema_version(), 1u);
+  EXPECT_EQ(e->idempotency_key(), "fixture-key-1");
+  const auto& c = e->lead().captured();
+  EXPECT_EQ(c.contact().name(), "Ελένη Γεωργίου");
+  EXPECT_EQ(c.contact().email(), "eleni@example.gr");
+  EXPECT_EQ(c.source(), v1::LEAD_SOURCE_WEB_FORM);
+  EXPECT_EQ(c.region(), "GR-ATT");
+  ASSERT_EQ(c.product_interest_size(), 2);
+  EXPECT_EQ(c.product_interest(1), "crm-pro");
+}
+
+}  // namespace
+}  // namespace sales::events

@@ -1,0 +1,33 @@
+#include "common/grpc/request_context.h"
+
+#include "common/base/ids.h"
+
+namespace sales::grpc_util {
+namespace {
+
+std::string Metadata(::grpc::ServerContext* context, const char* key) {
+  const auto& md = context->client_metadata();
+  auto it = md.find(key);
+  if (it == md.end()) return "";
+  std::string value(it->second.data(), it->second.size());
+  // Untrusted text that ends up in logs and events: keep it short and printable.
+  if (value.size() > 128) value.resize(128);
+  for (char& c : value) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return value;
+}
+
+}  // namespace
+
+RequestContext FromServerContext(::grpc::ServerContext* context) {
+  RequestContext r;
+  r.correlation_id = Metadata(context, "x-correlation-id");
+  if (r.correlation_id.empty()) r.correlation_id = NewUuid();
+  r.actor = Metadata(context, "x-actor");
+  if (r.actor.empty()) r.actor = "anonymous";
+  context->AddInitialMetadata("x-correlation-id", r.correlation_id);
+  return r;
+}
+
+}  // namespace sales::grpc_util

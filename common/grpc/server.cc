@@ -1,0 +1,62 @@
+#include "common/grpc/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include <csignal>
+
+#include "common/base/strings.h"
+#include "absl/time/clock.h"
+
+namespace sales::grpc_util {
+
+StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const std::string& address,
+                                                        const std::vector<::grpc::Service*>& services) {
+  ::grpc::EnableDefaultHealthCheckService(true);
+  ::grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  ::grpc::ServerBuilder builder;
+  std::unique_ptr<GrpcServer> server(new GrpcServer());
+  builder.AddListeningPort(address, ::grpc::InsecureServerCredentials(), &server->port_);
+  for (auto* s : services) builder.RegisterService(s);
+  builder.SetMaxReceiveMessageSize(4 << 20);
+  server->server_ = builder.BuildAndStart();
+  if (!server->server_ || server->port_ == 0) {
+    return absl::UnavailableError(StrCat("cannot serve gRPC on ", address, " (address in use or invalid?)"));
+  }
+  server->SetServing(false);
+  return server;
+}
+
+GrpcServer::~GrpcServer() { Shutdown(absl::Seconds(5)); }
+
+void GrpcServer::SetServing(bool serving) {
+  if (auto* health = server_->GetHealthCheckService()) health->SetServingStatus(serving);
+}
+
+void GrpcServer::Shutdown(absl::Duration grace) {
+  if (shut_down_) return;
+  shut_down_ = true;
+  SetServing(false);
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + grace));
+  server_->Wait();
+}
+
+void BlockShutdownSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+}
+
+int WaitForShutdownSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
+
+}  // namespace sales::grpc_util

@@ -1,0 +1,32 @@
+// Settings shared by every Kafka client the platform creates, and the one place that turns them
+// into librdkafka configuration objects.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "common/base/status.h"
+
+namespace RdKafka {
+class Conf;
+}
+
+namespace sales::kafka {
+
+struct ClientSettings {
+  std::string bootstrap_servers;                // "host:port[,host:port...]"
+  std::string client_id = "sales-platform";
+  std::map<std::string, std::string> overrides;  // any librdkafka property, applied last
+};
+
+// A global librdkafka configuration with `properties` applied after the settings.
+// INVALID_ARGUMENT naming the property librdkafka rejected.
+StatusOr<std::unique_ptr<RdKafka::Conf>> MakeConf(const ClientSettings& settings,
+                                                  const std::map<std::string, std::string>& properties);
+
+// The topic name for a logical topic under a prefix: Topic("t1.", "sales.leads") == "t1.sales.leads".
+inline std::string Topic(const std::string& prefix, const std::string& name) { return prefix + name; }
+inline std::string DeadLetterTopic(const std::string& topic) { return topic + ".dlq"; }
+
+}  // namespace sales::kafka

@@ -1,0 +1,187 @@
+#include "common/kafka/kafka_publisher.h"
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include <condition_variable>
+
+#include "common/base/strings.h"
+#include "absl/time/clock.h"
+#include "common/base/log.h"
+
+namespace sales::kafka {
+namespace {
+
+// One Publish() call: the caller waits on it, delivery reports fill it.
+struct Pending {
+  explicit Pending(size_t n) : remaining(n), results(n, absl::UnavailableError("not acknowledged")) {}
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t remaining;
+  std::vector<StatusOr<Position>> results;
+
+  void Complete(size_t index, StatusOr<Position> result) {
+    std::lock_guard lock(mu);
+    results[index] = std::move(result);
+    if (--remaining == 0) cv.notify_all();
+  }
+};
+
+// The opaque attached to each produced message; owned by librdkafka until its delivery report.
+struct Slot {
+  std::shared_ptr<Pending> pending;
+  size_t index;
+};
+
+Status ErrorFor(RdKafka::ErrorCode err, const std::string& topic) {
+  const std::string what = StrCat("kafka: appending to ", topic, " failed: ", RdKafka::err2str(err));
+  switch (err) {
+    case RdKafka::ERR_MSG_SIZE_TOO_LARGE:
+      return absl::InvalidArgumentError(what);
+    case RdKafka::ERR__MSG_TIMED_OUT:
+      return absl::UnavailableError(StrCat(what, " (no acknowledgement in time; broker unreachable?)"));
+    case RdKafka::ERR__UNKNOWN_TOPIC:
+    case RdKafka::ERR_UNKNOWN_TOPIC_OR_PART:
+      return absl::FailedPreconditionError(StrCat(what, " (topic does not exist)"));
+    default:
+      return absl::UnavailableError(what);
+  }
+}
+
+}  // namespace
+
+class KafkaPublisher::DeliveryReports final : public RdKafka::DeliveryReportCb, public RdKafka::EventCb {
+ public:
+  explicit DeliveryReports(std::atomic<bool>* fatal) : fatal_(fatal) {}
+
+  void dr_cb(RdKafka::Message& message) override {
+    std::unique_ptr<Slot> slot(static_cast<Slot*>(message.msg_opaque()));
+    if (!slot) return;
+    if (message.err() == RdKafka::ERR_NO_ERROR) {
+      slot->pending->Complete(slot->index, Position{message.topic_name(), message.partition(), message.offset()});
+    } else {
+      slot->pending->Complete(slot->index, ErrorFor(message.err(), message.topic_name()));
+    }
+  }
+
+  void event_cb(RdKafka::Event& event) override {
+    if (event.type() != RdKafka::Event::EVENT_ERROR) return;
+    if (event.fatal()) {
+      fatal_->store(true);
+      log::Error("kafka producer fatal error; it will be recreated", {{"error", event.str()}});
+    } else if (event.err() != RdKafka::ERR__TRANSPORT && event.err() != RdKafka::ERR__ALL_BROKERS_DOWN) {
+      log::Warn("kafka producer error", {{"error", event.str()}});
+    }
+  }
+
+ private:
+  std::atomic<bool>* fatal_;
+};
+
+StatusOr<std::vector<Position>> AllDelivered(std::vector<StatusOr<Position>> results) {
+  std::vector<Position> out;
+  out.reserve(results.size());
+  for (auto& r : results) {
+    if (!r.ok()) return r.status();
+    out.push_back(std::move(*r));
+  }
+  return out;
+}
+
+KafkaPublisher::KafkaPublisher(const PublisherOptions& options)
+    : options_(options), reports_(std::make_unique<DeliveryReports>(&fatal_)) {}
+
+StatusOr<std::unique_ptr<KafkaPublisher>> KafkaPublisher::Create(const PublisherOptions& options) {
+  std::unique_ptr<KafkaPublisher> p(new KafkaPublisher(options));
+  RETURN_IF_ERROR(p->Connect());
+  p->poller_ = std::thread([raw = p.get()] {
+    // Serves delivery reports and error events for whichever producer is current.
+    while (!raw->stopping_) raw->Current()->poll(50);
+  });
+  return p;
+}
+
+Status KafkaPublisher::Connect() {
+  ASSIGN_OR_RETURN(auto conf,
+                   MakeConf(options_.client,
+                            {{"enable.idempotence", "true"},
+                             {"acks", "all"},
+                             {"linger.ms", StrCat(options_.linger_ms)},
+                             {"message.timeout.ms", StrCat(absl::ToInt64Milliseconds(options_.delivery_timeout))},
+                             {"compression.type", "lz4"},
+                             {"reconnect.backoff.ms", "50"},
+                             {"reconnect.backoff.max.ms", "1000"}}));
+  std::string err;
+  if (conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(reports_.get()), err) != RdKafka::Conf::CONF_OK ||
+      conf->set("event_cb", static_cast<RdKafka::EventCb*>(reports_.get()), err) != RdKafka::Conf::CONF_OK) {
+    return absl::InternalError(StrCat("kafka producer callbacks: ", err));
+  }
+  std::shared_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), err));
+  if (!producer) return absl::InvalidArgumentError(StrCat("kafka producer: ", err));
+  std::shared_ptr<RdKafka::Producer> old;
+  {
+    std::lock_guard lock(mu_);
+    old = std::exchange(producer_, std::move(producer));
+    fatal_ = false;
+  }
+  if (old) {
+    // Fail whatever the broken producer still holds so its callers get an answer now.
+    old->purge(RdKafka::Producer::PURGE_QUEUE | RdKafka::Producer::PURGE_INFLIGHT);
+    old->poll(0);
+  }
+  return absl::OkStatus();
+}
+
+std::shared_ptr<RdKafka::Producer> KafkaPublisher::Current() {
+  std::lock_guard lock(mu_);
+  return producer_;
+}
+
+KafkaPublisher::~KafkaPublisher() {
+  if (auto p = Current()) p->flush(static_cast<int>(absl::ToInt64Milliseconds(options_.delivery_timeout)));
+  stopping_ = true;
+  if (poller_.joinable()) poller_.join();
+  if (auto p = Current()) p->poll(0);
+}
+
+std::vector<StatusOr<Position>> KafkaPublisher::Publish(std::vector<OutgoingMessage> messages,
+                                                        absl::Duration timeout) {
+  if (fatal_) {
+    if (Status s = Connect(); !s.ok()) return std::vector<StatusOr<Position>>(messages.size(), s);
+  }
+  auto pending = std::make_shared<Pending>(messages.size());
+  const absl::Time deadline = absl::Now() + timeout;
+  auto producer = Current();
+  for (size_t i = 0; i < messages.size(); ++i) {
+    OutgoingMessage& m = messages[i];
+    RdKafka::Headers* headers = RdKafka::Headers::create();
+    for (const auto& [k, v] : m.headers) headers->add(k, v.data(), v.size());
+    auto* slot = new Slot{pending, i};
+    RdKafka::ErrorCode err;
+    while (true) {
+      err = producer->produce(m.topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
+                              m.value.data(), m.value.size(), m.key.data(), m.key.size(), 0, headers, slot);
+      if (err != RdKafka::ERR__QUEUE_FULL || absl::Now() >= deadline) break;
+      producer->poll(5);  // local queue full: let deliveries drain, within the caller's deadline
+    }
+    if (err != RdKafka::ERR_NO_ERROR) {
+      delete headers;  // produce() takes ownership only on success
+      delete slot;
+      pending->Complete(i, ErrorFor(err, m.topic));
+    }
+  }
+  std::unique_lock lock(pending->mu);
+  pending->cv.wait_until(lock, absl::ToChronoTime(deadline), [&] { return pending->remaining == 0; });
+  std::vector<StatusOr<Position>> results = pending->results;
+  if (pending->remaining != 0) {
+    for (auto& r : results) {
+      if (!r.ok() && r.status().message() == "not acknowledged") {
+        r = absl::UnavailableError(StrCat("kafka: no acknowledgement within ", absl::FormatDuration(timeout),
+                                                "; the message may still be written, retry with the same "
+                                                "idempotency key"));
+      }
+    }
+  }
+  return results;
+}
+
+}  // namespace sales::kafka

@@ -1,0 +1,49 @@
+// The real EventPublisher: a librdkafka idempotent producer (enable.idempotence, acks=all), so a
+// message is written at most once per partition even when librdkafka retries internally.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "common/kafka/client_config.h"
+#include "common/kafka/publisher.h"
+
+namespace RdKafka {
+class Producer;
+}
+
+namespace sales::kafka {
+
+struct PublisherOptions {
+  ClientSettings client;
+  // Upper bound for one message to be acknowledged (librdkafka message.timeout.ms). Publish()
+  // never blocks much longer than this.
+  absl::Duration delivery_timeout = absl::Seconds(5);
+  int linger_ms = 2;
+};
+
+class KafkaPublisher final : public EventPublisher {
+ public:
+  static StatusOr<std::unique_ptr<KafkaPublisher>> Create(const PublisherOptions& options);
+  ~KafkaPublisher() override;  // flushes what is in flight, for at most the delivery timeout
+
+  std::vector<StatusOr<Position>> Publish(std::vector<OutgoingMessage> messages, absl::Duration timeout) override;
+
+ private:
+  class DeliveryReports;
+  explicit KafkaPublisher(const PublisherOptions& options);
+  Status Connect();  // (re)creates the producer
+  std::shared_ptr<RdKafka::Producer> Current();
+
+  PublisherOptions options_;
+  std::unique_ptr<DeliveryReports> reports_;
+  std::mutex mu_;
+  std::shared_ptr<RdKafka::Producer> producer_;
+  std::atomic<bool> fatal_{false};
+  std::atomic<bool> stopping_{false};
+  std::thread poller_;
+};
+
+}  // namespace sales::kafka

@@ -1,0 +1,37 @@
+#include "common/projection/projection.h"
+
+#include "common/base/strings.h"
+
+namespace sales::projection {
+
+StatusOr<Outcome> EventProjection::Apply(const Record& record, Batch& batch) {
+  ASSIGN_OR_RETURN(events::EventEnvelope event, events::Decode(record.value));
+  if (event.aggregate_id() != record.key) {
+    return InvalidField("key", StrCat("message key \"", record.key, "\" is not the aggregate id \"",
+                                            event.aggregate_id(), "\""));
+  }
+  return ApplyEvent(event, batch);
+}
+
+std::string AppliedCounter(const std::string& p) { return StrCat(p, "/applied"); }
+std::string DuplicateCounter(const std::string& p) { return StrCat(p, "/duplicates"); }
+std::string DeadLetterCounter(const std::string& p) { return StrCat(p, "/dead_lettered"); }
+
+StatusOr<std::vector<Outcome>> Applier::ApplyAppended(const std::vector<Record>& records) {
+  std::lock_guard lock(mu_);
+  Batch batch = store_->NewBatch();
+  std::vector<Outcome> outcomes;
+  int64_t applied = 0, duplicates = 0;
+  for (const Record& r : records) {
+    ASSIGN_OR_RETURN(Outcome o, projection_->Apply(r, batch));
+    (o == Outcome::kApplied ? applied : duplicates)++;
+    outcomes.push_back(o);
+  }
+  const std::string name = projection_->name();
+  if (applied) RETURN_IF_ERROR(batch.AddToCounter(AppliedCounter(name), applied));
+  if (duplicates) RETURN_IF_ERROR(batch.AddToCounter(DuplicateCounter(name), duplicates));
+  RETURN_IF_ERROR(store_->Commit(batch));
+  return outcomes;
+}
+
+}  // namespace sales::projection

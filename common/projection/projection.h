@@ -1,0 +1,89 @@
+// A projection turns events into rows of a RocksDB store. It is plain code: given a record and a
+// batch, it reads and writes rows through the batch and says what it did; it knows nothing of
+// Kafka. The ProjectionRunner (runner.h) feeds it from Kafka; a service's command path feeds it the
+// events it has just appended (Applier below), so a command's answer can be read at once.
+//
+// Exactly-once effect: the runner commits each batch of rows together with the offsets it came
+// from. Events the command path applied early are seen again by the runner; a projection must
+// recognise them (e.g. by aggregate version) and answer kDuplicate without writing.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/base/status.h"
+#include "common/events/envelope.h"
+#include "common/store/store.h"
+
+namespace sales::projection {
+
+// One message as read from (or just appended to) a topic.
+struct Record {
+  std::string topic;
+  int32_t partition = -1;
+  int64_t offset = -1;
+  std::string key;
+  std::string value;
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+enum class Outcome {
+  kApplied,    // rows changed
+  kDuplicate,  // already applied earlier; nothing written
+};
+
+class Projection {
+ public:
+  virtual ~Projection() = default;
+
+  // Stable name: it keys the stored offsets and counters, so renaming it means a rebuild.
+  virtual std::string name() const = 0;
+  virtual std::vector<std::string> column_families() const = 0;
+
+  // Applies one record into `batch`.
+  //   INVALID_ARGUMENT, FAILED_PRECONDITION: the record is bad for this projection (cannot be
+  //     decoded, version gap, ...): it goes to the dead-letter topic with the message as reason.
+  //   any other error: transient (store trouble); the whole batch is retried later.
+  virtual StatusOr<Outcome> Apply(const Record& record, Batch& batch) = 0;
+};
+
+// Convenience base for projections of enveloped events: decodes and validates the envelope (a bad
+// one is dead-lettered) and hands the event on.
+class EventProjection : public Projection {
+ public:
+  StatusOr<Outcome> Apply(const Record& record, Batch& batch) final;
+
+ protected:
+  virtual StatusOr<Outcome> ApplyEvent(const events::EventEnvelope& event, Batch& batch) = 0;
+};
+
+// Names of the persistent counters every projection keeps (in the store's meta family).
+std::string AppliedCounter(const std::string& projection);
+std::string DuplicateCounter(const std::string& projection);
+std::string DeadLetterCounter(const std::string& projection);
+
+// Serialises every write into one projection's store: the runner and the command path both take
+// its lock, so read-modify-write of rows never interleaves.
+class Applier {
+ public:
+  Applier(Store* store, Projection* projection) : store_(store), projection_(projection) {}
+
+  Store* store() const { return store_; }
+  Projection* projection() const { return projection_; }
+  std::mutex& mutex() { return mu_; }
+
+  // Applies records that were just acknowledged by Kafka (command path). Offsets are not touched:
+  // the runner will read these records again and see duplicates. Any error is returned as is; no
+  // partial batch is committed.
+  StatusOr<std::vector<Outcome>> ApplyAppended(const std::vector<Record>& records);
+
+ private:
+  Store* store_;
+  Projection* projection_;
+  std::mutex mu_;
+};
+
+}  // namespace sales::projection

@@ -1,0 +1,287 @@
+#include "common/projection/runner.h"
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include "common/base/strings.h"
+#include "absl/time/clock.h"
+#include "common/base/log.h"
+
+namespace sales::projection {
+namespace {
+
+bool IsBadRecord(const Status& s) {
+  return s.code() == absl::StatusCode::kInvalidArgument || s.code() == absl::StatusCode::kFailedPrecondition;
+}
+
+Record ToRecord(RdKafka::Message& m) {
+  Record r;
+  r.topic = m.topic_name();
+  r.partition = m.partition();
+  r.offset = m.offset();
+  if (m.key()) r.key = *m.key();
+  r.value.assign(static_cast<const char*>(m.payload()), m.len());
+  if (const RdKafka::Headers* h = m.headers()) {
+    for (const auto& header : h->get_all()) {
+      r.headers.emplace_back(header.key(),
+                             std::string(static_cast<const char*>(header.value()), header.value_size()));
+    }
+  }
+  return r;
+}
+
+int Millis(absl::Duration d) { return static_cast<int>(absl::ToInt64Milliseconds(d)); }
+
+}  // namespace
+
+struct ProjectionRunner::Counters {
+  Counter* applied;
+  Counter* duplicates;
+  Counter* dead_lettered;
+  Counter* batch_failures;
+  Histogram* batch_seconds;
+};
+
+ProjectionRunner::ProjectionRunner(RunnerOptions options, Applier* applier, kafka::EventPublisher* dead_letters,
+                                   kafka::Admin* admin, MetricsRegistry* metrics)
+    : options_(std::move(options)),
+      applier_(applier),
+      dead_letters_(dead_letters),
+      admin_(admin),
+      name_(applier->projection()->name()) {
+  const Labels labels = {{"projection", name_}};
+  auto events = [&](const char* outcome) {
+    Labels l = labels;
+    l["outcome"] = outcome;
+    return &metrics->GetCounter("sales_projection_events_total", "Records handled by a projection runner.", l);
+  };
+  counters_.reset(new Counters{
+      events("applied"), events("duplicate"), events("dead_letter"),
+      &metrics->GetCounter("sales_projection_batch_failures_total",
+                           "Batches abandoned and retried (store or dead-letter trouble).", labels),
+      &metrics->GetHistogram("sales_projection_batch_seconds", "Time to apply and commit one batch.", labels)});
+  metrics->AddCollector([this, metrics] {
+    for (const auto& p : Progress()) {
+      Labels l = {{"projection", name_}, {"topic", p.topic}, {"partition", StrCat(p.partition)}};
+      metrics->GetGauge("sales_projection_next_offset", "Next offset a projection will apply.", l)
+          .Set(static_cast<double>(p.next_offset));
+      metrics->GetGauge("sales_projection_lag_events", "Events in the log not yet applied by a projection.", l)
+          .Set(p.end_offset < 0 ? -1 : static_cast<double>(std::max<int64_t>(0, p.end_offset - p.next_offset)));
+    }
+  });
+}
+
+ProjectionRunner::~ProjectionRunner() { Stop(); }
+
+Status ProjectionRunner::Start() {
+  ASSIGN_OR_RETURN(auto conf, kafka::MakeConf(options_.client,
+                                              {{"group.id", StrCat("sales-projection-", name_)},
+                                               {"enable.auto.commit", "false"},
+                                               {"enable.auto.offset.store", "false"},
+                                               {"enable.partition.eof", "true"},
+                                               {"auto.offset.reset", "earliest"},
+                                               {"fetch.wait.max.ms", "10"},
+                                               {"fetch.error.backoff.ms", "100"},
+                                               {"queued.max.messages.kbytes", "32768"},
+                                               {"reconnect.backoff.max.ms", "1000"}}));
+  std::string err;
+  consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
+  if (!consumer_) return absl::InvalidArgumentError(StrCat("kafka consumer: ", err));
+
+  for (const auto& topic : options_.topics) {
+    ASSIGN_OR_RETURN(int partitions, admin_->PartitionCount(topic, options_.kafka_timeout));
+    for (int32_t p = 0; p < partitions; ++p) {
+      ASSIGN_OR_RETURN(kafka::Watermarks w, admin_->QueryWatermarks(topic, p, options_.kafka_timeout));
+      catch_up_target_[{topic, p}] = w.high;
+    }
+  }
+  RETURN_IF_ERROR(Assign());
+  thread_ = std::thread([this] { Run(); });
+  return absl::OkStatus();
+}
+
+Status ProjectionRunner::Assign() {
+  std::vector<RdKafka::TopicPartition*> partitions;
+  std::map<std::pair<std::string, int32_t>, PartitionProgress> progress;
+  for (const auto& [tp, target] : catch_up_target_) {
+    ASSIGN_OR_RETURN(auto stored, applier_->store()->GetOffset(name_, tp.first, tp.second));
+    partitions.push_back(RdKafka::TopicPartition::create(tp.first, tp.second,
+                                                         stored ? *stored : RdKafka::Topic::OFFSET_BEGINNING));
+    progress[tp] = {tp.first, tp.second, stored.value_or(0), target};
+  }
+  RdKafka::ErrorCode code = consumer_->assign(partitions);
+  RdKafka::TopicPartition::destroy(partitions);
+  if (code != RdKafka::ERR_NO_ERROR) return absl::UnavailableError(StrCat("kafka assign: ", RdKafka::err2str(code)));
+  std::lock_guard lock(mu_);
+  progress_ = std::move(progress);
+  return absl::OkStatus();
+}
+
+void ProjectionRunner::Stop() {
+  stopping_ = true;
+  if (thread_.joinable()) thread_.join();
+  if (consumer_) {
+    consumer_->close();
+    consumer_.reset();
+  }
+}
+
+void ProjectionRunner::Run() {
+  log::Info("projection runner started", {{"projection", name_}});
+  while (!stopping_) {
+    std::vector<std::unique_ptr<RdKafka::Message>> batch;
+    std::vector<std::pair<std::pair<std::string, int32_t>, int64_t>> eofs;
+    int timeout = Millis(options_.poll_timeout);
+    while (static_cast<int>(batch.size()) < options_.max_batch) {
+      std::unique_ptr<RdKafka::Message> m(consumer_->consume(timeout));
+      timeout = 0;  // only the first record of a batch is waited for
+      if (m->err() == RdKafka::ERR__TIMED_OUT) break;
+      if (m->err() == RdKafka::ERR_NO_ERROR) {
+        batch.push_back(std::move(m));
+      } else if (m->err() == RdKafka::ERR__PARTITION_EOF) {
+        eofs.push_back({{m->topic_name(), m->partition()}, m->offset()});
+      } else {
+        log::Warn("kafka consume error", {{"projection", name_}, {"error", m->errstr()}});
+        break;
+      }
+    }
+    if (!batch.empty()) {
+      const absl::Time started = absl::Now();
+      if (Status s = ProcessBatch(batch); !s.ok()) {
+        counters_->batch_failures->Inc();
+        log::Error("projection batch failed; retrying from the stored offsets",
+                   {{"projection", name_}, {"error", s.ToString()}});
+        for (absl::Time until = absl::Now() + options_.retry_backoff; !stopping_ && absl::Now() < until;) {
+          absl::SleepFor(absl::Milliseconds(20));
+        }
+        if (Status a = Assign(); !a.ok()) log::Error("re-assign failed", {{"projection", name_}, {"error", a.ToString()}});
+        continue;
+      }
+      counters_->batch_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - started));
+    }
+    for (const auto& [tp, offset] : eofs) Advance(tp.first, tp.second, offset);
+  }
+  log::Info("projection runner stopped", {{"projection", name_}});
+}
+
+Status ProjectionRunner::ProcessBatch(std::vector<std::unique_ptr<RdKafka::Message>>& messages) {
+  Projection* projection = applier_->projection();
+  std::map<std::pair<std::string, int32_t>, int64_t> next;
+  std::vector<std::pair<Record, Status>> rejected;
+  int64_t applied = 0, duplicates = 0;
+  {
+    std::lock_guard lock(applier_->mutex());
+    Batch batch = applier_->store()->NewBatch();
+    for (const auto& m : messages) {
+      Record record = ToRecord(*m);
+      batch.SetSavePoint();
+      StatusOr<Outcome> outcome = projection->Apply(record, batch);
+      if (outcome.ok()) {
+        RETURN_IF_ERROR(batch.PopSavePoint());
+        (*outcome == Outcome::kApplied ? applied : duplicates)++;
+      } else if (IsBadRecord(outcome.status())) {
+        RETURN_IF_ERROR(batch.RollbackToSavePoint());
+        rejected.emplace_back(std::move(record), outcome.status());
+      } else {
+        return outcome.status();
+      }
+      batch.SetOffset(name_, m->topic_name(), m->partition(), m->offset() + 1);
+      next[{m->topic_name(), m->partition()}] = m->offset() + 1;
+    }
+    // Dead letters are acknowledged before the offsets move past them: nothing is dropped.
+    for (const auto& [record, reason] : rejected) RETURN_IF_ERROR(DeadLetter(record, reason));
+    if (applied) RETURN_IF_ERROR(batch.AddToCounter(AppliedCounter(name_), applied));
+    if (duplicates) RETURN_IF_ERROR(batch.AddToCounter(DuplicateCounter(name_), duplicates));
+    if (!rejected.empty()) {
+      RETURN_IF_ERROR(batch.AddToCounter(DeadLetterCounter(name_), static_cast<int64_t>(rejected.size())));
+    }
+    RETURN_IF_ERROR(applier_->store()->Commit(batch));
+  }
+  counters_->applied->Inc(applied);
+  counters_->duplicates->Inc(duplicates);
+  counters_->dead_lettered->Inc(static_cast<int64_t>(rejected.size()));
+  for (const auto& [tp, offset] : next) Advance(tp.first, tp.second, offset);
+  return absl::OkStatus();
+}
+
+Status ProjectionRunner::DeadLetter(const Record& record, const Status& reason) {
+  kafka::OutgoingMessage m;
+  m.topic = kafka::DeadLetterTopic(record.topic);
+  m.key = record.key;
+  m.value = record.value;
+  m.headers = record.headers;
+  m.headers.emplace_back("dlq.reason", std::string(reason.message()));
+  m.headers.emplace_back("dlq.code", absl::StatusCodeToString(reason.code()));
+  m.headers.emplace_back("dlq.projection", name_);
+  m.headers.emplace_back("dlq.source.topic", record.topic);
+  m.headers.emplace_back("dlq.source.partition", StrCat(record.partition));
+  m.headers.emplace_back("dlq.source.offset", StrCat(record.offset));
+  m.headers.emplace_back("dlq.at", absl::FormatTime(absl::RFC3339_full, absl::Now(), absl::UTCTimeZone()));
+  std::vector<kafka::OutgoingMessage> one;
+  one.push_back(std::move(m));
+  auto results = dead_letters_->Publish(std::move(one), options_.kafka_timeout);
+  RETURN_IF_ERROR(results.front().status());
+  log::Warn("record dead-lettered", {{"projection", name_},
+                                      {"topic", record.topic},
+                                      {"partition", record.partition},
+                                      {"offset", record.offset},
+                                      {"reason", std::string(reason.message())}});
+  return absl::OkStatus();
+}
+
+void ProjectionRunner::Advance(const std::string& topic, int32_t partition, int64_t next_offset) {
+  std::lock_guard lock(mu_);
+  auto it = progress_.find({topic, partition});
+  if (it == progress_.end() || next_offset <= it->second.next_offset) return;
+  it->second.next_offset = next_offset;
+  if (!caught_up_) {
+    bool all = true;
+    for (const auto& [tp, target] : catch_up_target_) all = all && progress_[tp].next_offset >= target;
+    if (all) {
+      caught_up_ = true;
+      log::Info("projection caught up", {{"projection", name_}});
+    }
+  }
+  progress_cv_.notify_all();
+}
+
+Status ProjectionRunner::WaitCaughtUp(absl::Duration timeout) {
+  std::unique_lock lock(mu_);
+  bool all = true;
+  for (const auto& [tp, target] : catch_up_target_) all = all && progress_[tp].next_offset >= target;
+  if (all) caught_up_ = true;
+  if (progress_cv_.wait_until(lock, absl::ToChronoTime(absl::Now() + timeout), [this] { return caught_up_.load(); })) {
+    return absl::OkStatus();
+  }
+  return absl::DeadlineExceededError(StrCat("projection ", name_, " did not catch up within ",
+                                                  absl::FormatDuration(timeout)));
+}
+
+Status ProjectionRunner::WaitApplied(const std::string& topic, int32_t partition, int64_t offset,
+                                     absl::Duration timeout) {
+  std::unique_lock lock(mu_);
+  auto reached = [&] {
+    auto it = progress_.find({topic, partition});
+    return it != progress_.end() && it->second.next_offset > offset;
+  };
+  if (progress_cv_.wait_until(lock, absl::ToChronoTime(absl::Now() + timeout), reached)) return absl::OkStatus();
+  return absl::DeadlineExceededError(StrCat(topic, "/", partition, "@", offset, " not applied in time"));
+}
+
+std::vector<PartitionProgress> ProjectionRunner::Progress() const {
+  std::vector<PartitionProgress> out;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [tp, p] : progress_) out.push_back(p);
+  }
+  for (auto& p : out) {
+    int64_t low = 0, high = -1;
+    // Cached by the consumer from its fetches: no network round trip.
+    if (consumer_ && consumer_->get_watermark_offsets(p.topic, p.partition, &low, &high) == RdKafka::ERR_NO_ERROR &&
+        high >= 0) {
+      p.end_offset = std::max(p.end_offset, high);
+    }
+  }
+  return out;
+}
+
+}  // namespace sales::projection

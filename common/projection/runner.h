@@ -1,0 +1,106 @@
+// The projection runner: reads topics from Kafka and applies them to a projection's store.
+//
+// Contract:
+//  - Offsets live in the store, not in Kafka. Each batch of records and the next offsets are
+//    committed in one RocksDB write, so a crash (even kill -9) can neither lose nor double-apply
+//    an event: on start the runner resumes exactly at the stored offsets.
+//  - A record the projection refuses (INVALID_ARGUMENT / FAILED_PRECONDITION) is published to
+//    `<topic>.dlq` with the reason and its origin in headers, counted, and stepped over; the
+//    offset only moves past it once the dead letter is acknowledged. (A crash between the two can
+//    park the same record twice; its origin headers tell the copies apart.)
+//  - Any other error (store trouble, dead-letter topic unreachable) abandons the batch and retries
+//    it from the stored offsets after a back-off: the projection stalls visibly (lag, logs,
+//    metrics), it never skips.
+//  - Several runners may run at once, each into its own store (a rebuild into a fresh store while
+//    the serving one goes on).
+// Thread-safety: Start/Stop from one thread; the query methods from any thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "common/kafka/admin.h"
+#include "common/kafka/client_config.h"
+#include "common/kafka/publisher.h"
+#include "common/observability/metrics.h"
+#include "common/projection/projection.h"
+
+namespace RdKafka {
+class KafkaConsumer;
+class Message;
+}  // namespace RdKafka
+
+namespace sales::projection {
+
+struct RunnerOptions {
+  kafka::ClientSettings client;
+  std::vector<std::string> topics;
+  int max_batch = 2000;                                 // records per RocksDB write
+  absl::Duration poll_timeout = absl::Milliseconds(20);  // wait for the first record of a batch
+  absl::Duration retry_backoff = absl::Milliseconds(500);
+  absl::Duration kafka_timeout = absl::Seconds(10);
+};
+
+struct PartitionProgress {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t next_offset = 0;  // first offset not yet applied
+  int64_t end_offset = -1;  // high watermark last seen (-1 unknown)
+};
+
+class ProjectionRunner {
+ public:
+  // All pointers must outlive the runner. `dead_letters` publishes to the dead-letter topics.
+  ProjectionRunner(RunnerOptions options, Applier* applier, kafka::EventPublisher* dead_letters,
+                   kafka::Admin* admin, MetricsRegistry* metrics);
+  ~ProjectionRunner();  // Stop()s
+
+  // Assigns every partition of the topics at the stored offsets (the beginning when none) and
+  // starts consuming on a background thread. The end of each partition at this moment is the
+  // catch-up target.
+  Status Start();
+  void Stop();
+
+  // True once every partition has been applied up to the catch-up target.
+  bool caught_up() const { return caught_up_; }
+  // DEADLINE_EXCEEDED if not caught up in time.
+  Status WaitCaughtUp(absl::Duration timeout);
+  // Waits until the record at (topic, partition, offset) has been applied.
+  Status WaitApplied(const std::string& topic, int32_t partition, int64_t offset, absl::Duration timeout);
+
+  std::vector<PartitionProgress> Progress() const;
+  const std::string& name() const { return name_; }
+
+ private:
+  struct Counters;
+  void Run();
+  Status Assign();
+  Status ProcessBatch(std::vector<std::unique_ptr<RdKafka::Message>>& messages);
+  Status DeadLetter(const Record& record, const Status& reason);
+  void Advance(const std::string& topic, int32_t partition, int64_t next_offset);
+
+  RunnerOptions options_;
+  Applier* applier_;
+  kafka::EventPublisher* dead_letters_;
+  kafka::Admin* admin_;
+  std::string name_;
+  std::unique_ptr<Counters> counters_;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+
+  mutable std::mutex mu_;  // guards progress_
+  std::condition_variable progress_cv_;
+  std::map<std::pair<std::string, int32_t>, PartitionProgress> progress_;
+  std::map<std::pair<std::string, int32_t>, int64_t> catch_up_target_;
+  std::atomic<bool> caught_up_{false};
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace sales::projection

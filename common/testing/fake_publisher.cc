@@ -1,0 +1,30 @@
+#include "common/testing/fake_publisher.h"
+
+namespace sales::testing {
+
+std::vector<StatusOr<kafka::Position>> FakePublisher::Publish(std::vector<kafka::OutgoingMessage> messages,
+                                                              absl::Duration) {
+  std::lock_guard lock(mu_);
+  std::vector<StatusOr<kafka::Position>> out;
+  for (auto& m : messages) {
+    if (!failure_.ok()) {
+      out.push_back(failure_);
+      continue;
+    }
+    out.push_back(kafka::Position{m.topic, 0, next_offset_[m.topic]++});
+    published_.push_back(std::move(m));
+  }
+  return out;
+}
+
+void FakePublisher::FailWith(Status status) {
+  std::lock_guard lock(mu_);
+  failure_ = std::move(status);
+}
+
+std::vector<kafka::OutgoingMessage> FakePublisher::published() const {
+  std::lock_guard lock(mu_);
+  return published_;
+}
+
+}  // namespace sales::testing
