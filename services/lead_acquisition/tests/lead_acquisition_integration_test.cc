@@ -1,0 +1,376 @@
+// The lead acquisition service as a user runs it: its real executable, the real Kafka broker of the
+// test run, real RocksDB, called over real gRPC.
+#include <grpcpp/grpcpp.h>
+
+#include <random>
+#include <set>
+#include <thread>
+
+#include "absl/time/clock.h"
+#include "common/events/envelope.h"
+#include "common/testing/kafka_env.h"
+#include "common/testing/service_process.h"
+#include "common/testing/temp_dir.h"
+#include "gmock/gmock.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "gtest/gtest.h"
+#include "sales/api/v1/admin.grpc.pb.h"
+#include "sales/api/v1/lead_acquisition.grpc.pb.h"
+#include "services/lead_acquisition/lead.h"
+
+namespace sales::lead_acquisition {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+using testing::ServiceProcess;
+
+api::v1::CaptureLeadRequest Request(const std::string& key) {
+  api::v1::CaptureLeadRequest r;
+  r.set_idempotency_key(key);
+  r.set_name("Αικατερίνη Οικονόμου");
+  r.set_company("Θεσσαλική Εμπορική Ο.Ε.");
+  r.set_email("katerina@example.gr");
+  r.set_phone("+30 2410 555 777");
+  r.set_source(events::v1::LEAD_SOURCE_WEB_FORM);
+  r.set_region("GR-THE");
+  r.add_product_interest("crm-pro");
+  return r;
+}
+
+// A LeadCaptured event as the service would write it, for writing straight to the topic.
+std::string CapturedEvent(const std::string& lead_id, const std::string& name) {
+  EventEnvelope e = events::NewEnvelope(kAggregateType, lead_id, 1, kLeadCaptured, kSchemaVersion,
+                                        {"corr", "", "test", "", "test"}, SystemClock());
+  auto* c = e.mutable_lead()->mutable_captured();
+  c->mutable_contact()->set_name(name);
+  c->mutable_contact()->set_email("bulk@example.com");
+  c->set_source(events::v1::LEAD_SOURCE_MARKETING_SYSTEM);
+  return events::Encode(e);
+}
+
+class LeadAcquisitionIT : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    prefix_ = testing::UniquePrefix();
+    topic_ = prefix_ + "sales.leads";
+    Start();
+  }
+
+  void Start(std::vector<std::string> extra = {}) {
+    testing::ServiceOptions o;
+    o.binary = SALES_LEAD_ACQUISITION_BIN;
+    o.args = {"--kafka-bootstrap=" + testing::TestBootstrap(), "--topic-prefix=" + prefix_, "--partitions=3",
+              "--data-dir=" + dir_.File("store"), "--publish-timeout-ms=3000"};
+    o.args.insert(o.args.end(), extra.begin(), extra.end());
+    o.work_dir = dir_.path();
+    auto service = ServiceProcess::Start(o);
+    ASSERT_TRUE(service.ok()) << service.status();
+    service_ = std::move(*service);
+    stub_ = api::v1::LeadAcquisition::NewStub(service_->Channel());
+    admin_ = api::v1::Admin::NewStub(service_->Channel());
+  }
+
+  void TearDown() override {
+    if (HasFailure() && service_) std::cerr << "service log tail:\n" << service_->LogTail(60);
+  }
+
+  ::grpc::Status Capture(const api::v1::CaptureLeadRequest& r, api::v1::CaptureLeadResponse* out,
+                         absl::Duration deadline = absl::Seconds(20)) {
+    ::grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+    ctx.AddMetadata("x-correlation-id", "it-corr");
+    ctx.AddMetadata("x-actor", "integration-test");
+    return stub_->CaptureLead(&ctx, r, out);
+  }
+
+  ::grpc::Status Get(const std::string& id, api::v1::Lead* out) {
+    ::grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    api::v1::GetLeadRequest r;
+    r.set_lead_id(id);
+    return stub_->GetLead(&ctx, r, out);
+  }
+
+  api::v1::ProjectionStatus Status() {
+    ::grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    api::v1::GetProjectionStatusResponse r;
+    auto s = admin_->GetProjectionStatus(&ctx, {}, &r);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return r.projections_size() ? r.projections(0) : api::v1::ProjectionStatus();
+  }
+
+  int64_t Lag(const api::v1::ProjectionStatus& s) {
+    int64_t lag = 0;
+    for (const auto& p : s.partitions()) lag += p.lag() < 0 ? 1 : p.lag();
+    return lag;
+  }
+
+  std::vector<testing::ConsumedMessage> EventsWithKey(const std::string& key) {
+    auto all = testing::ReadTopic(topic_);
+    EXPECT_TRUE(all.ok()) << all.status();
+    std::vector<testing::ConsumedMessage> out;
+    for (auto& m : *all) {
+      if (m.key == key) out.push_back(std::move(m));
+    }
+    return out;
+  }
+
+  testing::TempDir dir_;
+  std::string prefix_, topic_;
+  std::unique_ptr<ServiceProcess> service_;
+  std::unique_ptr<api::v1::LeadAcquisition::Stub> stub_;
+  std::unique_ptr<api::v1::Admin::Stub> admin_;
+};
+
+TEST_F(LeadAcquisitionIT, CapturesAndServesALeadByteForByte) {
+  api::v1::CaptureLeadResponse created;
+  auto s = Capture(Request("it-1"), &created);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(created.version(), 1);
+  EXPECT_FALSE(created.replayed());
+
+  api::v1::Lead lead;
+  ASSERT_TRUE(Get(created.lead_id(), &lead).ok());
+  EXPECT_EQ(lead.name(), "Αικατερίνη Οικονόμου");
+  EXPECT_EQ(lead.company(), "Θεσσαλική Εμπορική Ο.Ε.");
+  EXPECT_EQ(lead.region(), "GR-THE");
+  EXPECT_EQ(lead.status(), api::v1::LEAD_STATUS_NEW);
+
+  auto events = EventsWithKey(created.lead_id());
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].Header("event_type"), "lead.captured");
+  auto e = events::Decode(events[0].value);
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->correlation_id(), "it-corr");
+  EXPECT_EQ(e->actor(), "integration-test");
+  EXPECT_EQ(e->idempotency_key(), "it-1");
+
+  // Operations endpoints: standard health checking, metrics, healthz.
+  auto health = ::grpc::health::v1::Health::NewStub(service_->Channel());
+  ::grpc::ClientContext hctx;
+  ::grpc::health::v1::HealthCheckResponse hr;
+  ASSERT_TRUE(health->Check(&hctx, {}, &hr).ok());
+  EXPECT_EQ(hr.status(), ::grpc::health::v1::HealthCheckResponse::SERVING);
+  auto metrics = testing::HttpGet(service_->http_port(), "/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_THAT(*metrics, HasSubstr("sales_grpc_requests_total{code=\"OK\",method=\"CaptureLead\"} 1"));
+  EXPECT_THAT(*metrics, HasSubstr("sales_projection_lag_events{"));
+  auto healthz = testing::HttpGet(service_->http_port(), "/healthz");
+  ASSERT_TRUE(healthz.ok());
+  EXPECT_THAT(*healthz, StartsWith("HTTP/1.1 200"));
+}
+
+TEST_F(LeadAcquisitionIT, RetriesWithTheSameKeyAppendExactlyOneEvent) {
+  api::v1::CaptureLeadResponse first;
+  ASSERT_TRUE(Capture(Request("it-retry"), &first).ok());
+  std::vector<std::thread> retries;
+  std::atomic<int> replayed{0};
+  for (int i = 0; i < 4; ++i) {
+    retries.emplace_back([&] {
+      api::v1::CaptureLeadResponse r;
+      if (Capture(Request("it-retry"), &r).ok() && r.replayed() && r.lead_id() == first.lead_id()) ++replayed;
+    });
+  }
+  for (auto& t : retries) t.join();
+  EXPECT_EQ(replayed, 4);
+
+  // Idempotency survives a restart: it lives in the store, rebuilt from the log.
+  ASSERT_TRUE(service_->Stop().ok());
+  Start();
+  api::v1::CaptureLeadResponse after;
+  ASSERT_TRUE(Capture(Request("it-retry"), &after).ok());
+  EXPECT_TRUE(after.replayed());
+  EXPECT_EQ(after.lead_id(), first.lead_id());
+  EXPECT_EQ(EventsWithKey(first.lead_id()).size(), 1u);
+}
+
+TEST_F(LeadAcquisitionIT, BadInputNamesTheFieldAndUnknownIdIsNotFound) {
+  auto bad = Request("it-bad");
+  bad.set_email("katerina(at)example.gr");
+  api::v1::CaptureLeadResponse r;
+  auto s = Capture(bad, &r);
+  EXPECT_EQ(s.error_code(), ::grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(s.error_message(), HasSubstr("email: not a valid e-mail address"));
+  google::rpc::Status details;
+  ASSERT_TRUE(details.ParseFromString(s.error_details()));
+  google::rpc::BadRequest br;
+  ASSERT_TRUE(details.details_size() == 1 && details.details(0).UnpackTo(&br));
+  ASSERT_EQ(br.field_violations_size(), 1);
+  EXPECT_EQ(br.field_violations(0).field(), "email");
+
+  api::v1::Lead lead;
+  EXPECT_EQ(Get("123e4567-e89b-12d3-a456-426614174000", &lead).error_code(), ::grpc::StatusCode::NOT_FOUND);
+  auto malformed = Get("../etc/passwd", &lead);
+  EXPECT_EQ(malformed.error_code(), ::grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(malformed.error_message(), HasSubstr("lead_id"));
+  EXPECT_EQ(Status().events_applied(), 0);
+}
+
+TEST_F(LeadAcquisitionIT, MalformedMessageIsDeadLetteredAndTheProjectionGoesOn) {
+  testing::RawProducer producer;
+  auto bad = producer.Send(topic_, "junk-key", "{\"this\": \"is not an event\"}", {{"origin", "kcat"}});
+  ASSERT_TRUE(bad.ok()) << bad.status();
+  // A well-formed event behind it, on the same partition, written by someone other than the
+  // service: only the projection runner can apply it.
+  const std::string id = "6d1f3c8a-0000-4000-8000-00000000beef";
+  ASSERT_TRUE(producer.Send(topic_, id, CapturedEvent(id, "Behind The Junk")).ok());
+
+  ASSERT_TRUE(testing::WaitUntil([&] { return Status().events_applied() == 1; }, absl::Seconds(30)));
+  api::v1::Lead lead;
+  ASSERT_TRUE(Get(id, &lead).ok());
+  EXPECT_EQ(lead.name(), "Behind The Junk");
+  auto status = Status();
+  EXPECT_EQ(status.dead_lettered(), 1);
+
+  auto dead = testing::ReadTopic(topic_ + ".dlq");
+  ASSERT_TRUE(dead.ok()) << dead.status();
+  ASSERT_EQ(dead->size(), 1u);
+  const auto& d = (*dead)[0];
+  EXPECT_EQ(d.key, "junk-key");
+  EXPECT_EQ(d.value, "{\"this\": \"is not an event\"}");
+  EXPECT_EQ(d.Header("origin"), "kcat");
+  EXPECT_THAT(d.Header("dlq.reason"), HasSubstr("not a valid sales.events.v1.EventEnvelope"));
+  EXPECT_EQ(d.Header("dlq.source.topic"), topic_);
+  EXPECT_EQ(d.Header("dlq.source.offset"), std::to_string(bad->offset));
+  EXPECT_EQ(d.Header("dlq.projection"), "leads");
+  auto metrics = testing::HttpGet(service_->http_port(), "/metrics");
+  EXPECT_THAT(*metrics, HasSubstr("sales_projection_events_total{outcome=\"dead_letter\",projection=\"leads\"} 1"));
+}
+
+// kill -9 while the projection is applying a stream, restart, and every event is applied exactly
+// once: the applied counter and the offsets are committed in the same RocksDB batch as the rows.
+TEST_F(LeadAcquisitionIT, KillNineMidStreamAppliesEveryEventExactlyOnce) {
+  constexpr int kRounds = 3;
+  constexpr int kPerRound = 40000;
+  std::vector<std::string> ids;
+  testing::RawProducer producer;
+  int kills = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    std::vector<kafka::OutgoingMessage> messages;
+    for (int i = 0; i < kPerRound; ++i) {
+      char id[37];
+      snprintf(id, sizeof id, "00000000-0000-4000-8000-%012zu", ids.size());
+      messages.push_back({topic_, id, CapturedEvent(id, "Lead " + std::to_string(ids.size())), {}});
+      ids.emplace_back(id);
+    }
+    const int64_t before = Status().events_applied();
+    ASSERT_TRUE(producer.SendAll(messages).ok());
+    // Kill as soon as the projection is part-way through this round's events.
+    int64_t applied = 0;
+    testing::WaitUntil(
+        [&] {
+          applied = Status().events_applied();
+          return applied >= before + kPerRound / 5;
+        },
+        absl::Seconds(60));
+    if (applied < before + kPerRound) {
+      service_->Kill();
+      ++kills;
+      std::cerr << "round " << round << ": killed with " << applied - before << " of " << kPerRound
+                << " applied\n";
+    }
+    Start();  // ready only once caught up with the whole topic
+  }
+  ASSERT_GE(kills, 1) << "the projection always finished before it could be killed; raise kPerRound";
+  auto status = Status();
+  EXPECT_EQ(Lag(status), 0);
+  EXPECT_EQ(status.events_applied(), static_cast<int64_t>(ids.size()));
+  EXPECT_EQ(status.duplicates_skipped(), 0) << "an event was seen again after its offset was committed";
+  EXPECT_EQ(status.dead_lettered(), 0);
+  std::mt19937 rng(7);
+  for (int i = 0; i < 50; ++i) {
+    const size_t n = rng() % ids.size();
+    api::v1::Lead lead;
+    ASSERT_TRUE(Get(ids[n], &lead).ok()) << ids[n];
+    EXPECT_EQ(lead.name(), "Lead " + std::to_string(n));
+    EXPECT_EQ(lead.version(), 1);
+  }
+}
+
+// Commands in flight when the service is killed: every acknowledged lead survives, and retrying
+// every key afterwards leaves exactly one event per key on the topic.
+TEST_F(LeadAcquisitionIT, KillNineDuringCommandsThenRetriesLeaveOneEventPerKey) {
+  constexpr int kKeys = 400;
+  std::atomic<int> next{0};
+  std::mutex mu;
+  std::map<std::string, std::string> acknowledged;  // key -> lead id
+  std::vector<std::thread> callers;
+  for (int t = 0; t < 8; ++t) {
+    callers.emplace_back([&] {
+      for (int i; (i = next++) < kKeys;) {
+        const std::string key = "crash-" + std::to_string(i);
+        api::v1::CaptureLeadResponse r;
+        if (Capture(Request(key), &r, absl::Seconds(5)).ok()) {
+          std::lock_guard lock(mu);
+          acknowledged[key] = r.lead_id();
+        }
+      }
+    });
+  }
+  testing::WaitUntil([&] { return next >= kKeys / 3; }, absl::Seconds(60));
+  service_->Kill();
+  for (auto& t : callers) t.join();
+  ASSERT_LT(acknowledged.size(), static_cast<size_t>(kKeys)) << "nothing was in flight at the kill";
+
+  Start();
+  for (const auto& [key, id] : acknowledged) {
+    api::v1::Lead lead;
+    ASSERT_TRUE(Get(id, &lead).ok()) << "acknowledged lead lost: " << key;
+  }
+  for (int i = 0; i < kKeys; ++i) {
+    const std::string key = "crash-" + std::to_string(i);
+    api::v1::CaptureLeadResponse r;
+    auto s = Capture(Request(key), &r);
+    ASSERT_TRUE(s.ok()) << key << ": " << s.error_message();
+    EXPECT_EQ(r.lead_id(), LeadIdFor(key));
+    if (acknowledged.count(key)) {
+      EXPECT_TRUE(r.replayed()) << key;
+    }
+  }
+  auto all = testing::ReadTopic(topic_);
+  ASSERT_TRUE(all.ok());
+  std::map<std::string, int> per_key;
+  for (const auto& m : *all) per_key[m.key]++;
+  EXPECT_EQ(per_key.size(), static_cast<size_t>(kKeys));
+  for (const auto& [key, n] : per_key) EXPECT_EQ(n, 1) << "lead " << key << " has " << n << " events";
+  ASSERT_TRUE(testing::WaitUntil([&] { return Lag(Status()) == 0; }, absl::Seconds(60)));
+  EXPECT_EQ(Status().events_applied(), kKeys);
+}
+
+// The broker goes away: commands answer UNAVAILABLE (not a hang, not a half-written lead), and
+// the service heals by itself when the broker is back.
+TEST_F(LeadAcquisitionIT, BrokerDownAnswersUnavailableAndRecovers) {
+  api::v1::CaptureLeadResponse r;
+  ASSERT_TRUE(Capture(Request("before-outage"), &r).ok());
+  ASSERT_TRUE(testing::StopBroker().ok());
+  auto down = Capture(Request("during-outage"), &r, absl::Seconds(30));
+  EXPECT_EQ(down.error_code(), ::grpc::StatusCode::UNAVAILABLE) << down.error_message();
+  api::v1::Lead lead;
+  EXPECT_EQ(Get(LeadIdFor("during-outage"), &lead).error_code(), ::grpc::StatusCode::NOT_FOUND);
+  ASSERT_TRUE(testing::StartBroker().ok());
+
+  ::grpc::Status healed;
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] {
+        healed = Capture(Request("during-outage"), &r, absl::Seconds(10));
+        return healed.ok();
+      },
+      absl::Seconds(90)))
+      << healed.error_message();
+  EXPECT_FALSE(r.replayed());
+  ASSERT_TRUE(Get(r.lead_id(), &lead).ok());
+  EXPECT_EQ(EventsWithKey(r.lead_id()).size(), 1u);
+
+  // The projection runner reconnected too: an event written by someone else is applied.
+  const std::string id = "6d1f3c8a-0000-4000-8000-0000000fade0";
+  testing::RawProducer producer;
+  ASSERT_TRUE(producer.Send(topic_, id, CapturedEvent(id, "After The Outage")).ok());
+  ASSERT_TRUE(testing::WaitUntil([&] { return Get(id, &lead).ok(); }, absl::Seconds(60)));
+}
+
+}  // namespace
+}  // namespace sales::lead_acquisition
