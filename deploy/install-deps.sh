@@ -28,3 +28,13 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 "$here/kafka/fetch.sh" >/dev/null
+
+# grpcurl: the standard gRPC command-line client, used by `make run`'s demo, the README's examples
+# and the reflection test. Built from the Go module proxy into the tools cache, once.
+tools=${SALES_TOOLS_DIR:-$HOME/.cache/sales-platform/bin}
+if [ ! -x "$tools/grpcurl" ]; then
+  command -v go >/dev/null || { echo "install-deps: go not found; it is needed once to build grpcurl" >&2; exit 1; }
+  echo "install-deps: building grpcurl into $tools" >&2
+  mkdir -p "$tools"
+  GOBIN="$tools" GOFLAGS=-mod=mod go install github.com/fullstorydev/grpcurl/cmd/grpcurl@v1.9.1 >&2
+fi

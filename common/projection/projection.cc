@@ -17,19 +17,26 @@ std::string AppliedCounter(const std::string& p) { return StrCat(p, "/applied");
 std::string DuplicateCounter(const std::string& p) { return StrCat(p, "/duplicates"); }
 std::string DeadLetterCounter(const std::string& p) { return StrCat(p, "/dead_lettered"); }
 
+std::string AppliedAheadKey(const std::string& p, const std::string& topic, int32_t partition, int64_t offset) {
+  return StrCat("ahead/", p, "/", topic, "/", partition, "/", offset);
+}
+
 StatusOr<std::vector<Outcome>> Applier::ApplyAppended(const std::vector<Record>& records) {
   std::lock_guard lock(mu_);
   Batch batch = store_->NewBatch();
   std::vector<Outcome> outcomes;
-  int64_t applied = 0, duplicates = 0;
+  int64_t applied = 0;
   for (const Record& r : records) {
     ASSIGN_OR_RETURN(Outcome o, projection_->Apply(r, batch));
-    (o == Outcome::kApplied ? applied : duplicates)++;
+    if (o == Outcome::kApplied) {
+      ++applied;
+      batch.Put(Store::kMetaFamily, AppliedAheadKey(projection_->name(), r.topic, r.partition, r.offset), "");
+    }
+    // kDuplicate here means the runner got there first: not a redelivery, so not counted.
     outcomes.push_back(o);
   }
   const std::string name = projection_->name();
   if (applied) RETURN_IF_ERROR(batch.AddToCounter(AppliedCounter(name), applied));
-  if (duplicates) RETURN_IF_ERROR(batch.AddToCounter(DuplicateCounter(name), duplicates));
   RETURN_IF_ERROR(store_->Commit(batch));
   return outcomes;
 }

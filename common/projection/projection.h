@@ -65,6 +65,11 @@ std::string AppliedCounter(const std::string& projection);
 std::string DuplicateCounter(const std::string& projection);
 std::string DeadLetterCounter(const std::string& projection);
 
+// Marks a record the command path applied ahead of the runner (meta family), so that the runner,
+// meeting it again, counts it as confirmed rather than as a redelivered duplicate.
+std::string AppliedAheadKey(const std::string& projection, const std::string& topic, int32_t partition,
+                            int64_t offset);
+
 // Serialises every write into one projection's store: the runner and the command path both take
 // its lock, so read-modify-write of rows never interleaves.
 class Applier {
@@ -76,8 +81,8 @@ class Applier {
   std::mutex& mutex() { return mu_; }
 
   // Applies records that were just acknowledged by Kafka (command path). Offsets are not touched:
-  // the runner will read these records again and see duplicates. Any error is returned as is; no
-  // partial batch is committed.
+  // the runner reads these records again, finds them applied and the AppliedAheadKey marker, and
+  // drops the marker. Any error is returned as is; no partial batch is committed.
   StatusOr<std::vector<Outcome>> ApplyAppended(const std::vector<Record>& records);
 
  private:

@@ -54,7 +54,11 @@ TEST_F(ApplierTest, AppliesAndCountsDuplicatesOnce) {
   EXPECT_EQ(*again, std::vector<Outcome>{Outcome::kDuplicate});
   EXPECT_EQ(store_->Get("counts", "a").value(), "2");
   EXPECT_EQ(store_->GetCounter(AppliedCounter("counting")).value(), 2);
-  EXPECT_EQ(store_->GetCounter(DuplicateCounter("counting")).value(), 1);
+  // A duplicate on the command path means the runner applied it first: not a redelivery.
+  EXPECT_EQ(store_->GetCounter(DuplicateCounter("counting")).value(), 0);
+  // The runner will meet these records again; the markers tell it they were applied ahead.
+  EXPECT_TRUE(store_->Get(Store::kMetaFamily, AppliedAheadKey("counting", "topic", 0, 1)).value().has_value());
+  EXPECT_TRUE(store_->Get(Store::kMetaFamily, AppliedAheadKey("counting", "topic", 0, 2)).value().has_value());
 }
 
 TEST_F(ApplierTest, ErrorCommitsNothing) {

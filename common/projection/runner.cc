@@ -36,6 +36,7 @@ int Millis(absl::Duration d) { return static_cast<int>(absl::ToInt64Milliseconds
 struct ProjectionRunner::Counters {
   Counter* applied;
   Counter* duplicates;
+  Counter* confirmed;
   Counter* dead_lettered;
   Counter* batch_failures;
   Histogram* batch_seconds;
@@ -55,7 +56,7 @@ ProjectionRunner::ProjectionRunner(RunnerOptions options, Applier* applier, kafk
     return &metrics->GetCounter("sales_projection_events_total", "Records handled by a projection runner.", l);
   };
   counters_.reset(new Counters{
-      events("applied"), events("duplicate"), events("dead_letter"),
+      events("applied"), events("duplicate"), events("applied_by_command"), events("dead_letter"),
       &metrics->GetCounter("sales_projection_batch_failures_total",
                            "Batches abandoned and retried (store or dead-letter trouble).", labels),
       &metrics->GetHistogram("sales_projection_batch_seconds", "Time to apply and commit one batch.", labels)});
@@ -167,7 +168,7 @@ Status ProjectionRunner::ProcessBatch(std::vector<std::unique_ptr<RdKafka::Messa
   Projection* projection = applier_->projection();
   std::map<std::pair<std::string, int32_t>, int64_t> next;
   std::vector<std::pair<Record, Status>> rejected;
-  int64_t applied = 0, duplicates = 0;
+  int64_t applied = 0, duplicates = 0, confirmed = 0;
   {
     std::lock_guard lock(applier_->mutex());
     Batch batch = applier_->store()->NewBatch();
@@ -177,7 +178,19 @@ Status ProjectionRunner::ProcessBatch(std::vector<std::unique_ptr<RdKafka::Messa
       StatusOr<Outcome> outcome = projection->Apply(record, batch);
       if (outcome.ok()) {
         RETURN_IF_ERROR(batch.PopSavePoint());
-        (*outcome == Outcome::kApplied ? applied : duplicates)++;
+        if (*outcome == Outcome::kApplied) {
+          ++applied;
+        } else {
+          // Applied ahead by the command path (expected), or seen again (a real duplicate).
+          const std::string ahead = AppliedAheadKey(name_, record.topic, record.partition, record.offset);
+          ASSIGN_OR_RETURN(auto marker, batch.Get(Store::kMetaFamily, ahead));
+          if (marker) {
+            batch.Delete(Store::kMetaFamily, ahead);
+            ++confirmed;
+          } else {
+            ++duplicates;
+          }
+        }
       } else if (IsBadRecord(outcome.status())) {
         RETURN_IF_ERROR(batch.RollbackToSavePoint());
         rejected.emplace_back(std::move(record), outcome.status());
@@ -198,6 +211,7 @@ Status ProjectionRunner::ProcessBatch(std::vector<std::unique_ptr<RdKafka::Messa
   }
   counters_->applied->Inc(applied);
   counters_->duplicates->Inc(duplicates);
+  counters_->confirmed->Inc(confirmed);
   counters_->dead_lettered->Inc(static_cast<int64_t>(rejected.size()));
   for (const auto& [tp, offset] : next) Advance(tp.first, tp.second, offset);
   return absl::OkStatus();

@@ -186,6 +186,9 @@ TEST_F(LeadAcquisitionIT, RetriesWithTheSameKeyAppendExactlyOneEvent) {
   EXPECT_TRUE(after.replayed());
   EXPECT_EQ(after.lead_id(), first.lead_id());
   EXPECT_EQ(EventsWithKey(first.lead_id()).size(), 1u);
+  auto status = Status();
+  EXPECT_EQ(status.events_applied(), 1);
+  EXPECT_EQ(status.duplicates_skipped(), 0);
 }
 
 TEST_F(LeadAcquisitionIT, BadInputNamesTheFieldAndUnknownIdIsNotFound) {
@@ -338,7 +341,9 @@ TEST_F(LeadAcquisitionIT, KillNineDuringCommandsThenRetriesLeaveOneEventPerKey) 
   EXPECT_EQ(per_key.size(), static_cast<size_t>(kKeys));
   for (const auto& [key, n] : per_key) EXPECT_EQ(n, 1) << "lead " << key << " has " << n << " events";
   ASSERT_TRUE(testing::WaitUntil([&] { return Lag(Status()) == 0; }, absl::Seconds(60)));
-  EXPECT_EQ(Status().events_applied(), kKeys);
+  auto status = Status();
+  EXPECT_EQ(status.events_applied(), kKeys);
+  EXPECT_EQ(status.duplicates_skipped(), 0);
 }
 
 // The broker goes away: commands answer UNAVAILABLE (not a hang, not a half-written lead), and
