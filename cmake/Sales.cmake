@@ -12,7 +12,10 @@ set(SALES_WARNINGS -Wall -Wextra -Werror -Wno-missing-field-initializers)
 set(SALES_TEST_KAFKA_PORT 19092 CACHE STRING "Client port of the test run's Kafka broker")
 set(SALES_TEST_KAFKA_DIR ${PROJECT_BINARY_DIR}/kafka-test)
 set(SALES_BROKER_ENV KAFKA_PORT=${SALES_TEST_KAFKA_PORT} KAFKA_DIR=${SALES_TEST_KAFKA_DIR})
+# grpcurl, the standard gRPC client (deploy/install-deps.sh builds it), for the reflection tests.
+find_program(SALES_GRPCURL grpcurl HINTS $ENV{SALES_TOOLS_DIR} $ENV{HOME}/.cache/sales-platform/bin)
 set(SALES_INTEGRATION_ENV ${SALES_BROKER_ENV}
+    SALES_GRPCURL=${SALES_GRPCURL}
     SALES_TEST_KAFKA_BOOTSTRAP=127.0.0.1:${SALES_TEST_KAFKA_PORT}
     SALES_KAFKA_SCRIPT=${PROJECT_SOURCE_DIR}/deploy/kafka/kafka.sh)
 file(WRITE ${PROJECT_BINARY_DIR}/sales-test.env

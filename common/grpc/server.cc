@@ -7,12 +7,16 @@
 
 #include "common/base/strings.h"
 #include "absl/time/clock.h"
+#include "grpc/health/v1/health.pb.h"
 
 namespace sales::grpc_util {
 
 StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const std::string& address,
                                                         const std::vector<::grpc::Service*>& services) {
   ::grpc::EnableDefaultHealthCheckService(true);
+  // gRPC's built-in health service carries no protobuf descriptor; linking ours (wire-identical)
+  // lets reflection describe it, so grpcurl can call grpc.health.v1.Health/Check.
+  (void)::grpc::health::v1::HealthCheckRequest::descriptor();
   ::grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   ::grpc::ServerBuilder builder;
   std::unique_ptr<GrpcServer> server(new GrpcServer());

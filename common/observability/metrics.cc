@@ -88,18 +88,26 @@ Histogram& MetricsRegistry::GetHistogram(const std::string& name, const std::str
   return *slot;
 }
 
-void MetricsRegistry::AddCollector(std::function<void()> collector) {
+int MetricsRegistry::AddCollector(std::function<void()> collector) {
   std::lock_guard lock(mu_);
-  collectors_.push_back(std::move(collector));
+  collectors_[next_collector_] = std::move(collector);
+  return next_collector_++;
+}
+
+void MetricsRegistry::RemoveCollector(int handle) {
+  std::lock_guard lock(render_mu_);  // waits for a Render() that may be running it
+  std::lock_guard lock2(mu_);
+  collectors_.erase(handle);
 }
 
 std::string MetricsRegistry::Render() const {
+  std::lock_guard render_lock(render_mu_);
   std::vector<std::function<void()>> collectors;
   {
     std::lock_guard lock(mu_);
-    collectors = collectors_;
+    for (const auto& [handle, c] : collectors_) collectors.push_back(c);
   }
-  for (auto& c : collectors) c();
+  for (auto& c : collectors) c();  // outside mu_: collectors update gauges through the registry
   std::lock_guard lock(mu_);
   std::string out;
   for (const auto& [name, f] : families_) {

@@ -59,7 +59,9 @@ class MetricsRegistry {
                           std::vector<double> bounds = DefaultLatencyBounds());
 
   // Called at every Render() to refresh gauges that are cheaper to compute on demand (lag, sizes).
-  void AddCollector(std::function<void()> collector);
+  // Returns a handle for RemoveCollector(), which an owner must call before it goes away.
+  int AddCollector(std::function<void()> collector);
+  void RemoveCollector(int handle);
 
   std::string Render() const;
 
@@ -74,9 +76,11 @@ class MetricsRegistry {
   };
   Family& FamilyFor(const std::string& name, const std::string& help, const char* type);
 
+  mutable std::mutex render_mu_;  // one Render() at a time; RemoveCollector() waits for it
   mutable std::mutex mu_;
   std::map<std::string, Family> families_;
-  std::vector<std::function<void()>> collectors_;
+  std::map<int, std::function<void()>> collectors_;
+  int next_collector_ = 0;
 };
 
 }  // namespace sales

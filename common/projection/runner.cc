@@ -48,6 +48,7 @@ ProjectionRunner::ProjectionRunner(RunnerOptions options, Applier* applier, kafk
       applier_(applier),
       dead_letters_(dead_letters),
       admin_(admin),
+      metrics_(metrics),
       name_(applier->projection()->name()) {
   const Labels labels = {{"projection", name_}};
   auto events = [&](const char* outcome) {
@@ -60,7 +61,7 @@ ProjectionRunner::ProjectionRunner(RunnerOptions options, Applier* applier, kafk
       &metrics->GetCounter("sales_projection_batch_failures_total",
                            "Batches abandoned and retried (store or dead-letter trouble).", labels),
       &metrics->GetHistogram("sales_projection_batch_seconds", "Time to apply and commit one batch.", labels)});
-  metrics->AddCollector([this, metrics] {
+  collector_ = metrics->AddCollector([this, metrics] {
     for (const auto& p : Progress()) {
       Labels l = {{"projection", name_}, {"topic", p.topic}, {"partition", StrCat(p.partition)}};
       metrics->GetGauge("sales_projection_next_offset", "Next offset a projection will apply.", l)
@@ -71,7 +72,10 @@ ProjectionRunner::ProjectionRunner(RunnerOptions options, Applier* applier, kafk
   });
 }
 
-ProjectionRunner::~ProjectionRunner() { Stop(); }
+ProjectionRunner::~ProjectionRunner() {
+  metrics_->RemoveCollector(collector_);
+  Stop();
+}
 
 Status ProjectionRunner::Start() {
   ASSIGN_OR_RETURN(auto conf, kafka::MakeConf(options_.client,
@@ -122,6 +126,7 @@ void ProjectionRunner::Stop() {
   if (thread_.joinable()) thread_.join();
   if (consumer_) {
     consumer_->close();
+    std::lock_guard lock(mu_);  // Progress() reads consumer_ from other threads
     consumer_.reset();
   }
 }
@@ -283,10 +288,8 @@ Status ProjectionRunner::WaitApplied(const std::string& topic, int32_t partition
 
 std::vector<PartitionProgress> ProjectionRunner::Progress() const {
   std::vector<PartitionProgress> out;
-  {
-    std::lock_guard lock(mu_);
-    for (const auto& [tp, p] : progress_) out.push_back(p);
-  }
+  std::lock_guard lock(mu_);
+  for (const auto& [tp, p] : progress_) out.push_back(p);
   for (auto& p : out) {
     int64_t low = 0, high = -1;
     // Cached by the consumer from its fetches: no network round trip.

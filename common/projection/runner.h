@@ -90,11 +90,13 @@ class ProjectionRunner {
   Applier* applier_;
   kafka::EventPublisher* dead_letters_;
   kafka::Admin* admin_;
+  MetricsRegistry* metrics_;
+  int collector_ = -1;
   std::string name_;
   std::unique_ptr<Counters> counters_;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
 
-  mutable std::mutex mu_;  // guards progress_
+  mutable std::mutex mu_;  // guards progress_, and consumer_ against Stop() while others read it
   std::condition_variable progress_cv_;
   std::map<std::pair<std::string, int32_t>, PartitionProgress> progress_;
   std::map<std::pair<std::string, int32_t>, int64_t> catch_up_target_;

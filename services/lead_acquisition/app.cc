@@ -155,8 +155,8 @@ Status Serve(const Settings& s) {
   log::Info("shutting down", {{"signal", sig}});
   ready = false;
   server->Shutdown(absl::Seconds(5));
-  runner.Stop();
   http.Stop();
+  runner.Stop();
   log::Info("stopped");
   return absl::OkStatus();
 }

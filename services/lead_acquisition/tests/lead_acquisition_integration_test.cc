@@ -244,6 +244,41 @@ TEST_F(LeadAcquisitionIT, MalformedMessageIsDeadLetteredAndTheProjectionGoesOn) 
   EXPECT_THAT(*metrics, HasSubstr("sales_projection_events_total{outcome=\"dead_letter\",projection=\"leads\"} 1"));
 }
 
+// What a user with a standard tool sees: the APIs through server reflection, a command in JSON, a
+// rich error with the offending field.
+TEST_F(LeadAcquisitionIT, StandardToolsWorkThroughReflection) {
+  const char* grpcurl = std::getenv("SALES_GRPCURL");
+  ASSERT_TRUE(grpcurl && *grpcurl && std::string(grpcurl).find("NOTFOUND") == std::string::npos)
+      << "grpcurl not found: run `make deps` (deploy/install-deps.sh builds it)";
+  const std::string target = "127.0.0.1:" + std::to_string(service_->grpc_port());
+  auto run = [&](const std::string& args) {
+    std::string out;
+    FILE* p = popen((std::string(grpcurl) + " -plaintext " + args + " 2>&1").c_str(), "r");
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    pclose(p);
+    return out;
+  };
+  const std::string list = run(target + " list");
+  EXPECT_THAT(list, HasSubstr("sales.api.v1.LeadAcquisition"));
+  EXPECT_THAT(list, HasSubstr("sales.api.v1.Admin"));
+  EXPECT_THAT(list, HasSubstr("grpc.health.v1.Health"));
+  const std::string created = run(
+      "-d '{\"idempotency_key\":\"cli-1\",\"name\":\"Σοφία Δημητρίου\",\"email\":\"sofia@example.gr\","
+      "\"source\":\"LEAD_SOURCE_REFERRAL\"}' " + target + " sales.api.v1.LeadAcquisition/CaptureLead");
+  EXPECT_THAT(created, HasSubstr(LeadIdFor("cli-1")));
+  const std::string fetched =
+      run("-d '{\"lead_id\":\"" + LeadIdFor("cli-1") + "\"}' " + target + " sales.api.v1.LeadAcquisition/GetLead");
+  EXPECT_THAT(fetched, HasSubstr("Σοφία Δημητρίου"));
+  const std::string refused = run("-d '{\"idempotency_key\":\"cli-2\",\"name\":\"X\",\"phone\":\"12\","
+                                  "\"source\":\"LEAD_SOURCE_REFERRAL\"}' " + target +
+                                  " sales.api.v1.LeadAcquisition/CaptureLead");
+  EXPECT_THAT(refused, HasSubstr("Code: InvalidArgument"));
+  EXPECT_THAT(refused, HasSubstr("\"field\": \"phone\""));
+  EXPECT_THAT(run(target + " grpc.health.v1.Health/Check"), HasSubstr("SERVING"));
+}
+
 // kill -9 while the projection is applying a stream, restart, and every event is applied exactly
 // once: the applied counter and the offsets are committed in the same RocksDB batch as the rows.
 TEST_F(LeadAcquisitionIT, KillNineMidStreamAppliesEveryEventExactlyOnce) {
