@@ -11,7 +11,6 @@
 
 #include <deque>
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 #include "common/base/strings.h"
@@ -25,13 +24,15 @@ bool ReadReady(const std::string& path, int* grpc_port, int* http_port) {
   std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();
-  std::smatch m;
   const std::string text = ss.str();
-  static const std::regex re(R"re("grpc_port":(\d+),"http_port":(\d+))re");
-  if (!std::regex_search(text, m, re)) return false;
-  *grpc_port = std::stoi(m[1]);
-  *http_port = std::stoi(m[2]);
-  return true;
+  // {"grpc_port":N,"http_port":M,...}, written atomically by the service.
+  auto number_after = [&](const std::string& key, int* out) {
+    const size_t at = text.find("\"" + key + "\":");
+    if (at == std::string::npos) return false;
+    *out = std::atoi(text.c_str() + at + key.size() + 3);
+    return *out > 0;
+  };
+  return number_after("grpc_port", grpc_port) && number_after("http_port", http_port);
 }
 
 }  // namespace
