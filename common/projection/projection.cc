@@ -25,20 +25,26 @@ StatusOr<std::vector<Outcome>> Applier::ApplyAppended(const std::vector<Record>&
   std::lock_guard lock(mu_);
   Batch batch = store_->NewBatch();
   std::vector<Outcome> outcomes;
-  int64_t applied = 0;
+  std::vector<Record> applied;
   for (const Record& r : records) {
     ASSIGN_OR_RETURN(Outcome o, projection_->Apply(r, batch));
-    if (o == Outcome::kApplied) {
-      ++applied;
-      batch.Put(Store::kMetaFamily, AppliedAheadKey(projection_->name(), r.topic, r.partition, r.offset), "");
-    }
     // kDuplicate here means the runner got there first: not a redelivery, so not counted.
+    if (o == Outcome::kApplied) applied.push_back(r);
     outcomes.push_back(o);
   }
-  const std::string name = projection_->name();
-  if (applied) RETURN_IF_ERROR(batch.AddToCounter(AppliedCounter(name), applied));
-  RETURN_IF_ERROR(store_->Commit(batch));
+  RETURN_IF_ERROR(CommitAppended(batch, applied));
   return outcomes;
+}
+
+Status Applier::CommitAppended(Batch& batch, const std::vector<Record>& applied) {
+  const std::string name = projection_->name();
+  for (const Record& r : applied) {
+    batch.Put(Store::kMetaFamily, AppliedAheadKey(name, r.topic, r.partition, r.offset), "");
+  }
+  if (!applied.empty()) {
+    RETURN_IF_ERROR(batch.AddToCounter(AppliedCounter(name), static_cast<int64_t>(applied.size())));
+  }
+  return store_->Commit(batch);
 }
 
 }  // namespace sales::projection

@@ -85,6 +85,11 @@ class Applier {
   // drops the marker. Any error is returned as is; no partial batch is committed.
   StatusOr<std::vector<Outcome>> ApplyAppended(const std::vector<Record>& records);
 
+  // For a command path that builds its own batch under mutex() (applying each record with
+  // projection()->Apply as it decides): commits it once Kafka acknowledged `applied`, the records
+  // that batch applied, at their positions. Adds the applied-ahead markers and the counters.
+  Status CommitAppended(Batch& batch, const std::vector<Record>& applied);
+
  private:
   Store* store_;
   Projection* projection_;

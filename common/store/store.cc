@@ -125,6 +125,19 @@ Status Store::Scan(std::string_view cf, std::string_view prefix, std::string_vie
   return FromRocks(it->status(), "scan");
 }
 
+Status Store::ScanFrom(std::string_view cf, std::string_view from,
+                       const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  ASSIGN_OR_RETURN(auto* family, Family(cf));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), family));
+  for (it->Seek(rocksdb::Slice(from.data(), from.size())); it->Valid(); it->Next()) {
+    if (!fn(std::string_view(it->key().data(), it->key().size()),
+            std::string_view(it->value().data(), it->value().size()))) {
+      break;
+    }
+  }
+  return FromRocks(it->status(), "scan");
+}
+
 Batch Store::NewBatch() { return Batch(this); }
 
 Status Store::Commit(Batch& batch) {

@@ -85,6 +85,10 @@ class Store {
   Status Scan(std::string_view cf, std::string_view prefix, std::string_view start_after,
               const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
 
+  // Calls fn for each key >= `from` in key order until fn returns false.
+  Status ScanFrom(std::string_view cf, std::string_view from,
+                  const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
+
   Batch NewBatch();
   Status Commit(Batch& batch);
 

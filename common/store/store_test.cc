@@ -56,6 +56,9 @@ TEST(Store, ScansByPrefixFromAPosition) {
   seen.clear();
   ASSERT_TRUE(store->Scan("rows", "a/", "a/1", collect).ok());
   EXPECT_EQ(seen, (std::vector<std::string>{"a/2", "a/3"}));
+  seen.clear();
+  ASSERT_TRUE(store->ScanFrom("rows", "a/3", collect).ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{"a/3", "b/1"}));
 }
 
 TEST(Store, UndeclaredFamilyIsAnError) {

@@ -20,6 +20,7 @@
 #include "common/observability/http_server.h"
 #include "common/projection/runner.h"
 #include "services/lead_acquisition/grpc_service.h"
+#include "services/lead_acquisition/intake.h"
 #include "services/lead_acquisition/lead_projection.h"
 
 namespace sales::lead_acquisition {
@@ -111,6 +112,7 @@ Status Serve(const Settings& s) {
   const absl::Time deadline = absl::Now() + absl::Seconds(s.startup_timeout_s);
   const kafka::ClientSettings client{s.kafka_bootstrap, kService, {}};
   const std::string topic = kafka::Topic(s.topic_prefix, "sales.leads");
+  const std::string intake_topic = kafka::Topic(s.topic_prefix, "marketing.leads.inbound");
 
   MetricsRegistry metrics;
   LeadProjection projection;
@@ -128,7 +130,8 @@ Status Serve(const Settings& s) {
 
   log::Info("connecting to kafka", {{"bootstrap", s.kafka_bootstrap}});
   ASSIGN_OR_RETURN(auto admin, kafka::Admin::Create(client));
-  for (const std::string& t : {topic, kafka::DeadLetterTopic(topic)}) {
+  for (const std::string& t :
+       {topic, kafka::DeadLetterTopic(topic), intake_topic, kafka::DeadLetterTopic(intake_topic)}) {
     kafka::TopicSpec spec{t, static_cast<int>(s.partitions), static_cast<int>(s.replication_factor)};
     RETURN_IF_ERROR(Retry("create topic " + t, deadline, [&] { return admin->EnsureTopic(spec, absl::Seconds(10)); }));
   }
@@ -142,8 +145,14 @@ Status Serve(const Settings& s) {
   RETURN_IF_ERROR(runner.WaitCaughtUp(std::max(absl::Seconds(1), deadline - absl::Now())));
 
   LeadCommands commands({topic, kService, absl::Milliseconds(s.publish_timeout_ms)}, publisher.get(), &applier,
-                        &SystemClock());
-  LeadAcquisitionService service(&commands, &metrics);
+                        &SystemClock(), &metrics);
+  RETURN_IF_ERROR(commands.Start());
+  log::Info("starting marketing intake", {{"topic", intake_topic}});
+  IntakeConsumer intake({.client = client, .topic = intake_topic}, &commands, store.get(), publisher.get(),
+                        admin.get(), &metrics);
+  RETURN_IF_ERROR(Retry("start intake", deadline, [&] { return intake.Start(); }));
+  LeadQueries queries(store.get());
+  LeadAcquisitionService service(&commands, &queries, &metrics);
   grpc_util::AdminService admin_service({{&runner, store.get()}});
   ASSIGN_OR_RETURN(auto server, grpc_util::GrpcServer::Start(s.grpc_listen, {&service, &admin_service}));
   server->SetServing(true);
@@ -155,6 +164,7 @@ Status Serve(const Settings& s) {
   log::Info("shutting down", {{"signal", sig}});
   ready = false;
   server->Shutdown(absl::Seconds(5));
+  intake.Stop();
   http.Stop();
   runner.Stop();
   log::Info("stopped");

@@ -1,29 +1,64 @@
-// gRPC handlers of the lead acquisition API: they only translate protos and statuses; the
-// decisions live in LeadCommands and the aggregate.
+// gRPC handlers of the lead acquisition API: they only translate protos and statuses; decisions
+// live in LeadCommands and the aggregate, reads in LeadQueries.
 #pragma once
 
 #include "common/observability/metrics.h"
 #include "sales/api/v1/lead_acquisition.grpc.pb.h"
 #include "services/lead_acquisition/lead_commands.h"
+#include "services/lead_acquisition/lead_queries.h"
 
 namespace sales::lead_acquisition {
 
+// Records per ImportLeads call; more is refused (split the import).
+inline constexpr int64_t kMaxImportRecords = 100000;
+
 class LeadAcquisitionService final : public api::v1::LeadAcquisition::Service {
  public:
-  LeadAcquisitionService(LeadCommands* commands, MetricsRegistry* metrics);
+  LeadAcquisitionService(LeadCommands* commands, const LeadQueries* queries, MetricsRegistry* metrics);
 
   ::grpc::Status CaptureLead(::grpc::ServerContext* context, const api::v1::CaptureLeadRequest* request,
                              api::v1::CaptureLeadResponse* response) override;
+  ::grpc::Status ImportLeads(::grpc::ServerContext* context, ::grpc::ServerReader<api::v1::ImportLeadsRequest>* reader,
+                             api::v1::ImportLeadsResponse* response) override;
+  ::grpc::Status QualifyLead(::grpc::ServerContext* context, const api::v1::QualifyLeadRequest* request,
+                             api::v1::LeadCommandResponse* response) override;
+  ::grpc::Status DisqualifyLead(::grpc::ServerContext* context, const api::v1::DisqualifyLeadRequest* request,
+                                api::v1::LeadCommandResponse* response) override;
+  ::grpc::Status AssignLead(::grpc::ServerContext* context, const api::v1::AssignLeadRequest* request,
+                            api::v1::LeadCommandResponse* response) override;
+  ::grpc::Status LogLeadActivity(::grpc::ServerContext* context, const api::v1::LogLeadActivityRequest* request,
+                                 api::v1::LeadCommandResponse* response) override;
+  ::grpc::Status RegisterManager(::grpc::ServerContext* context, const api::v1::RegisterManagerRequest* request,
+                                 api::v1::ManagerCommandResponse* response) override;
+  ::grpc::Status DeactivateManager(::grpc::ServerContext* context, const api::v1::DeactivateManagerRequest* request,
+                                   api::v1::ManagerCommandResponse* response) override;
   ::grpc::Status GetLead(::grpc::ServerContext* context, const api::v1::GetLeadRequest* request,
                          api::v1::Lead* response) override;
+  ::grpc::Status ListLeads(::grpc::ServerContext* context, const api::v1::ListLeadsRequest* request,
+                           api::v1::ListLeadsResponse* response) override;
+  ::grpc::Status GetLeadHistory(::grpc::ServerContext* context, const api::v1::GetLeadHistoryRequest* request,
+                                api::v1::GetLeadHistoryResponse* response) override;
+  ::grpc::Status ListManagers(::grpc::ServerContext* context, const api::v1::ListManagersRequest* request,
+                              api::v1::ListManagersResponse* response) override;
 
  private:
-  // Runs `call`, maps its status, logs failures and records metrics under `method`.
+  // Runs `call` with the caller's context, maps its status, logs failures, records metrics.
   template <typename Fn>
-  ::grpc::Status Observe(const char* method, Fn&& call);
+  ::grpc::Status Observe(::grpc::ServerContext* context, const char* method, Fn&& call);
+  template <typename Request>
+  ::grpc::Status LeadCommand(::grpc::ServerContext* context, const char* method, const Request& request,
+                             api::v1::LeadCommandResponse* response);
+  template <typename Request>
+  ::grpc::Status ManagerCommand(::grpc::ServerContext* context, const char* method, const Request& request,
+                                api::v1::ManagerCommandResponse* response);
 
   LeadCommands* commands_;
+  const LeadQueries* queries_;
   MetricsRegistry* metrics_;
 };
+
+// The per-record answer of an import, from the command's result.
+api::v1::ImportResult ToImportResult(int64_t index, const std::string& client_ref,
+                                     const StatusOr<CommandResult>& result);
 
 }  // namespace sales::lead_acquisition

@@ -1,134 +1,111 @@
 #include "services/lead_acquisition/lead.h"
 
+#include <algorithm>
+#include <tuple>
+
 #include "absl/strings/ascii.h"
-#include "common/base/strings.h"
 #include "common/base/ids.h"
+#include "common/base/strings.h"
 #include "common/events/envelope.h"
+#include "services/lead_acquisition/validation.h"
 
 namespace sales::lead_acquisition {
 namespace {
 
-constexpr size_t kMaxNameChars = 200;
-constexpr size_t kMaxKey = 128;
-constexpr size_t kMaxExternalId = 128;
-constexpr size_t kMaxRegion = 32;
-constexpr size_t kMaxProducts = 20;
-constexpr size_t kMaxProductCode = 64;
+using events::v1::ActivityOutcome;
+using events::v1::DisqualificationReason;
 
-std::string Trim(const std::string& s) { return std::string(absl::StripAsciiWhitespace(s)); }
+constexpr size_t kMaxName = 200;
+constexpr size_t kMaxNote = 2000;
+constexpr int kMaxProducts = 20;
 
-// Counts code points of valid UTF-8 (protobuf has already rejected invalid UTF-8 in strings);
-// -1 when a control character is present.
-int64_t TextLength(const std::string& s) {
-  int64_t n = 0;
-  for (unsigned char c : s) {
-    if (c < 0x20 || c == 0x7f) return -1;
-    if ((c & 0xC0) != 0x80) ++n;
-  }
-  return n;
-}
-
-void CheckText(const std::string& field, const std::string& value, size_t max, bool required,
-               std::vector<FieldViolation>& out) {
-  const std::string v = Trim(value);
-  if (v.empty()) {
-    if (required) out.push_back({field, "must not be empty"});
-    return;
-  }
-  const int64_t len = TextLength(v);
-  if (len < 0) out.push_back({field, "must not contain control characters"});
-  else if (static_cast<size_t>(len) > max) out.push_back({field, StrCat("at most ", max, " characters")});
-}
-
-bool IsAtext(char c) {
-  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+/=?^_`{|}~-").find(c) != std::string_view::npos;
-}
-
-// A practical subset of RFC 5322 addr-spec: dot-atom local part, DNS host name with a TLD.
-bool ValidEmail(const std::string& e) {
-  if (e.size() > 254) return false;
-  const size_t at = e.find('@');
-  if (at == std::string::npos || at == 0 || at > 64 || e.find('@', at + 1) != std::string::npos) return false;
-  const std::string local = e.substr(0, at), domain = e.substr(at + 1);
-  if (local.front() == '.' || local.back() == '.' || local.find("..") != std::string::npos) return false;
-  for (char c : local) {
-    if (c != '.' && !IsAtext(c)) return false;
-  }
-  if (domain.size() < 4 || domain.find('.') == std::string::npos) return false;
-  size_t start = 0;
-  while (start <= domain.size()) {
-    size_t dot = domain.find('.', start);
-    if (dot == std::string::npos) dot = domain.size();
-    const std::string label = domain.substr(start, dot - start);
-    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
-    for (char c : label) {
-      if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
+void CheckProducts(const std::string& field, const google::protobuf::RepeatedPtrField<std::string>& products,
+                   Violations& v) {
+  if (products.size() > kMaxProducts) v.push_back({field, StrCat("at most ", kMaxProducts, " products")});
+  for (int i = 0; i < products.size(); ++i) {
+    if (!ValidProductCode(products[i])) {
+      v.push_back({StrCat(field, "[", i, "]"), "1-64 characters of a-z, 0-9, '.', '-', '_'"});
     }
-    if (dot == domain.size()) {
-      if (label.size() < 2) return false;
-      for (char c : label) {
-        if (!absl::ascii_isalpha(static_cast<unsigned char>(c))) return false;
-      }
-    }
-    start = dot + 1;
   }
-  return true;
 }
 
-// International format: optional leading '+', digits and the usual separators, 7-15 digits (E.164).
-bool ValidPhone(const std::string& p) {
-  int digits = 0;
-  for (size_t i = 0; i < p.size(); ++i) {
-    const char c = p[i];
-    if (absl::ascii_isdigit(static_cast<unsigned char>(c))) ++digits;
-    else if (c == '+' && i == 0) continue;
-    else if (c != ' ' && c != '-' && c != '(' && c != ')' && c != '.') return false;
-  }
-  return digits >= 7 && digits <= 15;
+void CheckExpectedVersion(int64_t expected, Violations& v) {
+  if (expected < 0) v.push_back({"expected_version", "must be 0 (any) or a version >= 1"});
 }
 
-bool ValidCode(const std::string& s, size_t max, bool lower_only) {
-  if (s.empty() || s.size() > max) return false;
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    const bool ok = absl::ascii_isdigit(u) || c == '-' || c == '_' || (lower_only ? (absl::ascii_islower(u) || c == '.')
-                                                                                  : absl::ascii_isalpha(u));
-    if (!ok) return false;
+Status CheckVersion(const Lead& lead, int64_t expected) {
+  if (expected != 0 && expected != lead.version()) {
+    return absl::AbortedError(StrCat("lead ", lead.lead_id(), " is at version ", lead.version(), ", not ",
+                                     expected, "; re-read it and decide again"));
   }
-  return true;
+  return absl::OkStatus();
 }
 
-std::string NormaliseEmail(const std::string& e) {
-  const std::string t = Trim(e);
-  const size_t at = t.find('@');
-  if (at == std::string::npos) return t;
-  // The local part may be case-sensitive (RFC 5321); the domain is not.
-  return t.substr(0, at + 1) + absl::AsciiStrToLower(t.substr(at + 1));
+Status NotDisqualified(const Lead& lead, std::string_view action) {
+  if (lead.status() != api::v1::LEAD_STATUS_DISQUALIFIED) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      StrCat("lead ", lead.lead_id(), " is disqualified (",
+             events::v1::DisqualificationReason_Name(lead.disqualification().reason()), "); it cannot be ", action));
+}
+
+Status ActiveManager(const Manager& m, std::string_view action) {
+  if (m.active()) return absl::OkStatus();
+  return absl::FailedPreconditionError(StrCat("manager ", m.manager_id(), " (", m.name(), ") is inactive; ", action));
+}
+
+bool IsPositive(ActivityOutcome o) {
+  return o == events::v1::ACTIVITY_OUTCOME_REACHED || o == events::v1::ACTIVITY_OUTCOME_MEETING_BOOKED ||
+         o == events::v1::ACTIVITY_OUTCOME_MEETING_HELD;
+}
+
+bool Covers(const Manager& m, const std::string& region) {
+  for (const auto& r : m.regions()) {
+    if (r == "*" || r == region) return true;
+  }
+  return false;
+}
+
+bool HandlesAny(const Manager& m, const std::vector<std::string>& products) {
+  for (const auto& p : m.products()) {
+    if (std::find(products.begin(), products.end(), p) != products.end()) return true;
+  }
+  return false;
 }
 
 }  // namespace
 
+std::string EventTypeOf(const LeadEvent& e) {
+  switch (e.event_case()) {
+    case LeadEvent::kCaptured: return "lead.captured";
+    case LeadEvent::kSourceLinked: return "lead.source_linked";
+    case LeadEvent::kQualified: return "lead.qualified";
+    case LeadEvent::kDisqualified: return "lead.disqualified";
+    case LeadEvent::kAssigned: return "lead.assigned";
+    case LeadEvent::kActivityLogged: return "lead.activity_logged";
+    case LeadEvent::EVENT_NOT_SET: break;
+  }
+  return "lead.unknown";
+}
+
+std::string EventTypeOf(const ManagerEvent& e) {
+  switch (e.event_case()) {
+    case ManagerEvent::kRegistered: return "manager.registered";
+    case ManagerEvent::kDeactivated: return "manager.deactivated";
+    case ManagerEvent::EVENT_NOT_SET: break;
+  }
+  return "manager.unknown";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation
+
 Status ValidateCapture(const api::v1::CaptureLeadRequest& r) {
-  std::vector<FieldViolation> v;
-  const std::string& key = r.idempotency_key();
-  if (key.empty()) {
-    v.push_back({"idempotency_key", "must not be empty (any unique string per command, e.g. a UUID)"});
-  } else if (key.size() > kMaxKey) {
-    v.push_back({"idempotency_key", StrCat("at most ", kMaxKey, " characters")});
-  } else {
-    for (char c : key) {
-      if (c < 0x21 || c > 0x7e) {
-        v.push_back({"idempotency_key", "only printable ASCII without spaces"});
-        break;
-      }
-    }
-  }
-  CheckText("name", r.name(), kMaxNameChars, true, v);
-  CheckText("company", r.company(), kMaxNameChars, false, v);
+  Violations v;
+  CheckIdempotencyKey(r.idempotency_key(), v);
+  CheckText("name", r.name(), kMaxName, true, v);
+  CheckText("company", r.company(), kMaxName, false, v);
   const std::string email = Trim(r.email()), phone = Trim(r.phone());
-  if (email.empty() && phone.empty()) {
-    v.push_back({"email", "an e-mail or a phone number is required"});
-  }
+  if (email.empty() && phone.empty()) v.push_back({"email", "an e-mail or a phone number is required"});
   if (!email.empty() && !ValidEmail(email)) v.push_back({"email", "not a valid e-mail address"});
   if (!phone.empty() && !ValidPhone(phone)) {
     v.push_back({"phone", "not a valid phone number (7-15 digits, optional leading +, separators - . ( ) space)"});
@@ -138,70 +115,450 @@ Status ValidateCapture(const api::v1::CaptureLeadRequest& r) {
   } else if (!events::v1::LeadSource_IsValid(r.source())) {
     v.push_back({"source", StrCat("unknown value ", static_cast<int>(r.source()))});
   }
-  CheckText("external_id", r.external_id(), kMaxExternalId, false, v);
-  if (!r.region().empty() && !ValidCode(r.region(), kMaxRegion, false)) {
-    v.push_back({"region", StrCat("1-", kMaxRegion, " characters of A-Z, a-z, 0-9, '-', '_'")});
+  CheckText("external_id", r.external_id(), 128, false, v);
+  if (!r.region().empty() && (r.region() == "*" || !ValidRegion(r.region()))) {
+    v.push_back({"region", "1-32 characters of A-Z, a-z, 0-9, '-', '_'"});
   }
-  if (static_cast<size_t>(r.product_interest_size()) > kMaxProducts) {
-    v.push_back({"product_interest", StrCat("at most ", kMaxProducts, " products")});
+  CheckProducts("product_interest", r.product_interest(), v);
+  if (r.company_size() < 0 || r.company_size() > 10000000) {
+    v.push_back({"company_size", "employees, from 0 (unknown) to 10,000,000"});
   }
-  for (int i = 0; i < r.product_interest_size(); ++i) {
-    if (!ValidCode(r.product_interest(i), kMaxProductCode, true)) {
-      v.push_back({StrCat("product_interest[", i, "]"),
-                   StrCat("1-", kMaxProductCode, " characters of a-z, 0-9, '.', '-', '_'")});
-    }
-  }
-  if (v.empty()) return absl::OkStatus();
-  return InvalidArgument(std::move(v));
+  return Result(std::move(v));
 }
 
-std::string LeadIdFor(const std::string& idempotency_key) { return NameUuid("sales.lead", idempotency_key); }
+Status ValidateQualify(const api::v1::QualifyLeadRequest& r) {
+  Violations v;
+  CheckIdempotencyKey(r.idempotency_key(), v);
+  CheckId("lead_id", r.lead_id(), v);
+  CheckExpectedVersion(r.expected_version(), v);
+  CheckText("need", r.need(), kMaxNote, true, v);
+  CheckText("budget", r.budget(), kMaxNote, false, v);
+  CheckText("timeline", r.timeline(), kMaxNote, false, v);
+  CheckText("decision_maker", r.decision_maker(), kMaxNote, false, v);
+  CheckText("note", r.note(), kMaxNote, false, v);
+  return Result(std::move(v));
+}
 
-StatusOr<LeadEvent> DecideCapture(const std::optional<Lead>& state, const api::v1::CaptureLeadRequest& r) {
-  if (state) return absl::AlreadyExistsError(StrCat("lead ", state->lead_id(), " already exists"));
+Status ValidateDisqualify(const api::v1::DisqualifyLeadRequest& r) {
+  Violations v;
+  CheckIdempotencyKey(r.idempotency_key(), v);
+  CheckId("lead_id", r.lead_id(), v);
+  CheckExpectedVersion(r.expected_version(), v);
+  if (r.reason() == events::v1::DISQUALIFICATION_REASON_UNSPECIFIED) {
+    v.push_back({"reason", "must be set (NO_NEED, NO_BUDGET, NO_AUTHORITY, BAD_TIMING, CHOSE_COMPETITOR, "
+                           "UNREACHABLE, OUT_OF_TERRITORY, SPAM or OTHER)"});
+  } else if (!events::v1::DisqualificationReason_IsValid(r.reason())) {
+    v.push_back({"reason", StrCat("unknown value ", static_cast<int>(r.reason()))});
+  }
+  CheckText("note", r.note(), kMaxNote, r.reason() == events::v1::DISQUALIFICATION_REASON_OTHER, v);
+  return Result(std::move(v));
+}
+
+Status ValidateAssign(const api::v1::AssignLeadRequest& r) {
+  Violations v;
+  CheckIdempotencyKey(r.idempotency_key(), v);
+  CheckId("lead_id", r.lead_id(), v);
+  CheckExpectedVersion(r.expected_version(), v);
+  CheckId("manager_id", r.manager_id(), v);
+  return Result(std::move(v));
+}
+
+Status ValidateLogActivity(const api::v1::LogLeadActivityRequest& r, absl::Time now) {
+  Violations v;
+  CheckIdempotencyKey(r.idempotency_key(), v);
+  CheckId("lead_id", r.lead_id(), v);
+  CheckId("manager_id", r.manager_id(), v);
+  if (r.type() == events::v1::ACTIVITY_TYPE_UNSPECIFIED || !events::v1::ActivityType_IsValid(r.type())) {
+    v.push_back({"type", "must be CALL, EMAIL or MEETING"});
+  }
+  if (r.outcome() == events::v1::ACTIVITY_OUTCOME_UNSPECIFIED || !events::v1::ActivityOutcome_IsValid(r.outcome())) {
+    v.push_back({"outcome", "must be set"});
+  }
+  if (r.has_occurred_at()) {
+    const auto& t = r.occurred_at();
+    if (t.nanos() < 0 || t.nanos() > 999999999 || t.seconds() < 946684800) {
+      v.push_back({"occurred_at", "not a valid time after 2000-01-01"});
+    } else if (events::FromProto(t) > now + absl::Minutes(5)) {
+      v.push_back({"occurred_at", "must not be in the future"});
+    }
+  }
+  if (r.duration_seconds() < 0 || r.duration_seconds() > 24 * 3600) {
+    v.push_back({"duration_seconds", "from 0 to 86400"});
+  }
+  CheckText("note", r.note(), kMaxNote, false, v);
+  return Result(std::move(v));
+}
+
+Status ValidateRegisterManager(const api::v1::RegisterManagerRequest& r) {
+  Violations v;
+  CheckIdempotencyKey(r.idempotency_key(), v);
+  CheckText("name", r.name(), kMaxName, true, v);
+  const std::string email = Trim(r.email());
+  if (email.empty()) v.push_back({"email", "must not be empty"});
+  else if (!ValidEmail(email)) v.push_back({"email", "not a valid e-mail address"});
+  if (r.regions().empty()) v.push_back({"regions", "at least one region (or \"*\" for all)"});
+  for (int i = 0; i < r.regions_size(); ++i) {
+    if (!ValidRegion(r.regions(i))) v.push_back({StrCat("regions[", i, "]"), "a region code or \"*\""});
+  }
+  CheckProducts("products", r.products(), v);
+  return Result(std::move(v));
+}
+
+Status ValidateDeactivateManager(const api::v1::DeactivateManagerRequest& r) {
+  Violations v;
+  CheckIdempotencyKey(r.idempotency_key(), v);
+  CheckId("manager_id", r.manager_id(), v);
+  CheckText("reason", r.reason(), kMaxNote, false, v);
+  return Result(std::move(v));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Identity
+
+std::string LeadIdFor(const std::string& idempotency_key) { return NameUuid("sales.lead", idempotency_key); }
+std::string ManagerIdFor(const std::string& idempotency_key) { return NameUuid("sales.manager", idempotency_key); }
+
+std::string NormalizeEmail(const std::string& email) { return absl::AsciiStrToLower(Trim(email)); }
+
+std::string NormalizePhone(const std::string& phone) {
+  const std::string p = Trim(phone);
+  std::string digits;
+  for (char c : p) {
+    if (absl::ascii_isdigit(static_cast<unsigned char>(c))) digits.push_back(c);
+  }
+  if (digits.empty()) return "";
+  if (!p.empty() && p[0] == '+') return "+" + digits;
+  if (digits.rfind("00", 0) == 0) return "+" + digits.substr(2);
+  return digits;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decisions
+
+LeadEvent DecideCapture(const api::v1::CaptureLeadRequest& r, events::v1::Assignment assignment) {
   LeadEvent event;
   auto* c = event.mutable_captured();
   c->mutable_contact()->set_name(Trim(r.name()));
   c->mutable_contact()->set_company(Trim(r.company()));
-  c->mutable_contact()->set_email(NormaliseEmail(r.email()));
+  c->mutable_contact()->set_email(NormalizeEmail(r.email()));
   c->mutable_contact()->set_phone(Trim(r.phone()));
   c->set_source(r.source());
   c->set_external_id(Trim(r.external_id()));
   c->set_region(r.region());
   for (const auto& p : r.product_interest()) c->add_product_interest(p);
+  c->set_company_size(r.company_size());
+  *c->mutable_assignment() = std::move(assignment);
   return event;
 }
 
-Status Evolve(std::optional<Lead>& state, const EventEnvelope& e) {
-  if (e.aggregate_type() != kAggregateType || e.payload_case() != EventEnvelope::kLead) {
+LeadEvent DecideLink(const api::v1::CaptureLeadRequest& r, const std::string& matched_on) {
+  LeadEvent event;
+  auto* l = event.mutable_source_linked();
+  l->set_source(r.source());
+  l->set_external_id(Trim(r.external_id()));
+  l->mutable_contact()->set_name(Trim(r.name()));
+  l->mutable_contact()->set_company(Trim(r.company()));
+  l->mutable_contact()->set_email(NormalizeEmail(r.email()));
+  l->mutable_contact()->set_phone(Trim(r.phone()));
+  l->set_matched_on(matched_on);
+  for (const auto& p : r.product_interest()) l->add_product_interest(p);
+  return event;
+}
+
+StatusOr<LeadEvent> DecideQualify(const Lead& lead, const api::v1::QualifyLeadRequest& r) {
+  RETURN_IF_ERROR(CheckVersion(lead, r.expected_version()));
+  RETURN_IF_ERROR(NotDisqualified(lead, "qualified"));
+  if (lead.status() == api::v1::LEAD_STATUS_QUALIFIED) {
+    return absl::FailedPreconditionError(StrCat("lead ", lead.lead_id(), " is already qualified"));
+  }
+  LeadEvent event;
+  auto* q = event.mutable_qualified();
+  q->set_need(Trim(r.need()));
+  q->set_budget(Trim(r.budget()));
+  q->set_timeline(Trim(r.timeline()));
+  q->set_decision_maker(Trim(r.decision_maker()));
+  q->set_note(Trim(r.note()));
+  return event;
+}
+
+StatusOr<LeadEvent> DecideDisqualify(const Lead& lead, const api::v1::DisqualifyLeadRequest& r) {
+  RETURN_IF_ERROR(CheckVersion(lead, r.expected_version()));
+  RETURN_IF_ERROR(NotDisqualified(lead, "disqualified again"));
+  LeadEvent event;
+  event.mutable_disqualified()->set_reason(r.reason());
+  event.mutable_disqualified()->set_note(Trim(r.note()));
+  return event;
+}
+
+StatusOr<LeadEvent> DecideAssign(const Lead& lead, const Manager& manager, const api::v1::AssignLeadRequest& r) {
+  RETURN_IF_ERROR(CheckVersion(lead, r.expected_version()));
+  RETURN_IF_ERROR(NotDisqualified(lead, "assigned"));
+  RETURN_IF_ERROR(ActiveManager(manager, "leads cannot be assigned to an inactive manager"));
+  if (lead.owner_manager_id() == manager.manager_id()) {
+    return absl::FailedPreconditionError(
+        StrCat("lead ", lead.lead_id(), " is already assigned to manager ", manager.manager_id()));
+  }
+  LeadEvent event;
+  auto* a = event.mutable_assigned();
+  a->mutable_assignment()->set_manager_id(manager.manager_id());
+  a->mutable_assignment()->set_rule("manual");
+  a->mutable_assignment()->set_reason(StrCat("assigned to ", manager.name()));
+  a->set_previous_manager_id(lead.owner_manager_id());
+  return event;
+}
+
+StatusOr<LeadEvent> DecideLogActivity(const Lead& lead, const Manager& manager,
+                                      const api::v1::LogLeadActivityRequest& r, absl::Time now) {
+  RETURN_IF_ERROR(NotDisqualified(lead, "worked on (no activities)"));
+  RETURN_IF_ERROR(ActiveManager(manager, "inactive managers cannot log activities"));
+  LeadEvent event;
+  auto* a = event.mutable_activity_logged();
+  a->set_type(r.type());
+  a->set_outcome(r.outcome());
+  a->set_manager_id(r.manager_id());
+  *a->mutable_occurred_at() = r.has_occurred_at() ? r.occurred_at() : events::ToProto(now);
+  a->set_duration_seconds(r.duration_seconds());
+  a->set_note(Trim(r.note()));
+  return event;
+}
+
+ManagerEvent DecideRegisterManager(const api::v1::RegisterManagerRequest& r) {
+  ManagerEvent event;
+  auto* m = event.mutable_registered();
+  m->set_name(Trim(r.name()));
+  m->set_email(NormalizeEmail(r.email()));
+  std::vector<std::string> regions(r.regions().begin(), r.regions().end());
+  std::sort(regions.begin(), regions.end());
+  regions.erase(std::unique(regions.begin(), regions.end()), regions.end());
+  for (auto& region : regions) m->add_regions(region);
+  std::vector<std::string> products(r.products().begin(), r.products().end());
+  std::sort(products.begin(), products.end());
+  products.erase(std::unique(products.begin(), products.end()), products.end());
+  for (auto& p : products) m->add_products(p);
+  return event;
+}
+
+StatusOr<ManagerEvent> DecideDeactivateManager(const Manager& manager, const api::v1::DeactivateManagerRequest& r) {
+  if (!manager.active()) {
+    return absl::FailedPreconditionError(StrCat("manager ", manager.manager_id(), " is already inactive"));
+  }
+  ManagerEvent event;
+  event.mutable_deactivated()->set_reason(Trim(r.reason()));
+  return event;
+}
+
+events::v1::Assignment ChooseManager(const std::string& region, const std::vector<std::string>& products,
+                                     const std::vector<Manager>& managers) {
+  events::v1::Assignment a;
+  a.set_rule("least_loaded");
+  if (region.empty()) {
+    a.set_reason("no region: left unassigned");
+    return a;
+  }
+  std::vector<const Manager*> covering;
+  for (const auto& m : managers) {
+    if (m.active() && Covers(m, region)) covering.push_back(&m);
+  }
+  if (covering.empty()) {
+    a.set_reason(StrCat("no active manager covers ", region, ": left unassigned"));
+    return a;
+  }
+  std::vector<const Manager*> pool;
+  for (const auto* m : covering) {
+    if (HandlesAny(*m, products)) pool.push_back(m);
+  }
+  const bool by_product = !pool.empty();
+  if (!by_product) pool = covering;
+  const Manager* best = *std::min_element(pool.begin(), pool.end(), [](const Manager* x, const Manager* y) {
+    return std::make_tuple(x->open_leads(), x->assigned_total(), x->manager_id()) <
+           std::make_tuple(y->open_leads(), y->assigned_total(), y->manager_id());
+  });
+  a.set_manager_id(best->manager_id());
+  a.set_reason(StrCat("fewest open leads (", best->open_leads(), ") among ", pool.size(), " active manager",
+                      pool.size() == 1 ? "" : "s", " covering ", region, by_product ? " and handling the product" : ""));
+  return a;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Evolution
+
+bool IsOpen(const Lead& lead) {
+  return lead.status() == api::v1::LEAD_STATUS_NEW || lead.status() == api::v1::LEAD_STATUS_QUALIFIED;
+}
+
+void Rescore(Lead& lead) {
+  lead.clear_score_components();
+  auto add = [&](const char* factor, int points, std::string reason) {
+    auto* c = lead.add_score_components();
+    c->set_factor(factor);
+    c->set_points(points);
+    c->set_reason(std::move(reason));
+  };
+  switch (lead.source()) {
+    case events::v1::LEAD_SOURCE_REFERRAL: add("source", 25, "referral: introduced by someone who knows us"); break;
+    case events::v1::LEAD_SOURCE_INBOUND_CALL: add("source", 20, "inbound call: the lead reached out"); break;
+    case events::v1::LEAD_SOURCE_EVENT: add("source", 20, "met at an event"); break;
+    case events::v1::LEAD_SOURCE_WEB_FORM: add("source", 15, "web form: the lead asked to be contacted"); break;
+    case events::v1::LEAD_SOURCE_MARKETING_SYSTEM: add("source", 10, "marketing system: campaign response"); break;
+    default: add("source", 10, "manual entry"); break;
+  }
+  int contact = 0;
+  std::vector<std::string> have;
+  for (const auto& [value, label] : {std::pair{&lead.email(), "e-mail"}, std::pair{&lead.phone(), "phone"},
+                                      std::pair{&lead.company(), "company"}}) {
+    if (value->empty()) continue;
+    contact += 5;
+    have.push_back(label);
+  }
+  std::string contact_reason = have.empty() ? "no contact details" : "has";
+  for (size_t i = 0; i < have.size(); ++i) StrAppend(&contact_reason, i ? ", " : " ", have[i]);
+  add("contact", contact, contact_reason);
+  const int size = lead.company_size();
+  if (size >= 1000) add("company_size", 20, StrCat(size, " employees (1000+)"));
+  else if (size >= 200) add("company_size", 15, StrCat(size, " employees (200-999)"));
+  else if (size >= 50) add("company_size", 10, StrCat(size, " employees (50-199)"));
+  else if (size >= 10) add("company_size", 5, StrCat(size, " employees (10-49)"));
+  else add("company_size", 0, size > 0 ? StrCat(size, " employees (under 10)") : "company size unknown");
+  const int products = lead.product_interest_size();
+  add("product_interest", std::min(15, 5 * products),
+      products ? StrCat("interested in ", products, " product", products == 1 ? "" : "s") : "no product named");
+  const int positive = lead.positive_activities();
+  add("activity", std::min(20, 5 * positive),
+      StrCat(positive, " positive contact", positive == 1 ? "" : "s", " of ", lead.activities(), " activities"));
+  if (lead.status() == api::v1::LEAD_STATUS_QUALIFIED || lead.has_qualification()) {
+    add("qualification", 15, "qualified: need confirmed");
+  } else {
+    add("qualification", 0, "not qualified yet");
+  }
+  int total = 0;
+  for (const auto& c : lead.score_components()) total += c.points();
+  lead.set_score(std::min(100, total));
+  lead.set_target_client(lead.score() >= kTargetClientScore && lead.status() != api::v1::LEAD_STATUS_DISQUALIFIED);
+}
+
+Status EvolveLead(std::optional<Lead>& state, const EventEnvelope& e) {
+  if (e.aggregate_type() != kLeadAggregate || e.payload_case() != EventEnvelope::kLead) {
     return InvalidField("payload", StrCat("not a lead event (aggregate_type \"", e.aggregate_type(), "\")"));
   }
   const LeadEvent& event = e.lead();
-  switch (event.event_case()) {
-    case LeadEvent::kCaptured: {
-      if (state) return absl::FailedPreconditionError(StrCat("lead ", e.aggregate_id(), " captured twice"));
-      const auto& c = event.captured();
-      if (c.contact().name().empty()) return InvalidField("lead.captured.contact.name", "missing");
-      Lead lead;
-      lead.set_lead_id(e.aggregate_id());
-      lead.set_status(api::v1::LEAD_STATUS_NEW);
-      lead.set_name(c.contact().name());
-      lead.set_company(c.contact().company());
-      lead.set_email(c.contact().email());
-      lead.set_phone(c.contact().phone());
-      lead.set_source(c.source());
-      lead.set_external_id(c.external_id());
-      lead.set_region(c.region());
-      *lead.mutable_product_interest() = c.product_interest();
-      *lead.mutable_captured_at() = e.occurred_at();
-      state = std::move(lead);
-      break;
+  if (event.event_case() == LeadEvent::EVENT_NOT_SET) {
+    return InvalidField("payload.lead", "no event set (a lead event type this version does not know?)");
+  }
+  if (event.event_case() == LeadEvent::kCaptured) {
+    if (state) return absl::FailedPreconditionError(StrCat("lead ", e.aggregate_id(), " captured twice"));
+    const auto& c = event.captured();
+    if (c.contact().name().empty()) return InvalidField("lead.captured.contact.name", "missing");
+    Lead lead;
+    lead.set_lead_id(e.aggregate_id());
+    lead.set_status(api::v1::LEAD_STATUS_NEW);
+    lead.set_name(c.contact().name());
+    lead.set_company(c.contact().company());
+    lead.set_email(c.contact().email());
+    lead.set_phone(c.contact().phone());
+    lead.set_source(c.source());
+    lead.set_external_id(c.external_id());
+    lead.set_region(c.region());
+    *lead.mutable_product_interest() = c.product_interest();
+    lead.set_company_size(c.company_size());
+    *lead.mutable_captured_at() = e.occurred_at();
+    if (c.has_assignment()) {
+      *lead.mutable_assignment() = c.assignment();
+      lead.set_owner_manager_id(c.assignment().manager_id());
     }
-    case LeadEvent::EVENT_NOT_SET:
-      return InvalidField("payload.lead", "no event set (a lead event type this version does not know?)");
+    state = std::move(lead);
+  } else {
+    if (!state) {
+      return absl::FailedPreconditionError(
+          StrCat("lead ", e.aggregate_id(), ": ", EventTypeOf(event), " before the lead was captured"));
+    }
+    Lead& lead = *state;
+    switch (event.event_case()) {
+      case LeadEvent::kSourceLinked: {
+        const auto& l = event.source_linked();
+        auto* s = lead.add_linked_sources();
+        s->set_source(l.source());
+        s->set_external_id(l.external_id());
+        s->set_matched_on(l.matched_on());
+        *s->mutable_linked_at() = e.occurred_at();
+        // The new source may bring contact details the lead lacked, and more interest.
+        if (lead.email().empty()) lead.set_email(l.contact().email());
+        if (lead.phone().empty()) lead.set_phone(l.contact().phone());
+        if (lead.company().empty()) lead.set_company(l.contact().company());
+        for (const auto& p : l.product_interest()) {
+          if (std::find(lead.product_interest().begin(), lead.product_interest().end(), p) ==
+                  lead.product_interest().end() &&
+              lead.product_interest_size() < kMaxProducts) {
+            lead.add_product_interest(p);
+          }
+        }
+        break;
+      }
+      case LeadEvent::kQualified:
+        if (lead.status() != api::v1::LEAD_STATUS_NEW) {
+          return absl::FailedPreconditionError(StrCat("lead ", lead.lead_id(), " qualified while ",
+                                                      api::v1::LeadStatus_Name(lead.status())));
+        }
+        lead.set_status(api::v1::LEAD_STATUS_QUALIFIED);
+        *lead.mutable_qualification() = event.qualified();
+        break;
+      case LeadEvent::kDisqualified:
+        if (lead.status() == api::v1::LEAD_STATUS_DISQUALIFIED) {
+          return absl::FailedPreconditionError(StrCat("lead ", lead.lead_id(), " disqualified twice"));
+        }
+        lead.set_status(api::v1::LEAD_STATUS_DISQUALIFIED);
+        *lead.mutable_disqualification() = event.disqualified();
+        break;
+      case LeadEvent::kAssigned:
+        *lead.mutable_assignment() = event.assigned().assignment();
+        lead.set_owner_manager_id(event.assigned().assignment().manager_id());
+        break;
+      case LeadEvent::kActivityLogged: {
+        const auto& a = event.activity_logged();
+        lead.set_activities(lead.activities() + 1);
+        if (IsPositive(a.outcome())) lead.set_positive_activities(lead.positive_activities() + 1);
+        if (!lead.has_last_activity_at() || events::FromProto(a.occurred_at()) > events::FromProto(lead.last_activity_at())) {
+          *lead.mutable_last_activity_at() = a.occurred_at();
+        }
+        break;
+      }
+      default:
+        break;
+    }
   }
   state->set_version(e.aggregate_version());
   *state->mutable_updated_at() = e.recorded_at();
+  Rescore(*state);
+  return absl::OkStatus();
+}
+
+Status EvolveManager(std::optional<Manager>& state, const EventEnvelope& e) {
+  if (e.aggregate_type() != kManagerAggregate || e.payload_case() != EventEnvelope::kManager) {
+    return InvalidField("payload", StrCat("not a manager event (aggregate_type \"", e.aggregate_type(), "\")"));
+  }
+  const ManagerEvent& event = e.manager();
+  switch (event.event_case()) {
+    case ManagerEvent::kRegistered: {
+      if (state) return absl::FailedPreconditionError(StrCat("manager ", e.aggregate_id(), " registered twice"));
+      const auto& r = event.registered();
+      Manager m;
+      m.set_manager_id(e.aggregate_id());
+      m.set_name(r.name());
+      m.set_email(r.email());
+      *m.mutable_regions() = r.regions();
+      *m.mutable_products() = r.products();
+      m.set_active(true);
+      *m.mutable_registered_at() = e.occurred_at();
+      state = std::move(m);
+      break;
+    }
+    case ManagerEvent::kDeactivated:
+      if (!state) return absl::FailedPreconditionError(StrCat("manager ", e.aggregate_id(), " deactivated unregistered"));
+      state->set_active(false);
+      break;
+    case ManagerEvent::EVENT_NOT_SET:
+      return InvalidField("payload.manager", "no event set (a manager event type this version does not know?)");
+  }
+  state->set_version(e.aggregate_version());
   return absl::OkStatus();
 }
 

@@ -1,7 +1,12 @@
-// The lead aggregate: pure decision logic, no I/O. Given the current state of a lead (if any) and
-// a command, decide the events or refuse with the specific error; given an event, evolve the
-// state. The same Evolve() builds the projection rows and the state commands decide on, so the
+// The lead and manager aggregates: pure decision logic, no I/O. Given the current state and a
+// command, decide the event or refuse with the specific error; given an event, evolve the state.
+// The same Evolve functions build the projection rows and the state commands decide on, so the
 // write side and the read side cannot disagree.
+//
+// Rules (enforced with FAILED_PRECONDITION and a message that says why):
+//   NEW -> QUALIFIED -> (offers, later);  NEW or QUALIFIED -> DISQUALIFIED (final)
+//   a disqualified lead cannot be qualified, assigned or get activities; a lead is qualified once;
+//   leads are assigned only to active managers, activities logged only by active managers.
 #pragma once
 
 #include <optional>
@@ -16,25 +21,72 @@
 namespace sales::lead_acquisition {
 
 using api::v1::Lead;
+using api::v1::Manager;
 using events::v1::EventEnvelope;
 using events::v1::LeadEvent;
+using events::v1::ManagerEvent;
 
-inline constexpr char kAggregateType[] = "lead";
-inline constexpr char kLeadCaptured[] = "lead.captured";
+inline constexpr char kLeadAggregate[] = "lead";
+inline constexpr char kManagerAggregate[] = "manager";
 inline constexpr uint32_t kSchemaVersion = 1;
+// For the first slice's tests and fixtures.
+inline constexpr const char* kAggregateType = kLeadAggregate;
+inline constexpr char kLeadCaptured[] = "lead.captured";
 
-// Every field checked; all violations reported at once (INVALID_ARGUMENT with field names).
-Status ValidateCapture(const api::v1::CaptureLeadRequest& request);
+// The event type name of a payload ("lead.captured", "manager.registered", ...).
+std::string EventTypeOf(const LeadEvent& event);
+std::string EventTypeOf(const ManagerEvent& event);
 
-// The id a CaptureLead with this idempotency key creates: the same on every retry.
+// ---- Validation: every field, all violations at once (INVALID_ARGUMENT). ----
+Status ValidateCapture(const api::v1::CaptureLeadRequest& r);
+Status ValidateQualify(const api::v1::QualifyLeadRequest& r);
+Status ValidateDisqualify(const api::v1::DisqualifyLeadRequest& r);
+Status ValidateAssign(const api::v1::AssignLeadRequest& r);
+Status ValidateLogActivity(const api::v1::LogLeadActivityRequest& r, absl::Time now);
+Status ValidateRegisterManager(const api::v1::RegisterManagerRequest& r);
+Status ValidateDeactivateManager(const api::v1::DeactivateManagerRequest& r);
+
+// ---- Identity and de-duplication keys. ----
+// Ids derived from the idempotency key of the creating command: the same on every retry.
 std::string LeadIdFor(const std::string& idempotency_key);
+std::string ManagerIdFor(const std::string& idempotency_key);
+// E-mail: trimmed, lower-cased. Phone: digits with a leading '+' for international numbers
+// ("00" prefix read as '+'); national numbers keep their digits. Empty when absent.
+std::string NormalizeEmail(const std::string& email);
+std::string NormalizePhone(const std::string& phone);
 
-// ALREADY_EXISTS when the lead exists. Otherwise the LeadCaptured payload, normalised (trimmed
-// text, lower-case e-mail domain).
-StatusOr<LeadEvent> DecideCapture(const std::optional<Lead>& state, const api::v1::CaptureLeadRequest& request);
+// ---- Decisions. ----
+// The LeadCaptured payload, normalised, with the automatic assignment.
+LeadEvent DecideCapture(const api::v1::CaptureLeadRequest& r, events::v1::Assignment assignment);
+// The same person arrived from another source: recorded on the existing lead.
+LeadEvent DecideLink(const api::v1::CaptureLeadRequest& r, const std::string& matched_on);
+StatusOr<LeadEvent> DecideQualify(const Lead& lead, const api::v1::QualifyLeadRequest& r);
+StatusOr<LeadEvent> DecideDisqualify(const Lead& lead, const api::v1::DisqualifyLeadRequest& r);
+StatusOr<LeadEvent> DecideAssign(const Lead& lead, const Manager& manager, const api::v1::AssignLeadRequest& r);
+StatusOr<LeadEvent> DecideLogActivity(const Lead& lead, const Manager& manager,
+                                      const api::v1::LogLeadActivityRequest& r, absl::Time now);
+ManagerEvent DecideRegisterManager(const api::v1::RegisterManagerRequest& r);
+StatusOr<ManagerEvent> DecideDeactivateManager(const Manager& manager, const api::v1::DeactivateManagerRequest& r);
 
-// Applies one event to the state. FAILED_PRECONDITION when the event cannot follow the state
-// (e.g. a second "captured"); INVALID_ARGUMENT when the event is not a lead event.
-Status Evolve(std::optional<Lead>& state, const EventEnvelope& event);
+// Automatic assignment, deterministic and fair: among the active managers covering the region
+// (listing it, or "*"), prefer those handling one of the products of interest (if any does), then
+// the fewest open leads, then the fewest leads ever assigned, then the smallest manager id.
+// No region, or nobody covering it: unassigned (empty manager id), with the reason.
+events::v1::Assignment ChooseManager(const std::string& region, const std::vector<std::string>& products,
+                                     const std::vector<Manager>& managers);
+
+// ---- Evolution. ----
+// FAILED_PRECONDITION when the event cannot follow the state; INVALID_ARGUMENT when it is not an
+// event of this aggregate.
+Status EvolveLead(std::optional<Lead>& state, const EventEnvelope& event);
+Status EvolveManager(std::optional<Manager>& state, const EventEnvelope& event);
+// First-slice name kept for callers of the lead aggregate.
+inline Status Evolve(std::optional<Lead>& state, const EventEnvelope& event) { return EvolveLead(state, event); }
+
+// The documented score of a lead (see docs/LEADS.md): components with reasons, total capped at 100.
+void Rescore(Lead& lead);
+inline constexpr int kTargetClientScore = 60;
+
+bool IsOpen(const Lead& lead);  // NEW or QUALIFIED
 
 }  // namespace sales::lead_acquisition

@@ -1,19 +1,30 @@
-// The write side of lead acquisition: validate -> serialise per aggregate -> load -> check the
-// idempotency key -> decide (lead.h) -> append to Kafka and wait for the ack -> apply to the
-// projection -> answer. Nothing is written to the store unless Kafka acknowledged the event, so a
-// failed append leaves nothing half-done; the caller retries with the same idempotency key.
+// The write side of lead acquisition.
 //
-// Thread-safe: commands on different leads run in parallel; commands on one lead are serialised.
+// Commands are validated in the caller's thread, then decided by ONE decider thread that takes
+// whatever is queued (up to a chunk) and, for the lot: reads state through a RocksDB batch (so
+// each decision sees the ones before it in the chunk), decides the events with the pure aggregate
+// code (lead.h), applies them to the batch, appends them all to Kafka in one round trip, and
+// commits the batch once Kafka acknowledged. One decider makes every decision serial per aggregate
+// (and automatic assignment deterministic) without locks; chunking (group commit) keeps the
+// throughput of many callers at the cost of one Kafka round trip per chunk.
+//
+// Nothing reaches the store unless Kafka acknowledged it: on UNAVAILABLE nothing was recorded and
+// the caller retries with the same idempotency key. Thread-safe.
 #pragma once
 
-#include <array>
+#include <condition_variable>
+#include <deque>
+#include <future>
 #include <mutex>
 #include <string>
+#include <thread>
+#include <variant>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "common/base/clock.h"
-#include "common/events/envelope.h"
 #include "common/kafka/publisher.h"
+#include "common/observability/metrics.h"
 #include "common/projection/projection.h"
 #include "services/lead_acquisition/lead.h"
 
@@ -23,6 +34,7 @@ struct CommandOptions {
   std::string topic;                                  // the leads topic (with prefix)
   std::string producer = "lead-acquisition";          // recorded on every envelope
   absl::Duration publish_timeout = absl::Seconds(5);  // bound on waiting for Kafka's ack
+  int max_chunk = 2000;                               // commands decided per Kafka round trip
 };
 
 // Who is calling: filled by the gRPC layer from the call's metadata.
@@ -31,29 +43,63 @@ struct Caller {
   std::string actor;
 };
 
+using Command = std::variant<api::v1::CaptureLeadRequest, api::v1::QualifyLeadRequest, api::v1::DisqualifyLeadRequest,
+                             api::v1::AssignLeadRequest, api::v1::LogLeadActivityRequest,
+                             api::v1::RegisterManagerRequest, api::v1::DeactivateManagerRequest>;
+
+// What a command did.
+struct CommandResult {
+  std::string aggregate_id;
+  int64_t version = 0;
+  bool replayed = false;
+  api::v1::CaptureOutcome capture = api::v1::CAPTURE_OUTCOME_UNSPECIFIED;  // captures only
+  std::string assigned_manager_id;                                         // captures only
+  std::string detail;  // e.g. what a duplicate duplicates
+};
+
 class LeadCommands {
  public:
-  // Pointers must outlive this object.
+  // Pointers must outlive this object. `metrics` may be null.
   LeadCommands(CommandOptions options, kafka::EventPublisher* publisher, projection::Applier* applier,
-               const Clock* clock);
+               const Clock* clock, MetricsRegistry* metrics);
+  ~LeadCommands();  // stops the decider; queued commands are answered UNAVAILABLE
 
-  StatusOr<api::v1::CaptureLeadResponse> CaptureLead(const api::v1::CaptureLeadRequest& request,
-                                                     const Caller& caller);
-  StatusOr<Lead> GetLead(const api::v1::GetLeadRequest& request) const;
+  // Loads the manager roster and starts the decider. Call once the projection has caught up.
+  Status Start();
+
+  StatusOr<CommandResult> Execute(Command command, const Caller& caller);
+  // Decided together, in order; one result each.
+  std::vector<StatusOr<CommandResult>> ExecuteAll(std::vector<Command> commands, const Caller& caller);
 
  private:
-  std::mutex& LockFor(const std::string& aggregate_id);
-  // Appends the events and applies them; returns the version after the last one.
-  StatusOr<int64_t> AppendAndApply(std::vector<EventEnvelope> events);
+  struct Pending;
+  struct Decision;
+  void Run();
+  void ProcessChunk(std::vector<Pending*>& chunk);
+  StatusOr<Decision> Decide(const Pending& p, Batch& batch);
+  StatusOr<Decision> DecideCapture(const api::v1::CaptureLeadRequest& r, const Caller& caller, Batch& batch);
+  template <typename Request, typename Fn>
+  StatusOr<Decision> DecideOnLead(const Request& r, const char* command, const Caller& caller, Batch& batch, Fn decide);
+  StatusOr<std::vector<Manager>> Candidates(Batch& batch);
+  Decision Emit(std::string aggregate_type, std::string aggregate_id, int64_t version, const char* command,
+                const std::string& key, const std::string& hash, const Caller& caller);
 
   CommandOptions options_;
   kafka::EventPublisher* publisher_;
   projection::Applier* applier_;
   const Clock* clock_;
-  std::array<std::mutex, 64> stripes_;
+  MetricsRegistry* metrics_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Pending*> queue_;
+  bool stopping_ = false;
+  std::thread decider_;
+  std::vector<std::string> roster_;  // manager ids; decider thread only (after Start)
 };
 
-// The fingerprint stored with an idempotency key: SHA-256 of the request without its key.
+// The fingerprint stored with an idempotency key: SHA-256 of the request type and its bytes
+// (deterministic serialisation) without the key.
 std::string CommandHash(const google::protobuf::Message& request_without_key);
 
 }  // namespace sales::lead_acquisition

@@ -1,62 +1,137 @@
 #include "services/lead_acquisition/lead_projection.h"
 
 #include "absl/strings/numbers.h"
-#include "common/base/strings.h"
 #include "absl/strings/str_split.h"
+#include "common/base/strings.h"
+#include "common/events/envelope.h"
+#include "common/store/store.h"
 
 namespace sales::lead_acquisition {
 namespace {
 
-StatusOr<std::optional<Lead>> ParseLead(const std::optional<std::string>& bytes, const std::string& id) {
-  if (!bytes) return std::optional<Lead>();
-  Lead lead;
-  if (!lead.ParseFromString(*bytes)) return absl::DataLossError(StrCat("stored lead ", id, " is corrupt"));
-  return std::optional<Lead>(std::move(lead));
+// Adjusts a manager's lead counts; a manager this store does not know (an event from before the
+// roster existed) is left alone.
+Status CountForManager(Batch& batch, const std::string& manager_id, int open_delta, int assigned_delta) {
+  if (manager_id.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::optional<Manager> m, LoadManager(batch, manager_id));
+  if (!m) return absl::OkStatus();
+  m->set_open_leads(std::max(0, m->open_leads() + open_delta));
+  m->set_assigned_total(m->assigned_total() + assigned_delta);
+  batch.Put(kManagersFamily, manager_id, m->SerializeAsString());
+  return absl::OkStatus();
+}
+
+void Claim(Batch& batch, const std::string& key, const std::string& lead_id,
+           std::optional<std::string> existing) {
+  if (!existing) batch.Put(kIndexFamily, key, lead_id);
+}
+
+Status ClaimIfFree(Batch& batch, const std::string& key, const std::string& lead_id) {
+  ASSIGN_OR_RETURN(auto existing, LookupIndex(batch, key));
+  Claim(batch, key, lead_id, std::move(existing));
+  return absl::OkStatus();
 }
 
 }  // namespace
 
-std::string IdempotencyRecord::Encode() const { return StrCat(aggregate_id, "\n", version, "\n", command_hash); }
+std::string IdempotencyRecord::Encode() const {
+  return StrCat(aggregate_id, "\n", version, "\n", command_hash, "\n", event_type);
+}
 
 std::optional<IdempotencyRecord> IdempotencyRecord::Decode(std::string_view bytes) {
   std::vector<std::string> parts = absl::StrSplit(absl::string_view(bytes.data(), bytes.size()), '\n');
   IdempotencyRecord r;
-  if (parts.size() != 3 || !absl::SimpleAtoi(parts[1], &r.version)) return std::nullopt;
+  // Records of the first release had three fields (no event type: they were all captures).
+  if ((parts.size() != 3 && parts.size() != 4) || !absl::SimpleAtoi(parts[1], &r.version)) return std::nullopt;
   r.aggregate_id = parts[0];
   r.command_hash = parts[2];
+  r.event_type = parts.size() == 4 ? parts[3] : kLeadCaptured;
   return r;
 }
 
+std::string SourceKey(events::v1::LeadSource source, const std::string& external_id) {
+  return StrCat("src/", static_cast<int>(source), "/", external_id);
+}
+std::string EmailKey(const std::string& email) { return StrCat("email/", email); }
+std::string PhoneKey(const std::string& phone) { return StrCat("phone/", phone); }
+std::string OrderKey(absl::Time captured_at, const std::string& lead_id) {
+  return EncodeInt64(absl::ToUnixNanos(captured_at)) + lead_id;
+}
+std::string EventKey(const std::string& lead_id, int64_t version) { return lead_id + "/" + EncodeInt64(version); }
+
 StatusOr<projection::Outcome> LeadProjection::ApplyEvent(const EventEnvelope& event, Batch& batch) {
+  if (event.aggregate_type() == kLeadAggregate) return ApplyLead(event, batch);
+  if (event.aggregate_type() == kManagerAggregate) return ApplyManager(event, batch);
+  return InvalidField("aggregate_type", StrCat("\"", event.aggregate_type(), "\" is not lead or manager"));
+}
+
+StatusOr<projection::Outcome> LeadProjection::ApplyLead(const EventEnvelope& event, Batch& batch) {
   const std::string& id = event.aggregate_id();
-  ASSIGN_OR_RETURN(auto bytes, batch.Get(kLeadsFamily, id));
-  ASSIGN_OR_RETURN(std::optional<Lead> state, ParseLead(bytes, id));
+  ASSIGN_OR_RETURN(std::optional<Lead> state, LoadLead(batch, id));
   const int64_t current = state ? state->version() : 0;
   if (event.aggregate_version() <= current) return projection::Outcome::kDuplicate;
   if (event.aggregate_version() != current + 1) {
     return absl::FailedPreconditionError(StrCat("version gap for lead ", id, ": stored version ", current,
-                                                      ", event version ", event.aggregate_version()));
+                                                ", event version ", event.aggregate_version()));
   }
-  RETURN_IF_ERROR(Evolve(state, event));
-  batch.Put(kLeadsFamily, id, state->SerializeAsString());
+  const std::optional<Lead> before = state;
+  RETURN_IF_ERROR(EvolveLead(state, event));
+  const Lead& after = *state;
+
+  // Manager workload follows ownership of open leads.
+  const std::string old_owner = before ? before->owner_manager_id() : "";
+  const bool was_open = before && IsOpen(*before);
+  if (old_owner != after.owner_manager_id()) {
+    if (was_open) RETURN_IF_ERROR(CountForManager(batch, old_owner, -1, 0));
+    RETURN_IF_ERROR(CountForManager(batch, after.owner_manager_id(), IsOpen(after) ? 1 : 0, 1));
+  } else if (was_open && !IsOpen(after)) {
+    RETURN_IF_ERROR(CountForManager(batch, old_owner, -1, 0));
+  }
+
+  // De-duplication index and list order.
+  const LeadEvent& payload = event.lead();
+  if (payload.has_captured()) {
+    const auto& c = payload.captured();
+    if (!c.external_id().empty()) RETURN_IF_ERROR(ClaimIfFree(batch, SourceKey(c.source(), c.external_id()), id));
+    if (!c.contact().email().empty()) RETURN_IF_ERROR(ClaimIfFree(batch, EmailKey(c.contact().email()), id));
+    if (const std::string phone = NormalizePhone(c.contact().phone()); !phone.empty()) {
+      RETURN_IF_ERROR(ClaimIfFree(batch, PhoneKey(phone), id));
+    }
+    batch.Put(kOrderFamily, OrderKey(events::FromProto(event.occurred_at()), id), "");
+  } else if (payload.has_source_linked()) {
+    const auto& l = payload.source_linked();
+    if (!l.external_id().empty()) RETURN_IF_ERROR(ClaimIfFree(batch, SourceKey(l.source(), l.external_id()), id));
+    if (!l.contact().email().empty()) RETURN_IF_ERROR(ClaimIfFree(batch, EmailKey(l.contact().email()), id));
+    if (const std::string phone = NormalizePhone(l.contact().phone()); !phone.empty()) {
+      RETURN_IF_ERROR(ClaimIfFree(batch, PhoneKey(phone), id));
+    }
+  }
+
+  batch.Put(kLeadsFamily, id, after.SerializeAsString());
+  batch.Put(kEventsFamily, EventKey(id, event.aggregate_version()), event.SerializeAsString());
   if (!event.idempotency_key().empty()) {
     batch.Put(kIdempotencyFamily, event.idempotency_key(),
-              IdempotencyRecord{id, event.aggregate_version(), event.command_hash()}.Encode());
+              IdempotencyRecord{id, event.aggregate_version(), event.command_hash(), event.event_type()}.Encode());
   }
   return projection::Outcome::kApplied;
 }
 
-StatusOr<std::optional<Lead>> LoadLead(const Store& store, const std::string& lead_id) {
-  ASSIGN_OR_RETURN(auto bytes, store.Get(kLeadsFamily, lead_id));
-  return ParseLead(bytes, lead_id);
-}
-
-StatusOr<std::optional<IdempotencyRecord>> LoadIdempotency(const Store& store, const std::string& key) {
-  ASSIGN_OR_RETURN(auto bytes, store.Get(kIdempotencyFamily, key));
-  if (!bytes) return std::optional<IdempotencyRecord>();
-  auto r = IdempotencyRecord::Decode(*bytes);
-  if (!r) return absl::DataLossError(StrCat("stored idempotency record for ", key, " is corrupt"));
-  return r;
+StatusOr<projection::Outcome> LeadProjection::ApplyManager(const EventEnvelope& event, Batch& batch) {
+  const std::string& id = event.aggregate_id();
+  ASSIGN_OR_RETURN(std::optional<Manager> state, LoadManager(batch, id));
+  const int64_t current = state ? state->version() : 0;
+  if (event.aggregate_version() <= current) return projection::Outcome::kDuplicate;
+  if (event.aggregate_version() != current + 1) {
+    return absl::FailedPreconditionError(StrCat("version gap for manager ", id, ": stored version ", current,
+                                                ", event version ", event.aggregate_version()));
+  }
+  RETURN_IF_ERROR(EvolveManager(state, event));
+  batch.Put(kManagersFamily, id, state->SerializeAsString());
+  if (!event.idempotency_key().empty()) {
+    batch.Put(kIdempotencyFamily, event.idempotency_key(),
+              IdempotencyRecord{id, event.aggregate_version(), event.command_hash(), event.event_type()}.Encode());
+  }
+  return projection::Outcome::kApplied;
 }
 
 }  // namespace sales::lead_acquisition

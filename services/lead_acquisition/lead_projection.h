@@ -1,11 +1,16 @@
-// The lead projection: events of `sales.leads` -> RocksDB rows the queries and the command path
-// read.
+// The lead acquisition projection: events of `sales.leads` (lead and manager aggregates) -> the
+// RocksDB rows the queries and the command path read.
 //
 // Column families:
-//   leads              lead id -> sales.api.v1.Lead (the current state, with its version)
+//   leads              lead id -> sales.api.v1.Lead (current state, with version and score)
+//   managers           manager id -> sales.api.v1.Manager (with open/assigned lead counts)
 //   lead_idempotency   idempotency key -> IdempotencyRecord (what the command produced)
-// An event whose version is not above the stored one was applied already (by the command path, or
-// before a crash) and is a duplicate; a version gap is refused (dead letter).
+//   lead_index         "src/<source>/<external id>", "email/<e-mail>", "phone/<phone>" -> lead id
+//                      (de-duplication: the first lead to claim a key keeps it)
+//   lead_order         <captured-at nanos, 8 bytes big-endian><lead id> -> "" (ListLeads order)
+//   lead_events        <lead id>/<version, 8 bytes> -> the event envelope (a lead's history)
+// An event whose version is not above the stored one is a duplicate; a version gap is refused
+// (dead letter).
 #pragma once
 
 #include <optional>
@@ -17,13 +22,18 @@
 namespace sales::lead_acquisition {
 
 inline constexpr char kLeadsFamily[] = "leads";
+inline constexpr char kManagersFamily[] = "managers";
 inline constexpr char kIdempotencyFamily[] = "lead_idempotency";
+inline constexpr char kIndexFamily[] = "lead_index";
+inline constexpr char kOrderFamily[] = "lead_order";
+inline constexpr char kEventsFamily[] = "lead_events";
 
 // What a command with a given idempotency key produced, for answering its retries.
 struct IdempotencyRecord {
   std::string aggregate_id;
   int64_t version = 0;
   std::string command_hash;
+  std::string event_type;
 
   std::string Encode() const;
   static std::optional<IdempotencyRecord> Decode(std::string_view bytes);
@@ -32,14 +42,67 @@ struct IdempotencyRecord {
 class LeadProjection final : public projection::EventProjection {
  public:
   std::string name() const override { return "leads"; }
-  std::vector<std::string> column_families() const override { return {kLeadsFamily, kIdempotencyFamily}; }
+  std::vector<std::string> column_families() const override {
+    return {kLeadsFamily, kManagersFamily, kIdempotencyFamily, kIndexFamily, kOrderFamily, kEventsFamily};
+  }
 
  protected:
   StatusOr<projection::Outcome> ApplyEvent(const EventEnvelope& event, Batch& batch) override;
+
+ private:
+  StatusOr<projection::Outcome> ApplyLead(const EventEnvelope& event, Batch& batch);
+  StatusOr<projection::Outcome> ApplyManager(const EventEnvelope& event, Batch& batch);
 };
 
-// Readers shared by the queries and the command path.
-StatusOr<std::optional<Lead>> LoadLead(const Store& store, const std::string& lead_id);
-StatusOr<std::optional<IdempotencyRecord>> LoadIdempotency(const Store& store, const std::string& key);
+// De-duplication keys of lead_index.
+std::string SourceKey(events::v1::LeadSource source, const std::string& external_id);
+std::string EmailKey(const std::string& normalized_email);
+std::string PhoneKey(const std::string& normalized_phone);
+std::string OrderKey(absl::Time captured_at, const std::string& lead_id);
+std::string EventKey(const std::string& lead_id, int64_t version);
+
+// Readers over a Store or a Batch (anything with Get(cf, key) -> StatusOr<optional<string>>).
+template <typename Reader>
+StatusOr<std::optional<Lead>> LoadLead(const Reader& r, const std::string& id);
+template <typename Reader>
+StatusOr<std::optional<Manager>> LoadManager(const Reader& r, const std::string& id);
+template <typename Reader>
+StatusOr<std::optional<IdempotencyRecord>> LoadIdempotency(const Reader& r, const std::string& key);
+template <typename Reader>
+StatusOr<std::optional<std::string>> LookupIndex(const Reader& r, const std::string& key);
+
+// ---- implementation of the readers ----
+template <typename Message, typename Reader>
+StatusOr<std::optional<Message>> LoadRow(const Reader& r, const char* family, const std::string& id) {
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes, r.Get(family, id));
+  if (!bytes) return std::optional<Message>();
+  Message m;
+  if (!m.ParseFromString(*bytes)) return absl::DataLossError(StrCat("stored ", family, " row ", id, " is corrupt"));
+  return std::optional<Message>(std::move(m));
+}
+
+template <typename Reader>
+StatusOr<std::optional<Lead>> LoadLead(const Reader& r, const std::string& id) {
+  return LoadRow<Lead>(r, kLeadsFamily, id);
+}
+
+template <typename Reader>
+StatusOr<std::optional<Manager>> LoadManager(const Reader& r, const std::string& id) {
+  return LoadRow<Manager>(r, kManagersFamily, id);
+}
+
+template <typename Reader>
+StatusOr<std::optional<IdempotencyRecord>> LoadIdempotency(const Reader& r, const std::string& key) {
+  ASSIGN_OR_RETURN(std::optional<std::string> bytes, r.Get(kIdempotencyFamily, key));
+  if (!bytes) return std::optional<IdempotencyRecord>();
+  auto record = IdempotencyRecord::Decode(*bytes);
+  if (!record) return absl::DataLossError(StrCat("stored idempotency record for ", key, " is corrupt"));
+  return record;
+}
+
+template <typename Reader>
+StatusOr<std::optional<std::string>> LookupIndex(const Reader& r, const std::string& key) {
+  return r.Get(kIndexFamily, key);
+}
 
 }  // namespace sales::lead_acquisition

@@ -32,8 +32,7 @@ api::v1::CaptureLeadRequest Request(const std::string& key) {
   r.set_idempotency_key(key);
   r.set_name("Αικατερίνη Οικονόμου");
   r.set_company("Θεσσαλική Εμπορική Ο.Ε.");
-  r.set_email("katerina@example.gr");
-  r.set_phone("+30 2410 555 777");
+  r.set_email(key + "@example.gr");  // a different person per key: no de-duplication between them
   r.set_source(events::v1::LEAD_SOURCE_WEB_FORM);
   r.set_region("GR-THE");
   r.add_product_interest("crm-pro");

@@ -1,27 +1,31 @@
-// The command path with a fake publisher and a real store in a temp folder: idempotency, the
-// UNAVAILABLE path and read-your-writes, without Kafka.
+// The command path (decider) and queries with a fake publisher and a real store in a temp folder:
+// idempotency, de-duplication, assignment, lifecycle rules, the UNAVAILABLE path, paging.
 #include "services/lead_acquisition/lead_commands.h"
 
+#include <set>
 #include <thread>
 
+#include "common/events/envelope.h"
 #include "common/testing/fake_clock.h"
 #include "common/testing/fake_publisher.h"
 #include "common/testing/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/lead_acquisition/lead_projection.h"
+#include "services/lead_acquisition/lead_queries.h"
 
 namespace sales::lead_acquisition {
 namespace {
 
 using ::testing::HasSubstr;
 
-api::v1::CaptureLeadRequest Request(const std::string& key) {
+api::v1::CaptureLeadRequest Capture(const std::string& key, const std::string& email = "g@example.gr") {
   api::v1::CaptureLeadRequest r;
   r.set_idempotency_key(key);
   r.set_name("Γιώργος Αλεξίου");
-  r.set_email("g@example.gr");
+  r.set_email(email);
   r.set_source(events::v1::LEAD_SOURCE_INBOUND_CALL);
+  r.set_region("GR-ATT");
   return r;
 }
 
@@ -30,56 +34,71 @@ class LeadCommandsTest : public ::testing::Test {
   void SetUp() override {
     store_ = Store::Open({.path = dir_.path(), .column_families = projection_.column_families()}).value();
     applier_ = std::make_unique<projection::Applier>(store_.get(), &projection_);
-    commands_ = std::make_unique<LeadCommands>(CommandOptions{"t.sales.leads"}, &publisher_, applier_.get(), &clock_);
+    commands_ = std::make_unique<LeadCommands>(CommandOptions{"t.sales.leads"}, &publisher_, applier_.get(), &clock_,
+                                               &metrics_);
+    ASSERT_TRUE(commands_->Start().ok());
+    queries_ = std::make_unique<LeadQueries>(store_.get());
+  }
+
+  CommandResult Ok(Command c) {
+    clock_.Advance(absl::Milliseconds(1));
+    auto r = commands_->Execute(std::move(c), caller_);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? *r : CommandResult{};
+  }
+  Status Err(Command c) { return commands_->Execute(std::move(c), caller_).status(); }
+  Lead Get(const std::string& id) {
+    api::v1::GetLeadRequest g;
+    g.set_lead_id(id);
+    return queries_->GetLead(g).value();
+  }
+  std::string RegisterManager(const std::string& key, std::vector<std::string> regions) {
+    api::v1::RegisterManagerRequest r;
+    r.set_idempotency_key(key);
+    r.set_name("Manager " + key);
+    r.set_email(key + "@example.gr");
+    for (auto& region : regions) r.add_regions(region);
+    return Ok(r).aggregate_id;
   }
 
   testing::TempDir dir_;
   testing::FakeClock clock_;
   testing::FakePublisher publisher_;
+  MetricsRegistry metrics_;
   LeadProjection projection_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<projection::Applier> applier_;
   std::unique_ptr<LeadCommands> commands_;
+  std::unique_ptr<LeadQueries> queries_;
   const Caller caller_{"corr-9", "alice"};
 };
 
 TEST_F(LeadCommandsTest, CaptureAppendsOneEnvelopedEventAndIsReadableAtOnce) {
-  auto r = commands_->CaptureLead(Request("k1"), caller_);
-  ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->lead_id(), LeadIdFor("k1"));
-  EXPECT_EQ(r->version(), 1);
-  EXPECT_FALSE(r->replayed());
-
+  CommandResult r = Ok(Capture("k1"));
+  EXPECT_EQ(r.aggregate_id, LeadIdFor("k1"));
+  EXPECT_EQ(r.version, 1);
+  EXPECT_EQ(r.capture, api::v1::CAPTURE_OUTCOME_CREATED);
   auto published = publisher_.published();
   ASSERT_EQ(published.size(), 1u);
   EXPECT_EQ(published[0].topic, "t.sales.leads");
-  EXPECT_EQ(published[0].key, r->lead_id());
+  EXPECT_EQ(published[0].key, r.aggregate_id);
   auto e = events::Decode(published[0].value);
   ASSERT_TRUE(e.ok()) << e.status();
-  EXPECT_EQ(e->event_type(), kLeadCaptured);
+  EXPECT_EQ(e->event_type(), "lead.captured");
   EXPECT_EQ(e->idempotency_key(), "k1");
   EXPECT_EQ(e->correlation_id(), "corr-9");
   EXPECT_EQ(e->actor(), "alice");
-  EXPECT_EQ(e->producer(), "lead-acquisition");
+  EXPECT_EQ(e->causation_id(), "CaptureLead:k1");
   EXPECT_EQ(e->command_hash().size(), 64u);
-  EXPECT_EQ(events::FromProto(e->occurred_at()), clock_.Now());
-
-  api::v1::GetLeadRequest get;
-  get.set_lead_id(r->lead_id());
-  auto lead = commands_->GetLead(get);
-  ASSERT_TRUE(lead.ok()) << lead.status();
-  EXPECT_EQ(lead->name(), "Γιώργος Αλεξίου");
-  EXPECT_EQ(lead->version(), 1);
+  EXPECT_EQ(Get(r.aggregate_id).name(), "Γιώργος Αλεξίου");
 }
 
 TEST_F(LeadCommandsTest, RetryWithSameKeyAnswersTheFirstResultAndAppendsNothing) {
-  auto first = commands_->CaptureLead(Request("k2"), caller_);
-  ASSERT_TRUE(first.ok());
-  auto retry = commands_->CaptureLead(Request("k2"), caller_);
-  ASSERT_TRUE(retry.ok()) << retry.status();
-  EXPECT_EQ(retry->lead_id(), first->lead_id());
-  EXPECT_EQ(retry->version(), 1);
-  EXPECT_TRUE(retry->replayed());
+  CommandResult first = Ok(Capture("k2"));
+  CommandResult retry = Ok(Capture("k2"));
+  EXPECT_EQ(retry.aggregate_id, first.aggregate_id);
+  EXPECT_TRUE(retry.replayed);
+  EXPECT_EQ(retry.capture, api::v1::CAPTURE_OUTCOME_CREATED);
   EXPECT_EQ(publisher_.published().size(), 1u);
 }
 
@@ -87,7 +106,7 @@ TEST_F(LeadCommandsTest, ConcurrentRetriesAppendOnce) {
   std::vector<std::thread> threads;
   std::atomic<int> ok{0};
   for (int i = 0; i < 8; ++i) {
-    threads.emplace_back([&] { ok += commands_->CaptureLead(Request("same"), caller_).ok(); });
+    threads.emplace_back([&] { ok += commands_->Execute(Capture("same"), caller_).ok(); });
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok, 8);
@@ -95,46 +114,237 @@ TEST_F(LeadCommandsTest, ConcurrentRetriesAppendOnce) {
 }
 
 TEST_F(LeadCommandsTest, SameKeyDifferentRequestIsRefused) {
-  ASSERT_TRUE(commands_->CaptureLead(Request("k3"), caller_).ok());
-  auto other = Request("k3");
+  Ok(Capture("k3"));
+  auto other = Capture("k3");
   other.set_name("Someone Else");
-  auto r = commands_->CaptureLead(other, caller_);
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_THAT(r.status().message(), HasSubstr("idempotency_key: already used for a different request"));
+  Status s = Err(other);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(s.message(), HasSubstr("idempotency_key: already used for a different request"));
   EXPECT_EQ(publisher_.published().size(), 1u);
 }
 
 TEST_F(LeadCommandsTest, KafkaDownAnswersUnavailableAndWritesNothing) {
   publisher_.FailWith(absl::UnavailableError("kafka: broker down"));
-  auto r = commands_->CaptureLead(Request("k4"), caller_);
-  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
-  api::v1::GetLeadRequest get;
-  get.set_lead_id(LeadIdFor("k4"));
-  EXPECT_EQ(commands_->GetLead(get).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(Err(Capture("k4")).code(), absl::StatusCode::kUnavailable);
+  api::v1::GetLeadRequest g;
+  g.set_lead_id(LeadIdFor("k4"));
+  EXPECT_EQ(queries_->GetLead(g).status().code(), absl::StatusCode::kNotFound);
   EXPECT_FALSE(LoadIdempotency(*store_, "k4").value().has_value());
+  EXPECT_FALSE(LookupIndex(*store_, EmailKey("g@example.gr")).value().has_value());
 
   publisher_.FailWith(absl::OkStatus());
-  auto retry = commands_->CaptureLead(Request("k4"), caller_);
-  ASSERT_TRUE(retry.ok()) << retry.status();
-  EXPECT_FALSE(retry->replayed());
+  CommandResult retry = Ok(Capture("k4"));
+  EXPECT_FALSE(retry.replayed);
+  EXPECT_EQ(retry.capture, api::v1::CAPTURE_OUTCOME_CREATED);
   EXPECT_EQ(publisher_.published().size(), 1u);
 }
 
+TEST_F(LeadCommandsTest, SameSourceAndExternalIdIsTheSameLead) {
+  auto a = Capture("k5", "a@example.gr");
+  a.set_external_id("crm-1");
+  CommandResult first = Ok(a);
+  auto b = Capture("k6", "other@example.gr");
+  b.set_external_id("crm-1");
+  CommandResult again = Ok(b);
+  EXPECT_EQ(again.capture, api::v1::CAPTURE_OUTCOME_DUPLICATE);
+  EXPECT_EQ(again.aggregate_id, first.aggregate_id);
+  EXPECT_THAT(again.detail, HasSubstr("same source and external id \"crm-1\""));
+  EXPECT_EQ(publisher_.published().size(), 1u);
+  b.set_source(events::v1::LEAD_SOURCE_WEB_FORM);  // same external id in another system: another record
+  b.set_idempotency_key("k7");
+  EXPECT_EQ(Ok(b).capture, api::v1::CAPTURE_OUTCOME_CREATED);
+}
+
+TEST_F(LeadCommandsTest, SamePersonFromAnotherSourceIsLinkedNotCreatedTwice) {
+  auto a = Capture("k8", "Eleni@Example.gr");
+  a.set_phone("+30 210 555 0101");
+  CommandResult first = Ok(a);
+  auto by_email = Capture("k9", "eleni@example.gr ");
+  by_email.set_source(events::v1::LEAD_SOURCE_EVENT);
+  CommandResult linked = Ok(by_email);
+  EXPECT_EQ(linked.capture, api::v1::CAPTURE_OUTCOME_LINKED);
+  EXPECT_EQ(linked.aggregate_id, first.aggregate_id);
+  EXPECT_EQ(linked.version, 2);
+  auto by_phone = Capture("k10", "");
+  by_phone.set_phone("0030 210 5550101");
+  by_phone.set_source(events::v1::LEAD_SOURCE_REFERRAL);
+  CommandResult linked_phone = Ok(by_phone);
+  EXPECT_EQ(linked_phone.capture, api::v1::CAPTURE_OUTCOME_LINKED);
+  EXPECT_EQ(linked_phone.aggregate_id, first.aggregate_id);
+  Lead lead = Get(first.aggregate_id);
+  ASSERT_EQ(lead.linked_sources_size(), 2);
+  EXPECT_EQ(lead.linked_sources(0).matched_on(), "email");
+  EXPECT_EQ(lead.linked_sources(1).matched_on(), "phone");
+  // A retry of the linking command answers the same, without a new event.
+  EXPECT_TRUE(Ok(by_email).replayed);
+  EXPECT_EQ(Ok(by_email).capture, api::v1::CAPTURE_OUTCOME_LINKED);
+  EXPECT_EQ(publisher_.published().size(), 3u);
+}
+
+TEST_F(LeadCommandsTest, DuplicatesInsideOneChunkAreSeen) {
+  std::vector<Command> batch = {Capture("c1", "same@example.gr"), Capture("c2", "same@example.gr"),
+                                Capture("c1", "same@example.gr")};
+  auto results = commands_->ExecuteAll(std::move(batch), caller_);
+  ASSERT_TRUE(results[0].ok() && results[1].ok() && results[2].ok());
+  EXPECT_EQ(results[0]->capture, api::v1::CAPTURE_OUTCOME_CREATED);
+  EXPECT_EQ(results[1]->capture, api::v1::CAPTURE_OUTCOME_LINKED);
+  EXPECT_EQ(results[1]->aggregate_id, results[0]->aggregate_id);
+  EXPECT_TRUE(results[2]->replayed);
+  EXPECT_EQ(publisher_.published().size(), 2u);
+}
+
+TEST_F(LeadCommandsTest, NewLeadsAreSpreadEvenlyOverTheManagersOfTheRegion) {
+  const std::string m1 = RegisterManager("m1", {"GR-ATT"});
+  const std::string m2 = RegisterManager("m2", {"GR-ATT", "GR-THE"});
+  const std::string m3 = RegisterManager("m3", {"GR-THE"});
+  std::map<std::string, int> owners;
+  for (int i = 0; i < 30; ++i) {
+    owners[Ok(Capture("fair-" + std::to_string(i), "p" + std::to_string(i) + "@example.gr")).assigned_manager_id]++;
+  }
+  EXPECT_EQ(owners, (std::map<std::string, int>{{m1, 15}, {m2, 15}}));
+  auto managers = queries_->ListManagers({}).value();
+  ASSERT_EQ(managers.managers_size(), 3);
+  for (const auto& m : managers.managers()) EXPECT_EQ(m.open_leads(), m.manager_id() == m3 ? 0 : 15);
+
+  // Deactivated managers get no more leads; disqualifying frees a slot.
+  api::v1::DeactivateManagerRequest off;
+  off.set_idempotency_key("off-m1");
+  off.set_manager_id(m1);
+  Ok(off);
+  EXPECT_EQ(Ok(Capture("after-off", "z@example.gr")).assigned_manager_id, m2);
+}
+
+TEST_F(LeadCommandsTest, LifecycleRulesAndVersions) {
+  const std::string manager = RegisterManager("m", {"GR-ATT"});
+  const std::string id = Ok(Capture("life")).aggregate_id;
+  EXPECT_EQ(Get(id).owner_manager_id(), manager);
+
+  api::v1::QualifyLeadRequest q;
+  q.set_idempotency_key("q");
+  q.set_lead_id(id);
+  q.set_need("a CRM");
+  q.set_expected_version(7);
+  EXPECT_EQ(Err(q).code(), absl::StatusCode::kAborted);
+  q.set_expected_version(1);
+  EXPECT_EQ(Ok(q).version, 2);
+  EXPECT_EQ(Get(id).status(), api::v1::LEAD_STATUS_QUALIFIED);
+
+  api::v1::DisqualifyLeadRequest d;
+  d.set_idempotency_key("d");
+  d.set_lead_id(id);
+  d.set_reason(events::v1::DISQUALIFICATION_REASON_CHOSE_COMPETITOR);
+  EXPECT_EQ(Ok(d).version, 3);
+  q.set_idempotency_key("q2");
+  q.set_expected_version(0);
+  Status requalify = Err(q);
+  EXPECT_EQ(requalify.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(requalify.message(), HasSubstr("is disqualified"));
+
+  auto managers = queries_->ListManagers({}).value();
+  EXPECT_EQ(managers.managers(0).open_leads(), 0) << "a disqualified lead is not open";
+  EXPECT_EQ(managers.managers(0).assigned_total(), 1);
+
+  api::v1::AssignLeadRequest a;
+  a.set_idempotency_key("a");
+  a.set_lead_id("123e4567-e89b-12d3-a456-426614174000");
+  a.set_manager_id(manager);
+  EXPECT_EQ(Err(a).code(), absl::StatusCode::kNotFound);
+  a.set_lead_id(Ok(Capture("life-2", "life2@example.gr")).aggregate_id);
+  a.set_manager_id("123e4567-e89b-12d3-a456-426614174000");
+  EXPECT_EQ(Err(a).code(), absl::StatusCode::kNotFound);
+
+  api::v1::DeactivateManagerRequest off;
+  off.set_idempotency_key("off");
+  off.set_manager_id(manager);
+  Ok(off);
+  const std::string other = RegisterManager("m-other", {"GR-THE"});
+  a.set_manager_id(other);
+  EXPECT_EQ(Ok(a).version, 2);
+  a.set_idempotency_key("a2");
+  a.set_manager_id(manager);
+  Status inactive = Err(a);
+  EXPECT_EQ(inactive.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(inactive.message(), HasSubstr("inactive"));
+
+  api::v1::GetLeadHistoryRequest h;
+  h.set_lead_id(id);
+  auto history = queries_->GetLeadHistory(h).value();
+  ASSERT_EQ(history.events_size(), 3);
+  EXPECT_EQ(history.events(0).event_type(), "lead.captured");
+  EXPECT_EQ(history.events(1).event_type(), "lead.qualified");
+  EXPECT_EQ(history.events(2).event_type(), "lead.disqualified");
+  EXPECT_EQ(history.events(2).actor(), "alice");
+  EXPECT_EQ(history.events(2).event().disqualified().reason(), events::v1::DISQUALIFICATION_REASON_CHOSE_COMPETITOR);
+}
+
+TEST_F(LeadCommandsTest, PagesNeitherSkipNorRepeatWhileLeadsArrive) {
+  std::set<std::string> before;
+  for (int i = 0; i < 25; ++i) before.insert(Ok(Capture("p-" + std::to_string(i), StrCat("p", i, "@x.gr"))).aggregate_id);
+  api::v1::ListLeadsRequest req;
+  req.set_page_size(7);
+  std::vector<std::string> seen;
+  int arriving = 0;
+  while (true) {
+    auto page = queries_->ListLeads(req);
+    ASSERT_TRUE(page.ok()) << page.status();
+    for (const auto& l : page->leads()) seen.push_back(l.lead_id());
+    for (int k = 0; k < 3; ++k) Ok(Capture(StrCat("new-", arriving), StrCat("n", arriving++, "@x.gr")));
+    if (page->next_page_token().empty()) break;
+    req.set_page_token(page->next_page_token());
+  }
+  std::set<std::string> unique(seen.begin(), seen.end());
+  EXPECT_EQ(unique.size(), seen.size()) << "a lead was repeated";
+  for (const auto& id : before) EXPECT_TRUE(unique.count(id)) << "skipped " << id;
+}
+
+TEST_F(LeadCommandsTest, ListFiltersAndTokenChecks) {
+  const std::string manager = RegisterManager("m", {"GR-THE"});
+  Ok(Capture("f1", "f1@x.gr"));
+  auto the = Capture("f2", "f2@x.gr");
+  the.set_region("GR-THE");
+  the.set_company_size(5000);
+  the.set_source(events::v1::LEAD_SOURCE_REFERRAL);
+  const std::string big = Ok(the).aggregate_id;
+  api::v1::ListLeadsRequest req;
+  req.set_owner_manager_id(manager);
+  auto owned = queries_->ListLeads(req).value();
+  ASSERT_EQ(owned.leads_size(), 1);
+  EXPECT_EQ(owned.leads(0).lead_id(), big);
+  req.Clear();
+  req.set_owner_manager_id("-");
+  EXPECT_EQ(queries_->ListLeads(req).value().leads_size(), 1);
+  req.Clear();
+  req.set_min_score(50);
+  EXPECT_EQ(queries_->ListLeads(req).value().leads(0).lead_id(), big);
+  req.Clear();
+  req.set_page_size(1);
+  auto first = queries_->ListLeads(req).value();
+  ASSERT_FALSE(first.next_page_token().empty());
+  req.set_region("GR-THE");
+  req.set_page_token(first.next_page_token());
+  EXPECT_THAT(queries_->ListLeads(req).status().message(), HasSubstr("page_token: issued for other filters"));
+  req.set_page_token("garbage!");
+  EXPECT_EQ(queries_->ListLeads(req).status().code(), absl::StatusCode::kInvalidArgument);
+  req.Clear();
+  req.set_page_size(501);
+  EXPECT_THAT(queries_->ListLeads(req).status().message(), HasSubstr("page_size"));
+}
+
 TEST_F(LeadCommandsTest, InvalidRequestAppendsNothing) {
-  auto bad = Request("k5");
+  auto bad = Capture("k11");
   bad.set_email("not-an-email");
-  EXPECT_EQ(commands_->CaptureLead(bad, caller_).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Err(bad).code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(publisher_.published().empty());
 }
 
 TEST_F(LeadCommandsTest, GetLeadErrors) {
   api::v1::GetLeadRequest get;
   get.set_lead_id("nope");
-  auto bad = commands_->GetLead(get);
+  auto bad = queries_->GetLead(get);
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(bad.status().message(), HasSubstr("lead_id"));
   get.set_lead_id("123e4567-e89b-12d3-a456-426614174000");
-  EXPECT_EQ(commands_->GetLead(get).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(queries_->GetLead(get).status().code(), absl::StatusCode::kNotFound);
 }
 
 }  // namespace

@@ -1,0 +1,158 @@
+#include "services/lead_acquisition/lead_queries.h"
+
+#include "absl/strings/escaping.h"
+#include "common/base/hash.h"
+#include "common/base/strings.h"
+#include "common/events/envelope.h"
+#include "services/lead_acquisition/lead_projection.h"
+#include "services/lead_acquisition/validation.h"
+
+namespace sales::lead_acquisition {
+namespace {
+
+constexpr int kDefaultPageSize = 50;
+constexpr int kMaxPageSize = 500;
+
+// The filters of a listing, without paging: a token is only valid with the same filters.
+std::string FilterFingerprint(const api::v1::ListLeadsRequest& r) {
+  api::v1::ListLeadsRequest f = r;
+  f.clear_page_size();
+  f.clear_page_token();
+  std::string bytes;
+  f.SerializeToString(&bytes);
+  return Sha256Hex(bytes).substr(0, 16);
+}
+
+bool Matches(const Lead& lead, const api::v1::ListLeadsRequest& r) {
+  if (r.statuses_size() > 0 &&
+      std::find(r.statuses().begin(), r.statuses().end(), lead.status()) == r.statuses().end()) {
+    return false;
+  }
+  if (!r.owner_manager_id().empty()) {
+    const std::string want = r.owner_manager_id() == "-" ? "" : r.owner_manager_id();
+    if (lead.owner_manager_id() != want) return false;
+  }
+  if (!r.region().empty() && lead.region() != r.region()) return false;
+  if (r.source() != events::v1::LEAD_SOURCE_UNSPECIFIED && lead.source() != r.source()) return false;
+  if (r.min_score() > 0 && lead.score() < r.min_score()) return false;
+  if (r.max_score() > 0 && lead.score() > r.max_score()) return false;
+  return true;
+}
+
+}  // namespace
+
+StatusOr<Lead> LeadQueries::GetLead(const api::v1::GetLeadRequest& r) const {
+  Violations v;
+  CheckId("lead_id", r.lead_id(), v);
+  RETURN_IF_ERROR(Result(std::move(v)));
+  ASSIGN_OR_RETURN(std::optional<Lead> lead, LoadLead(*store_, r.lead_id()));
+  if (!lead) return absl::NotFoundError(StrCat("no lead with id ", r.lead_id()));
+  return *lead;
+}
+
+StatusOr<api::v1::ListLeadsResponse> LeadQueries::ListLeads(const api::v1::ListLeadsRequest& r) const {
+  Violations v;
+  if (r.page_size() < 0 || r.page_size() > kMaxPageSize) {
+    v.push_back({"page_size", StrCat("from 1 to ", kMaxPageSize, " (0: ", kDefaultPageSize, ")")});
+  }
+  if (r.min_score() < 0 || r.min_score() > 100) v.push_back({"min_score", "from 0 to 100"});
+  if (r.max_score() < 0 || r.max_score() > 100) v.push_back({"max_score", "from 0 to 100"});
+  if (r.max_score() > 0 && r.min_score() > r.max_score()) v.push_back({"max_score", "below min_score"});
+  for (int i = 0; i < r.statuses_size(); ++i) {
+    if (r.statuses(i) == api::v1::LEAD_STATUS_UNSPECIFIED || !api::v1::LeadStatus_IsValid(r.statuses(i))) {
+      v.push_back({StrCat("statuses[", i, "]"), "not a lead status"});
+    }
+  }
+  if (!r.owner_manager_id().empty() && r.owner_manager_id() != "-") CheckId("owner_manager_id", r.owner_manager_id(), v);
+  std::string start_after;
+  const std::string fingerprint = FilterFingerprint(r);
+  if (!r.page_token().empty()) {
+    std::string raw;
+    if (!absl::WebSafeBase64Unescape(r.page_token(), &raw) || raw.size() < 17 || raw[16] != '|') {
+      v.push_back({"page_token", "not a token this service issued"});
+    } else if (raw.substr(0, 16) != fingerprint) {
+      v.push_back({"page_token", "issued for other filters; repeat the first request's filters"});
+    } else {
+      start_after = raw.substr(17);
+    }
+  }
+  RETURN_IF_ERROR(Result(std::move(v)));
+
+  // The order key starts with the capture time: a time range narrows the scan.
+  const std::string lower =
+      r.has_created_after() ? EncodeInt64(absl::ToUnixNanos(events::FromProto(r.created_after()))) : "";
+  const std::string upper =
+      r.has_created_before() ? EncodeInt64(absl::ToUnixNanos(events::FromProto(r.created_before()))) : "";
+  const int page_size = r.page_size() == 0 ? kDefaultPageSize : r.page_size();
+
+  api::v1::ListLeadsResponse response;
+  std::string last_key;
+  bool more = false;
+  Status inner = absl::OkStatus();
+  auto visit = [&](std::string_view key, std::string_view) {
+    if (!upper.empty() && key.substr(0, 8) >= upper) return false;
+    if (response.leads_size() == page_size) {
+      more = true;
+      return false;
+    }
+    last_key = std::string(key);
+    auto lead = LoadLead(*store_, std::string(key.substr(8)));
+    if (!lead.ok()) {
+      inner = lead.status();
+      return false;
+    }
+    if (*lead && Matches(**lead, r)) *response.add_leads() = std::move(**lead);
+    return true;
+  };
+  RETURN_IF_ERROR(start_after > lower ? store_->Scan(kOrderFamily, "", start_after, visit)
+                                      : store_->ScanFrom(kOrderFamily, lower, visit));
+  RETURN_IF_ERROR(inner);
+  if (more) response.set_next_page_token(absl::WebSafeBase64Escape(fingerprint + "|" + last_key));
+  return response;
+}
+
+StatusOr<api::v1::GetLeadHistoryResponse> LeadQueries::GetLeadHistory(const api::v1::GetLeadHistoryRequest& r) const {
+  Violations v;
+  CheckId("lead_id", r.lead_id(), v);
+  RETURN_IF_ERROR(Result(std::move(v)));
+  api::v1::GetLeadHistoryResponse response;
+  Status inner = absl::OkStatus();
+  RETURN_IF_ERROR(store_->Scan(kEventsFamily, r.lead_id() + "/", "", [&](std::string_view, std::string_view value) {
+    EventEnvelope e;
+    if (!e.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      inner = absl::DataLossError(StrCat("stored event of lead ", r.lead_id(), " is corrupt"));
+      return false;
+    }
+    auto* h = response.add_events();
+    h->set_version(e.aggregate_version());
+    h->set_event_type(e.event_type());
+    h->set_event_id(e.event_id());
+    *h->mutable_occurred_at() = e.occurred_at();
+    *h->mutable_recorded_at() = e.recorded_at();
+    h->set_actor(e.actor());
+    h->set_correlation_id(e.correlation_id());
+    *h->mutable_event() = e.lead();
+    return true;
+  }));
+  RETURN_IF_ERROR(inner);
+  if (response.events().empty()) return absl::NotFoundError(StrCat("no lead with id ", r.lead_id()));
+  return response;
+}
+
+StatusOr<api::v1::ListManagersResponse> LeadQueries::ListManagers(const api::v1::ListManagersRequest& r) const {
+  api::v1::ListManagersResponse response;
+  Status inner = absl::OkStatus();
+  RETURN_IF_ERROR(store_->Scan(kManagersFamily, "", "", [&](std::string_view, std::string_view value) {
+    Manager m;
+    if (!m.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      inner = absl::DataLossError("stored manager is corrupt");
+      return false;
+    }
+    if (m.active() || r.include_inactive()) *response.add_managers() = std::move(m);
+    return true;
+  }));
+  RETURN_IF_ERROR(inner);
+  return response;
+}
+
+}  // namespace sales::lead_acquisition
