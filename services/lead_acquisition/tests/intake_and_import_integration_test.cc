@@ -1,0 +1,204 @@
+// The ways leads come in bulk, through the real broker and the real service: the marketing intake
+// topic (JSON records from any producer) and `salesctl import FILE.csv` (ImportLeads).
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "gmock/gmock.h"
+#include "services/lead_acquisition/tests/lead_service_fixture.h"
+
+namespace sales::lead_acquisition {
+namespace {
+
+using ::testing::HasSubstr;
+
+class IntakeIT : public LeadAcquisitionIT {
+ protected:
+  std::string IntakeTopic() const { return prefix_ + "marketing.leads.inbound"; }
+
+  std::string RegisterManager(const std::string& key, const std::string& region) {
+    ::grpc::ClientContext ctx;
+    api::v1::RegisterManagerRequest r;
+    r.set_idempotency_key(key);
+    r.set_name("Manager " + key);
+    r.set_email(key + "@example.gr");
+    r.add_regions(region);
+    api::v1::ManagerCommandResponse out;
+    auto s = stub_->RegisterManager(&ctx, r, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out.manager_id();
+  }
+
+  std::vector<api::v1::Manager> Managers() {
+    ::grpc::ClientContext ctx;
+    api::v1::ListManagersResponse out;
+    EXPECT_TRUE(stub_->ListManagers(&ctx, {}, &out).ok());
+    return {out.managers().begin(), out.managers().end()};
+  }
+
+  int64_t MetricValue(const std::string& line_prefix) {
+    auto metrics = testing::HttpGet(service_->http_port(), "/metrics");
+    if (!metrics.ok()) return -1;
+    const size_t at = metrics->find(line_prefix);
+    if (at == std::string::npos) return 0;
+    return std::atoll(metrics->c_str() + at + line_prefix.size());
+  }
+};
+
+std::string Inbound(const std::string& external_id, const std::string& name, const std::string& email) {
+  return "{\"schema_version\":1,\"source\":\"marketing_system\",\"external_id\":\"" + external_id + "\",\"name\":\"" +
+         name + "\",\"email\":\"" + email + "\",\"region\":\"GR-ATT\"}";
+}
+
+TEST_F(IntakeIT, ValidDuplicateAndMalformedRecords) {
+  testing::RawProducer producer;
+  const std::string topic = IntakeTopic();
+  ASSERT_TRUE(producer.Send(topic, "hs-1", Inbound("hs-1", "Άννα Λάμπρου", "anna@example.gr")).ok());
+  ASSERT_TRUE(producer.Send(topic, "hs-2", Inbound("hs-2", "Βασίλης Ζήσης", "vasilis@example.gr")).ok());
+  ASSERT_TRUE(producer.Send(topic, "hs-1", Inbound("hs-1", "Άννα Λάμπρου", "anna.l@example.gr")).ok());  // resent
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"{\"schema_version\":1,\"external_id\":", "not a valid JSON lead record"},
+      {"{\"schema_version\":1,\"external_id\":\"x1\",\"name\":\"N\",\"company_size\":\"huge\"}",
+       "not a valid JSON lead record"},
+      {"{\"schema_version\":1,\"name\":\"No Id\",\"email\":\"noid@example.gr\"}", "external_id: required"},
+      {"{\"schema_version\":1,\"external_id\":\"x2\",\"name\":\"" + std::string(80000, 'a') + "\"}", "oversized"},
+      {"{\"schema_version\":7,\"external_id\":\"x3\",\"name\":\"N\",\"email\":\"n@example.gr\"}",
+       "unsupported version 7"},
+      {"{\"schema_version\":1,\"external_id\":\"x4\",\"name\":\"N\",\"email\":\"not-an-email\"}",
+       "email: not a valid e-mail address"},
+  };
+  for (const auto& [record, reason] : bad) ASSERT_TRUE(producer.Send(topic, "bad", record).ok());
+  ASSERT_TRUE(producer.Send(topic, "hs-3", Inbound("hs-3", "Γιάννης Τσάκωνας", "giannis@example.gr")).ok());
+
+  ASSERT_TRUE(testing::WaitUntil([&] { return MetricValue("sales_intake_records_total{outcome=\"rejected\"} ") == 6; },
+                                 absl::Seconds(30)));
+  ASSERT_TRUE(testing::WaitUntil([&] { return AllLeads().size() == 3; }, absl::Seconds(30)));
+  EXPECT_EQ(MetricValue("sales_intake_records_total{outcome=\"created\"} "), 3);
+  EXPECT_EQ(MetricValue("sales_intake_records_total{outcome=\"duplicate\"} "), 1);
+  std::set<std::string> names;
+  for (const auto& l : AllLeads()) names.insert(l.name());
+  EXPECT_EQ(names, (std::set<std::string>{"Άννα Λάμπρου", "Βασίλης Ζήσης", "Γιάννης Τσάκωνας"}));
+
+  auto dead = testing::ReadTopic(topic + ".dlq");
+  ASSERT_TRUE(dead.ok()) << dead.status();
+  ASSERT_EQ(dead->size(), bad.size());
+  std::map<int64_t, std::string> reasons;
+  for (const auto& d : *dead) reasons[std::stoll(d.Header("dlq.source.offset"))] = d.Header("dlq.reason");
+  int i = 0;
+  for (const auto& [offset, reason] : reasons) EXPECT_THAT(reason, HasSubstr(bad[i++].second)) << "offset " << offset;
+
+  // Replaying the whole intake topic into a fresh store creates nothing new: the commands answer as
+  // retries (their idempotency keys come from the records' positions).
+  auto events_before = testing::ReadTopic(topic_);
+  ASSERT_TRUE(events_before.ok());
+  ASSERT_TRUE(service_->Stop().ok());
+  std::filesystem::remove_all(dir_.File("store"));
+  Start();
+  ASSERT_TRUE(testing::WaitUntil([&] { return MetricValue("sales_intake_records_total{outcome=\"duplicate\"} ") == 4; },
+                                 absl::Seconds(30)));
+  EXPECT_EQ(AllLeads().size(), 3u);
+  EXPECT_EQ(testing::ReadTopic(topic_)->size(), events_before->size());
+}
+
+TEST_F(IntakeIT, KillNineDuringIntakeLosesAndDuplicatesNothing) {
+  constexpr int kRecords = 20000;
+  std::vector<kafka::OutgoingMessage> records;
+  for (int i = 0; i < kRecords; ++i) {
+    const std::string id = "mkt-" + std::to_string(i);
+    records.push_back({IntakeTopic(), id, Inbound(id, "Lead " + std::to_string(i), id + "@example.gr"), {}});
+  }
+  testing::RawProducer producer;
+  ASSERT_TRUE(producer.SendAll(records).ok());
+  int64_t at_kill = 0;
+  testing::WaitUntil(
+      [&] {
+        at_kill = Status().events_applied();
+        return at_kill >= kRecords / 5;
+      },
+      absl::Seconds(60));
+  ASSERT_LT(at_kill, kRecords) << "intake finished before the kill; raise kRecords";
+  service_->Kill();
+  std::cerr << "killed with " << at_kill << " of " << kRecords << " inbound records captured\n";
+  Start();
+  ASSERT_TRUE(testing::WaitUntil([&] { return Status().events_applied() >= kRecords; }, absl::Seconds(120)));
+  absl::SleepFor(absl::Seconds(1));  // anything extra would show up now
+  EXPECT_EQ(Status().events_applied(), kRecords);
+  auto events = testing::ReadTopic(topic_);
+  ASSERT_TRUE(events.ok());
+  std::map<std::string, int> per_external_id;
+  for (const auto& m : *events) {
+    auto e = events::Decode(m.value);
+    ASSERT_TRUE(e.ok());
+    per_external_id[e->lead().captured().external_id()]++;
+  }
+  EXPECT_EQ(per_external_id.size(), static_cast<size_t>(kRecords));
+  for (const auto& [id, n] : per_external_id) ASSERT_EQ(n, 1) << id;
+}
+
+// 10,000 rows with duplicates and bad rows -> exact counts; the same file again -> nothing new.
+TEST_F(IntakeIT, CsvImportGivesExactCountsAndReimportCreatesNothing) {
+  const std::string m1 = RegisterManager("anna", "GR-ATT");
+  const std::string m2 = RegisterManager("babis", "GR-ATT");
+  std::ofstream csv(dir_.File("leads.csv"), std::ios::binary);
+  csv << "\xEF\xBB\xBF" << "name,company,email,phone,source,external_id,region,product_interest,company_size\r\n";
+  int line = 1;
+  std::set<int> bad_lines;
+  for (int i = 0; i < 10000; ++i) {
+    ++line;
+    const std::string n = std::to_string(i);
+    if (i < 9000) {  // new leads; every third with a quoted company holding a comma and quotes
+      csv << "Ελένη Παππά " << n << ",\"Παππάς, \"\"Υιοί\"\" " << n << "\",eleni" << n << "@example.gr,,web_form,wf-"
+          << n << ",GR-ATT,crm-pro;erp," << (i % 500) << "\r\n";
+    } else if (i < 9500) {  // the same (source, external id) again: duplicates
+      csv << "Someone,,other" << n << "@example.gr,,web_form,wf-" << (i - 9000) << ",GR-ATT,,\r\n";
+    } else if (i < 9800) {  // the same person (e-mail) from another source: linked
+      csv << "Ελένη Παππά,,eleni" << (i - 9500) << "@example.gr,,event,,GR-ATT,,\r\n";
+    } else if (i < 9950) {  // refused by the service
+      csv << "Bad Email " << n << ",,not-an-email-" << n << ",,web_form,,GR-ATT,,\r\n";
+      bad_lines.insert(line);
+    } else {  // refused by salesctl: a field missing
+      csv << "Short Row " << n << ",,x" << n << "@example.gr\r\n";
+      bad_lines.insert(line);
+    }
+  }
+  csv.close();
+
+  auto [code, out] = Salesctl("import " + dir_.File("leads.csv"));
+  EXPECT_EQ(code, 3) << out;
+  EXPECT_THAT(out, HasSubstr("(10,000 rows)"));
+  EXPECT_THAT(out, HasSubstr("imported    9,000\n"));
+  EXPECT_THAT(out, HasSubstr("linked      300 "));
+  EXPECT_THAT(out, HasSubstr("duplicates  500\n"));
+  EXPECT_THAT(out, HasSubstr("rejected    200\n"));
+  EXPECT_THAT(out, HasSubstr("line 9802: email: not a valid e-mail address"));
+  EXPECT_THAT(out, HasSubstr("line 9952: expected 9 fields like the header, got 3"));
+  for (int l : bad_lines) EXPECT_THAT(out, HasSubstr("line " + std::to_string(l) + ":"));
+
+  auto leads = AllLeads();
+  ASSERT_EQ(leads.size(), 9000u);
+  bool found = false;
+  for (const auto& l : leads) {
+    if (l.external_id() == "wf-42") {
+      found = true;
+      EXPECT_EQ(l.name(), "Ελένη Παππά 42");
+      EXPECT_EQ(l.company(), "Παππάς, \"Υιοί\" 42");
+      EXPECT_EQ(l.linked_sources_size(), 1);
+    }
+  }
+  EXPECT_TRUE(found);
+  // Fair assignment: two managers cover GR-ATT and share the new leads evenly.
+  for (const auto& m : Managers()) EXPECT_EQ(m.open_leads(), 4500) << m.name();
+
+  const size_t events = testing::ReadTopic(topic_)->size();
+  auto [again_code, again] = Salesctl("import " + dir_.File("leads.csv"));
+  EXPECT_EQ(again_code, 3) << again;
+  EXPECT_THAT(again, HasSubstr("imported    0\n"));
+  EXPECT_THAT(again, HasSubstr("linked      0 "));
+  EXPECT_THAT(again, HasSubstr("duplicates  9,800\n"));
+  EXPECT_THAT(again, HasSubstr("rejected    200\n"));
+  EXPECT_EQ(AllLeads().size(), 9000u);
+  EXPECT_EQ(testing::ReadTopic(topic_)->size(), events) << "the re-import appended events";
+}
+
+}  // namespace
+}  // namespace sales::lead_acquisition

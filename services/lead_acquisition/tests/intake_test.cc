@@ -1,0 +1,54 @@
+// Parsing of inbound marketing records (docs/INTAKE.md): every way a record can be wrong gets a
+// reason fit for the dead-letter header.
+#include "services/lead_acquisition/intake.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace sales::lead_acquisition {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(ParseInboundLead, AcceptsAVersionOneRecordInEitherFieldNaming) {
+  auto r = ParseInboundLead(R"({"schema_version": 1, "source": "web_form", "external_id": "hs-1001",
+      "name": "Δήμητρα Ρήγα", "email": "dimitra@example.gr", "productInterest": ["crm-pro"],
+      "company_size": 40, "utm_campaign": "autumn"})");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->source(), events::v1::LEAD_SOURCE_WEB_FORM);
+  EXPECT_EQ(r->external_id(), "hs-1001");
+  EXPECT_EQ(r->name(), "Δήμητρα Ρήγα");
+  EXPECT_EQ(r->product_interest(0), "crm-pro");
+  EXPECT_EQ(r->company_size(), 40);
+  EXPECT_TRUE(r->idempotency_key().empty()) << "the consumer sets it from the record's position";
+  auto defaulted = ParseInboundLead(R"({"schema_version":1,"external_id":"x","name":"N","phone":"+302105550101"})");
+  ASSERT_TRUE(defaulted.ok());
+  EXPECT_EQ(defaulted->source(), events::v1::LEAD_SOURCE_MARKETING_SYSTEM);
+}
+
+TEST(ParseInboundLead, RefusesWithAReason) {
+  struct Case {
+    std::string json, reason;
+  };
+  const std::vector<Case> cases = {
+      {"{not json", "not a valid JSON lead record"},
+      {"", "record: empty"},
+      {"[1,2]", "not a valid JSON lead record"},
+      {R"({"schema_version": "one", "external_id": "x"})", "not a valid JSON lead record"},
+      {R"({"schema_version": 1, "external_id": "x", "company_size": "big"})", "not a valid JSON lead record"},
+      {R"({"schema_version": 1, "external_id": "x", "name": 5})", "not a valid JSON lead record"},
+      {R"({"external_id": "x", "name": "N"})", "schema_version: required"},
+      {R"({"schema_version": 2, "external_id": "x", "name": "N"})", "unsupported version 2"},
+      {R"({"schema_version": 1, "name": "N", "email": "a@b.co"})", "external_id: required"},
+      {R"({"schema_version": 1, "external_id": "x", "source": "fax"})", "\"fax\" is not one of"},
+      {R"({"schema_version": 1, "external_id": "x", "name": ")" + std::string(70000, 'a') + "\"}", "oversized"},
+  };
+  for (const auto& c : cases) {
+    auto r = ParseInboundLead(c.json);
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << c.json.substr(0, 80);
+    EXPECT_THAT(r.status().message(), HasSubstr(c.reason)) << c.json.substr(0, 80);
+  }
+}
+
+}  // namespace
+}  // namespace sales::lead_acquisition
