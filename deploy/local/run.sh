@@ -52,6 +52,10 @@ start_service lead-acquisition "$build/services/lead_acquisition/lead-acquisitio
 grpcurl=$tools/grpcurl
 key="demo-$(date +%s)"
 echo
+echo "run: registering a sales manager for Attica (leads there are assigned automatically):"
+"$grpcurl" -plaintext -d '{"idempotency_key":"demo-manager-anna","name":"Άννα Κωστάκη","email":"anna@example.gr",
+  "regions":["GR-ATT"],"products":["crm-pro"]}' "127.0.0.1:$lead_grpc" sales.api.v1.LeadAcquisition/RegisterManager
+echo
 echo "run: capturing a lead:"
 echo "  grpcurl -plaintext -d '{...}' 127.0.0.1:$lead_grpc sales.api.v1.LeadAcquisition/CaptureLead"
 reply=$("$grpcurl" -plaintext -H "x-actor: make-run-demo" -d @ "127.0.0.1:$lead_grpc" \
@@ -65,14 +69,17 @@ echo "$reply"
 lead_id=$(echo "$reply" | sed -n 's/.*"lead_\?[iI]d": "\([^"]*\)".*/\1/p')
 echo "run: reading it back:"
 "$grpcurl" -plaintext -d "{\"lead_id\": \"$lead_id\"}" "127.0.0.1:$lead_grpc" sales.api.v1.LeadAcquisition/GetLead
-echo "run: projection status:"
-"$grpcurl" -plaintext "127.0.0.1:$lead_grpc" sales.api.v1.Admin/GetProjectionStatus
+echo "run: importing deploy/local/sample-leads.csv with salesctl:"
+"$build/tools/salesctl/salesctl" --target="127.0.0.1:$lead_grpc" import "$root/deploy/local/sample-leads.csv" || true
+echo "run: projection status (salesctl status):"
+"$build/tools/salesctl/salesctl" --target="127.0.0.1:$lead_grpc" status
 cat <<MSG
 
 The platform is running. Try, from another terminal:
   $grpcurl -plaintext 127.0.0.1:$lead_grpc list
   $grpcurl -plaintext 127.0.0.1:$lead_grpc describe sales.api.v1.CaptureLeadRequest
   curl -s 127.0.0.1:$lead_http/metrics | grep sales_
+  $build/tools/salesctl/salesctl import FILE.csv
   kcat -b 127.0.0.1:$KAFKA_PORT -C -t sales.leads -e -f 'partition %p offset %o key %k\n'
 Press Ctrl-C to stop.
 MSG
