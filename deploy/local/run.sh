@@ -18,7 +18,8 @@ mkdir -p "$state"
 
 pids=()
 cleanup() {
-  trap - EXIT INT TERM
+  trap '' INT TERM  # a second Ctrl-C must not leave the broker running
+  trap - EXIT
   echo
   echo "run: stopping services"
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
