@@ -1,7 +1,5 @@
 #include "common/projection/runner.h"
 
-#include <librdkafka/rdkafkacpp.h>
-
 #include "common/base/strings.h"
 #include "absl/time/clock.h"
 #include "common/base/log.h"
@@ -12,24 +10,6 @@ namespace {
 bool IsBadRecord(const Status& s) {
   return s.code() == absl::StatusCode::kInvalidArgument || s.code() == absl::StatusCode::kFailedPrecondition;
 }
-
-Record ToRecord(RdKafka::Message& m) {
-  Record r;
-  r.topic = m.topic_name();
-  r.partition = m.partition();
-  r.offset = m.offset();
-  if (m.key()) r.key = *m.key();
-  r.value.assign(static_cast<const char*>(m.payload()), m.len());
-  if (const RdKafka::Headers* h = m.headers()) {
-    for (const auto& header : h->get_all()) {
-      r.headers.emplace_back(header.key(),
-                             std::string(static_cast<const char*>(header.value()), header.value_size()));
-    }
-  }
-  return r;
-}
-
-int Millis(absl::Duration d) { return static_cast<int>(absl::ToInt64Milliseconds(d)); }
 
 }  // namespace
 
@@ -49,7 +29,16 @@ ProjectionRunner::ProjectionRunner(RunnerOptions options, Applier* applier, kafk
       dead_letters_(dead_letters),
       admin_(admin),
       metrics_(metrics),
-      name_(applier->projection()->name()) {
+      name_(applier->projection()->name()),
+      consumer_({.client = options_.client,
+                 .name = name_,
+                 .topics = options_.topics,
+                 .properties = {{"group.id", StrCat("sales-projection-", name_)}},
+                 .max_batch = options_.max_batch,
+                 .poll_timeout = options_.poll_timeout,
+                 .retry_backoff = options_.retry_backoff,
+                 .kafka_timeout = options_.kafka_timeout},
+                applier->store(), admin) {
   const Labels labels = {{"projection", name_}};
   auto events = [&](const char* outcome) {
     Labels l = labels;
@@ -78,20 +67,6 @@ ProjectionRunner::~ProjectionRunner() {
 }
 
 Status ProjectionRunner::Start() {
-  ASSIGN_OR_RETURN(auto conf, kafka::MakeConf(options_.client,
-                                              {{"group.id", StrCat("sales-projection-", name_)},
-                                               {"enable.auto.commit", "false"},
-                                               {"enable.auto.offset.store", "false"},
-                                               {"enable.partition.eof", "true"},
-                                               {"auto.offset.reset", "earliest"},
-                                               {"fetch.wait.max.ms", "10"},
-                                               {"fetch.error.backoff.ms", "100"},
-                                               {"queued.max.messages.kbytes", "32768"},
-                                               {"reconnect.backoff.max.ms", "1000"}}));
-  std::string err;
-  consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
-  if (!consumer_) return absl::InvalidArgumentError(StrCat("kafka consumer: ", err));
-
   for (const auto& topic : options_.topics) {
     ASSIGN_OR_RETURN(int partitions, admin_->PartitionCount(topic, options_.kafka_timeout));
     for (int32_t p = 0; p < partitions; ++p) {
@@ -99,77 +74,31 @@ Status ProjectionRunner::Start() {
       catch_up_target_[{topic, p}] = w.high;
     }
   }
-  RETURN_IF_ERROR(Assign());
-  thread_ = std::thread([this] { Run(); });
-  return absl::OkStatus();
+  return consumer_.Start(
+      {.process = [this](std::vector<Record>& batch) {
+         const absl::Time started = absl::Now();
+         Status s = ProcessBatch(batch);
+         if (s.ok()) {
+           counters_->batch_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - started));
+         } else {
+           counters_->batch_failures->Inc();
+         }
+         return s;
+       },
+       .on_assign =
+           [this](const std::map<TopicPartition, int64_t>& positions) {
+             std::lock_guard lock(mu_);
+             progress_.clear();
+             for (const auto& [tp, next] : positions) {
+               progress_[tp] = {tp.first, tp.second, next, catch_up_target_.count(tp) ? catch_up_target_[tp] : -1};
+             }
+           },
+       .on_end = [this](const TopicPartition& tp, int64_t next) { Advance(tp.first, tp.second, next); }});
 }
 
-Status ProjectionRunner::Assign() {
-  std::vector<RdKafka::TopicPartition*> partitions;
-  std::map<std::pair<std::string, int32_t>, PartitionProgress> progress;
-  for (const auto& [tp, target] : catch_up_target_) {
-    ASSIGN_OR_RETURN(auto stored, applier_->store()->GetOffset(name_, tp.first, tp.second));
-    partitions.push_back(RdKafka::TopicPartition::create(tp.first, tp.second,
-                                                         stored ? *stored : RdKafka::Topic::OFFSET_BEGINNING));
-    progress[tp] = {tp.first, tp.second, stored.value_or(0), target};
-  }
-  RdKafka::ErrorCode code = consumer_->assign(partitions);
-  RdKafka::TopicPartition::destroy(partitions);
-  if (code != RdKafka::ERR_NO_ERROR) return absl::UnavailableError(StrCat("kafka assign: ", RdKafka::err2str(code)));
-  std::lock_guard lock(mu_);
-  progress_ = std::move(progress);
-  return absl::OkStatus();
-}
+void ProjectionRunner::Stop() { consumer_.Stop(); }
 
-void ProjectionRunner::Stop() {
-  stopping_ = true;
-  if (thread_.joinable()) thread_.join();
-  if (consumer_) {
-    consumer_->close();
-    std::lock_guard lock(mu_);  // Progress() reads consumer_ from other threads
-    consumer_.reset();
-  }
-}
-
-void ProjectionRunner::Run() {
-  log::Info("projection runner started", {{"projection", name_}});
-  while (!stopping_) {
-    std::vector<std::unique_ptr<RdKafka::Message>> batch;
-    std::vector<std::pair<std::pair<std::string, int32_t>, int64_t>> eofs;
-    int timeout = Millis(options_.poll_timeout);
-    while (static_cast<int>(batch.size()) < options_.max_batch) {
-      std::unique_ptr<RdKafka::Message> m(consumer_->consume(timeout));
-      timeout = 0;  // only the first record of a batch is waited for
-      if (m->err() == RdKafka::ERR__TIMED_OUT) break;
-      if (m->err() == RdKafka::ERR_NO_ERROR) {
-        batch.push_back(std::move(m));
-      } else if (m->err() == RdKafka::ERR__PARTITION_EOF) {
-        eofs.push_back({{m->topic_name(), m->partition()}, m->offset()});
-      } else {
-        log::Warn("kafka consume error", {{"projection", name_}, {"error", m->errstr()}});
-        break;
-      }
-    }
-    if (!batch.empty()) {
-      const absl::Time started = absl::Now();
-      if (Status s = ProcessBatch(batch); !s.ok()) {
-        counters_->batch_failures->Inc();
-        log::Error("projection batch failed; retrying from the stored offsets",
-                   {{"projection", name_}, {"error", s.ToString()}});
-        for (absl::Time until = absl::Now() + options_.retry_backoff; !stopping_ && absl::Now() < until;) {
-          absl::SleepFor(absl::Milliseconds(20));
-        }
-        if (Status a = Assign(); !a.ok()) log::Error("re-assign failed", {{"projection", name_}, {"error", a.ToString()}});
-        continue;
-      }
-      counters_->batch_seconds->Observe(absl::ToDoubleSeconds(absl::Now() - started));
-    }
-    for (const auto& [tp, offset] : eofs) Advance(tp.first, tp.second, offset);
-  }
-  log::Info("projection runner stopped", {{"projection", name_}});
-}
-
-Status ProjectionRunner::ProcessBatch(std::vector<std::unique_ptr<RdKafka::Message>>& messages) {
+Status ProjectionRunner::ProcessBatch(std::vector<Record>& records) {
   Projection* projection = applier_->projection();
   std::map<std::pair<std::string, int32_t>, int64_t> next;
   std::vector<std::pair<Record, Status>> rejected;
@@ -177,8 +106,7 @@ Status ProjectionRunner::ProcessBatch(std::vector<std::unique_ptr<RdKafka::Messa
   {
     std::lock_guard lock(applier_->mutex());
     Batch batch = applier_->store()->NewBatch();
-    for (const auto& m : messages) {
-      Record record = ToRecord(*m);
+    for (Record& record : records) {
       batch.SetSavePoint();
       StatusOr<Outcome> outcome = projection->Apply(record, batch);
       if (outcome.ok()) {
@@ -198,12 +126,12 @@ Status ProjectionRunner::ProcessBatch(std::vector<std::unique_ptr<RdKafka::Messa
         }
       } else if (IsBadRecord(outcome.status())) {
         RETURN_IF_ERROR(batch.RollbackToSavePoint());
-        rejected.emplace_back(std::move(record), outcome.status());
+        rejected.emplace_back(record, outcome.status());
       } else {
         return outcome.status();
       }
-      batch.SetOffset(name_, m->topic_name(), m->partition(), m->offset() + 1);
-      next[{m->topic_name(), m->partition()}] = m->offset() + 1;
+      batch.SetOffset(name_, record.topic, record.partition, record.offset + 1);
+      next[{record.topic, record.partition}] = record.offset + 1;
     }
     // Dead letters are acknowledged before the offsets move past them: nothing is dropped.
     for (const auto& [record, reason] : rejected) RETURN_IF_ERROR(DeadLetter(record, reason));
@@ -288,16 +216,11 @@ Status ProjectionRunner::WaitApplied(const std::string& topic, int32_t partition
 
 std::vector<PartitionProgress> ProjectionRunner::Progress() const {
   std::vector<PartitionProgress> out;
-  std::lock_guard lock(mu_);
-  for (const auto& [tp, p] : progress_) out.push_back(p);
-  for (auto& p : out) {
-    int64_t low = 0, high = -1;
-    // Cached by the consumer from its fetches: no network round trip.
-    if (consumer_ && consumer_->get_watermark_offsets(p.topic, p.partition, &low, &high) == RdKafka::ERR_NO_ERROR &&
-        high >= 0) {
-      p.end_offset = std::max(p.end_offset, high);
-    }
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [tp, p] : progress_) out.push_back(p);
   }
+  for (auto& p : out) p.end_offset = std::max(p.end_offset, consumer_.HighWatermark({p.topic, p.partition}));
   return out;
 }
 

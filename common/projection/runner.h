@@ -31,11 +31,7 @@
 #include "common/kafka/publisher.h"
 #include "common/observability/metrics.h"
 #include "common/projection/projection.h"
-
-namespace RdKafka {
-class KafkaConsumer;
-class Message;
-}  // namespace RdKafka
+#include "common/projection/stored_offset_consumer.h"
 
 namespace sales::projection {
 
@@ -80,9 +76,7 @@ class ProjectionRunner {
 
  private:
   struct Counters;
-  void Run();
-  Status Assign();
-  Status ProcessBatch(std::vector<std::unique_ptr<RdKafka::Message>>& messages);
+  Status ProcessBatch(std::vector<Record>& records);
   Status DeadLetter(const Record& record, const Status& reason);
   void Advance(const std::string& topic, int32_t partition, int64_t next_offset);
 
@@ -94,15 +88,13 @@ class ProjectionRunner {
   int collector_ = -1;
   std::string name_;
   std::unique_ptr<Counters> counters_;
-  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
+  StoredOffsetConsumer consumer_;
 
-  mutable std::mutex mu_;  // guards progress_, and consumer_ against Stop() while others read it
+  mutable std::mutex mu_;  // guards progress_
   std::condition_variable progress_cv_;
   std::map<std::pair<std::string, int32_t>, PartitionProgress> progress_;
   std::map<std::pair<std::string, int32_t>, int64_t> catch_up_target_;
   std::atomic<bool> caught_up_{false};
-  std::atomic<bool> stopping_{false};
-  std::thread thread_;
 };
 
 }  // namespace sales::projection

@@ -1,7 +1,6 @@
 #include "services/lead_acquisition/intake.h"
 
 #include <google/protobuf/util/json_util.h>
-#include <librdkafka/rdkafkacpp.h>
 
 #include "absl/time/clock.h"
 #include "common/base/log.h"
@@ -67,90 +66,35 @@ IntakeConsumer::IntakeConsumer(IntakeOptions options, LeadCommands* commands, St
       commands_(commands),
       store_(store),
       dead_letters_(dead_letters),
-      admin_(admin),
-      metrics_(metrics) {}
+      metrics_(metrics),
+      consumer_({.client = options_.client,
+                 .name = kConsumerName,
+                 .topics = {options_.topic},
+                 .properties = {{"group.id", "sales-lead-intake"}, {"fetch.wait.max.ms", "50"}},
+                 .max_batch = 1000,
+                 .poll_timeout = absl::Milliseconds(50),
+                 .retry_backoff = absl::Seconds(1),
+                 .kafka_timeout = options_.kafka_timeout},
+                store, admin) {}
 
 IntakeConsumer::~IntakeConsumer() { Stop(); }
 
 Status IntakeConsumer::Start() {
-  ASSIGN_OR_RETURN(auto conf, kafka::MakeConf(options_.client, {{"group.id", "sales-lead-intake"},
-                                                                 {"enable.auto.commit", "false"},
-                                                                 {"enable.auto.offset.store", "false"},
-                                                                 {"auto.offset.reset", "earliest"},
-                                                                 {"fetch.wait.max.ms", "50"},
-                                                                 {"reconnect.backoff.max.ms", "1000"}}));
-  std::string err;
-  consumer_.reset(RdKafka::KafkaConsumer::create(conf.get(), err));
-  if (!consumer_) return absl::InvalidArgumentError(StrCat("kafka consumer: ", err));
-  ASSIGN_OR_RETURN(partitions_, admin_->PartitionCount(options_.topic, options_.kafka_timeout));
-  RETURN_IF_ERROR(Assign());
-  thread_ = std::thread([this] { Run(); });
-  return absl::OkStatus();
+  return consumer_.Start({.process = [this](std::vector<projection::Record>& batch) { return ProcessBatch(batch); }});
 }
 
-Status IntakeConsumer::Assign() {
-  std::vector<RdKafka::TopicPartition*> partitions;
-  for (int32_t p = 0; p < partitions_; ++p) {
-    ASSIGN_OR_RETURN(auto stored, store_->GetOffset(kConsumerName, options_.topic, p));
-    partitions.push_back(RdKafka::TopicPartition::create(options_.topic, p,
-                                                         stored ? *stored : RdKafka::Topic::OFFSET_BEGINNING));
-  }
-  RdKafka::ErrorCode code = consumer_->assign(partitions);
-  RdKafka::TopicPartition::destroy(partitions);
-  if (code != RdKafka::ERR_NO_ERROR) return absl::UnavailableError(StrCat("kafka assign: ", RdKafka::err2str(code)));
-  return absl::OkStatus();
-}
-
-void IntakeConsumer::Stop() {
-  stopping_ = true;
-  if (thread_.joinable()) thread_.join();
-  if (consumer_) {
-    consumer_->close();
-    consumer_.reset();
-  }
-}
-
-void IntakeConsumer::Run() {
-  log::Info("marketing intake started", {{"topic", options_.topic}});
-  while (!stopping_) {
-    std::vector<std::unique_ptr<RdKafka::Message>> batch;
-    int timeout = static_cast<int>(absl::ToInt64Milliseconds(options_.poll_timeout));
-    while (static_cast<int>(batch.size()) < options_.max_batch) {
-      std::unique_ptr<RdKafka::Message> m(consumer_->consume(timeout));
-      timeout = 0;
-      if (m->err() == RdKafka::ERR_NO_ERROR) {
-        batch.push_back(std::move(m));
-      } else {
-        if (m->err() != RdKafka::ERR__TIMED_OUT && m->err() != RdKafka::ERR__PARTITION_EOF) {
-          log::Warn("kafka consume error", {{"consumer", kConsumerName}, {"error", m->errstr()}});
-        }
-        break;
-      }
-    }
-    if (batch.empty()) continue;
-    if (Status s = ProcessBatch(batch); !s.ok()) {
-      log::Error("intake batch failed; retrying from the stored offsets", {{"error", s.ToString()}});
-      for (absl::Time until = absl::Now() + options_.retry_backoff; !stopping_ && absl::Now() < until;) {
-        absl::SleepFor(absl::Milliseconds(20));
-      }
-      if (Status a = Assign(); !a.ok()) log::Error("re-assign failed", {{"error", a.ToString()}});
-    }
-  }
-  log::Info("marketing intake stopped");
-}
-
-Status IntakeConsumer::ProcessBatch(std::vector<std::unique_ptr<RdKafka::Message>>& messages) {
+Status IntakeConsumer::ProcessBatch(std::vector<projection::Record>& messages) {
   std::vector<Command> commands;
   std::vector<size_t> command_of;  // message index of each command
   std::vector<std::pair<size_t, Status>> rejected;
   for (size_t i = 0; i < messages.size(); ++i) {
-    const auto& m = *messages[i];
-    auto parsed = ParseInboundLead(std::string_view(static_cast<const char*>(m.payload()), m.len()));
+    const auto& m = messages[i];
+    auto parsed = ParseInboundLead(m.value);
     if (!parsed.ok()) {
       rejected.emplace_back(i, parsed.status());
       continue;
     }
-    parsed->set_idempotency_key(StrCat("intake:", m.partition(), ":", m.offset()));
+    parsed->set_idempotency_key(StrCat("intake:", m.partition, ":", m.offset));
     commands.push_back(std::move(*parsed));
     command_of.push_back(i);
   }
@@ -176,24 +120,23 @@ Status IntakeConsumer::ProcessBatch(std::vector<std::unique_ptr<RdKafka::Message
   if (!rejected.empty()) {
     std::vector<kafka::OutgoingMessage> parked;
     for (const auto& [i, reason] : rejected) {
-      const auto& m = *messages[i];
-      kafka::OutgoingMessage d{kafka::DeadLetterTopic(options_.topic), m.key() ? *m.key() : "",
-                               std::string(static_cast<const char*>(m.payload()), m.len()), {}};
-      d.headers = {{"dlq.reason", std::string(reason.message())},
-                   {"dlq.code", absl::StatusCodeToString(reason.code())},
-                   {"dlq.consumer", "lead-acquisition/intake"},
-                   {"dlq.source.topic", options_.topic},
-                   {"dlq.source.partition", StrCat(m.partition())},
-                   {"dlq.source.offset", StrCat(m.offset())}};
+      const auto& m = messages[i];
+      kafka::OutgoingMessage d{kafka::DeadLetterTopic(options_.topic), m.key, m.value, m.headers};
+      d.headers.insert(d.headers.end(), {{"dlq.reason", std::string(reason.message())},
+                                         {"dlq.code", absl::StatusCodeToString(reason.code())},
+                                         {"dlq.consumer", "lead-acquisition/intake"},
+                                         {"dlq.source.topic", options_.topic},
+                                         {"dlq.source.partition", StrCat(m.partition)},
+                                         {"dlq.source.offset", StrCat(m.offset)}});
       parked.push_back(std::move(d));
-      log::Warn("inbound lead rejected", {{"partition", m.partition()}, {"offset", m.offset()},
+      log::Warn("inbound lead rejected", {{"partition", m.partition}, {"offset", m.offset},
                                            {"reason", std::string(reason.message())}});
     }
     RETURN_IF_ERROR(kafka::AllDelivered(dead_letters_->Publish(std::move(parked), options_.kafka_timeout)).status());
     outcomes["rejected"] += static_cast<int64_t>(rejected.size());
   }
   Batch batch = store_->NewBatch();
-  for (const auto& m : messages) batch.SetOffset(kConsumerName, options_.topic, m->partition(), m->offset() + 1);
+  for (const auto& m : messages) batch.SetOffset(kConsumerName, options_.topic, m.partition, m.offset + 1);
   for (const auto& [outcome, n] : outcomes) RETURN_IF_ERROR(batch.AddToCounter(StrCat("intake/", outcome), n));
   RETURN_IF_ERROR(store_->Commit(batch));
   for (const auto& [outcome, n] : outcomes) {

@@ -11,21 +11,14 @@
 // If Kafka is unavailable the batch is retried from the stored offsets: nothing is skipped.
 #pragma once
 
-#include <atomic>
-#include <memory>
 #include <string>
-#include <thread>
 
 #include "common/kafka/admin.h"
 #include "common/kafka/publisher.h"
 #include "common/observability/metrics.h"
+#include "common/projection/stored_offset_consumer.h"
 #include "common/store/store.h"
 #include "services/lead_acquisition/lead_commands.h"
-
-namespace RdKafka {
-class KafkaConsumer;
-class Message;
-}
 
 namespace sales::lead_acquisition {
 
@@ -38,9 +31,6 @@ StatusOr<api::v1::CaptureLeadRequest> ParseInboundLead(std::string_view json);
 struct IntakeOptions {
   kafka::ClientSettings client;
   std::string topic;  // with prefix
-  int max_batch = 1000;
-  absl::Duration poll_timeout = absl::Milliseconds(50);
-  absl::Duration retry_backoff = absl::Seconds(1);
   absl::Duration kafka_timeout = absl::Seconds(10);
 };
 
@@ -52,23 +42,17 @@ class IntakeConsumer {
   ~IntakeConsumer();
 
   Status Start();
-  void Stop();
+  void Stop() { consumer_.Stop(); }
 
  private:
-  void Run();
-  Status Assign();
-  Status ProcessBatch(std::vector<std::unique_ptr<RdKafka::Message>>& messages);
+  Status ProcessBatch(std::vector<projection::Record>& records);
 
   IntakeOptions options_;
   LeadCommands* commands_;
   Store* store_;
   kafka::EventPublisher* dead_letters_;
-  kafka::Admin* admin_;
   MetricsRegistry* metrics_;
-  std::unique_ptr<RdKafka::KafkaConsumer> consumer_;
-  int partitions_ = 0;
-  std::atomic<bool> stopping_{false};
-  std::thread thread_;
+  projection::StoredOffsetConsumer consumer_;
 };
 
 }  // namespace sales::lead_acquisition
