@@ -17,13 +17,13 @@ void Config::AddString(std::string flag, std::string env, std::string default_va
                        std::string* out, bool required) {
   *out = default_value;
   settings_.push_back({std::move(flag), std::move(env), std::move(help),
-                       required ? "(required)" : StrCat("\"", default_value, "\""),
+                       required && default_value.empty() ? "(required)" : StrCat("\"", default_value, "\""),
                        [out, required](const std::string& v) -> std::string {
                          if (required && v.empty()) return "must not be empty";
                          *out = v;
                          return "";
                        },
-                       required});
+                       required && default_value.empty()});
 }
 
 void Config::AddInt(std::string flag, std::string env, int64_t default_value, int64_t min, int64_t max,

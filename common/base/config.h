@@ -23,7 +23,8 @@ class Config {
 
   explicit Config(std::string program) : program_(std::move(program)) {}
 
-  // The pointers must outlive Parse(). `env` may be empty (no environment variable).
+  // The pointers must outlive Parse(). `env` may be empty (no environment variable). A required
+  // string must end up non-empty: given, or from a non-empty default.
   void AddString(std::string flag, std::string env, std::string default_value, std::string help,
                  std::string* out, bool required = false);
   void AddInt(std::string flag, std::string env, int64_t default_value, int64_t min, int64_t max,
@@ -42,7 +43,7 @@ class Config {
   struct Setting {
     std::string flag, env, help, default_text;
     std::function<std::string(const std::string&)> set;  // returns an error text, empty if OK
-    bool required = false;
+    bool required = false;  // must be given (no usable default)
   };
   std::string program_;
   std::vector<Setting> settings_;

@@ -73,6 +73,17 @@ TEST(Config, MissingRequiredAndBadInteger) {
   EXPECT_THAT(st.message(), HasSubstr("\"abc\" is not an integer"));
 }
 
+TEST(Config, RequiredWithADefaultNeedNotBeGivenButCannotBeEmptied) {
+  std::string dir;
+  Config c("svc");
+  c.AddString("data-dir", "SALES_DATA_DIR", "./data", "store folder", &dir, true);
+  std::vector<const char*> none = {"svc"};
+  ASSERT_TRUE(c.Parse(1, none.data(), Env({})).ok());
+  EXPECT_EQ(dir, "./data");
+  std::vector<const char*> empty = {"svc", "--data-dir="};
+  EXPECT_THAT(c.Parse(2, empty.data(), Env({})).message(), HasSubstr("--data-dir: must not be empty"));
+}
+
 TEST(Config, HelpSkipsValidation) {
   Settings s;
   Config c = Declare(s);

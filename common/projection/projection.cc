@@ -36,8 +36,25 @@ StatusOr<std::vector<Outcome>> Applier::ApplyAppended(const std::vector<Record>&
   return outcomes;
 }
 
+bool Applier::MayHaveAppliedAhead() {
+  int state = ahead_state_.load();
+  if (state < 0) {
+    bool found = false;
+    const std::string prefix = StrCat("ahead/", projection_->name(), "/");
+    Status s = store_->Scan(Store::kMetaFamily, prefix, "", [&](std::string_view, std::string_view) {
+      found = true;
+      return false;
+    });
+    state = !s.ok() || found ? 1 : 0;
+    int expected = -1;
+    if (!ahead_state_.compare_exchange_strong(expected, state)) state = expected;
+  }
+  return state != 0;
+}
+
 Status Applier::CommitAppended(Batch& batch, const std::vector<Record>& applied) {
   const std::string name = projection_->name();
+  if (!applied.empty()) ahead_state_ = 1;
   for (const Record& r : applied) {
     batch.Put(Store::kMetaFamily, AppliedAheadKey(name, r.topic, r.partition, r.offset), "");
   }

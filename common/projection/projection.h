@@ -8,6 +8,7 @@
 // recognise them (e.g. by aggregate version) and answer kDuplicate without writing.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -55,6 +56,8 @@ class Projection {
 class EventProjection : public Projection {
  public:
   StatusOr<Outcome> Apply(const Record& record, Batch& batch) final;
+  // For a command path that holds the envelope it just encoded: no need to decode it again.
+  StatusOr<Outcome> ApplyDecoded(const events::EventEnvelope& event, Batch& batch) { return ApplyEvent(event, batch); }
 
  protected:
   virtual StatusOr<Outcome> ApplyEvent(const events::EventEnvelope& event, Batch& batch) = 0;
@@ -90,10 +93,16 @@ class Applier {
   // that batch applied, at their positions. Adds the applied-ahead markers and the counters.
   Status CommitAppended(Batch& batch, const std::vector<Record>& applied);
 
+  // Whether applied-ahead markers may exist (some were written since this process started, or
+  // some were in the store when it was first asked). A rebuild into a fresh store has none, and
+  // its runner skips looking them up.
+  bool MayHaveAppliedAhead();
+
  private:
   Store* store_;
   Projection* projection_;
   std::mutex mu_;
+  std::atomic<int> ahead_state_{-1};  // -1 unknown, 0 none, 1 maybe
 };
 
 }  // namespace sales::projection

@@ -105,30 +105,32 @@ Status ProjectionRunner::ProcessBatch(std::vector<Record>& records) {
   int64_t applied = 0, duplicates = 0, confirmed = 0;
   {
     std::lock_guard lock(applier_->mutex());
+    const bool markers = applier_->MayHaveAppliedAhead();
     Batch batch = applier_->store()->NewBatch();
     for (Record& record : records) {
-      batch.SetSavePoint();
-      StatusOr<Outcome> outcome = projection->Apply(record, batch);
-      if (outcome.ok()) {
-        RETURN_IF_ERROR(batch.PopSavePoint());
-        if (*outcome == Outcome::kApplied) {
-          ++applied;
-        } else {
-          // Applied ahead by the command path (expected), or seen again (a real duplicate).
-          const std::string ahead = AppliedAheadKey(name_, record.topic, record.partition, record.offset);
-          ASSIGN_OR_RETURN(auto marker, batch.Get(Store::kMetaFamily, ahead));
-          if (marker) {
-            batch.Delete(Store::kMetaFamily, ahead);
-            ++confirmed;
-          } else {
-            ++duplicates;
-          }
-        }
-      } else if (IsBadRecord(outcome.status())) {
-        RETURN_IF_ERROR(batch.RollbackToSavePoint());
-        rejected.emplace_back(record, outcome.status());
+      // Applied ahead by the command path (the common case for a service's own topic): confirm it
+      // without decoding or applying it again.
+      std::optional<std::string> marker;
+      std::string ahead;
+      if (markers) {
+        ahead = AppliedAheadKey(name_, record.topic, record.partition, record.offset);
+        ASSIGN_OR_RETURN(marker, batch.Get(Store::kMetaFamily, ahead));
+      }
+      if (marker) {
+        batch.Delete(Store::kMetaFamily, ahead);
+        ++confirmed;
       } else {
-        return outcome.status();
+        batch.SetSavePoint();
+        StatusOr<Outcome> outcome = projection->Apply(record, batch);
+        if (outcome.ok()) {
+          RETURN_IF_ERROR(batch.PopSavePoint());
+          (*outcome == Outcome::kApplied ? applied : duplicates)++;
+        } else if (IsBadRecord(outcome.status())) {
+          RETURN_IF_ERROR(batch.RollbackToSavePoint());
+          rejected.emplace_back(record, outcome.status());
+        } else {
+          return outcome.status();
+        }
       }
       batch.SetOffset(name_, record.topic, record.partition, record.offset + 1);
       next[{record.topic, record.partition}] = record.offset + 1;

@@ -3,6 +3,7 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
+#include "absl/time/clock.h"
 #include "common/base/hash.h"
 #include "common/base/log.h"
 #include "common/base/strings.h"
@@ -87,7 +88,12 @@ StatusOr<std::optional<CommandResult>> Replay(Batch& batch, const std::string& k
 
 LeadCommands::LeadCommands(CommandOptions options, kafka::EventPublisher* publisher, projection::Applier* applier,
                            const Clock* clock, MetricsRegistry* metrics)
-    : options_(std::move(options)), publisher_(publisher), applier_(applier), clock_(clock), metrics_(metrics) {}
+    : options_(std::move(options)),
+      publisher_(publisher),
+      applier_(applier),
+      projection_(dynamic_cast<projection::EventProjection*>(applier->projection())),
+      clock_(clock),
+      metrics_(metrics) {}
 
 LeadCommands::~LeadCommands() {
   {
@@ -163,7 +169,18 @@ void LeadCommands::ProcessChunk(std::vector<Pending*>& chunk) {
   std::vector<std::optional<StatusOr<CommandResult>>> answers(chunk.size());
   std::vector<size_t> appended;  // chunk indexes whose events go to Kafka
   std::vector<projection::Record> records;
+  absl::Time phase_start = absl::Now();
+  auto phase = [&](const char* name) {
+    const absl::Time now = absl::Now();
+    if (metrics_) {
+      metrics_->GetHistogram("sales_decider_phase_seconds", "Time per chunk in each phase of the decider.",
+                             {{"phase", name}})
+          .Observe(absl::ToDoubleSeconds(now - phase_start));
+    }
+    phase_start = now;
+  };
   std::unique_lock apply_lock(applier_->mutex());
+  phase("wait_for_projection");
   Batch batch = applier_->store()->NewBatch();
   for (size_t i = 0; i < chunk.size(); ++i) {
     batch.SetSavePoint();
@@ -172,7 +189,8 @@ void LeadCommands::ProcessChunk(std::vector<Pending*>& chunk) {
       // Apply now, so the next decisions in this chunk see it.
       projection::Record record{options_.topic, -1, -1, d->event->aggregate_id(), events::Encode(*d->event),
                                 {{"event_type", d->event->event_type()}, {"content-type", "application/x-protobuf"}}};
-      auto applied = applier_->projection()->Apply(record, batch);
+      auto applied = projection_ ? projection_->ApplyDecoded(*d->event, batch)
+                                 : applier_->projection()->Apply(record, batch);
       if (!applied.ok() || *applied != projection::Outcome::kApplied) {
         d = absl::InternalError(StrCat("decided event does not apply: ",
                                        applied.ok() ? "seen as a duplicate" : applied.status().ToString()));
@@ -190,10 +208,12 @@ void LeadCommands::ProcessChunk(std::vector<Pending*>& chunk) {
     answers[i] = std::move(d->result);
   }
 
+  phase("decide");
   if (!records.empty()) {
     std::vector<kafka::OutgoingMessage> messages;
     for (const auto& r : records) messages.push_back({r.topic, r.key, r.value, r.headers});
     std::vector<StatusOr<kafka::Position>> positions = publisher_->Publish(std::move(messages), options_.publish_timeout);
+    phase("append");
     bool all = true;
     for (size_t k = 0; k < records.size(); ++k) {
       if (positions[k].ok()) {
@@ -217,6 +237,7 @@ void LeadCommands::ProcessChunk(std::vector<Pending*>& chunk) {
     }
   }
   apply_lock.unlock();
+  phase("commit");
 
   for (size_t i = 0; i < chunk.size(); ++i) {
     if (metrics_) {

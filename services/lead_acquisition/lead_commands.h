@@ -60,6 +60,7 @@ struct CommandResult {
 class LeadCommands {
  public:
   // Pointers must outlive this object. `metrics` may be null.
+  // `applier` must apply with a LeadProjection.
   LeadCommands(CommandOptions options, kafka::EventPublisher* publisher, projection::Applier* applier,
                const Clock* clock, MetricsRegistry* metrics);
   ~LeadCommands();  // stops the decider; queued commands are answered UNAVAILABLE
@@ -87,6 +88,7 @@ class LeadCommands {
   CommandOptions options_;
   kafka::EventPublisher* publisher_;
   projection::Applier* applier_;
+  projection::EventProjection* projection_;  // applier_'s, for applying envelopes without decoding
   const Clock* clock_;
   MetricsRegistry* metrics_;
 
