@@ -10,10 +10,12 @@ std::string Metadata(::grpc::ServerContext* context, const char* key) {
   auto it = md.find(key);
   if (it == md.end()) return "";
   std::string value(it->second.data(), it->second.size());
-  // Untrusted text that ends up in logs and events: keep it short and printable.
+  // Untrusted text that ends up in logs, events (protobuf strings must be UTF-8) and the response
+  // metadata (gRPC refuses to send non-ASCII header values): keep it short and printable ASCII.
   if (value.size() > 128) value.resize(128);
   for (char& c : value) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u > 0x7e) c = '?';
   }
   return value;
 }

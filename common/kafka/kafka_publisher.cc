@@ -41,7 +41,9 @@ Status ErrorFor(RdKafka::ErrorCode err, const std::string& topic) {
       return absl::UnavailableError(StrCat(what, " (no acknowledgement in time; broker unreachable?)"));
     case RdKafka::ERR__UNKNOWN_TOPIC:
     case RdKafka::ERR_UNKNOWN_TOPIC_OR_PART:
-      return absl::FailedPreconditionError(StrCat(what, " (topic does not exist)"));
+      // An infrastructure problem (topic deleted, metadata not propagated yet), not a lifecycle
+      // refusal: callers treat it like any other unavailability and retry.
+      return absl::UnavailableError(StrCat(what, " (topic does not exist)"));
     default:
       return absl::UnavailableError(what);
   }
@@ -51,7 +53,9 @@ Status ErrorFor(RdKafka::ErrorCode err, const std::string& topic) {
 
 class KafkaPublisher::DeliveryReports final : public RdKafka::DeliveryReportCb, public RdKafka::EventCb {
  public:
-  explicit DeliveryReports(std::atomic<bool>* fatal) : fatal_(fatal) {}
+  // `fatal` is set to `generation` when this producer hits a fatal error; a newer producer has
+  // another generation, so a late error from an old one cannot mark the new one broken.
+  DeliveryReports(std::atomic<int64_t>* fatal, int64_t generation) : fatal_(fatal), generation_(generation) {}
 
   void dr_cb(RdKafka::Message& message) override {
     std::unique_ptr<Slot> slot(static_cast<Slot*>(message.msg_opaque()));
@@ -66,7 +70,7 @@ class KafkaPublisher::DeliveryReports final : public RdKafka::DeliveryReportCb, 
   void event_cb(RdKafka::Event& event) override {
     if (event.type() != RdKafka::Event::EVENT_ERROR) return;
     if (event.fatal()) {
-      fatal_->store(true);
+      fatal_->store(generation_);
       log::Error("kafka producer fatal error; it will be recreated", {{"error", event.str()}});
     } else if (event.err() != RdKafka::ERR__TRANSPORT && event.err() != RdKafka::ERR__ALL_BROKERS_DOWN) {
       log::Warn("kafka producer error", {{"error", event.str()}});
@@ -74,7 +78,8 @@ class KafkaPublisher::DeliveryReports final : public RdKafka::DeliveryReportCb, 
   }
 
  private:
-  std::atomic<bool>* fatal_;
+  std::atomic<int64_t>* fatal_;
+  int64_t generation_;
 };
 
 StatusOr<std::vector<Position>> AllDelivered(std::vector<StatusOr<Position>> results) {
@@ -88,7 +93,7 @@ StatusOr<std::vector<Position>> AllDelivered(std::vector<StatusOr<Position>> res
 }
 
 KafkaPublisher::KafkaPublisher(const PublisherOptions& options)
-    : options_(options), reports_(std::make_unique<DeliveryReports>(&fatal_)) {}
+    : options_(options) {}
 
 StatusOr<std::unique_ptr<KafkaPublisher>> KafkaPublisher::Create(const PublisherOptions& options) {
   std::unique_ptr<KafkaPublisher> p(new KafkaPublisher(options));
@@ -111,8 +116,9 @@ Status KafkaPublisher::Connect() {
                              {"reconnect.backoff.ms", "50"},
                              {"reconnect.backoff.max.ms", "1000"}}));
   std::string err;
-  if (conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(reports_.get()), err) != RdKafka::Conf::CONF_OK ||
-      conf->set("event_cb", static_cast<RdKafka::EventCb*>(reports_.get()), err) != RdKafka::Conf::CONF_OK) {
+  auto reports = std::make_unique<DeliveryReports>(&fatal_generation_, generation_ + 1);
+  if (conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(reports.get()), err) != RdKafka::Conf::CONF_OK ||
+      conf->set("event_cb", static_cast<RdKafka::EventCb*>(reports.get()), err) != RdKafka::Conf::CONF_OK) {
     return absl::InternalError(StrCat("kafka producer callbacks: ", err));
   }
   std::shared_ptr<RdKafka::Producer> producer(RdKafka::Producer::create(conf.get(), err));
@@ -121,7 +127,8 @@ Status KafkaPublisher::Connect() {
   {
     std::lock_guard lock(mu_);
     old = std::exchange(producer_, std::move(producer));
-    fatal_ = false;
+    ++generation_;
+    reports_.push_back(std::move(reports));  // callbacks of old producers stay valid until we go
   }
   if (old) {
     // Fail whatever the broken producer still holds so its callers get an answer now.
@@ -145,8 +152,12 @@ KafkaPublisher::~KafkaPublisher() {
 
 std::vector<StatusOr<Position>> KafkaPublisher::Publish(std::vector<OutgoingMessage> messages,
                                                         absl::Duration timeout) {
-  if (fatal_) {
-    if (Status s = Connect(); !s.ok()) return std::vector<StatusOr<Position>>(messages.size(), s);
+  if (fatal_generation_ == generation_) {
+    // One caller recreates the producer; the others wait for it and find it healthy.
+    std::lock_guard reconnect(reconnect_mu_);
+    if (fatal_generation_ == generation_) {
+      if (Status s = Connect(); !s.ok()) return std::vector<StatusOr<Position>>(messages.size(), s);
+    }
   }
   auto pending = std::make_shared<Pending>(messages.size());
   const absl::Time deadline = absl::Now() + timeout;

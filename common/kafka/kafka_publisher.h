@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "common/kafka/client_config.h"
 #include "common/kafka/publisher.h"
@@ -38,10 +39,13 @@ class KafkaPublisher final : public EventPublisher {
   std::shared_ptr<RdKafka::Producer> Current();
 
   PublisherOptions options_;
-  std::unique_ptr<DeliveryReports> reports_;
-  std::mutex mu_;
+  std::mutex mu_;  // guards producer_ and reports_
+  std::mutex reconnect_mu_;
+  // Declared before producer_: a producer may call back while it is destroyed.
+  std::vector<std::unique_ptr<DeliveryReports>> reports_;  // one per producer ever created
   std::shared_ptr<RdKafka::Producer> producer_;
-  std::atomic<bool> fatal_{false};
+  std::atomic<int64_t> generation_{0};                     // of producer_
+  std::atomic<int64_t> fatal_generation_{-1};              // the generation that failed fatally
   std::atomic<bool> stopping_{false};
   std::thread poller_;
 };

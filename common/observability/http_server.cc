@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "absl/strings/match.h"
@@ -86,7 +87,9 @@ void HttpServer::Handle(int fd) {
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   std::string request;
   char buf[2048];
-  while (request.find("\r\n\r\n") == std::string::npos && request.size() < 8192) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (request.find("\r\n\r\n") == std::string::npos && request.size() < 8192 &&
+         std::chrono::steady_clock::now() < deadline) {
     ssize_t n = ::recv(fd, buf, sizeof buf, 0);
     if (n <= 0) break;
     request.append(buf, static_cast<size_t>(n));

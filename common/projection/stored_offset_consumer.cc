@@ -124,10 +124,16 @@ void StoredOffsetConsumer::Run() {
     if (!batch.empty()) {
       if (Status s = callbacks_.process(batch); !s.ok()) {
         log::Error("batch failed; retrying from the stored offsets", {{"consumer", options_.name}, {"error", s.ToString()}});
-        for (absl::Time until = absl::Now() + options_.retry_backoff; !stopping_ && absl::Now() < until;) {
-          absl::SleepFor(absl::Milliseconds(20));
+        // The consumer's position is past the failed batch: nothing may be consumed until it is
+        // rewound to the stored offsets.
+        while (!stopping_) {
+          for (absl::Time until = absl::Now() + options_.retry_backoff; !stopping_ && absl::Now() < until;) {
+            absl::SleepFor(absl::Milliseconds(20));
+          }
+          Status a = Assign();
+          if (a.ok()) break;
+          log::Error("rewind failed; trying again", {{"consumer", options_.name}, {"error", a.ToString()}});
         }
-        if (Status a = Assign(); !a.ok()) log::Error("re-assign failed", {{"consumer", options_.name}, {"error", a.ToString()}});
         continue;
       }
     }

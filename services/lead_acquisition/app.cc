@@ -86,7 +86,9 @@ Status WriteReadyFile(const std::string& path, int grpc_port, int http_port) {
     out << "{\"grpc_port\":" << grpc_port << ",\"http_port\":" << http_port << ",\"pid\":" << getpid() << "}\n";
     if (!out) return absl::UnavailableError(StrCat("cannot write ", tmp));
   }
-  std::filesystem::rename(tmp, path);
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return absl::UnavailableError(StrCat("cannot write ", path, ": ", ec.message()));
   return absl::OkStatus();
 }
 
@@ -117,7 +119,9 @@ Status Serve(const Settings& s) {
   MetricsRegistry metrics;
   LeadProjection projection;
   log::Info("opening store", {{"path", s.data_dir}});
-  std::filesystem::create_directories(s.data_dir);
+  if (std::error_code ec; !std::filesystem::create_directories(s.data_dir, ec) && ec) {
+    return absl::InvalidArgumentError(StrCat("--data-dir: cannot create \"", s.data_dir, "\": ", ec.message()));
+  }
   ASSIGN_OR_RETURN(auto store, Store::Open({.path = s.data_dir, .column_families = projection.column_families()}));
   projection::Applier applier(store.get(), &projection);
 
