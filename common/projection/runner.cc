@@ -3,6 +3,7 @@
 #include "common/base/strings.h"
 #include "absl/time/clock.h"
 #include "common/base/log.h"
+#include "common/kafka/dead_letter.h"
 
 namespace sales::projection {
 namespace {
@@ -153,18 +154,8 @@ Status ProjectionRunner::ProcessBatch(std::vector<Record>& records) {
 }
 
 Status ProjectionRunner::DeadLetter(const Record& record, const Status& reason) {
-  kafka::OutgoingMessage m;
-  m.topic = kafka::DeadLetterTopic(record.topic);
-  m.key = record.key;
-  m.value = record.value;
-  m.headers = record.headers;
-  m.headers.emplace_back("dlq.reason", std::string(reason.message()));
-  m.headers.emplace_back("dlq.code", absl::StatusCodeToString(reason.code()));
-  m.headers.emplace_back("dlq.projection", name_);
-  m.headers.emplace_back("dlq.source.topic", record.topic);
-  m.headers.emplace_back("dlq.source.partition", StrCat(record.partition));
-  m.headers.emplace_back("dlq.source.offset", StrCat(record.offset));
-  m.headers.emplace_back("dlq.at", absl::FormatTime(absl::RFC3339_full, absl::Now(), absl::UTCTimeZone()));
+  kafka::OutgoingMessage m = kafka::MakeDeadLetter(record.key, record.value, record.headers, reason,
+                                                   {name_, record.topic, record.partition, record.offset}, absl::Now());
   std::vector<kafka::OutgoingMessage> one;
   one.push_back(std::move(m));
   auto results = dead_letters_->Publish(std::move(one), options_.kafka_timeout);

@@ -7,6 +7,12 @@ std::vector<StatusOr<kafka::Position>> FakePublisher::Publish(std::vector<kafka:
   std::lock_guard lock(mu_);
   std::vector<StatusOr<kafka::Position>> out;
   for (auto& m : messages) {
+    if (fail_after_ == 0) {
+      fail_after_ = -1;
+      failure_ = pending_failure_;
+    } else if (fail_after_ > 0) {
+      --fail_after_;
+    }
     if (!failure_.ok()) {
       out.push_back(failure_);
       continue;
@@ -20,6 +26,13 @@ std::vector<StatusOr<kafka::Position>> FakePublisher::Publish(std::vector<kafka:
 void FakePublisher::FailWith(Status status) {
   std::lock_guard lock(mu_);
   failure_ = std::move(status);
+  fail_after_ = -1;
+}
+
+void FakePublisher::FailAfter(int acknowledged, Status status) {
+  std::lock_guard lock(mu_);
+  fail_after_ = acknowledged;
+  pending_failure_ = std::move(status);
 }
 
 std::vector<kafka::OutgoingMessage> FakePublisher::published() const {

@@ -17,11 +17,15 @@ class FakePublisher final : public kafka::EventPublisher {
 
   // Every following Publish fails with `status` (OK to heal).
   void FailWith(Status status);
+  // The next `acknowledged` messages succeed, the ones after fail with `status` (a partial failure).
+  void FailAfter(int acknowledged, Status status);
   std::vector<kafka::OutgoingMessage> published() const;
 
  private:
   mutable std::mutex mu_;
   Status failure_;
+  int fail_after_ = -1;
+  Status pending_failure_;
   std::map<std::string, int64_t> next_offset_;
   std::vector<kafka::OutgoingMessage> published_;
 };

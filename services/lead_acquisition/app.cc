@@ -148,8 +148,25 @@ Status Serve(const Settings& s) {
   log::Info("catching up the event log before accepting commands", {{"topic", topic}});
   RETURN_IF_ERROR(runner.WaitCaughtUp(std::max(absl::Seconds(1), deadline - absl::Now())));
 
-  LeadCommands commands({topic, kService, absl::Milliseconds(s.publish_timeout_ms)}, publisher.get(), &applier,
-                        &SystemClock(), &metrics);
+  // After a failed append, the decider waits until the projection has applied the whole topic.
+  auto resync = [&](absl::Duration timeout) -> Status {
+    ASSIGN_OR_RETURN(int partitions, admin->PartitionCount(topic, timeout));
+    for (int32_t p = 0; p < partitions; ++p) {
+      ASSIGN_OR_RETURN(kafka::Watermarks w, admin->QueryWatermarks(topic, p, timeout));
+      if (w.high == 0) continue;
+      if (Status s = runner.WaitApplied(topic, p, w.high - 1, timeout); !s.ok()) {
+        return absl::UnavailableError(StrCat("the projection has not caught up yet: ", s.message()));
+      }
+    }
+    return absl::OkStatus();
+  };
+  // The command waits a little longer than librdkafka's message timeout, so that its answer rests
+  // on the final delivery report.
+  LeadCommands commands({.topic = topic,
+                         .producer = kService,
+                         .publish_timeout = absl::Milliseconds(s.publish_timeout_ms) + absl::Seconds(1),
+                         .resync = resync},
+                        publisher.get(), &applier, &SystemClock(), &metrics);
   RETURN_IF_ERROR(commands.Start());
   log::Info("starting marketing intake", {{"topic", intake_topic}});
   IntakeConsumer intake({.client = client, .topic = intake_topic}, &commands, store.get(), publisher.get(),

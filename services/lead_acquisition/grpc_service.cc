@@ -11,6 +11,17 @@ namespace {
 
 constexpr int kImportChunk = 1000;
 
+// Keys the service makes itself (imports without a key, marketing intake) start with these; a
+// caller's key may not, or it could collide with one of them.
+Status CheckCallerKey(const std::string& key) {
+  for (const char* reserved : {"import:", "intake:"}) {
+    if (key.rfind(reserved, 0) == 0) {
+      return InvalidField("idempotency_key", StrCat("keys starting with \"", reserved, "\" are reserved for the service"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 LeadAcquisitionService::LeadAcquisitionService(LeadCommands* commands, const LeadQueries* queries,
@@ -43,6 +54,7 @@ template <typename Fn>
                                                    const api::v1::CaptureLeadRequest* request,
                                                    api::v1::CaptureLeadResponse* response) {
   return Observe(context, "CaptureLead", [&](const Caller& caller) -> Status {
+    RETURN_IF_ERROR(CheckCallerKey(request->idempotency_key()));
     ASSIGN_OR_RETURN(CommandResult r, commands_->Execute(*request, caller));
     response->set_lead_id(r.aggregate_id);
     response->set_version(r.version);
@@ -108,6 +120,14 @@ api::v1::ImportResult ToImportResult(int64_t index, const std::string& client_re
       }
       response->set_received(response->received() + 1);
       api::v1::CaptureLeadRequest lead = std::move(*record.mutable_lead());
+      if (Status s = CheckCallerKey(lead.idempotency_key()); !s.ok()) {
+        // Refused like any other invalid record; results stay in stream order.
+        RETURN_IF_ERROR(flush());
+        auto* out = response->add_results();
+        *out = ToImportResult(response->results_size() - 1, record.client_ref(), s);
+        response->set_rejected(response->rejected() + 1);
+        continue;
+      }
       if (lead.idempotency_key().empty()) {
         // Derived from the content: importing the same record again is recognised as a retry.
         lead.set_idempotency_key(StrCat("import:", CommandHash(lead).substr(0, 40)));

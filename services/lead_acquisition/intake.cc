@@ -3,7 +3,10 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "absl/time/clock.h"
+#include "absl/time/clock.h"
+#include "common/base/hash.h"
 #include "common/base/log.h"
+#include "common/kafka/dead_letter.h"
 #include "common/base/strings.h"
 #include "common/kafka/client_config.h"
 #include "sales/intake/v1/inbound_lead.pb.h"
@@ -67,6 +70,7 @@ IntakeConsumer::IntakeConsumer(IntakeOptions options, LeadCommands* commands, St
       store_(store),
       dead_letters_(dead_letters),
       metrics_(metrics),
+      topic_tag_(Sha256Hex(options_.topic).substr(0, 12)),
       consumer_({.client = options_.client,
                  .name = kConsumerName,
                  .topics = {options_.topic},
@@ -94,7 +98,9 @@ Status IntakeConsumer::ProcessBatch(std::vector<projection::Record>& messages) {
       rejected.emplace_back(i, parsed.status());
       continue;
     }
-    parsed->set_idempotency_key(StrCat("intake:", m.partition, ":", m.offset));
+    // The record's position (topic fingerprint, partition, offset): the same record always makes
+    // the same command, whatever else is sent, however often the topic is replayed.
+    parsed->set_idempotency_key(StrCat("intake:", topic_tag_, ":", m.partition, ":", m.offset));
     commands.push_back(std::move(*parsed));
     command_of.push_back(i);
   }
@@ -121,13 +127,9 @@ Status IntakeConsumer::ProcessBatch(std::vector<projection::Record>& messages) {
     std::vector<kafka::OutgoingMessage> parked;
     for (const auto& [i, reason] : rejected) {
       const auto& m = messages[i];
-      kafka::OutgoingMessage d{kafka::DeadLetterTopic(options_.topic), m.key, m.value, m.headers};
-      d.headers.insert(d.headers.end(), {{"dlq.reason", std::string(reason.message())},
-                                         {"dlq.code", absl::StatusCodeToString(reason.code())},
-                                         {"dlq.consumer", "lead-acquisition/intake"},
-                                         {"dlq.source.topic", options_.topic},
-                                         {"dlq.source.partition", StrCat(m.partition)},
-                                         {"dlq.source.offset", StrCat(m.offset)}});
+      kafka::OutgoingMessage d = kafka::MakeDeadLetter(m.key, m.value, m.headers, reason,
+                                                       {"lead-acquisition/intake", m.topic, m.partition, m.offset},
+                                                       absl::Now());
       parked.push_back(std::move(d));
       log::Warn("inbound lead rejected", {{"partition", m.partition}, {"offset", m.offset},
                                            {"reason", std::string(reason.message())}});

@@ -2,7 +2,8 @@
 // proto/sales/intake/v1/inbound_lead.proto, docs/INTAKE.md) and captures each as a lead through the
 // same command path as CaptureLead.
 //
-// Exactly once: each record's command carries the idempotency key "intake:<partition>:<offset>",
+// Exactly once: each record's command carries the idempotency key
+// "intake:<topic fingerprint>:<partition>:<offset>",
 // and the consumer's offsets are stored in the service's RocksDB only after the commands were
 // acknowledged; a crash or a replay of the intake topic re-runs commands that answer as retries.
 // The same lead sent twice (same source and external id) is recognised as a duplicate.
@@ -52,6 +53,7 @@ class IntakeConsumer {
   Store* store_;
   kafka::EventPublisher* dead_letters_;
   MetricsRegistry* metrics_;
+  std::string topic_tag_;  // short fingerprint of the topic name, part of each record's key
   projection::StoredOffsetConsumer consumer_;
 };
 

@@ -166,6 +166,19 @@ void LeadCommands::Run() {
 }
 
 void LeadCommands::ProcessChunk(std::vector<Pending*>& chunk) {
+  if (in_doubt_) {
+    // Never decide on a store that may lack events already in the log (duplicates undetected,
+    // versions reused): first let the projection catch up with the log.
+    Status s = options_.resync ? options_.resync(options_.publish_timeout) : absl::OkStatus();
+    if (!s.ok()) {
+      for (Pending* p : chunk) {
+        p->promise.set_value(absl::UnavailableError(
+            StrCat("recovering from a failed append (", s.message(), "); retry with the same idempotency key")));
+      }
+      return;
+    }
+    in_doubt_ = false;
+  }
   std::vector<std::optional<StatusOr<CommandResult>>> answers(chunk.size());
   std::vector<size_t> appended;  // chunk indexes whose events go to Kafka
   std::vector<projection::Record> records;
@@ -214,26 +227,33 @@ void LeadCommands::ProcessChunk(std::vector<Pending*>& chunk) {
     for (const auto& r : records) messages.push_back({r.topic, r.key, r.value, r.headers});
     std::vector<StatusOr<kafka::Position>> positions = publisher_->Publish(std::move(messages), options_.publish_timeout);
     phase("append");
-    bool all = true;
+    Status failure = absl::OkStatus();
     for (size_t k = 0; k < records.size(); ++k) {
       if (positions[k].ok()) {
         records[k].partition = positions[k]->partition;
         records[k].offset = positions[k]->offset;
-      } else {
-        all = false;
-        answers[appended[k]] = positions[k].status();
+      } else if (failure.ok()) {
+        failure = positions[k].status();
       }
     }
-    if (all) {
+    if (failure.ok()) {
       if (Status s = applier_->CommitAppended(batch, records); !s.ok()) {
-        // The events are durable in Kafka: the projection runner applies them shortly.
+        // The events are durable in Kafka; the projection runner applies them, and no decision is
+        // made until it has.
         log::Error("applying appended events failed; the projection runner will apply them", {{"error", s.ToString()}});
+        in_doubt_ = true;
       }
     } else {
-      // Acknowledged events are durable and the runner will apply them; the others were not
-      // recorded. The batch mixes both, so none of it is committed here.
-      log::Warn("append partly failed; acknowledged events are left to the projection runner",
-                {{"events", records.size()}});
+      // Some events may be in the log, others not, and later decisions of this chunk may rest on
+      // the missing ones: nothing of the batch is committed, every command of the chunk answers
+      // UNAVAILABLE (a retry with the same key returns the first answer if it was recorded), and
+      // the next chunk waits for the projection to catch up with whatever did reach the log.
+      log::Warn("append failed; the chunk is answered UNAVAILABLE", {{"events", records.size()},
+                                                                      {"error", failure.ToString()}});
+      for (auto& a : answers) {
+        a = absl::UnavailableError(StrCat(failure.message(), "; retry with the same idempotency key"));
+      }
+      in_doubt_ = true;
     }
   }
   apply_lock.unlock();
@@ -262,6 +282,13 @@ LeadCommands::Decision LeadCommands::Emit(std::string aggregate_type, std::strin
                                options_.producer};
   Decision d;
   d.event = events::NewEnvelope(aggregate_type, aggregate_id, version, "", kSchemaVersion, context, *clock_);
+  // Event times never go backwards (a clock step back must not put a new lead behind a page token
+  // already handed out: ListLeads orders by capture time).
+  absl::Time at = events::FromProto(d.event->occurred_at());
+  if (at <= last_event_time_) at = last_event_time_ + absl::Nanoseconds(1);
+  last_event_time_ = at;
+  *d.event->mutable_occurred_at() = events::ToProto(at);
+  *d.event->mutable_recorded_at() = events::ToProto(at);
   d.event->set_command_hash(hash);
   d.result.aggregate_id = std::move(aggregate_id);
   d.result.version = version;

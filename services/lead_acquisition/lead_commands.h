@@ -8,12 +8,15 @@
 // (and automatic assignment deterministic) without locks; chunking (group commit) keeps the
 // throughput of many callers at the cost of one Kafka round trip per chunk.
 //
-// Nothing reaches the store unless Kafka acknowledged it: on UNAVAILABLE nothing was recorded and
-// the caller retries with the same idempotency key. Thread-safe.
+// Nothing reaches the store unless Kafka acknowledged it. UNAVAILABLE means the outcome is not
+// known to the caller: a retry with the same idempotency key returns the first answer if the
+// command was recorded after all, and carries it out otherwise. After a failed append, nothing is
+// decided until the projection has caught up with the log (CommandOptions::resync). Thread-safe.
 #pragma once
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <string>
@@ -35,6 +38,11 @@ struct CommandOptions {
   std::string producer = "lead-acquisition";          // recorded on every envelope
   absl::Duration publish_timeout = absl::Seconds(5);  // bound on waiting for Kafka's ack
   int max_chunk = 2000;                               // commands decided per Kafka round trip
+  // After a chunk whose append failed in part, some of its events may be in the log without being
+  // in the store. Before deciding anything else the decider calls this, which must wait (at most
+  // the given time) until the projection has applied the whole topic; UNAVAILABLE if it cannot
+  // tell (Kafka down). Unset: nothing to wait for (unit tests with a fake publisher).
+  std::function<Status(absl::Duration)> resync;
 };
 
 // Who is calling: filled by the gRPC layer from the call's metadata.
@@ -97,6 +105,8 @@ class LeadCommands {
   std::deque<Pending*> queue_;
   bool stopping_ = false;
   std::thread decider_;
+  bool in_doubt_ = false;            // decider thread only: a chunk's append failed; resync first
+  absl::Time last_event_time_;       // decider thread only: event times never go backwards
   std::vector<std::string> roster_;  // manager ids; decider thread only (after Start)
 };
 

@@ -9,26 +9,18 @@
 namespace sales::lead_acquisition {
 namespace {
 
-// Adjusts a manager's lead counts; a manager this store does not know (an event from before the
-// roster existed) is left alone.
+// Adjusts a manager's lead counts, whether or not the manager's registration was applied yet.
 Status CountForManager(Batch& batch, const std::string& manager_id, int open_delta, int assigned_delta) {
   if (manager_id.empty()) return absl::OkStatus();
-  ASSIGN_OR_RETURN(std::optional<Manager> m, LoadManager(batch, manager_id));
-  if (!m) return absl::OkStatus();
-  m->set_open_leads(std::max(0, m->open_leads() + open_delta));
-  m->set_assigned_total(m->assigned_total() + assigned_delta);
-  batch.Put(kManagersFamily, manager_id, m->SerializeAsString());
+  ASSIGN_OR_RETURN(std::optional<std::string> load, batch.Get(kManagerLoadFamily, manager_id));
+  const auto [open, assigned] = DecodeLoad(load);
+  batch.Put(kManagerLoadFamily, manager_id, EncodeLoad(std::max(0, open + open_delta), assigned + assigned_delta));
   return absl::OkStatus();
-}
-
-void Claim(Batch& batch, const std::string& key, const std::string& lead_id,
-           std::optional<std::string> existing) {
-  if (!existing) batch.Put(kIndexFamily, key, lead_id);
 }
 
 Status ClaimIfFree(Batch& batch, const std::string& key, const std::string& lead_id) {
   ASSIGN_OR_RETURN(auto existing, LookupIndex(batch, key));
-  Claim(batch, key, lead_id, std::move(existing));
+  if (!existing) batch.Put(kIndexFamily, key, lead_id);
   return absl::OkStatus();
 }
 
@@ -48,6 +40,17 @@ std::optional<IdempotencyRecord> IdempotencyRecord::Decode(std::string_view byte
   r.event_type = parts.size() == 4 ? parts[3] : kLeadCaptured;
   return r;
 }
+
+std::pair<int32_t, int32_t> DecodeLoad(const std::optional<std::string>& bytes) {
+  int32_t open = 0, assigned = 0;
+  if (bytes) {
+    std::pair<std::string, std::string> parts = absl::StrSplit(*bytes, absl::MaxSplits(' ', 1));
+    if (!absl::SimpleAtoi(parts.first, &open) || !absl::SimpleAtoi(parts.second, &assigned)) open = assigned = 0;
+  }
+  return {open, assigned};
+}
+
+std::string EncodeLoad(int32_t open, int32_t assigned) { return StrCat(open, " ", assigned); }
 
 std::string SourceKey(events::v1::LeadSource source, const std::string& external_id) {
   return StrCat("src/", static_cast<int>(source), "/", external_id);
@@ -69,7 +72,18 @@ StatusOr<projection::Outcome> LeadProjection::ApplyLead(const EventEnvelope& eve
   const std::string& id = event.aggregate_id();
   ASSIGN_OR_RETURN(std::optional<Lead> state, LoadLead(batch, id));
   const int64_t current = state ? state->version() : 0;
-  if (event.aggregate_version() <= current) return projection::Outcome::kDuplicate;
+  if (event.aggregate_version() <= current) {
+    // Seen before - unless another event already holds this version: two decisions made on the
+    // same state, of which only one can stand. Refused loudly rather than dropped as a duplicate.
+    ASSIGN_OR_RETURN(std::optional<std::string> stored, batch.Get(kEventsFamily, EventKey(id, event.aggregate_version())));
+    EventEnvelope earlier;
+    if (stored && earlier.ParseFromString(*stored) && earlier.event_id() != event.event_id()) {
+      return absl::FailedPreconditionError(StrCat("conflicting event for lead ", id, " version ",
+                                                  event.aggregate_version(), ": already holds event ",
+                                                  earlier.event_id()));
+    }
+    return projection::Outcome::kDuplicate;
+  }
   if (event.aggregate_version() != current + 1) {
     return absl::FailedPreconditionError(StrCat("version gap for lead ", id, ": stored version ", current,
                                                 ", event version ", event.aggregate_version()));
@@ -126,6 +140,8 @@ StatusOr<projection::Outcome> LeadProjection::ApplyManager(const EventEnvelope& 
                                                 ", event version ", event.aggregate_version()));
   }
   RETURN_IF_ERROR(EvolveManager(state, event));
+  state->clear_open_leads();  // kept in manager_load
+  state->clear_assigned_total();
   batch.Put(kManagersFamily, id, state->SerializeAsString());
   if (!event.idempotency_key().empty()) {
     batch.Put(kIdempotencyFamily, event.idempotency_key(),

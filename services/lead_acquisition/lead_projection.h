@@ -3,7 +3,10 @@
 //
 // Column families:
 //   leads              lead id -> sales.api.v1.Lead (current state, with version and score)
-//   managers           manager id -> sales.api.v1.Manager (with open/assigned lead counts)
+//   managers           manager id -> sales.api.v1.Manager (as registered; without counts)
+//   manager_load       manager id -> "<open leads> <leads ever assigned>", kept by lead events apart
+//                      from the manager row: lead and manager events sit in different partitions,
+//                      so a replay may apply a lead's assignment before its manager's registration
 //   lead_idempotency   idempotency key -> IdempotencyRecord (what the command produced)
 //   lead_index         "src/<source>/<external id>", "email/<e-mail>", "phone/<phone>" -> lead id
 //                      (de-duplication: the first lead to claim a key keeps it)
@@ -23,6 +26,7 @@ namespace sales::lead_acquisition {
 
 inline constexpr char kLeadsFamily[] = "leads";
 inline constexpr char kManagersFamily[] = "managers";
+inline constexpr char kManagerLoadFamily[] = "manager_load";
 inline constexpr char kIdempotencyFamily[] = "lead_idempotency";
 inline constexpr char kIndexFamily[] = "lead_index";
 inline constexpr char kOrderFamily[] = "lead_order";
@@ -43,7 +47,8 @@ class LeadProjection final : public projection::EventProjection {
  public:
   std::string name() const override { return "leads"; }
   std::vector<std::string> column_families() const override {
-    return {kLeadsFamily, kManagersFamily, kIdempotencyFamily, kIndexFamily, kOrderFamily, kEventsFamily};
+    return {kLeadsFamily,  kManagersFamily, kManagerLoadFamily, kIdempotencyFamily,
+            kIndexFamily, kOrderFamily,    kEventsFamily};
   }
 
  protected:
@@ -86,9 +91,20 @@ StatusOr<std::optional<Lead>> LoadLead(const Reader& r, const std::string& id) {
   return LoadRow<Lead>(r, kLeadsFamily, id);
 }
 
+// A manager's lead counts: {open, ever assigned}.
+std::pair<int32_t, int32_t> DecodeLoad(const std::optional<std::string>& bytes);
+std::string EncodeLoad(int32_t open, int32_t assigned);
+
+// The manager with its current lead counts.
 template <typename Reader>
 StatusOr<std::optional<Manager>> LoadManager(const Reader& r, const std::string& id) {
-  return LoadRow<Manager>(r, kManagersFamily, id);
+  ASSIGN_OR_RETURN(std::optional<Manager> m, LoadRow<Manager>(r, kManagersFamily, id));
+  if (!m) return m;
+  ASSIGN_OR_RETURN(std::optional<std::string> load, r.Get(kManagerLoadFamily, id));
+  const auto [open, assigned] = DecodeLoad(load);
+  m->set_open_leads(open);
+  m->set_assigned_total(assigned);
+  return m;
 }
 
 template <typename Reader>

@@ -142,13 +142,13 @@ StatusOr<api::v1::GetLeadHistoryResponse> LeadQueries::GetLeadHistory(const api:
 StatusOr<api::v1::ListManagersResponse> LeadQueries::ListManagers(const api::v1::ListManagersRequest& r) const {
   api::v1::ListManagersResponse response;
   Status inner = absl::OkStatus();
-  RETURN_IF_ERROR(store_->Scan(kManagersFamily, "", "", [&](std::string_view, std::string_view value) {
-    Manager m;
-    if (!m.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-      inner = absl::DataLossError("stored manager is corrupt");
+  RETURN_IF_ERROR(store_->Scan(kManagersFamily, "", "", [&](std::string_view id, std::string_view) {
+    auto m = LoadManager(*store_, std::string(id));
+    if (!m.ok() || !*m) {
+      inner = m.ok() ? absl::DataLossError("stored manager vanished") : m.status();
       return false;
     }
-    if (m.active() || r.include_inactive()) *response.add_managers() = std::move(m);
+    if ((*m)->active() || r.include_inactive()) *response.add_managers() = std::move(**m);
     return true;
   }));
   RETURN_IF_ERROR(inner);

@@ -4,9 +4,10 @@
 
 namespace sales::salesctl {
 
-StatusOr<std::vector<CsvRecord>> ParseCsv(std::string_view text) {
+CsvDocument ParseCsv(std::string_view text) {
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
-  std::vector<CsvRecord> out;
+  CsvDocument doc;
+  std::vector<CsvRecord>& out = doc.records;
   CsvRecord record;
   std::string field;
   int64_t line = 1;
@@ -25,6 +26,17 @@ StatusOr<std::vector<CsvRecord>> ParseCsv(std::string_view text) {
     record = CsvRecord();
     record.line = line;
   };
+  // Drops the record being read and skips to the end of this physical line.
+  auto give_up = [&](size_t& i, std::string reason) {
+    doc.problems.push_back({record.line, std::move(reason)});
+    while (i < text.size() && text[i] != '\n' && text[i] != '\r') ++i;
+    if (i + 1 < text.size() && text[i] == '\r' && text[i + 1] == '\n') ++i;
+    ++line;
+    record = CsvRecord();
+    record.line = line;
+    field.clear();
+    quoted = field_started = content = false;
+  };
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (c != '\r' && c != '\n') content = true;
@@ -37,7 +49,7 @@ StatusOr<std::vector<CsvRecord>> ParseCsv(std::string_view text) {
           in_quotes = false;
         }
       } else {
-        if (c == '\n') ++line;
+        if (c == '\n' || (c == '\r' && (i + 1 == text.size() || text[i + 1] != '\n'))) ++line;
         field.push_back(c);
       }
       continue;
@@ -57,21 +69,26 @@ StatusOr<std::vector<CsvRecord>> ParseCsv(std::string_view text) {
         break;
       case '"':
         if (field_started) {
-          return InvalidField(StrCat("line ", line), "a quote inside an unquoted field (quote the whole field)");
+          give_up(i, "a quote inside an unquoted field (quote the whole field, doubling quotes inside)");
+          break;
         }
         in_quotes = quoted = field_started = true;
         break;
       default:
         if (quoted) {
-          return InvalidField(StrCat("line ", line), "text after the closing quote of a field");
+          give_up(i, "text after the closing quote of a field");
+          break;
         }
         field.push_back(c);
         field_started = true;
     }
   }
-  if (in_quotes) return InvalidField(StrCat("line ", record.line), "a quoted field is never closed");
-  if (content) end_record();
-  return out;
+  if (in_quotes) {
+    doc.problems.push_back({record.line, "a quoted field is never closed (the rest of the file was read into it)"});
+  } else if (content) {
+    end_record();
+  }
+  return doc;
 }
 
 }  // namespace sales::salesctl

@@ -17,8 +17,21 @@ struct CsvRecord {
   std::vector<std::string> fields;
 };
 
-// Parses a whole document. INVALID_ARGUMENT naming the line of an unterminated quoted field or of
-// a stray quote inside an unquoted field. Empty lines are skipped.
-StatusOr<std::vector<CsvRecord>> ParseCsv(std::string_view text);
+// A record that could not be read (bad quoting): its line and why. Reading goes on at the next
+// line, so one bad row does not cost the whole file.
+struct CsvProblem {
+  int64_t line = 0;
+  std::string reason;
+};
+
+struct CsvDocument {
+  std::vector<CsvRecord> records;
+  std::vector<CsvProblem> problems;
+};
+
+// Parses a whole document. Empty lines are skipped. A quote inside an unquoted field, or text
+// after a closing quote, makes that record a problem; a quoted field never closed makes the rest of
+// the file one problem.
+CsvDocument ParseCsv(std::string_view text);
 
 }  // namespace sales::salesctl

@@ -53,9 +53,14 @@ StatusOr<events::v1::LeadSource> ParseSource(const std::string& text) {
 
 }  // namespace
 
-StatusOr<PreparedImport> PrepareRows(const std::vector<CsvRecord>& records, const std::string& default_source) {
+StatusOr<PreparedImport> PrepareRows(const CsvDocument& document, const std::string& default_source) {
   PreparedImport out;
+  const std::vector<CsvRecord>& records = document.records;
   if (records.empty()) return InvalidField("file", "empty: expected a header row and data rows");
+  if (!document.problems.empty() && document.problems.front().line <= records.front().line) {
+    return InvalidField("header", StrCat("line ", document.problems.front().line, ": ", document.problems.front().reason));
+  }
+  for (const auto& p : document.problems) out.rejected.push_back({p.line, p.reason});
   ASSIGN_OR_RETURN(const events::v1::LeadSource fallback, ParseSource(default_source));
   std::vector<std::optional<Column>> layout;
   bool has_name = false;

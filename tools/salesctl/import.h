@@ -27,8 +27,9 @@ struct PreparedImport {
   std::vector<std::string> ignored_columns;
 };
 
-// INVALID_ARGUMENT when the header lacks a name column or a source is unknown.
-StatusOr<PreparedImport> PrepareRows(const std::vector<CsvRecord>& records, const std::string& default_source);
+// INVALID_ARGUMENT when the header lacks a name column or a source is unknown. The document's
+// unreadable records are rejected rows.
+StatusOr<PreparedImport> PrepareRows(const CsvDocument& document, const std::string& default_source);
 
 struct ImportSummary {
   int64_t rows = 0;

@@ -62,12 +62,7 @@ int Import(const std::string& target, const std::string& path, const std::string
   }
   std::stringstream buffer;
   buffer << in.rdbuf();
-  auto records = ParseCsv(buffer.str());
-  if (!records.ok()) {
-    std::cerr << "salesctl: " << path << ": " << records.status().message() << "\n";
-    return 1;
-  }
-  auto prepared = PrepareRows(*records, source);
+  auto prepared = PrepareRows(ParseCsv(buffer.str()), source);
   if (!prepared.ok()) {
     std::cerr << "salesctl: " << path << ": " << prepared.status().message() << "\n";
     return prepared.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;

@@ -140,7 +140,7 @@ TEST_F(LeadAcquisitionIT, MalformedMessageIsDeadLetteredAndTheProjectionGoesOn) 
   EXPECT_THAT(d.Header("dlq.reason"), HasSubstr("not a valid sales.events.v1.EventEnvelope"));
   EXPECT_EQ(d.Header("dlq.source.topic"), topic_);
   EXPECT_EQ(d.Header("dlq.source.offset"), std::to_string(bad->offset));
-  EXPECT_EQ(d.Header("dlq.projection"), "leads");
+  EXPECT_EQ(d.Header("dlq.consumer"), "leads");
   auto metrics = testing::HttpGet(service_->http_port(), "/metrics");
   EXPECT_THAT(*metrics, HasSubstr("sales_projection_events_total{outcome=\"dead_letter\",projection=\"leads\"} 1"));
 }

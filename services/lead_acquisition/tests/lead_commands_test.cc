@@ -139,6 +139,52 @@ TEST_F(LeadCommandsTest, KafkaDownAnswersUnavailableAndWritesNothing) {
   EXPECT_EQ(publisher_.published().size(), 1u);
 }
 
+// Part of a chunk reaches Kafka, part does not: every command of the chunk answers UNAVAILABLE,
+// and nothing is decided until the projection has the acknowledged events (resync). Retries then
+// return what was recorded and append only what was not.
+TEST(LeadCommandsPartialFailure, ChunkAnswersUnavailableAndTheNextWaitsForResync) {
+  testing::TempDir dir;
+  testing::FakeClock clock;
+  testing::FakePublisher publisher;
+  LeadProjection projection;
+  auto store = Store::Open({.path = dir.path(), .column_families = projection.column_families()}).value();
+  projection::Applier applier(store.get(), &projection);
+  size_t applied_from_log = 0;
+  int resyncs = 0;
+  // Plays the projection runner: applies what reached the (fake) log and is not applied yet.
+  auto resync = [&](absl::Duration) -> Status {
+    ++resyncs;
+    auto log = publisher.published();
+    std::vector<projection::Record> records;
+    for (; applied_from_log < log.size(); ++applied_from_log) {
+      const auto& m = log[applied_from_log];
+      records.push_back({m.topic, 0, static_cast<int64_t>(applied_from_log), m.key, m.value, m.headers});
+    }
+    return applier.ApplyAppended(records).status();
+  };
+  LeadCommands commands({.topic = "t.sales.leads", .resync = resync}, &publisher, &applier, &clock, nullptr);
+  ASSERT_TRUE(commands.Start().ok());
+  const Caller caller{"c", "a"};
+
+  publisher.FailAfter(1, absl::UnavailableError("kafka: broker went away"));
+  std::vector<Command> chunk = {Capture("p1", "p1@x.gr"), Capture("p2", "p2@x.gr"), Capture("p3", "p1@x.gr")};
+  auto results = commands.ExecuteAll(std::move(chunk), caller);
+  for (const auto& r : results) EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
+  EXPECT_EQ(publisher.published().size(), 1u) << "only the first event reached the log";
+  EXPECT_FALSE(LoadLead(*store, LeadIdFor("p1")).value().has_value()) << "nothing committed by the command path";
+
+  publisher.FailWith(absl::OkStatus());
+  auto retry = commands.ExecuteAll({Capture("p1", "p1@x.gr"), Capture("p2", "p2@x.gr"), Capture("p3", "p1@x.gr")},
+                                   caller);
+  EXPECT_EQ(resyncs, 1);
+  ASSERT_TRUE(retry[0].ok() && retry[1].ok() && retry[2].ok());
+  EXPECT_TRUE(retry[0]->replayed) << "recorded before the failure: the retry returns it";
+  EXPECT_EQ(retry[1]->capture, api::v1::CAPTURE_OUTCOME_CREATED);
+  EXPECT_EQ(retry[2]->capture, api::v1::CAPTURE_OUTCOME_LINKED);
+  EXPECT_EQ(retry[2]->aggregate_id, LeadIdFor("p1"));
+  EXPECT_EQ(publisher.published().size(), 3u) << "p1 was not appended twice";
+}
+
 TEST_F(LeadCommandsTest, SameSourceAndExternalIdIsTheSameLead) {
   auto a = Capture("k5", "a@example.gr");
   a.set_external_id("crm-1");
@@ -212,6 +258,47 @@ TEST_F(LeadCommandsTest, NewLeadsAreSpreadEvenlyOverTheManagersOfTheRegion) {
   off.set_manager_id(m1);
   Ok(off);
   EXPECT_EQ(Ok(Capture("after-off", "z@example.gr")).assigned_manager_id, m2);
+}
+
+// Rebuilding from the log gives the same state, however the partitions interleave: here every
+// lead event is replayed before any manager event (they sit in different partitions).
+TEST_F(LeadCommandsTest, RebuildFromTheLogGivesTheSameStateInAnyPartitionOrder) {
+  const std::string m1 = RegisterManager("r1", {"GR-ATT"});
+  RegisterManager("r2", {"GR-ATT"});
+  std::vector<std::string> ids;
+  for (int i = 0; i < 10; ++i) ids.push_back(Ok(Capture(StrCat("rb-", i), StrCat("rb", i, "@x.gr"))).aggregate_id);
+  api::v1::DisqualifyLeadRequest d;
+  d.set_idempotency_key("rb-d");
+  d.set_lead_id(ids[0]);
+  d.set_reason(events::v1::DISQUALIFICATION_REASON_SPAM);
+  Ok(d);
+  api::v1::AssignLeadRequest a;
+  a.set_idempotency_key("rb-a");
+  a.set_lead_id(ids[1]);
+  a.set_manager_id(m1);
+  (void)commands_->Execute(a, caller_);  // may already be m1's; either way the log says so
+
+  testing::TempDir rebuilt_dir;
+  auto rebuilt = Store::Open({.path = rebuilt_dir.path(), .column_families = projection_.column_families()}).value();
+  projection::Applier rebuilt_applier(rebuilt.get(), &projection_);
+  std::vector<projection::Record> leads_first, managers_last;
+  int64_t offset = 0;
+  for (const auto& m : publisher_.published()) {
+    projection::Record r{m.topic, 0, offset++, m.key, m.value, m.headers};
+    (events::Decode(m.value)->aggregate_type() == kLeadAggregate ? leads_first : managers_last).push_back(r);
+  }
+  ASSERT_TRUE(rebuilt_applier.ApplyAppended(leads_first).ok());
+  ASSERT_TRUE(rebuilt_applier.ApplyAppended(managers_last).ok());
+
+  LeadQueries replayed(rebuilt.get());
+  EXPECT_EQ(replayed.ListManagers({}).value().SerializeAsString(), queries_->ListManagers({}).value().SerializeAsString());
+  api::v1::ListLeadsRequest all;
+  all.set_page_size(500);
+  EXPECT_EQ(replayed.ListLeads(all).value().SerializeAsString(), queries_->ListLeads(all).value().SerializeAsString());
+  auto managers = replayed.ListManagers({}).value();
+  int open = 0;
+  for (const auto& m : managers.managers()) open += m.open_leads();
+  EXPECT_EQ(open, 9) << "ten leads, one disqualified";
 }
 
 TEST_F(LeadCommandsTest, LifecycleRulesAndVersions) {

@@ -13,8 +13,7 @@ TEST(PrepareRows, MapsHeadersWithAliasesAndKeepsLineNumbers) {
       "Full Name,E-mail,Company,Products,Employees,Source,ID,Notes\n"
       "Ελένη Παππά,eleni@example.gr,\"Παππάς, Υιοί\",crm-pro; erp,120,Web Form,hs-1,call back\n"
       "\"Multi\nLine\",x@example.gr,,,,,,\n");
-  ASSERT_TRUE(csv.ok());
-  auto p = PrepareRows(*csv, "marketing_system");
+  auto p = PrepareRows(csv, "marketing_system");
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_THAT(p->ignored_columns, ElementsAre("Notes"));
   ASSERT_EQ(p->requests.size(), 2u);
@@ -33,7 +32,7 @@ TEST(PrepareRows, MapsHeadersWithAliasesAndKeepsLineNumbers) {
 
 TEST(PrepareRows, RejectsRowsThatCannotBeRequestsWithTheirLine) {
   auto csv = ParseCsv("name,email,company_size,source\nA,a@x.gr,12\nB,b@x.gr,many,\nC,c@x.gr,,fax\nD,d@x.gr,,\n");
-  auto p = PrepareRows(*csv, "manual");
+  auto p = PrepareRows(csv, "manual");
   ASSERT_TRUE(p.ok());
   ASSERT_EQ(p->rejected.size(), 3u);
   EXPECT_EQ(p->rejected[0].line, 2);
@@ -45,11 +44,20 @@ TEST(PrepareRows, RejectsRowsThatCannotBeRequestsWithTheirLine) {
   EXPECT_EQ(p->requests[0].lead().source(), events::v1::LEAD_SOURCE_MANUAL);
 }
 
+TEST(PrepareRows, UnreadableRowsAreRejectedWithTheirLine) {
+  auto p = PrepareRows(ParseCsv("name,email\nA,a@x.gr\nB\"x,b@x.gr\nC,c@x.gr\n"), "manual");
+  ASSERT_TRUE(p.ok());
+  ASSERT_EQ(p->rejected.size(), 1u);
+  EXPECT_EQ(p->rejected[0].line, 3);
+  EXPECT_EQ(p->requests.size(), 2u);
+}
+
 TEST(PrepareRows, HeaderWithoutNameOrUnknownDefaultSourceIsUsageError) {
   auto csv = ParseCsv("email\na@x.gr\n");
-  EXPECT_THAT(PrepareRows(*csv, "manual").status().message(), HasSubstr("no name column"));
+  EXPECT_THAT(PrepareRows(csv, "manual").status().message(), HasSubstr("no name column"));
   auto ok = ParseCsv("name\nA\n");
-  EXPECT_EQ(PrepareRows(*ok, "carrier-pigeon").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(PrepareRows(ok, "carrier-pigeon").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(PrepareRows(ParseCsv("na\"me\nA\n"), "manual").status().message(), HasSubstr("header"));
 }
 
 }  // namespace
