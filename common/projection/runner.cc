@@ -175,7 +175,10 @@ void ProjectionRunner::Advance(const std::string& topic, int32_t partition, int6
   it->second.next_offset = next_offset;
   if (!caught_up_) {
     bool all = true;
-    for (const auto& [tp, target] : catch_up_target_) all = all && progress_[tp].next_offset >= target;
+    for (const auto& [tp, target] : catch_up_target_) {
+      auto p = progress_.find(tp);
+      all = all && p != progress_.end() && p->second.next_offset >= target;
+    }
     if (all) {
       caught_up_ = true;
       log::Info("projection caught up", {{"projection", name_}});
@@ -187,7 +190,10 @@ void ProjectionRunner::Advance(const std::string& topic, int32_t partition, int6
 Status ProjectionRunner::WaitCaughtUp(absl::Duration timeout) {
   std::unique_lock lock(mu_);
   bool all = true;
-  for (const auto& [tp, target] : catch_up_target_) all = all && progress_[tp].next_offset >= target;
+  for (const auto& [tp, target] : catch_up_target_) {
+    auto p = progress_.find(tp);
+    all = all && p != progress_.end() && p->second.next_offset >= target;
+  }
   if (all) caught_up_ = true;
   if (progress_cv_.wait_until(lock, absl::ToChronoTime(absl::Now() + timeout), [this] { return caught_up_.load(); })) {
     return absl::OkStatus();
