@@ -51,6 +51,9 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   db_options.create_missing_column_families = true;
   db_options.IncreaseParallelism(2);
   db_options.max_background_jobs = 2;
+  // write_buffer_mb is per column family; a projection has several, so memtables also get one
+  // budget for the whole database (flushes start when it is reached), which bounds resident memory.
+  db_options.db_write_buffer_size = static_cast<size_t>(options.total_write_buffer_mb) << 20;
 
   rocksdb::ColumnFamilyOptions cf_options;
   cf_options.write_buffer_size = static_cast<size_t>(options.write_buffer_mb) << 20;

@@ -34,7 +34,8 @@ struct StoreOptions {
   std::string path;                          // folder of the database; created if missing
   std::vector<std::string> column_families;  // besides "meta", which always exists
   int64_t block_cache_mb = 64;
-  int64_t write_buffer_mb = 32;
+  int64_t write_buffer_mb = 32;        // per column family
+  int64_t total_write_buffer_mb = 96;  // all column families together
 };
 
 class Store;
