@@ -1,14 +1,15 @@
 # The two commands a new user needs:
 #   make run    install what is missing, build, start a local Kafka broker and the services
 #   make test   install what is missing, build, run every test against a real broker
-# Also: make build, make unit (unit tests only, no broker), make clean.
+# Also: make build, make unit (unit tests only, no broker), make bench (performance figures, own broker),
+# make clean.
 
 BUILD ?= build
 JOBS ?= 2
 BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test unit run clean
+.PHONY: all deps build test unit bench run clean
 
 all: build
 
@@ -24,6 +25,9 @@ test: build
 
 unit: build
 	@ctest --test-dir $(BUILD) -L unit -j$(JOBS) --output-on-failure
+
+bench: build
+	@tests/bench/run-bench.sh $(BUILD)
 
 run: build
 	@deploy/local/run.sh $(BUILD)

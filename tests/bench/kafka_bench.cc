@@ -1,0 +1,117 @@
+#include "tests/bench/kafka_bench.h"
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "absl/time/clock.h"
+#include "common/base/strings.h"
+#include "common/kafka/admin.h"
+#include "common/kafka/kafka_publisher.h"
+
+namespace sales::bench {
+
+Status CreateLeadTopics(const std::string& bootstrap, const std::string& topic, int partitions) {
+  ASSIGN_OR_RETURN(auto admin, kafka::Admin::Create({bootstrap, "sales-bench-admin", {}}));
+  for (const std::string& t : {topic, kafka::DeadLetterTopic(topic)}) {
+    kafka::TopicSpec spec{t, partitions, 1};
+    RETURN_IF_ERROR(admin->EnsureTopic(spec, absl::Seconds(30)));
+  }
+  return absl::OkStatus();
+}
+
+StatusOr<double> ProduceAll(const std::string& bootstrap, std::vector<std::vector<kafka::OutgoingMessage>> chunks) {
+  kafka::PublisherOptions options;
+  options.client = {bootstrap, "sales-bench-producer", {}};
+  options.delivery_timeout = absl::Seconds(60);
+  ASSIGN_OR_RETURN(auto publisher, kafka::KafkaPublisher::Create(options));
+  // One message first, so that connecting and fetching metadata are not timed.
+  {
+    std::vector<kafka::OutgoingMessage> first;
+    first.push_back(chunks.front().back());
+    chunks.front().pop_back();
+    RETURN_IF_ERROR(kafka::AllDelivered(publisher->Publish(std::move(first), absl::Seconds(60))).status());
+  }
+  int64_t total = 0;
+  for (const auto& c : chunks) total += static_cast<int64_t>(c.size());
+
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  Status failure = absl::OkStatus();
+  const absl::Time start = absl::Now();
+  auto worker = [&] {
+    for (size_t i = next++; i < chunks.size(); i = next++) {
+      Status s = kafka::AllDelivered(publisher->Publish(std::move(chunks[i]), absl::Seconds(120))).status();
+      if (!s.ok()) {
+        std::lock_guard lock(mu);
+        failure.Update(s);
+      }
+    }
+  };
+  std::thread a(worker), b(worker);
+  a.join();
+  b.join();
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  RETURN_IF_ERROR(failure);
+  return static_cast<double>(total) / seconds;
+}
+
+StatusOr<double> ConsumeAll(const std::string& bootstrap, const std::string& topic, absl::Duration timeout) {
+  const kafka::ClientSettings client{bootstrap, "sales-bench-consumer", {}};
+  ASSIGN_OR_RETURN(auto admin, kafka::Admin::Create(client));
+  ASSIGN_OR_RETURN(int partitions, admin->PartitionCount(topic, absl::Seconds(10)));
+  std::map<int32_t, int64_t> ends;
+  int64_t expected = 0;
+  for (int32_t p = 0; p < partitions; ++p) {
+    ASSIGN_OR_RETURN(kafka::Watermarks w, admin->QueryWatermarks(topic, p, absl::Seconds(10)));
+    ends[p] = w.high;
+    expected += w.high - w.low;
+  }
+  // The settings of ProjectionRunner::Start() (common/projection/runner.cc), with a group id of
+  // our own; offsets are never committed.
+  ASSIGN_OR_RETURN(auto conf, kafka::MakeConf(client, {{"group.id", "sales-bench-raw-consume"},
+                                                        {"enable.auto.commit", "false"},
+                                                        {"enable.auto.offset.store", "false"},
+                                                        {"enable.partition.eof", "true"},
+                                                        {"auto.offset.reset", "earliest"},
+                                                        {"fetch.wait.max.ms", "10"},
+                                                        {"fetch.error.backoff.ms", "100"},
+                                                        {"queued.max.messages.kbytes", "32768"},
+                                                        {"reconnect.backoff.max.ms", "1000"}}));
+  std::string err;
+  std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), err));
+  if (!consumer) return absl::InternalError(StrCat("kafka consumer: ", err));
+
+  const absl::Time start = absl::Now();
+  std::vector<RdKafka::TopicPartition*> assignment;
+  for (int32_t p = 0; p < partitions; ++p) {
+    assignment.push_back(RdKafka::TopicPartition::create(topic, p, RdKafka::Topic::OFFSET_BEGINNING));
+  }
+  RdKafka::ErrorCode code = consumer->assign(assignment);
+  RdKafka::TopicPartition::destroy(assignment);
+  if (code != RdKafka::ERR_NO_ERROR) return absl::UnavailableError(StrCat("assign: ", RdKafka::err2str(code)));
+
+  int64_t seen = 0;
+  size_t bytes = 0;
+  absl::Time last = start;
+  const absl::Time deadline = start + timeout;
+  while (seen < expected && absl::Now() < deadline) {
+    std::unique_ptr<RdKafka::Message> m(consumer->consume(100));
+    if (m->err() != RdKafka::ERR_NO_ERROR || m->offset() >= ends[m->partition()]) continue;
+    bytes += m->len() + m->key_len();
+    ++seen;
+  }
+  last = absl::Now();
+  consumer->close();
+  if (seen < expected) {
+    return absl::DeadlineExceededError(StrCat("consumed ", seen, " of ", expected, " records of ", topic));
+  }
+  if (bytes == 0) return absl::InternalError("consumed only empty records");
+  return static_cast<double>(seen) / absl::ToDoubleSeconds(last - start);
+}
+
+}  // namespace sales::bench

@@ -1,0 +1,59 @@
+#include "tests/bench/lead_data.h"
+
+#include <cstdlib>
+#include <optional>
+
+#include "common/base/clock.h"
+#include "common/base/ids.h"
+#include "common/base/strings.h"
+#include "common/events/envelope.h"
+#include "services/lead_acquisition/lead.h"
+#include "services/lead_acquisition/lead_commands.h"
+
+namespace sales::bench {
+
+using lead_acquisition::EventEnvelope;
+
+api::v1::CaptureLeadRequest CaptureRequest(const std::string& run, int64_t i) {
+  api::v1::CaptureLeadRequest r;
+  r.set_idempotency_key(StrCat("bench-", run, "-", i));
+  // Mixed scripts and lengths, like the README's example lead.
+  r.set_name(StrCat("Ελένη Παππά ", i));
+  r.set_company("Παππάς & Υιοί Α.Ε.");
+  r.set_email(StrCat("eleni.", i, "@example.gr"));
+  r.set_phone("+30 210 555 0101");
+  r.set_source(events::v1::LEAD_SOURCE_WEB_FORM);
+  r.set_external_id(StrCat("form-", i));
+  r.set_region("GR-ATT");
+  r.add_product_interest("crm-pro");
+  r.add_product_interest("crm-basic");
+  return r;
+}
+
+kafka::OutgoingMessage CapturedMessage(const std::string& topic, const api::v1::CaptureLeadRequest& request) {
+  // What LeadCommands::CaptureLead does for a new lead, minus the store and the publisher.
+  api::v1::CaptureLeadRequest without_key = request;
+  without_key.clear_idempotency_key();
+  const std::string lead_id = lead_acquisition::LeadIdFor(request.idempotency_key());
+  auto payload = lead_acquisition::DecideCapture(std::nullopt, request);
+  if (!payload.ok()) std::abort();  // CaptureRequest() only builds valid requests
+  events::EventContext context{NewUuid(), "", "sales-bench",
+                               request.idempotency_key(), "lead-acquisition"};
+  EventEnvelope e = events::NewEnvelope(lead_acquisition::kAggregateType, lead_id, 1,
+                                        lead_acquisition::kLeadCaptured, lead_acquisition::kSchemaVersion, context,
+                                        SystemClock());
+  e.set_causation_id(StrCat("CaptureLead:", request.idempotency_key()));
+  e.set_command_hash(lead_acquisition::CommandHash(without_key));
+  *e.mutable_lead() = std::move(*payload);
+  return {topic, lead_id, events::Encode(e),
+          {{"event_type", e.event_type()}, {"content-type", "application/x-protobuf"}}};
+}
+
+std::string LeadRow(const kafka::OutgoingMessage& captured) {
+  auto event = events::Decode(captured.value);
+  std::optional<lead_acquisition::Lead> state;
+  if (!event.ok() || !lead_acquisition::Evolve(state, *event).ok()) std::abort();
+  return state->SerializeAsString();
+}
+
+}  // namespace sales::bench

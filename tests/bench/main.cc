@@ -1,0 +1,439 @@
+// sales_bench: the platform's performance figures on this machine (issue 4, `make bench`).
+//
+// Needs a running Kafka broker (--kafka-bootstrap; tests/bench/run-bench.sh starts one of its own)
+// and the lead-acquisition executable. Prints a table (figure, median of the repeats, target,
+// pass/miss) and writes the same figures as JSON (--out). --quick runs every measurement once
+// with small counts, as `make test` does to check that the benchmark still works; its figures mean
+// nothing. docs/PERFORMANCE.md describes the method of each figure.
+//
+// Exit code: 0 when every measurement ran (targets missed or not), 1 when one failed, 2 on bad flags.
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <thread>
+
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "common/base/config.h"
+#include "common/base/strings.h"
+#include "common/kafka/client_config.h"
+#include "common/testing/temp_dir.h"
+#include "tests/bench/cpu.h"
+#include "tests/bench/kafka_bench.h"
+#include "tests/bench/lead_data.h"
+#include "tests/bench/report.h"
+#include "tests/bench/service_bench.h"
+#include "tests/bench/store_bench.h"
+
+namespace sales::bench {
+namespace {
+
+// How much each measurement does.
+struct Plan {
+  int repeats = 3;
+  int64_t raw_records = 500000;
+  int64_t store_rows = 1000000;
+  int store_batch = 2000;
+  int capture_rate = 1000;
+  absl::Duration capture_duration = absl::Seconds(10);
+  absl::Duration warm_up = absl::Seconds(2);
+  int peak_concurrency = 64;
+  absl::Duration peak_duration = absl::Seconds(10);
+  int append_samples = 500;
+  int append_rate = 50;
+  int64_t rebuild_events = 1000000;
+  int64_t import_leads = 200000;
+
+  static Plan Quick() {
+    Plan p;
+    p.repeats = 1;
+    p.raw_records = 5000;
+    p.store_rows = 20000;
+    p.capture_duration = absl::Seconds(1);
+    p.warm_up = absl::Milliseconds(200);
+    p.peak_duration = absl::Seconds(1);
+    p.append_samples = 20;
+    p.rebuild_events = 20000;
+    p.import_leads = 2000;
+    return p;
+  }
+};
+
+struct Bench {
+  Plan plan;
+  ServiceSetup setup;
+  std::string run;  // unique per invocation: topic prefixes and idempotency keys
+  Report report;
+  CpuMeter cpu;     // the broker (when its pid is known), this program, and the service under test
+
+  std::string Prefix(const std::string& measurement) const { return StrCat("bench-", run, "-", measurement, "."); }
+  std::string Dir(const std::string& name) const { return StrCat(setup.work_dir, "/", name); }
+  void Log(const std::string& line) const { std::cerr << "sales_bench: " << line << std::endl; }
+};
+
+constexpr char kLeadsTopic[] = "sales.leads";
+
+// `count` lead events for `topic`, in chunks of at most 20,000 (one Publish() each).
+std::vector<std::vector<kafka::OutgoingMessage>> LeadEvents(const std::string& topic, const std::string& run,
+                                                            int64_t first, int64_t count) {
+  std::vector<std::vector<kafka::OutgoingMessage>> chunks;
+  for (int64_t i = first; i < first + count; ++i) {
+    if (chunks.empty() || chunks.back().size() == 20000) chunks.emplace_back().reserve(20000);
+    chunks.back().push_back(CapturedMessage(topic, CaptureRequest(run, i)));
+  }
+  return chunks;
+}
+
+Status RemoveAll(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
+  if (ec) return absl::UnavailableError(StrCat("cannot remove ", path, ": ", ec.message()));
+  return absl::OkStatus();
+}
+
+// Stops the service gracefully; a non-zero exit is a failure of the measurement.
+Status StopService(Bench& b, std::unique_ptr<testing::ServiceProcess> service) {
+  b.cpu.Watch("service", 0);
+  ASSIGN_OR_RETURN(int code, service->Stop());
+  if (code != 0) return absl::InternalError(StrCat("service exited with ", code, "; log:\n", service->LogTail()));
+  return absl::OkStatus();
+}
+
+StatusOr<std::unique_ptr<testing::ServiceProcess>> StartService(Bench& b, const std::string& prefix,
+                                                                const std::string& data_dir) {
+  ASSIGN_OR_RETURN(auto service, StartLeadAcquisition(b.setup, prefix, data_dir, absl::Minutes(2)));
+  b.cpu.Watch("service", service->pid());
+  return service;
+}
+
+void AddCpu(Bench& b, const std::string& measurement, const std::string& unit, const CpuTally& tally) {
+  if (tally.wall_seconds() <= 0) return;
+  b.report.AddCpu({measurement, unit, tally.operations() / tally.wall_seconds(), tally.Average()});
+}
+
+Status MeasureRawKafka(Bench& b) {
+  auto& produce = b.report.Get("raw_produce_per_s");
+  auto& consume = b.report.Get("raw_consume_per_s");
+  CpuTally produce_cpu(&b.cpu), consume_cpu(&b.cpu);
+  for (int r = 1; r <= b.plan.repeats; ++r) {
+    const std::string topic = kafka::Topic(b.Prefix(StrCat("raw-r", r)), kLeadsTopic);
+    RETURN_IF_ERROR(CreateLeadTopics(b.setup.bootstrap, topic, 6));
+    auto chunks = LeadEvents(topic, StrCat(b.run, "-raw-r", r), 0, b.plan.raw_records);
+    produce_cpu.Begin();
+    ASSIGN_OR_RETURN(double produced, ProduceAll(b.setup.bootstrap, std::move(chunks)));
+    produce_cpu.End(static_cast<double>(b.plan.raw_records));
+    produce.repeats.push_back(produced);
+    consume_cpu.Begin();
+    ASSIGN_OR_RETURN(double consumed, ConsumeAll(b.setup.bootstrap, topic));
+    consume_cpu.End(static_cast<double>(b.plan.raw_records));
+    consume.repeats.push_back(consumed);
+    b.Log(StrCat("raw kafka ", r, "/", b.plan.repeats, ": produce ", static_cast<int64_t>(produced),
+                 "/s, consume ", static_cast<int64_t>(consumed), "/s"));
+  }
+  AddCpu(b, "raw produce", "record", produce_cpu);
+  AddCpu(b, "raw consume", "record", consume_cpu);
+  return absl::OkStatus();
+}
+
+Status MeasureStore(Bench& b) {
+  // Projection rows of real lead events; 2,000 distinct ones, cycled.
+  std::vector<std::string> rows;
+  for (int i = 0; i < 2000; ++i) rows.push_back(LeadRow(CapturedMessage("t", CaptureRequest(b.run, i))));
+  auto& figure = b.report.Get("rocksdb_batch_rows_per_s");
+  CpuTally cpu(&b.cpu);
+  for (int r = 1; r <= b.plan.repeats; ++r) {
+    const std::string dir = b.Dir(StrCat("store-r", r));
+    RETURN_IF_ERROR(RemoveAll(dir));
+    cpu.Begin();
+    ASSIGN_OR_RETURN(double rate, StoreBatchRate(dir, rows, b.plan.store_rows, b.plan.store_batch));
+    cpu.End(static_cast<double>(b.plan.store_rows));
+    RETURN_IF_ERROR(RemoveAll(dir));
+    figure.repeats.push_back(rate);
+    b.Log(StrCat("rocksdb ", r, "/", b.plan.repeats, ": ", static_cast<int64_t>(rate), " rows/s"));
+  }
+  AddCpu(b, "rocksdb batches", "row", cpu);
+  return absl::OkStatus();
+}
+
+std::string FailureNote(const CallCounts& calls) {
+  if (calls.failed == 0) return "";
+  return StrCat(calls.failed, " of ", calls.ok + calls.failed, " calls failed, first: ", calls.first_error);
+}
+
+Status MeasureCapture(Bench& b) {
+  ASSIGN_OR_RETURN(auto service, StartService(b, b.Prefix("capture"), b.Dir("capture-store")));
+  auto channel = service->Channel();
+  RETURN_IF_ERROR(
+      CaptureOpenLoop(channel, StrCat(b.run, "-capture-warm"), b.plan.capture_rate, b.plan.warm_up).status());
+  auto& p50 = b.report.Get("capture_p50_ms_at_1k");
+  auto& p99 = b.report.Get("capture_p99_ms_at_1k");
+  CpuTally cpu(&b.cpu);
+  for (int r = 1; r <= b.plan.repeats; ++r) {
+    cpu.Begin();
+    ASSIGN_OR_RETURN(auto s, CaptureOpenLoop(channel, StrCat(b.run, "-capture-r", r), b.plan.capture_rate,
+                                             b.plan.capture_duration));
+    cpu.End(static_cast<double>(s.calls.ok));
+    p50.repeats.push_back(s.p50_ms);
+    p99.repeats.push_back(s.p99_ms);
+    if (s.calls.failed) p99.note = FailureNote(s.calls);
+    b.Log(StrCat("capture at ", b.plan.capture_rate, "/s ", r, "/", b.plan.repeats, ": p50 ", s.p50_ms, " ms, p99 ",
+                 s.p99_ms, " ms, max ", s.max_ms, " ms, ", s.calls.ok, " ok, ", s.calls.failed, " failed"));
+  }
+  AddCpu(b, "capture at 1k/s", "command", cpu);
+  channel.reset();  // an open connection would hold the service's graceful shutdown for its grace period
+  RETURN_IF_ERROR(StopService(b, std::move(service)));
+  return RemoveAll(b.Dir("capture-store"));
+}
+
+Status MeasurePeak(Bench& b) {
+  ASSIGN_OR_RETURN(auto service, StartService(b, b.Prefix("peak"), b.Dir("peak-store")));
+  auto channel = service->Channel();
+  CallCounts calls;
+  RETURN_IF_ERROR(
+      CaptureClosedLoop(channel, StrCat(b.run, "-peak-warm"), b.plan.peak_concurrency, b.plan.warm_up, &calls)
+          .status());
+  auto& figure = b.report.Get("peak_commands_per_s");
+  CpuTally cpu(&b.cpu);
+  for (int r = 1; r <= b.plan.repeats; ++r) {
+    cpu.Begin();
+    ASSIGN_OR_RETURN(double rate, CaptureClosedLoop(channel, StrCat(b.run, "-peak-r", r), b.plan.peak_concurrency,
+                                                    b.plan.peak_duration, &calls));
+    cpu.End(static_cast<double>(calls.ok));
+    figure.repeats.push_back(rate);
+    if (calls.failed) figure.note = FailureNote(calls);
+    b.Log(StrCat("capture with ", b.plan.peak_concurrency, " callers ", r, "/", b.plan.repeats, ": ",
+                 static_cast<int64_t>(rate), "/s, ", calls.ok, " ok, ", calls.failed, " failed"));
+  }
+  AddCpu(b, "capture, 64 callers", "command", cpu);
+  channel.reset();
+  RETURN_IF_ERROR(StopService(b, std::move(service)));
+  return RemoveAll(b.Dir("peak-store"));
+}
+
+Status MeasureAppendToQuery(Bench& b) {
+  const std::string prefix = b.Prefix("append");
+  ASSIGN_OR_RETURN(auto service, StartService(b, prefix, b.Dir("append-store")));
+  auto channel = service->Channel();
+  const std::string topic = kafka::Topic(prefix, kLeadsTopic);
+  auto& p50 = b.report.Get("append_to_query_p50_ms");
+  auto& p99 = b.report.Get("append_to_query_p99_ms");
+  for (int r = 1; r <= b.plan.repeats; ++r) {
+    ASSIGN_OR_RETURN(auto s, AppendToQuery(b.setup.bootstrap, channel, topic, StrCat(b.run, "-append-r", r),
+                                           b.plan.append_samples, b.plan.append_rate));
+    p50.repeats.push_back(s.p50_ms);
+    p99.repeats.push_back(s.p99_ms);
+    if (s.calls.failed) p99.note = FailureNote(s.calls);
+    b.Log(StrCat("append-to-query ", r, "/", b.plan.repeats, ": p50 ", s.p50_ms, " ms, p99 ", s.p99_ms, " ms, max ",
+                 s.max_ms, " ms over ", s.calls.ok, " samples"));
+  }
+  channel.reset();
+  RETURN_IF_ERROR(StopService(b, std::move(service)));
+  return RemoveAll(b.Dir("append-store"));
+}
+
+Status MeasureRebuild(Bench& b) {
+  const int64_t n = b.plan.rebuild_events;
+  const std::string full_prefix = b.Prefix("rebuild"), empty_prefix = b.Prefix("empty");
+  const std::string topic = kafka::Topic(full_prefix, kLeadsTopic);
+  RETURN_IF_ERROR(CreateLeadTopics(b.setup.bootstrap, topic, 6));
+  RETURN_IF_ERROR(CreateLeadTopics(b.setup.bootstrap, kafka::Topic(empty_prefix, kLeadsTopic), 6));
+  b.Log(StrCat("rebuild: writing ", n, " lead events to ", topic));
+  for (int64_t done = 0; done < n;) {
+    const int64_t count = std::min<int64_t>(100000, n - done);  // bounded memory
+    RETURN_IF_ERROR(ProduceAll(b.setup.bootstrap, LeadEvents(topic, StrCat(b.run, "-rebuild"), done, count)).status());
+    done += count;
+  }
+  auto& rate = b.report.Get("rebuild_events_per_s");
+  auto& rss = b.report.Get("rebuild_peak_rss_mb");
+  auto& ready = b.report.Get("rebuild_ready_s");
+  auto& empty = b.report.Get("startup_empty_s");
+  CpuTally cpu(&b.cpu);
+  const absl::Duration timeout = absl::Minutes(30);
+  for (int r = 1; r <= b.plan.repeats; ++r) {
+    const std::string dir = b.Dir(StrCat("rebuild-store-r", r));
+    ASSIGN_OR_RETURN(StartupSample baseline, StartToReady(b.setup, empty_prefix, dir + "-empty", 0, timeout, b.cpu));
+    ASSIGN_OR_RETURN(StartupSample full, StartToReady(b.setup, full_prefix, dir, n, timeout, b.cpu));
+    RETURN_IF_ERROR(RemoveAll(dir + "-empty"));
+    RETURN_IF_ERROR(RemoveAll(dir));
+    const double catch_up = full.seconds_to_ready - baseline.seconds_to_ready;
+    if (catch_up <= 0) {
+      return absl::InternalError(StrCat("rebuild start (", full.seconds_to_ready, " s) not slower than an empty start (",
+                                        baseline.seconds_to_ready, " s): too few events to measure"));
+    }
+    rate.repeats.push_back(static_cast<double>(n) / catch_up);
+    rss.repeats.push_back(full.peak_rss_mb);
+    ready.repeats.push_back(full.seconds_to_ready);
+    empty.repeats.push_back(baseline.seconds_to_ready);
+    // The service's CPU for the catch-up alone: its CPU at ready minus that of an empty start.
+    CpuUse use = full.cpu;
+    use.process_cores["service"] =
+        std::max(0.0, full.service_cpu_seconds - baseline.service_cpu_seconds) / full.seconds_to_ready;
+    cpu.Add(use, static_cast<double>(n));
+    b.Log(StrCat("rebuild ", r, "/", b.plan.repeats, ": ready after ", full.seconds_to_ready, " s (empty topic: ",
+                 baseline.seconds_to_ready, " s) -> ", static_cast<int64_t>(n / catch_up), " events/s, peak RSS ",
+                 full.peak_rss_mb, " MiB, service CPU ", full.service_cpu_seconds, " s"));
+  }
+  AddCpu(b, "rebuild", "event", cpu);
+  return absl::OkStatus();
+}
+
+Status MeasureImport(Bench& b) {
+  auto& figure = b.report.Get("import_leads_per_s");
+  ASSIGN_OR_RETURN(std::optional<double> rate,
+                   ImportLeadsRate(b.setup, b.Prefix("import"), StrCat(b.run, "-import"), b.plan.import_leads));
+  if (!rate) {
+    figure.note = kImportLeadsMissing;
+    return absl::OkStatus();
+  }
+  figure.repeats.push_back(*rate);
+  return absl::OkStatus();
+}
+
+void AddFigures(Report& r) {
+  r.Add("raw_produce_per_s", "raw produce (records/s)", 0);
+  r.Add("raw_consume_per_s", "raw consume (records/s)", 0);
+  r.Add("rocksdb_batch_rows_per_s", "RocksDB batch writes (rows/s)", 0);
+  r.Add("capture_p50_ms_at_1k", "CaptureLead p50 at 1k/s (ms)", 2);
+  r.Add("capture_p99_ms_at_1k", "CaptureLead p99 at 1k/s (ms)", 2, Goal::kAtMost, 10);
+  r.Add("peak_commands_per_s", "CaptureLead, 64 callers (commands/s)", 0, Goal::kAtLeast, 10000);
+  r.Add("import_leads_per_s", "ImportLeads (leads/s)", 0, Goal::kAtLeast, 50000);
+  r.Add("append_to_query_p50_ms", "append-to-query p50 (ms)", 2);
+  r.Add("append_to_query_p99_ms", "append-to-query p99 (ms)", 2);
+  r.Add("startup_empty_s", "start-up, empty topic (s)", 2);
+  r.Add("rebuild_ready_s", "start-up, rebuild topic (s)", 2);
+  r.Add("rebuild_events_per_s", "rebuild (events/s)", 0);
+  r.Add("rebuild_vs_raw_consume", "rebuild / raw consume", 2, Goal::kAtLeast, 0.5);
+  r.Add("rebuild_peak_rss_mb", "rebuild peak RSS (MiB)", 0, Goal::kAtMost, 300);
+}
+
+std::string Machine(std::map<std::string, std::string>* meta) {
+  std::string cpu = "unknown", mem = "unknown";
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  for (std::string line; std::getline(cpuinfo, line);) {
+    if (line.rfind("model name", 0) == 0) {
+      cpu = line.substr(line.find(':') + 2);
+      break;
+    }
+  }
+  std::ifstream meminfo("/proc/meminfo");
+  for (std::string line; std::getline(meminfo, line);) {
+    if (line.rfind("MemTotal:", 0) == 0) {
+      mem = StrCat(static_cast<int64_t>(std::atof(line.c_str() + 9) / 1024 / 1024 + 0.5), " GiB");
+      break;
+    }
+  }
+  const std::string cores = StrCat(std::thread::hardware_concurrency());
+  (*meta)["nproc"] = cores;
+  (*meta)["cpu"] = cpu;
+  (*meta)["memory"] = mem;
+  return StrCat(cores, " cores, ", cpu, ", ", mem);
+}
+
+std::string LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  std::string one, five, fifteen;
+  in >> one >> five >> fifteen;
+  return StrCat(one, " ", five, " ", fifteen);
+}
+
+int Main(int argc, char** argv) {
+  std::string bootstrap, out, work_dir, binary, only, broker_pid_file;
+  bool quick = false;
+  int64_t repeats = 0, rebuild_events = 0;
+  Config config("sales_bench");
+  config.AddString("kafka-bootstrap", "SALES_TEST_KAFKA_BOOTSTRAP", "127.0.0.1:19092", "the broker to measure against",
+                   &bootstrap);
+  config.AddString("out", "", "bench/results.json", "where to write the figures as JSON", &out);
+  config.AddString("work-dir", "", "", "stores and service logs (default: a temporary folder, removed at exit)",
+                   &work_dir);
+  config.AddString("service-bin", "", SALES_LEAD_ACQUISITION_BIN, "the lead-acquisition executable", &binary);
+  config.AddBool("quick", "", false, "every measurement once with small counts (a smoke test: figures mean nothing)",
+                 &quick);
+  config.AddInt("repeats", "", 0, 0, 100, "repeats per figure (0: 3, or 1 with --quick)", &repeats);
+  config.AddInt("rebuild-events", "", 0, 0, 100000000, "events in the rebuild topic (0: 1,000,000, or 20,000 quick)",
+                &rebuild_events);
+  config.AddString("broker-pid-file", "", "",
+                   "pid file of the broker, to show its CPU use (default: $KAFKA_DIR/broker.pid if it exists)",
+                   &broker_pid_file);
+  config.AddString("only", "", "", "comma-separated subset of: kafka,store,capture,peak,append,rebuild,import", &only);
+  if (Status s = config.Parse(argc, argv); !s.ok()) {
+    std::cerr << "sales_bench: " << s.message() << "\n\n" << config.Usage();
+    return 2;
+  }
+  if (config.help_requested()) {
+    std::cout << config.Usage();
+    return 0;
+  }
+
+  Bench b;
+  b.plan = quick ? Plan::Quick() : Plan();
+  if (repeats) b.plan.repeats = static_cast<int>(repeats);
+  if (rebuild_events) b.plan.rebuild_events = rebuild_events;
+  std::unique_ptr<testing::TempDir> temp;
+  if (work_dir.empty()) {
+    temp = std::make_unique<testing::TempDir>();
+    work_dir = temp->path();
+  }
+  std::filesystem::create_directories(work_dir);
+  b.setup = {binary, bootstrap, std::filesystem::absolute(work_dir).string()};
+  b.run = StrCat(getpid(), "-", absl::ToUnixSeconds(absl::Now()));
+  AddFigures(b.report);
+  if (broker_pid_file.empty() && std::getenv("KAFKA_DIR")) broker_pid_file = StrCat(std::getenv("KAFKA_DIR"), "/broker.pid");
+  if (!broker_pid_file.empty()) {
+    std::ifstream in(broker_pid_file);
+    pid_t broker = 0;
+    if (in >> broker) b.cpu.Watch("broker", broker);
+  }
+  b.cpu.Watch("sales_bench", getpid());
+
+  std::map<std::string, std::string> meta;
+  const std::string machine = Machine(&meta);
+  meta["mode"] = quick ? "quick" : "full";
+  meta["repeats"] = StrCat(b.plan.repeats);
+  meta["bootstrap"] = bootstrap;
+  meta["started_at"] = absl::FormatTime(absl::RFC3339_sec, absl::Now(), absl::UTCTimeZone());
+  meta["loadavg_at_start"] = LoadAverage();
+  b.Log(StrCat(quick ? "quick run" : "full run", " against ", bootstrap, " on ", machine, "; work dir ", work_dir));
+
+  const std::vector<std::pair<std::string, std::function<Status(Bench&)>>> measurements = {
+      {"kafka", MeasureRawKafka}, {"store", MeasureStore},   {"capture", MeasureCapture}, {"peak", MeasurePeak},
+      {"append", MeasureAppendToQuery}, {"rebuild", MeasureRebuild}, {"import", MeasureImport}};
+  std::vector<std::string> selected = absl::StrSplit(only, ',', absl::SkipEmpty());
+  int failures = 0;
+  for (const auto& [name, measure] : measurements) {
+    if (!selected.empty() && std::find(selected.begin(), selected.end(), name) == selected.end()) continue;
+    const absl::Time start = absl::Now();
+    b.Log(StrCat(name, ": start"));
+    if (Status s = measure(b); !s.ok()) {
+      ++failures;
+      b.Log(StrCat(name, ": FAILED: ", s.ToString()));
+      meta[StrCat("error_", name)] = std::string(s.message().substr(0, 500));
+    } else {
+      b.Log(StrCat(name, ": done in ", absl::ToInt64Seconds(absl::Now() - start), " s"));
+    }
+  }
+  meta["loadavg_at_end"] = LoadAverage();
+  b.report.TakeMedians();
+  auto& ratio = b.report.Get("rebuild_vs_raw_consume");
+  const auto& rebuild = b.report.Get("rebuild_events_per_s").value;
+  const auto& consume = b.report.Get("raw_consume_per_s").value;
+  if (rebuild && consume && *consume > 0) ratio.value = *rebuild / *consume;
+
+  std::cout << "\nsales_bench (" << meta["mode"] << ", median of " << b.plan.repeats << ") on " << machine << "\n\n";
+  b.report.PrintTable(std::cout);
+  if (Status s = b.report.WriteJson(out, meta); !s.ok()) {
+    std::cerr << "sales_bench: " << s.message() << "\n";
+    return 1;
+  }
+  std::cout << "\nfigures written to " << out << "\n";
+  if (failures) std::cout << failures << " measurement(s) failed; see the messages above\n";
+  return failures ? 1 : 0;
+}
+
+}  // namespace
+}  // namespace sales::bench
+
+int main(int argc, char** argv) { return sales::bench::Main(argc, argv); }

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# `make bench`: starts a Kafka broker of its own (fresh data, port 39092 unless BENCH_KAFKA_PORT
+# says otherwise, state in <build>/kafka-bench), runs sales_bench against it, and always stops the
+# broker again, whether the benchmark ends, fails or is interrupted (Ctrl-C, kill).
+# Figures: <build>/bench/results.json; service logs and stores: <build>/bench/work.
+#   tests/bench/run-bench.sh [build-dir] [sales_bench flags, e.g. --only=rebuild --repeats=1]
+set -euo pipefail
+build=$(cd "${1:-build}" && pwd)
+root=$(cd "$(dirname "$0")/../.." && pwd)
+export KAFKA_PORT=${BENCH_KAFKA_PORT:-39092}
+export KAFKA_DIR=$build/kafka-bench
+bench_pid=
+cleanup() {
+  # sales_bench's services die with it (PR_SET_PDEATHSIG).
+  if [ -n "$bench_pid" ]; then kill "$bench_pid" 2>/dev/null || true; wait "$bench_pid" 2>/dev/null || true; fi
+  "$root/deploy/kafka/kafka.sh" stop >/dev/null 2>&1 || true
+  rm -rf "$KAFKA_DIR/data"  # the rebuild topic alone is ~0.5 GB
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+KAFKA_FRESH=1 "$root/deploy/kafka/kafka.sh" start
+mkdir -p "$build/bench"
+rm -rf "$build/bench/work"
+# In the background so that a signal reaches the traps above at once (bash runs traps only
+# between commands, and `wait` is interruptible).
+"$build/tests/bench/sales_bench" --kafka-bootstrap="127.0.0.1:$KAFKA_PORT" --out="$build/bench/results.json" \
+  --work-dir="$build/bench/work" "${@:2}" &
+bench_pid=$!
+status=0
+wait "$bench_pid" || status=$?
+bench_pid=
+exit "$status"
