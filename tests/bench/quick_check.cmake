@@ -9,19 +9,20 @@ if(NOT rc EQUAL 0)
 endif()
 file(READ ${OUT} json)
 
-# key;lowest sane value;highest sane value
+# key:lowest sane value:highest sane value
 set(figures
-  "raw_produce_per_s;1;1e9"
-  "raw_consume_per_s;1;1e9"
-  "rocksdb_batch_rows_per_s;1;1e9"
-  "capture_p50_ms_at_1k;0;60000"
-  "capture_p99_ms_at_1k;0;60000"
-  "peak_commands_per_s;1;1e9"
-  "append_to_query_p99_ms;0;60000"
-  "rebuild_events_per_s;1;1e9"
-  "rebuild_vs_raw_consume;0;1000"
-  "rebuild_peak_rss_mb;1;100000")
+  raw_produce_per_s:1:1e9
+  raw_consume_per_s:1:1e9
+  rocksdb_batch_rows_per_s:1:1e9
+  capture_p50_ms_at_1k:0:60000
+  capture_p99_ms_at_1k:0:60000
+  peak_commands_per_s:1:1e9
+  append_to_query_p99_ms:0:60000
+  rebuild_events_per_s:1:1e9
+  rebuild_vs_raw_consume:0:1000
+  rebuild_peak_rss_mb:1:100000)
 foreach(figure IN LISTS figures)
+  string(REPLACE ":" ";" figure "${figure}")
   list(GET figure 0 key)
   list(GET figure 1 low)
   list(GET figure 2 high)

@@ -10,10 +10,10 @@
 
 namespace sales::bench {
 
-// Writes `rows` rows (keys: fresh lead ids; values cycled from `values`) into a new store under
-// `dir`, `batch_size` rows per Batch/Commit, into the lead projection's column family. Returns
-// rows per second (first batch started to last commit returned).
-StatusOr<double> StoreBatchRate(const std::string& dir, const std::vector<std::string>& values, int64_t rows,
-                                int batch_size);
+// Writes one row per key (values cycled from `values`) into a new store under `dir`, `batch_size`
+// rows per Batch/Commit, into the lead projection's column family. Returns rows per second (first
+// batch started to last commit returned).
+StatusOr<double> StoreBatchRate(const std::string& dir, const std::vector<std::string>& keys,
+                                const std::vector<std::string>& values, int batch_size);
 
 }  // namespace sales::bench
