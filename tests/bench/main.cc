@@ -9,10 +9,13 @@
 // Exit code: 0 when every measurement ran (targets missed or not), 1 when one failed, 2 on bad flags.
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <thread>
 
 #include "absl/strings/str_split.h"
@@ -266,8 +269,9 @@ Status MeasureRebuild(Bench& b) {
     RETURN_IF_ERROR(RemoveAll(dir));
     const double catch_up = full.seconds_to_ready - baseline.seconds_to_ready;
     if (catch_up <= 0) {
-      return absl::InternalError(StrCat("rebuild start (", full.seconds_to_ready, " s) not slower than an empty start (",
-                                        baseline.seconds_to_ready, " s): too few events to measure"));
+      return absl::InternalError(StrCat("rebuild start (", full.seconds_to_ready,
+                                        " s) not slower than an empty start (", baseline.seconds_to_ready,
+                                        " s): too few events to measure"));
     }
     rate.repeats.push_back(static_cast<double>(n) / catch_up);
     rss.repeats.push_back(full.peak_rss_mb);
@@ -387,7 +391,9 @@ int Main(int argc, char** argv) {
   b.setup = {binary, bootstrap, std::filesystem::absolute(work_dir).string()};
   b.run = StrCat(getpid(), "-", absl::ToUnixSeconds(absl::Now()));
   AddFigures(b.report);
-  if (broker_pid_file.empty() && std::getenv("KAFKA_DIR")) broker_pid_file = StrCat(std::getenv("KAFKA_DIR"), "/broker.pid");
+  if (const char* kafka_dir = std::getenv("KAFKA_DIR"); broker_pid_file.empty() && kafka_dir) {
+    broker_pid_file = StrCat(kafka_dir, "/broker.pid");
+  }
   if (!broker_pid_file.empty()) {
     std::ifstream in(broker_pid_file);
     pid_t broker = 0;

@@ -1,8 +1,7 @@
 #include "tests/bench/service_bench.h"
 
-#include <atomic>
+#include <cstdlib>
 #include <fstream>
-#include <mutex>
 #include <thread>
 #include <vector>
 
