@@ -12,7 +12,9 @@
 
 namespace sales::bench {
 
-// The i-th CaptureLead request of a run; `run` makes idempotency keys unique across runs.
+// The i-th CaptureLead request of a run; `run` makes idempotency keys unique across runs, and
+// every request this process builds has an e-mail and a phone of its own (the service would link
+// a repeated one to the earlier lead).
 api::v1::CaptureLeadRequest CaptureRequest(const std::string& run, int64_t i);
 
 // The message lead acquisition appends for `request` (key = lead id, value = the encoded

@@ -229,9 +229,34 @@ StatusOr<StartupSample> StartToReady(const ServiceSetup& setup, const std::strin
   return sample;
 }
 
-StatusOr<std::optional<double>> ImportLeadsRate(const ServiceSetup&, const std::string&, const std::string&,
-                                                int64_t) {
-  return std::optional<double>();  // the RPC does not exist yet
+StatusOr<double> ImportLeadsRate(const std::shared_ptr<::grpc::Channel>& channel, const std::string& run,
+                                 int64_t leads) {
+  auto stub = api::v1::LeadAcquisition::NewStub(channel);
+  std::vector<api::v1::ImportLeadsRequest> records(static_cast<size_t>(leads));
+  for (int64_t i = 0; i < leads; ++i) {
+    auto& record = records[static_cast<size_t>(i)];
+    *record.mutable_lead() = CaptureRequest(run, i);
+    record.set_client_ref(StrCat("line ", i + 1));
+  }
+  ::grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Minutes(10)));
+  context.AddMetadata("x-actor", "sales-bench");
+  api::v1::ImportLeadsResponse response;
+  const absl::Time start = absl::Now();
+  std::unique_ptr<::grpc::ClientWriter<api::v1::ImportLeadsRequest>> writer(stub->ImportLeads(&context, &response));
+  for (const auto& record : records) {
+    if (!writer->Write(record)) break;  // the service ended the call; Finish() says why
+  }
+  writer->WritesDone();
+  const ::grpc::Status status = writer->Finish();
+  const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  if (!status.ok()) return absl::UnavailableError(StrCat("ImportLeads: ", status.error_message()));
+  if (response.created() != leads) {
+    return absl::InternalError(StrCat("ImportLeads created ", response.created(), " of ", leads, " leads (",
+                                      response.duplicates(), " duplicates, ", response.linked(), " linked, ",
+                                      response.rejected(), " rejected)"));
+  }
+  return static_cast<double>(response.created()) / seconds;
 }
 
 }  // namespace sales::bench

@@ -76,12 +76,10 @@ struct StartupSample {
 StatusOr<StartupSample> StartToReady(const ServiceSetup& setup, const std::string& prefix, const std::string& data_dir,
                                      int64_t expected_events, absl::Duration ready_timeout, const CpuMeter& meter);
 
-// ImportLeads (streaming bulk intake) in leads per second, or nullopt while the service does not
-// have the RPC. This is the one function to fill in when it lands: start the service on `prefix`
-// (StartLeadAcquisition), stream `leads` requests built with CaptureRequest(run, i), and divide the
-// leads the service reports as accepted by the time from opening the stream to its final answer.
-StatusOr<std::optional<double>> ImportLeadsRate(const ServiceSetup& setup, const std::string& prefix,
-                                                const std::string& run, int64_t leads);
-inline constexpr char kImportLeadsMissing[] = "n/a (ImportLeads not built yet)";
+// ImportLeads (client-streaming bulk intake): `leads` new leads built with CaptureRequest(run, i)
+// written on one stream (the service takes up to 100,000 per call). Returns the leads created per
+// second, from opening the stream to the service's answer; an error unless every lead was created.
+StatusOr<double> ImportLeadsRate(const std::shared_ptr<::grpc::Channel>& channel, const std::string& run,
+                                 int64_t leads);
 
 }  // namespace sales::bench
