@@ -133,9 +133,10 @@ Status ProjectionRunner::ProcessBatch(std::vector<Record>& records) {
           return outcome.status();
         }
       }
-      batch.SetOffset(name_, record.topic, record.partition, record.offset + 1);
       next[{record.topic, record.partition}] = record.offset + 1;
     }
+    // The batch commits atomically: each partition's last offset is the only one that counts.
+    for (const auto& [tp, offset] : next) batch.SetOffset(name_, tp.first, tp.second, offset);
     // Dead letters are acknowledged before the offsets move past them: nothing is dropped.
     for (const auto& [record, reason] : rejected) RETURN_IF_ERROR(DeadLetter(record, reason));
     if (applied) RETURN_IF_ERROR(batch.AddToCounter(AppliedCounter(name_), applied));

@@ -35,7 +35,7 @@ struct StoreOptions {
   std::vector<std::string> column_families;  // besides "meta", which always exists
   int64_t block_cache_mb = 64;
   int64_t write_buffer_mb = 32;        // per column family
-  int64_t total_write_buffer_mb = 96;  // all column families together
+  int64_t total_write_buffer_mb = 64;  // all column families together
 };
 
 class Store;

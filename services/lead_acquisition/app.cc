@@ -139,8 +139,10 @@ Status Serve(const Settings& s) {
     kafka::TopicSpec spec{t, static_cast<int>(s.partitions), static_cast<int>(s.replication_factor)};
     RETURN_IF_ERROR(Retry("create topic " + t, deadline, [&] { return admin->EnsureTopic(spec, absl::Seconds(10)); }));
   }
+  // No linger: the decider appends a whole chunk at once and then waits for it, so lingering would
+  // only add its delay to every chunk (docs/PERFORMANCE.md).
   ASSIGN_OR_RETURN(auto publisher,
-                   kafka::KafkaPublisher::Create({client, absl::Milliseconds(s.publish_timeout_ms), 2}));
+                   kafka::KafkaPublisher::Create({client, absl::Milliseconds(s.publish_timeout_ms), /*linger_ms=*/0}));
 
   projection::ProjectionRunner runner({.client = client, .topics = {topic}}, &applier, publisher.get(), admin.get(),
                                       &metrics);
