@@ -25,7 +25,7 @@ if ! flock -n 9; then
   echo "run-bench.sh: another benchmark uses port $KAFKA_PORT; waiting for it to end" >&2
   flock 9
 fi
-KAFKA_FRESH=1 "$root/deploy/kafka/kafka.sh" start
+KAFKA_FRESH=1 "$root/deploy/kafka/kafka.sh" start 9>&-  # the broker must not hold the lock
 # kafka.sh reports ready when the port answers; make sure it is our broker that does (a broker of
 # someone else's on the same port would otherwise be measured, and stopped under us).
 if ! kill -0 "$(cat "$KAFKA_DIR/broker.pid" 2>/dev/null)" 2>/dev/null; then
@@ -37,7 +37,7 @@ rm -rf "$build/bench/work"
 # In the background so that a signal reaches the traps above at once (bash runs traps only
 # between commands, and `wait` is interruptible).
 "$build/tests/bench/sales_bench" --kafka-bootstrap="127.0.0.1:$KAFKA_PORT" --out="$build/bench/results.json" \
-  --work-dir="$build/bench/work" "${@:2}" &
+  --work-dir="$build/bench/work" "${@:2}" 9>&- &
 bench_pid=$!
 status=0
 wait "$bench_pid" || status=$?
