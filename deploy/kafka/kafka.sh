@@ -93,6 +93,13 @@ start() {
     if [ $SECONDS -ge $deadline ]; then log "broker did not answer within ${KAFKA_START_TIMEOUT:-90}s"; stop; exit 1; fi
     sleep 0.5
   done
+  # Another broker on the same port answers as well, while ours may have failed to bind it.
+  sleep 1
+  if ! running_pid >/dev/null; then
+    log "broker exited during start-up (port $port or $cport taken?); last lines of $logfile:"
+    tail -30 "$logfile" >&2
+    exit 1
+  fi
   log "broker ready on $bootstrap (pid $(cat "$pidfile"), log $logfile)"
 }
 
