@@ -32,17 +32,21 @@ StoredOffsetConsumer::StoredOffsetConsumer(Options options, const Store* store, 
 
 StoredOffsetConsumer::~StoredOffsetConsumer() { Stop(); }
 
+std::map<std::string, std::string> StoredOffsetConsumer::DefaultProperties(const std::string& name) {
+  return {{"group.id", StrCat("sales-", name)},
+          {"enable.auto.commit", "false"},  // offsets live in the store
+          {"enable.auto.offset.store", "false"},
+          {"enable.partition.eof", "true"},  // catch-up detection
+          {"auto.offset.reset", "earliest"},
+          {"fetch.wait.max.ms", "10"},
+          {"fetch.error.backoff.ms", "100"},
+          {"queued.max.messages.kbytes", "32768"},
+          {"reconnect.backoff.max.ms", "1000"}};
+}
+
 Status StoredOffsetConsumer::Start(Callbacks callbacks) {
   callbacks_ = std::move(callbacks);
-  std::map<std::string, std::string> properties = {{"group.id", StrCat("sales-", options_.name)},
-                                                   {"enable.auto.commit", "false"},
-                                                   {"enable.auto.offset.store", "false"},
-                                                   {"enable.partition.eof", "true"},
-                                                   {"auto.offset.reset", "earliest"},
-                                                   {"fetch.wait.max.ms", "10"},
-                                                   {"fetch.error.backoff.ms", "100"},
-                                                   {"queued.max.messages.kbytes", "32768"},
-                                                   {"reconnect.backoff.max.ms", "1000"}};
+  std::map<std::string, std::string> properties = DefaultProperties(options_.name);
   for (const auto& [k, v] : options_.properties) properties[k] = v;
   ASSIGN_OR_RETURN(auto conf, kafka::MakeConf(options_.client, properties));
   std::string err;

@@ -55,6 +55,10 @@ class StoredOffsetConsumer {
   };
 
   StoredOffsetConsumer(Options options, const Store* store, kafka::Admin* admin);
+
+  // The librdkafka consumer settings every StoredOffsetConsumer starts from (Options::properties
+  // are applied over them); public so measurements can read a topic the way projections do.
+  static std::map<std::string, std::string> DefaultProperties(const std::string& name);
   ~StoredOffsetConsumer();  // Stop()s
 
   Status Start(Callbacks callbacks);

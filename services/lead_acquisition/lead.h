@@ -29,8 +29,6 @@ using events::v1::ManagerEvent;
 inline constexpr char kLeadAggregate[] = "lead";
 inline constexpr char kManagerAggregate[] = "manager";
 inline constexpr uint32_t kSchemaVersion = 1;
-// For the first slice's tests and fixtures.
-inline constexpr const char* kAggregateType = kLeadAggregate;
 inline constexpr char kLeadCaptured[] = "lead.captured";
 
 // The event type name of a payload ("lead.captured", "manager.registered", ...).
@@ -80,8 +78,6 @@ events::v1::Assignment ChooseManager(const std::string& region, const std::vecto
 // event of this aggregate.
 Status EvolveLead(std::optional<Lead>& state, const EventEnvelope& event);
 Status EvolveManager(std::optional<Manager>& state, const EventEnvelope& event);
-// First-slice name kept for callers of the lead aggregate.
-inline Status Evolve(std::optional<Lead>& state, const EventEnvelope& event) { return EvolveLead(state, event); }
 
 // The documented score of a lead (see docs/LEADS.md): components with reasons, total capped at 100.
 void Rescore(Lead& lead);

@@ -12,6 +12,7 @@
 #include "common/base/strings.h"
 #include "common/kafka/admin.h"
 #include "common/kafka/kafka_publisher.h"
+#include "common/projection/stored_offset_consumer.h"
 
 namespace sales::bench {
 
@@ -71,17 +72,10 @@ StatusOr<double> ConsumeAll(const std::string& bootstrap, const std::string& top
     ends[p] = w.high;
     expected += w.high - w.low;
   }
-  // The settings of ProjectionRunner::Start() (common/projection/runner.cc), with a group id of
-  // our own; offsets are never committed.
-  ASSIGN_OR_RETURN(auto conf, kafka::MakeConf(client, {{"group.id", "sales-bench-raw-consume"},
-                                                        {"enable.auto.commit", "false"},
-                                                        {"enable.auto.offset.store", "false"},
-                                                        {"enable.partition.eof", "true"},
-                                                        {"auto.offset.reset", "earliest"},
-                                                        {"fetch.wait.max.ms", "10"},
-                                                        {"fetch.error.backoff.ms", "100"},
-                                                        {"queued.max.messages.kbytes", "32768"},
-                                                        {"reconnect.backoff.max.ms", "1000"}}));
+  // The settings projections consume with (common/projection/stored_offset_consumer.cc), with a
+  // group id of our own; offsets are never committed.
+  ASSIGN_OR_RETURN(auto conf,
+                   kafka::MakeConf(client, projection::StoredOffsetConsumer::DefaultProperties("bench-raw-consume")));
   std::string err;
   std::unique_ptr<RdKafka::KafkaConsumer> consumer(RdKafka::KafkaConsumer::create(conf.get(), err));
   if (!consumer) return absl::InternalError(StrCat("kafka consumer: ", err));

@@ -154,29 +154,17 @@ StatusOr<ImportSummary> RunImport(api::v1::LeadAcquisition::StubInterface& stub,
     for (const auto& r : response.results()) {
       int64_t line = 0;
       (void)absl::SimpleAtoi(r.client_ref(), &line);
-      switch (r.outcome()) {
-        case api::v1::CAPTURE_OUTCOME_CREATED:
-          if (r.replayed()) {
-            ++summary.duplicates;
-            summary.duplicate_rows.push_back({line, StrCat("already imported as lead ", r.lead_id())});
-          } else {
-            ++summary.imported;
-          }
-          break;
-        case api::v1::CAPTURE_OUTCOME_DUPLICATE:
-          ++summary.duplicates;
-          summary.duplicate_rows.push_back({line, r.reason()});
-          break;
-        case api::v1::CAPTURE_OUTCOME_LINKED:
-          if (r.replayed()) {
-            ++summary.duplicates;
-            summary.duplicate_rows.push_back({line, StrCat("already imported, linked to lead ", r.lead_id())});
-          } else {
-            ++summary.linked;
-          }
-          break;
-        default:
-          summary.rejected.push_back({line, r.reason()});
+      // A replayed record (imported before, same content) counts as a duplicate, whatever it was
+      // the first time; the service's reason says which.
+      if (r.outcome() == api::v1::CAPTURE_OUTCOME_REJECTED || r.outcome() == api::v1::CAPTURE_OUTCOME_UNSPECIFIED) {
+        summary.rejected.push_back({line, r.reason()});
+      } else if (r.replayed() || r.outcome() == api::v1::CAPTURE_OUTCOME_DUPLICATE) {
+        ++summary.duplicates;
+        summary.duplicate_rows.push_back({line, r.replayed() ? StrCat(r.reason(), ": lead ", r.lead_id()) : r.reason()});
+      } else if (r.outcome() == api::v1::CAPTURE_OUTCOME_LINKED) {
+        ++summary.linked;
+      } else {
+        ++summary.imported;
       }
     }
   }

@@ -41,7 +41,7 @@ inline api::v1::CaptureLeadRequest Request(const std::string& key) {
 
 // A LeadCaptured event as the service would write it, for writing straight to the topic.
 inline std::string CapturedEvent(const std::string& lead_id, const std::string& name) {
-  EventEnvelope e = events::NewEnvelope(kAggregateType, lead_id, 1, kLeadCaptured, kSchemaVersion,
+  EventEnvelope e = events::NewEnvelope(kLeadAggregate, lead_id, 1, kLeadCaptured, kSchemaVersion,
                                         {"corr", "", "test", "", "test"}, SystemClock());
   auto* c = e.mutable_lead()->mutable_captured();
   c->mutable_contact()->set_name(name);
