@@ -32,7 +32,9 @@ std::string Encode(const EventEnvelope& envelope) {
   return out;
 }
 
-Status Validate(const EventEnvelope& e) {
+namespace {
+
+Status ValidateHeader(const EventEnvelope& e) {
   if (!IsUuid(e.event_id())) return InvalidField("event_id", StrCat("not a UUID: \"", e.event_id(), "\""));
   if (e.aggregate_type().empty()) return InvalidField("aggregate_type", "missing");
   if (e.aggregate_id().empty()) return InvalidField("aggregate_id", "missing");
@@ -40,6 +42,23 @@ Status Validate(const EventEnvelope& e) {
     return InvalidField("aggregate_version", StrCat("must be >= 1, got ", e.aggregate_version()));
   }
   if (e.event_type().empty()) return InvalidField("event_type", "missing");
+  return absl::OkStatus();
+}
+
+StatusOr<EventEnvelope> Parse(std::string_view bytes) {
+  EventEnvelope e;
+  if (bytes.empty()) return InvalidField("envelope", "empty message");
+  if (!e.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return InvalidField("envelope", "not a valid sales.events.v1.EventEnvelope protobuf");
+  }
+  RETURN_IF_ERROR(ValidateHeader(e));
+  return e;
+}
+
+}  // namespace
+
+Status Validate(const EventEnvelope& e) {
+  RETURN_IF_ERROR(ValidateHeader(e));
   if (e.payload_case() == EventEnvelope::PAYLOAD_NOT_SET) {
     return InvalidField("payload", "missing or of a type this service does not know (newer schema?)");
   }
@@ -47,14 +66,12 @@ Status Validate(const EventEnvelope& e) {
 }
 
 StatusOr<EventEnvelope> Decode(std::string_view bytes) {
-  EventEnvelope e;
-  if (bytes.empty()) return InvalidField("envelope", "empty message");
-  if (!e.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    return InvalidField("envelope", "not a valid sales.events.v1.EventEnvelope protobuf");
-  }
+  ASSIGN_OR_RETURN(EventEnvelope e, Parse(bytes));
   RETURN_IF_ERROR(Validate(e));
   return e;
 }
+
+StatusOr<EventEnvelope> DecodeAnyPayload(std::string_view bytes) { return Parse(bytes); }
 
 google::protobuf::Timestamp ToProto(absl::Time t) {
   google::protobuf::Timestamp ts;

@@ -37,6 +37,11 @@ std::string Encode(const EventEnvelope& envelope);
 // required field (event id, aggregate id and version, event type, payload) missing or malformed.
 StatusOr<EventEnvelope> Decode(std::string_view bytes);
 
+// As Decode(), but an envelope without a payload this build knows is accepted (payload_case()
+// PAYLOAD_NOT_SET): a consumer of another service's topic decides whether it needs that event
+// (projection::EventProjection skips or dead-letters it).
+StatusOr<EventEnvelope> DecodeAnyPayload(std::string_view bytes);
+
 // The structural checks Decode() makes, for envelopes built in memory.
 Status Validate(const EventEnvelope& envelope);
 

@@ -20,13 +20,16 @@ namespace sales::grpc_util {
     auto applied = store->GetCounter(projection::AppliedCounter(runner->name()));
     auto duplicates = store->GetCounter(projection::DuplicateCounter(runner->name()));
     auto dead = store->GetCounter(projection::DeadLetterCounter(runner->name()));
-    for (const auto* s : {&applied, &duplicates, &dead}) {
+    auto skipped = store->GetCounter(projection::SkippedCounter(runner->name()));
+    for (const auto* s : {&applied, &duplicates, &dead, &skipped}) {
       if (!s->ok()) return ToGrpcStatus(s->status());
     }
     p->set_events_applied(*applied);
     p->set_duplicates_skipped(*duplicates);
     p->set_dead_lettered(*dead);
     p->set_caught_up(runner->caught_up());
+    p->set_not_used(*skipped);
+    if (Status health = runner->Health(); !health.ok()) p->set_health(std::string(health.message()));
   }
   return ::grpc::Status::OK;
 }

@@ -12,7 +12,8 @@
 namespace sales::grpc_util {
 
 StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const std::string& address,
-                                                        const std::vector<::grpc::Service*>& services) {
+                                                        const std::vector<::grpc::Service*>& services,
+                                                        int max_threads) {
   ::grpc::EnableDefaultHealthCheckService(true);
   // gRPC's built-in health service carries no protobuf descriptor; linking ours (wire-identical)
   // lets reflection describe it, so grpcurl can call grpc.health.v1.Health/Check.
@@ -23,6 +24,9 @@ StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const std::string& addre
   builder.AddListeningPort(address, ::grpc::InsecureServerCredentials(), &server->port_);
   for (auto* s : services) builder.RegisterService(s);
   builder.SetMaxReceiveMessageSize(4 << 20);
+  ::grpc::ResourceQuota quota("sales-grpc");
+  quota.SetMaxThreads(max_threads);
+  builder.SetResourceQuota(quota);
   // Calls block until their command is acknowledged by Kafka; keep enough polling threads around
   // instead of creating and ending one for nearly every call (the default keeps at most 2).
   builder.SetSyncServerOption(::grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 2);

@@ -17,9 +17,12 @@ namespace sales::grpc_util {
 class GrpcServer {
  public:
   // Binds `address` ("host:port"; port 0 picks a free one) and starts serving. Health reports
-  // NOT_SERVING until SetServing(true). The services must outlive the server.
+  // NOT_SERVING until SetServing(true). The services must outlive the server. At most
+  // `max_threads` threads serve calls: beyond, new calls answer RESOURCE_EXHAUSTED instead of
+  // growing memory (each sync call holds a thread while its command waits for Kafka).
   static StatusOr<std::unique_ptr<GrpcServer>> Start(const std::string& address,
-                                                     const std::vector<::grpc::Service*>& services);
+                                                     const std::vector<::grpc::Service*>& services,
+                                                     int max_threads = 512);
   ~GrpcServer();
 
   int port() const { return port_; }

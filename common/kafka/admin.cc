@@ -90,6 +90,70 @@ StatusOr<int> Admin::PartitionCount(const std::string& topic, absl::Duration tim
   return absl::NotFoundError(StrCat("kafka: topic ", topic, " does not exist"));
 }
 
+StatusOr<std::map<std::string, std::string>> Admin::TopicConfig(const std::string& topic, absl::Duration timeout) {
+  rd_kafka_t* rk = handle_->c_ptr();
+  char errstr[512];
+  rd_kafka_ConfigResource_t* resource = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(rk);
+  rd_kafka_AdminOptions_t* options = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+  rd_kafka_AdminOptions_set_request_timeout(options, Millis(timeout), errstr, sizeof errstr);
+  rd_kafka_DescribeConfigs(rk, &resource, 1, options, queue);
+
+  StatusOr<std::map<std::string, std::string>> result = std::map<std::string, std::string>();
+  rd_kafka_event_t* event = rd_kafka_queue_poll(queue, Millis(timeout) + 2000);
+  if (!event) {
+    result = absl::UnavailableError(StrCat("kafka: describing topic ", topic, " got no answer"));
+  } else if (rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    result = absl::UnavailableError(StrCat("kafka: describing topic ", topic, ": ", rd_kafka_event_error_string(event)));
+  } else {
+    size_t n = 0;
+    const rd_kafka_ConfigResource_t** resources =
+        rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(event), &n);
+    for (size_t i = 0; i < n; ++i) {
+      const rd_kafka_resp_err_t err = rd_kafka_ConfigResource_error(resources[i]);
+      if (err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+        result = absl::NotFoundError(StrCat("kafka: topic ", topic, " does not exist"));
+        break;
+      }
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        result = absl::UnavailableError(StrCat("kafka: describing topic ", topic, ": ", rd_kafka_err2str(err)));
+        break;
+      }
+      size_t count = 0;
+      const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(resources[i], &count);
+      for (size_t k = 0; k < count; ++k) {
+        const char* value = rd_kafka_ConfigEntry_value(entries[k]);
+        (*result)[rd_kafka_ConfigEntry_name(entries[k])] = value ? value : "";
+      }
+    }
+  }
+  if (event) rd_kafka_event_destroy(event);
+  rd_kafka_AdminOptions_destroy(options);
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_ConfigResource_destroy(resource);
+  return result;
+}
+
+Status Admin::EnsureTopicAsSpecified(const TopicSpec& spec, absl::Duration timeout) {
+  RETURN_IF_ERROR(EnsureTopic(spec, timeout));
+  ASSIGN_OR_RETURN(int partitions, PartitionCount(spec.name, timeout));
+  if (partitions != spec.partitions) {
+    return absl::InvalidArgumentError(StrCat("topic ", spec.name, " has ", partitions, " partitions, not the ",
+                                             spec.partitions, " configured (--partitions); keys would map to other "
+                                             "partitions: use the topic's count or another --topic-prefix"));
+  }
+  ASSIGN_OR_RETURN(auto configs, TopicConfig(spec.name, timeout));
+  for (const auto& [key, want] : spec.configs) {
+    auto it = configs.find(key);
+    if (it == configs.end() || it->second != want) {
+      return absl::InvalidArgumentError(StrCat("topic ", spec.name, " has ", key, "=",
+                                               it == configs.end() ? "(unset)" : it->second, ", not ", want,
+                                               ": fix it with kafka-configs.sh --alter before starting"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 StatusOr<Watermarks> Admin::QueryWatermarks(const std::string& topic, int32_t partition, absl::Duration timeout) {
   Watermarks w;
   RdKafka::ErrorCode code = handle_->query_watermark_offsets(topic, partition, &w.low, &w.high, Millis(timeout));

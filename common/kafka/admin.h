@@ -44,6 +44,15 @@ class Admin {
   // NOT_FOUND when the topic does not exist.
   StatusOr<int> PartitionCount(const std::string& topic, absl::Duration timeout);
 
+  // The topic's effective configuration (e.g. "retention.ms"). NOT_FOUND when the topic does
+  // not exist; UNAVAILABLE when the broker does not answer.
+  StatusOr<std::map<std::string, std::string>> TopicConfig(const std::string& topic, absl::Duration timeout);
+
+  // Creates the topic if missing, then checks that it has the spec's partition count and configs;
+  // INVALID_ARGUMENT naming the topic, the setting, what it is and what it should be otherwise
+  // (a topic created by hand, or by another deployment with other settings).
+  Status EnsureTopicAsSpecified(const TopicSpec& spec, absl::Duration timeout);
+
   StatusOr<Watermarks> QueryWatermarks(const std::string& topic, int32_t partition, absl::Duration timeout);
 
  private:

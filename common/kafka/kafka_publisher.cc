@@ -195,4 +195,11 @@ std::vector<StatusOr<Position>> KafkaPublisher::Publish(std::vector<OutgoingMess
   return results;
 }
 
+Status KafkaPublisher::Health() const {
+  if (fatal_generation_ == generation_) {
+    return absl::UnavailableError("kafka producer hit a fatal error; it is recreated at the next append");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace sales::kafka

@@ -32,6 +32,10 @@ class KafkaPublisher final : public EventPublisher {
 
   std::vector<StatusOr<Position>> Publish(std::vector<OutgoingMessage> messages, absl::Duration timeout) override;
 
+  // UNAVAILABLE while the current producer has hit a fatal error (until the next Publish
+  // recreates it).
+  Status Health() const;
+
  private:
   class DeliveryReports;
   explicit KafkaPublisher(const PublisherOptions& options);

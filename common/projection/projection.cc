@@ -5,10 +5,19 @@
 namespace sales::projection {
 
 StatusOr<Outcome> EventProjection::Apply(const Record& record, Batch& batch) {
-  ASSIGN_OR_RETURN(events::EventEnvelope event, events::Decode(record.value));
+  ASSIGN_OR_RETURN(events::EventEnvelope event, events::DecodeAnyPayload(record.value));
   if (event.aggregate_id() != record.key) {
     return InvalidField("key", StrCat("message key \"", record.key, "\" is not the aggregate id \"",
                                             event.aggregate_id(), "\""));
+  }
+  return ApplyDecoded(event, batch);
+}
+
+StatusOr<Outcome> EventProjection::ApplyDecoded(const events::EventEnvelope& event, Batch& batch) {
+  if (!Uses(event)) return Outcome::kSkipped;
+  if (event.payload_case() == events::EventEnvelope::PAYLOAD_NOT_SET) {
+    return InvalidField("payload", StrCat("event type \"", event.event_type(),
+                                          "\" has no payload this service knows (written by a newer version?)"));
   }
   return ApplyEvent(event, batch);
 }
@@ -16,6 +25,7 @@ StatusOr<Outcome> EventProjection::Apply(const Record& record, Batch& batch) {
 std::string AppliedCounter(const std::string& p) { return StrCat(p, "/applied"); }
 std::string DuplicateCounter(const std::string& p) { return StrCat(p, "/duplicates"); }
 std::string DeadLetterCounter(const std::string& p) { return StrCat(p, "/dead_lettered"); }
+std::string SkippedCounter(const std::string& p) { return StrCat(p, "/skipped"); }
 
 std::string AppliedAheadKey(const std::string& p, const std::string& topic, int32_t partition, int64_t offset) {
   return StrCat("ahead/", p, "/", topic, "/", partition, "/", offset);
@@ -34,6 +44,12 @@ StatusOr<std::vector<Outcome>> Applier::ApplyAppended(const std::vector<Record>&
   }
   RETURN_IF_ERROR(CommitAppended(batch, applied));
   return outcomes;
+}
+
+Status Applier::Commit(Batch& batch) {
+  RETURN_IF_ERROR(store_->Commit(batch));
+  ++commits_;
+  return absl::OkStatus();
 }
 
 bool Applier::MayHaveAppliedAhead() {
@@ -61,7 +77,7 @@ Status Applier::CommitAppended(Batch& batch, const std::vector<Record>& applied)
   if (!applied.empty()) {
     RETURN_IF_ERROR(batch.AddToCounter(AppliedCounter(name), static_cast<int64_t>(applied.size())));
   }
-  return store_->Commit(batch);
+  return Commit(batch);
 }
 
 }  // namespace sales::projection

@@ -34,6 +34,8 @@ struct Record {
 enum class Outcome {
   kApplied,    // rows changed
   kDuplicate,  // already applied earlier; nothing written
+  kSkipped,    // not of interest to this projection (e.g. another service's event type it does
+               // not use, or one newer than this build knows); nothing written
 };
 
 class Projection {
@@ -52,14 +54,19 @@ class Projection {
 };
 
 // Convenience base for projections of enveloped events: decodes and validates the envelope (a bad
-// one is dead-lettered) and hands the event on.
+// one is dead-lettered), skips the events it does not use (Uses), and hands the others on.
 class EventProjection : public Projection {
  public:
   StatusOr<Outcome> Apply(const Record& record, Batch& batch) final;
   // For a command path that holds the envelope it just encoded: no need to decode it again.
-  StatusOr<Outcome> ApplyDecoded(const events::EventEnvelope& event, Batch& batch) { return ApplyEvent(event, batch); }
+  StatusOr<Outcome> ApplyDecoded(const events::EventEnvelope& event, Batch& batch);
 
  protected:
+  // Whether this projection applies the event. A projection reading another service's topic
+  // answers false for the aggregate and payload types it has no use for, so that they are skipped
+  // (counted) rather than dead-lettered; new event types of that service then never stall it.
+  // Events it uses must carry a payload this build knows, or they are dead-lettered.
+  virtual bool Uses(const events::EventEnvelope& /*event*/) const { return true; }
   virtual StatusOr<Outcome> ApplyEvent(const events::EventEnvelope& event, Batch& batch) = 0;
 };
 
@@ -67,6 +74,7 @@ class EventProjection : public Projection {
 std::string AppliedCounter(const std::string& projection);
 std::string DuplicateCounter(const std::string& projection);
 std::string DeadLetterCounter(const std::string& projection);
+std::string SkippedCounter(const std::string& projection);
 
 // Marks a record the command path applied ahead of the runner (meta family), so that the runner,
 // meeting it again, counts it as confirmed rather than as a redelivered duplicate.
@@ -83,6 +91,13 @@ class Applier {
   Projection* projection() const { return projection_; }
   std::mutex& mutex() { return mu_; }
 
+  // Commits a batch built under mutex() (the runner's), counting the commit. Call under mutex().
+  Status Commit(Batch& batch);
+  // How many batches were committed through this applier; under mutex(). A command path that
+  // decided on the store, released the lock for I/O and took it again compares this to know
+  // whether its batch still rests on the current store.
+  uint64_t commits() const { return commits_; }
+
   // Applies records that were just acknowledged by Kafka (command path). Offsets are not touched:
   // the runner reads these records again, finds them applied and the AppliedAheadKey marker, and
   // drops the marker. Any error is returned as is; no partial batch is committed.
@@ -91,6 +106,7 @@ class Applier {
   // For a command path that builds its own batch under mutex() (applying each record with
   // projection()->Apply as it decides): commits it once Kafka acknowledged `applied`, the records
   // that batch applied, at their positions. Adds the applied-ahead markers and the counters.
+  // Call under mutex().
   Status CommitAppended(Batch& batch, const std::vector<Record>& applied);
 
   // Whether applied-ahead markers may exist (some were written since this process started, or
@@ -102,6 +118,7 @@ class Applier {
   Store* store_;
   Projection* projection_;
   std::mutex mu_;
+  uint64_t commits_ = 0;              // guarded by mu_
   std::atomic<int> ahead_state_{-1};  // -1 unknown, 0 none, 1 maybe
 };
 

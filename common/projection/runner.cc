@@ -17,6 +17,7 @@ bool IsBadRecord(const Status& s) {
 struct ProjectionRunner::Counters {
   Counter* applied;
   Counter* duplicates;
+  Counter* skipped;
   Counter* confirmed;
   Counter* dead_lettered;
   Counter* batch_failures;
@@ -47,7 +48,7 @@ ProjectionRunner::ProjectionRunner(RunnerOptions options, Applier* applier, kafk
     return &metrics->GetCounter("sales_projection_events_total", "Records handled by a projection runner.", l);
   };
   counters_.reset(new Counters{
-      events("applied"), events("duplicate"), events("applied_by_command"), events("dead_letter"),
+      events("applied"), events("duplicate"), events("skipped"), events("applied_by_command"), events("dead_letter"),
       &metrics->GetCounter("sales_projection_batch_failures_total",
                            "Batches abandoned and retried (store or dead-letter trouble).", labels),
       &metrics->GetHistogram("sales_projection_batch_seconds", "Time to apply and commit one batch.", labels)});
@@ -84,6 +85,7 @@ Status ProjectionRunner::Start() {
          } else {
            counters_->batch_failures->Inc();
          }
+         RecordOutcome(s);
          return s;
        },
        .on_assign =
@@ -99,58 +101,109 @@ Status ProjectionRunner::Start() {
 
 void ProjectionRunner::Stop() { consumer_.Stop(); }
 
-Status ProjectionRunner::ProcessBatch(std::vector<Record>& records) {
+void ProjectionRunner::RecordOutcome(const Status& s) {
+  std::lock_guard lock(mu_);
+  if (s.ok()) {
+    failing_since_ = absl::InfiniteFuture();
+    last_failure_ = absl::OkStatus();
+  } else {
+    if (failing_since_ == absl::InfiniteFuture()) failing_since_ = absl::Now();
+    last_failure_ = s;
+  }
+}
+
+Status ProjectionRunner::Health() const {
+  std::lock_guard lock(mu_);
+  if (failing_since_ == absl::InfiniteFuture() || absl::Now() - failing_since_ < options_.stall_after) {
+    return absl::OkStatus();
+  }
+  return absl::UnavailableError(StrCat("projection ", name_, " stalled for ",
+                                       absl::FormatDuration(absl::Trunc(absl::Now() - failing_since_, absl::Seconds(1))),
+                                       ": ", last_failure_.message()));
+}
+
+// One pass over a batch under the applier's lock. Refused records are rolled back and listed in
+// `rejected`; unless `parked` says they were dead-lettered already, nothing is committed then (the
+// caller parks them without holding the lock and comes back).
+Status ProjectionRunner::ApplyBatch(std::vector<Record>& records, const std::set<TopicPartitionOffset>* parked,
+                                    std::vector<std::pair<Record, Status>>* rejected, Tally* tally) {
   Projection* projection = applier_->projection();
   std::map<std::pair<std::string, int32_t>, int64_t> next;
-  std::vector<std::pair<Record, Status>> rejected;
-  int64_t applied = 0, duplicates = 0, confirmed = 0;
-  {
-    std::lock_guard lock(applier_->mutex());
-    const bool markers = applier_->MayHaveAppliedAhead();
-    Batch batch = applier_->store()->NewBatch();
-    for (Record& record : records) {
-      // Applied ahead by the command path (the common case for a service's own topic): confirm it
-      // without decoding or applying it again.
-      std::optional<std::string> marker;
-      std::string ahead;
-      if (markers) {
-        ahead = AppliedAheadKey(name_, record.topic, record.partition, record.offset);
-        ASSIGN_OR_RETURN(marker, batch.Get(Store::kMetaFamily, ahead));
-      }
-      if (marker) {
-        batch.Delete(Store::kMetaFamily, ahead);
-        ++confirmed;
-      } else {
-        batch.SetSavePoint();
-        StatusOr<Outcome> outcome = projection->Apply(record, batch);
-        if (outcome.ok()) {
-          RETURN_IF_ERROR(batch.PopSavePoint());
-          (*outcome == Outcome::kApplied ? applied : duplicates)++;
-        } else if (IsBadRecord(outcome.status())) {
-          RETURN_IF_ERROR(batch.RollbackToSavePoint());
-          rejected.emplace_back(record, outcome.status());
-        } else {
-          return outcome.status();
+  std::lock_guard lock(applier_->mutex());
+  const bool markers = applier_->MayHaveAppliedAhead();
+  Batch batch = applier_->store()->NewBatch();
+  for (Record& record : records) {
+    // Applied ahead by the command path (the common case for a service's own topic): confirm it
+    // without decoding or applying it again.
+    std::optional<std::string> marker;
+    std::string ahead;
+    if (markers) {
+      ahead = AppliedAheadKey(name_, record.topic, record.partition, record.offset);
+      ASSIGN_OR_RETURN(marker, batch.Get(Store::kMetaFamily, ahead));
+    }
+    if (marker) {
+      batch.Delete(Store::kMetaFamily, ahead);
+      ++tally->confirmed;
+    } else {
+      batch.SetSavePoint();
+      StatusOr<Outcome> outcome = projection->Apply(record, batch);
+      if (outcome.ok()) {
+        RETURN_IF_ERROR(batch.PopSavePoint());
+        switch (*outcome) {
+          case Outcome::kApplied: ++tally->applied; break;
+          case Outcome::kDuplicate: ++tally->duplicates; break;
+          case Outcome::kSkipped: ++tally->skipped; break;
         }
+      } else if (IsBadRecord(outcome.status())) {
+        RETURN_IF_ERROR(batch.RollbackToSavePoint());
+        if (parked && !parked->count({record.topic, record.partition, record.offset})) {
+          return absl::UnavailableError(StrCat("record ", record.topic, "/", record.partition, "@", record.offset,
+                                               " became unappliable between two passes; retrying the batch"));
+        }
+        rejected->emplace_back(record, outcome.status());
+      } else {
+        return outcome.status();
       }
-      next[{record.topic, record.partition}] = record.offset + 1;
     }
-    // The batch commits atomically: each partition's last offset is the only one that counts.
-    for (const auto& [tp, offset] : next) batch.SetOffset(name_, tp.first, tp.second, offset);
-    // Dead letters are acknowledged before the offsets move past them: nothing is dropped.
-    for (const auto& [record, reason] : rejected) RETURN_IF_ERROR(DeadLetter(record, reason));
-    if (applied) RETURN_IF_ERROR(batch.AddToCounter(AppliedCounter(name_), applied));
-    if (duplicates) RETURN_IF_ERROR(batch.AddToCounter(DuplicateCounter(name_), duplicates));
-    if (!rejected.empty()) {
-      RETURN_IF_ERROR(batch.AddToCounter(DeadLetterCounter(name_), static_cast<int64_t>(rejected.size())));
-    }
-    RETURN_IF_ERROR(applier_->store()->Commit(batch));
+    next[{record.topic, record.partition}] = record.offset + 1;
   }
-  counters_->applied->Inc(applied);
-  counters_->duplicates->Inc(duplicates);
-  counters_->confirmed->Inc(confirmed);
+  if (!rejected->empty() && !parked) return absl::OkStatus();
+  // The batch commits atomically: each partition's last offset is the only one that counts.
+  for (const auto& [tp, offset] : next) batch.SetOffset(name_, tp.first, tp.second, offset);
+  if (tally->applied) RETURN_IF_ERROR(batch.AddToCounter(AppliedCounter(name_), tally->applied));
+  if (tally->duplicates) RETURN_IF_ERROR(batch.AddToCounter(DuplicateCounter(name_), tally->duplicates));
+  if (tally->skipped) RETURN_IF_ERROR(batch.AddToCounter(SkippedCounter(name_), tally->skipped));
+  if (!rejected->empty()) {
+    RETURN_IF_ERROR(batch.AddToCounter(DeadLetterCounter(name_), static_cast<int64_t>(rejected->size())));
+  }
+  RETURN_IF_ERROR(applier_->Commit(batch));
+  tally->next = std::move(next);
+  return absl::OkStatus();
+}
+
+Status ProjectionRunner::ProcessBatch(std::vector<Record>& records) {
+  std::vector<std::pair<Record, Status>> rejected;
+  Tally tally;
+  RETURN_IF_ERROR(ApplyBatch(records, nullptr, &rejected, &tally));
+  if (!rejected.empty()) {
+    // Dead letters are acknowledged before the offsets move past them (nothing is dropped), and
+    // published without holding the applier's lock (the command path goes on meanwhile); then the
+    // batch is applied again onto the store as it is now, and committed.
+    std::set<TopicPartitionOffset> parked;
+    for (const auto& [record, reason] : rejected) {
+      RETURN_IF_ERROR(DeadLetter(record, reason));
+      parked.insert({record.topic, record.partition, record.offset});
+    }
+    rejected.clear();
+    tally = Tally();
+    RETURN_IF_ERROR(ApplyBatch(records, &parked, &rejected, &tally));
+  }
+  counters_->applied->Inc(tally.applied);
+  counters_->duplicates->Inc(tally.duplicates);
+  counters_->skipped->Inc(tally.skipped);
+  counters_->confirmed->Inc(tally.confirmed);
   counters_->dead_lettered->Inc(static_cast<int64_t>(rejected.size()));
-  for (const auto& [tp, offset] : next) Advance(tp.first, tp.second, offset);
+  for (const auto& [tp, offset] : tally.next) Advance(tp.first, tp.second, offset);
   return absl::OkStatus();
 }
 

@@ -10,7 +10,11 @@
 //    park the same record twice; its origin headers tell the copies apart.)
 //  - Any other error (store trouble, dead-letter topic unreachable) abandons the batch and retries
 //    it from the stored offsets after a back-off: the projection stalls visibly (lag, logs,
-//    metrics), it never skips.
+//    metrics, Health()), it never skips.
+//  - The applier's lock is held only while applying and committing (CPU and RocksDB), never
+//    across Kafka I/O: dead letters are published between two passes over the batch.
+//  - A record the projection does not use (Outcome::kSkipped, e.g. another service's event type)
+//    only moves the offset, and is counted.
 //  - Several runners may run at once, each into its own store (a rebuild into a fresh store while
 //    the serving one goes on).
 // Thread-safety: Start/Stop from one thread; the query methods from any thread.
@@ -21,7 +25,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
+#include <tuple>
 #include <thread>
 #include <vector>
 
@@ -42,6 +48,8 @@ struct RunnerOptions {
   absl::Duration poll_timeout = absl::Milliseconds(20);  // wait for the first record of a batch
   absl::Duration retry_backoff = absl::Milliseconds(500);
   absl::Duration kafka_timeout = absl::Seconds(10);
+  // Health() turns UNAVAILABLE when batches keep failing for this long (a stalled projection).
+  absl::Duration stall_after = absl::Seconds(3);
 };
 
 struct PartitionProgress {
@@ -72,11 +80,22 @@ class ProjectionRunner {
   Status WaitApplied(const std::string& topic, int32_t partition, int64_t offset, absl::Duration timeout);
 
   std::vector<PartitionProgress> Progress() const;
+  // OK, or UNAVAILABLE with the reason when the projection is stalled (its batches have kept
+  // failing for RunnerOptions::stall_after: store trouble, dead-letter topic unreachable).
+  Status Health() const;
   const std::string& name() const { return name_; }
 
  private:
   struct Counters;
+  struct Tally {
+    int64_t applied = 0, duplicates = 0, skipped = 0, confirmed = 0;
+    std::map<std::pair<std::string, int32_t>, int64_t> next;  // offsets committed
+  };
+  using TopicPartitionOffset = std::tuple<std::string, int32_t, int64_t>;
   Status ProcessBatch(std::vector<Record>& records);
+  Status ApplyBatch(std::vector<Record>& records, const std::set<TopicPartitionOffset>* parked,
+                    std::vector<std::pair<Record, Status>>* rejected, Tally* tally);
+  void RecordOutcome(const Status& s);
   Status DeadLetter(const Record& record, const Status& reason);
   void Advance(const std::string& topic, int32_t partition, int64_t next_offset);
 
@@ -90,7 +109,9 @@ class ProjectionRunner {
   std::unique_ptr<Counters> counters_;
   StoredOffsetConsumer consumer_;
 
-  mutable std::mutex mu_;  // guards progress_
+  mutable std::mutex mu_;  // guards progress_, failing_since_, last_failure_
+  absl::Time failing_since_ = absl::InfiniteFuture();
+  Status last_failure_;
   std::condition_variable progress_cv_;
   std::map<std::pair<std::string, int32_t>, PartitionProgress> progress_;
   std::map<std::pair<std::string, int32_t>, int64_t> catch_up_target_;

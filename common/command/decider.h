@@ -1,0 +1,247 @@
+// The write side every service shares: validate -> queue -> decide a chunk -> append -> commit.
+//
+// Commands are validated in the caller's thread, queued (bounded: a full queue answers
+// RESOURCE_EXHAUSTED at once, memory never grows without limit), and decided by ONE decider
+// thread that takes whatever is queued (up to a chunk) and, for the lot:
+//   1. under the projection's lock (CPU only, no I/O): reads state through a RocksDB batch, so each
+//      decision sees the ones before it in the chunk; decides the events with the service's pure
+//      aggregate code (DecisionLogic); applies them to the batch;
+//   2. without any lock: appends every event of the chunk to Kafka in one round trip and waits for
+//      the acknowledgements (the projection runner keeps applying meanwhile);
+//   3. under the lock again: commits the batch if nothing was committed to the store since step 1,
+//      otherwise re-applies the acknowledged events onto a fresh batch (events the runner applied
+//      in between are then recognised as duplicates), and answers the callers.
+// One decider makes every decision serial without locks in the domain code; chunking (group
+// commit) keeps the throughput of many callers at the cost of one Kafka round trip per chunk.
+//
+// Nothing reaches the store unless Kafka acknowledged it. UNAVAILABLE means the outcome is not
+// known to the caller: a retry with the same idempotency key returns the first answer if the
+// command was recorded after all, and carries it out otherwise. After a chunk whose append failed
+// (some of its events may be in the log without being in the store), nothing is decided until the
+// projection has caught up with the log (DeciderOptions::resync), and Health() says so.
+//
+// Thread-safety: Execute/ExecuteAll/Health from any thread; Start once.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "common/base/clock.h"
+#include "common/events/envelope.h"
+#include "common/kafka/publisher.h"
+#include "common/observability/metrics.h"
+#include "common/projection/projection.h"
+
+namespace sales::command {
+
+// Who is calling: filled by the gRPC layer from the call's metadata.
+struct Caller {
+  std::string correlation_id;
+  std::string actor;
+};
+
+struct DeciderOptions {
+  std::string topic;                                  // the service's own topic (with prefix)
+  std::string producer;                               // recorded on every envelope
+  absl::Duration publish_timeout = absl::Seconds(6);  // bound on waiting for Kafka's ack
+  int max_chunk = 2000;                               // commands decided per Kafka round trip
+  size_t max_queue = 100000;                          // commands waiting; beyond: RESOURCE_EXHAUSTED
+  // Must wait (at most the given time) until the projection has applied the whole own topic;
+  // UNAVAILABLE if it cannot tell (Kafka down). Unset: nothing to wait for (unit tests).
+  std::function<Status(absl::Duration)> resync;
+};
+
+// Builds the envelopes of a decision: fresh event id, the caller's context, times from the
+// injected clock that never go backwards (a clock step back must not reorder events). Decider
+// thread only.
+class EventFactory {
+ public:
+  EventFactory(std::string producer, const Clock* clock) : producer_(std::move(producer)), clock_(clock) {}
+
+  // `command` names the command (causation "<command>:<key>"); `hash` is CommandHash() of it.
+  events::EventEnvelope New(std::string_view aggregate_type, std::string_view aggregate_id, int64_t version,
+                            std::string_view event_type, uint32_t schema_version, std::string_view command,
+                            const std::string& key, const std::string& hash, const Caller& caller);
+  absl::Time Now() const { return clock_->Now(); }
+
+ private:
+  std::string producer_;
+  const Clock* clock_;
+  absl::Time last_ = absl::InfinitePast();
+};
+
+// The fingerprint stored with an idempotency key: SHA-256 of the request type and its bytes
+// (deterministic serialisation). Pass the request without its key (HashWithoutKey does).
+std::string CommandHash(const google::protobuf::Message& request_without_key);
+template <typename Request>
+std::string HashWithoutKey(const Request& r) {
+  Request copy = r;
+  copy.clear_idempotency_key();
+  return CommandHash(copy);
+}
+
+// ABORTED unless expected == 0 (any) or expected == actual.
+Status CheckExpectedVersion(int64_t expected, int64_t actual, std::string_view what);
+
+// What deciding one command gave: the answer, and the events to append (none when it was answered
+// from the store, e.g. a retry).
+template <typename Result>
+struct Decision {
+  Result result;
+  std::vector<events::EventEnvelope> events;
+};
+
+// A service's decisions. Validate runs in the caller's thread; Start and Decide in the decider's.
+template <typename Command, typename Result>
+class DecisionLogic {
+ public:
+  virtual ~DecisionLogic() = default;
+  virtual const char* Name(const Command& command) const = 0;
+  virtual Status Validate(const Command& command, absl::Time now) const = 0;
+  // Loads what the decider keeps in memory, once the projection has caught up.
+  virtual Status Start(const Store& /*store*/) { return absl::OkStatus(); }
+  // Reads state through `batch` (which already holds this chunk's earlier decisions) and decides.
+  // The events must apply to the service's projection (the decider applies them to `batch`).
+  virtual StatusOr<Decision<Result>> Decide(const Command& command, const Caller& caller, Batch& batch,
+                                            EventFactory& events) = 0;
+};
+
+// The non-template machinery behind Decider<Command, Result>.
+class DeciderCore {
+ public:
+  // One queued command, type-erased.
+  class Job {
+   public:
+    virtual ~Job() = default;
+    virtual const char* name() const = 0;
+    // Decides into `batch`; the events to append.
+    virtual StatusOr<std::vector<events::EventEnvelope>> Decide(Batch& batch, EventFactory& events) = 0;
+    // Answers the caller: OK delivers what Decide produced, otherwise the error.
+    virtual void Finish(Status status) = 0;
+  };
+
+  DeciderCore(DeciderOptions options, kafka::EventPublisher* publisher, projection::Applier* applier,
+              const Clock* clock, MetricsRegistry* metrics);
+  ~DeciderCore();  // stops the decider; queued commands are answered UNAVAILABLE
+
+  void Start(std::function<Status(const Store&)> on_start_loaded);
+  // Queues the jobs (all or none). RESOURCE_EXHAUSTED when they do not fit in the queue,
+  // UNAVAILABLE when stopping; the jobs are then left to the caller.
+  Status Submit(std::vector<std::unique_ptr<Job>>& jobs);
+  // OK, or why commands cannot be decided now (waiting to resync after a failed append).
+  Status Health() const;
+  const Clock& clock() const { return *clock_; }
+
+ private:
+  void Run();
+  void ProcessChunk(std::vector<std::unique_ptr<Job>>& chunk);
+  Status Resync();
+
+  DeciderOptions options_;
+  kafka::EventPublisher* publisher_;
+  projection::Applier* applier_;
+  projection::EventProjection* projection_;  // applier_'s, for applying envelopes without decoding
+  const Clock* clock_;
+  MetricsRegistry* metrics_;
+  EventFactory factory_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<Job>> queue_;
+  bool stopping_ = false;
+  std::thread decider_;
+  std::atomic<bool> in_doubt_{false};  // a chunk's append failed; resync before deciding
+  std::string in_doubt_reason_;         // guarded by mu_
+};
+
+// The typed front of the decider a service uses.
+template <typename Command, typename Result>
+class Decider {
+ public:
+  // Pointers must outlive the decider. `applier` must apply with the service's EventProjection.
+  Decider(DeciderOptions options, DecisionLogic<Command, Result>* logic, kafka::EventPublisher* publisher,
+          projection::Applier* applier, const Clock* clock, MetricsRegistry* metrics)
+      : logic_(logic), core_(std::move(options), publisher, applier, clock, metrics) {}
+
+  // Lets the logic load its in-memory state and starts deciding. Call once the projection has
+  // caught up.
+  Status Start() {
+    std::promise<Status> loaded;
+    auto done = loaded.get_future();
+    core_.Start([&](const Store& store) {
+      Status s = logic_->Start(store);
+      loaded.set_value(s);
+      return s;
+    });
+    return done.get();
+  }
+
+  StatusOr<Result> Execute(Command command, const Caller& caller) {
+    std::vector<Command> one;
+    one.push_back(std::move(command));
+    return std::move(ExecuteAll(std::move(one), caller).front());
+  }
+
+  // Decided together, in order; one result each. Invalid commands are answered at once.
+  std::vector<StatusOr<Result>> ExecuteAll(std::vector<Command> commands, const Caller& caller) {
+    std::vector<StatusOr<Result>> results(commands.size(), absl::UnknownError("not decided"));
+    std::vector<std::unique_ptr<DeciderCore::Job>> jobs;
+    std::vector<std::pair<size_t, std::future<StatusOr<Result>>>> waiting;
+    const absl::Time now = core_.clock().Now();
+    for (size_t i = 0; i < commands.size(); ++i) {
+      if (Status s = logic_->Validate(commands[i], now); !s.ok()) {
+        results[i] = s;
+        continue;
+      }
+      auto job = std::make_unique<TypedJob>(logic_, std::move(commands[i]), caller);
+      waiting.emplace_back(i, job->promise.get_future());
+      jobs.push_back(std::move(job));
+    }
+    if (Status s = core_.Submit(jobs); !s.ok()) {
+      for (auto& [i, future] : waiting) results[i] = s;
+      return results;
+    }
+    for (auto& [i, future] : waiting) results[i] = future.get();
+    return results;
+  }
+
+  Status Health() const { return core_.Health(); }
+
+ private:
+  struct TypedJob final : DeciderCore::Job {
+    TypedJob(DecisionLogic<Command, Result>* l, Command c, Caller who)
+        : logic(l), command(std::move(c)), caller(std::move(who)) {}
+    const char* name() const override { return logic->Name(command); }
+    StatusOr<std::vector<events::EventEnvelope>> Decide(Batch& batch, EventFactory& events) override {
+      ASSIGN_OR_RETURN(Decision<Result> d, logic->Decide(command, caller, batch, events));
+      result = std::move(d.result);
+      return std::move(d.events);
+    }
+    void Finish(Status status) override {
+      if (status.ok()) {
+        promise.set_value(std::move(result));
+      } else {
+        promise.set_value(std::move(status));
+      }
+    }
+    DecisionLogic<Command, Result>* logic;
+    Command command;
+    Caller caller;
+    Result result{};
+    std::promise<StatusOr<Result>> promise;
+  };
+
+  DecisionLogic<Command, Result>* logic_;
+  DeciderCore core_;
+};
+
+}  // namespace sales::command

@@ -1,0 +1,332 @@
+#include "common/service/service.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "common/base/log.h"
+#include "common/base/strings.h"
+#include "common/grpc/admin_service.h"
+#include "common/grpc/server.h"
+#include "common/kafka/kafka_publisher.h"
+#include "common/observability/http_server.h"
+
+namespace sales::service {
+namespace {
+
+Config Declare(const Spec& spec, Settings& s) {
+  Config c(spec.name);
+  c.AddString("kafka-bootstrap", "SALES_KAFKA_BOOTSTRAP", "127.0.0.1:19092", "Kafka bootstrap servers, host:port[,...]",
+              &s.kafka_bootstrap, true);
+  c.AddString("topic-prefix", "SALES_TOPIC_PREFIX", "", "prefix of every topic name (tenants, tests)", &s.topic_prefix);
+  c.AddInt("partitions", "SALES_PARTITIONS", 6, 1, 1024, "partitions of topics this service creates", &s.partitions);
+  c.AddInt("replication-factor", "SALES_REPLICATION_FACTOR", 1, 1, 16, "replication factor of topics it creates",
+           &s.replication_factor);
+  c.AddString("data-dir", "SALES_DATA_DIR", "./data/" + spec.name, "folder of the RocksDB store", &s.data_dir, true);
+  c.AddString("grpc-listen", "SALES_GRPC_LISTEN", StrCat("127.0.0.1:", spec.grpc_port),
+              "gRPC address host:port (port 0: any free)", &s.grpc_listen, true);
+  c.AddString("http-listen", "SALES_HTTP_LISTEN", StrCat("127.0.0.1:", spec.http_port),
+              "HTTP /metrics and /healthz address, IPv4 host:port (port 0: any free)", &s.http_listen, true);
+  c.AddInt("publish-timeout-ms", "SALES_PUBLISH_TIMEOUT_MS", 5000, 100, 120000,
+           "longest wait for Kafka to acknowledge an event; a command answers UNAVAILABLE after it",
+           &s.publish_timeout_ms);
+  c.AddInt("startup-timeout-s", "SALES_STARTUP_TIMEOUT_S", 120, 1, 86400,
+           "how long to wait for Kafka and catch-up at start-up", &s.startup_timeout_s);
+  c.AddInt("max-queued-commands", "SALES_MAX_QUEUED_COMMANDS", 100000, 1, 10000000,
+           "commands waiting to be decided; beyond, commands answer RESOURCE_EXHAUSTED", &s.max_queued_commands);
+  c.AddInt("grpc-max-threads", "SALES_GRPC_MAX_THREADS", 512, 8, 65536,
+           "threads serving gRPC calls; beyond, calls answer RESOURCE_EXHAUSTED", &s.grpc_max_threads);
+  c.AddString("ready-file", "SALES_READY_FILE", "",
+              "when set, written with the bound ports once the service serves (for scripts and tests)",
+              &s.ready_file);
+  c.AddString("log-level", "SALES_LOG_LEVEL", "info", "debug, info, warn or error", &s.log_level);
+  c.AddString("test-clock-offset-file", "SALES_TEST_CLOCK_OFFSET_FILE", "",
+              "TEST ONLY: shift the service's clock by the seconds written in this file", &s.test_clock_offset_file);
+  if (spec.declare) spec.declare(c);
+  return c;
+}
+
+Status SplitHostPort(const std::string& flag, const std::string& address, std::string* host, int* port) {
+  const size_t colon = address.rfind(':');
+  int64_t p;
+  if (colon == std::string::npos || colon == 0 || !absl::SimpleAtoi(address.substr(colon + 1), &p) || p < 0 ||
+      p > 65535) {
+    return absl::InvalidArgumentError(StrCat("--", flag, ": \"", address, "\" is not host:port"));
+  }
+  *host = address.substr(0, colon);
+  *port = static_cast<int>(p);
+  return absl::OkStatus();
+}
+
+Status WriteReadyFile(const std::string& path, int grpc_port, int http_port) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << "{\"grpc_port\":" << grpc_port << ",\"http_port\":" << http_port << ",\"pid\":" << getpid() << "}\n";
+    if (!out) return absl::UnavailableError(StrCat("cannot write ", tmp));
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return absl::UnavailableError(StrCat("cannot write ", path, ": ", ec.message()));
+  return absl::OkStatus();
+}
+
+// Retries `step` until it succeeds or the deadline passes (Kafka may still be starting).
+Status Retry(const std::string& what, absl::Time deadline, const std::function<Status()>& step) {
+  for (int attempt = 1;; ++attempt) {
+    Status s = step();
+    if (s.ok() || s.code() == absl::StatusCode::kInvalidArgument || absl::Now() >= deadline) return s;
+    if (attempt == 1 || attempt % 10 == 0) log::Warn("waiting for Kafka", {{"step", what}, {"error", s.ToString()}});
+    absl::SleepFor(absl::Seconds(1));
+  }
+}
+
+class KitImpl final : public Kit {
+ public:
+  KitImpl(const Spec& spec, const Settings& settings) : spec_(spec), settings_(settings) {
+    if (!settings.test_clock_offset_file.empty()) {
+      test_clock_ = std::make_unique<TestOffsetClock>(settings.test_clock_offset_file);
+    }
+    client_ = {settings.kafka_bootstrap, spec.name, {}};
+  }
+
+  ~KitImpl() override {
+    // Reverse order of construction: what the service wired, then the kit's own parts.
+    while (!owned_.empty()) owned_.pop_back();
+  }
+
+  const Spec& spec() const override { return spec_; }
+  const Settings& settings() const override { return settings_; }
+  const Clock& clock() const override { return test_clock_ ? *test_clock_ : SystemClock(); }
+  std::string Topic(std::string_view logical) const override {
+    return kafka::Topic(settings_.topic_prefix, std::string(logical));
+  }
+  const kafka::ClientSettings& client() const override { return client_; }
+  MetricsRegistry& metrics() override { return metrics_; }
+  Store& store() override { return *store_; }
+  projection::Applier& applier() override { return *applier_; }
+  projection::ProjectionRunner& runner() override { return *runner_; }
+  kafka::EventPublisher& publisher() override { return *publisher_; }
+  kafka::Admin& admin() override { return *admin_; }
+
+  command::DeciderOptions DeciderOptions() const override {
+    const std::string topic = Topic(spec_.own_topic);
+    command::DeciderOptions o;
+    o.topic = topic;
+    o.producer = spec_.name;
+    // The command waits a little longer than librdkafka's message timeout, so that its answer
+    // rests on the final delivery report.
+    o.publish_timeout = absl::Milliseconds(settings_.publish_timeout_ms) + absl::Seconds(1);
+    o.max_queue = static_cast<size_t>(settings_.max_queued_commands);
+    kafka::Admin* admin = admin_.get();
+    projection::ProjectionRunner* runner = runner_.get();
+    o.resync = [admin, runner, topic](absl::Duration timeout) -> Status {
+      ASSIGN_OR_RETURN(int partitions, admin->PartitionCount(topic, timeout));
+      for (int32_t p = 0; p < partitions; ++p) {
+        ASSIGN_OR_RETURN(kafka::Watermarks w, admin->QueryWatermarks(topic, p, timeout));
+        if (w.high == 0) continue;
+        if (Status s = runner->WaitApplied(topic, p, w.high - 1, timeout); !s.ok()) {
+          return absl::UnavailableError(StrCat("the projection has not caught up yet: ", s.message()));
+        }
+      }
+      return absl::OkStatus();
+    };
+    return o;
+  }
+
+  void AddHealthCheck(std::function<Status()> check) override {
+    std::lock_guard lock(mu_);
+    checks_.push_back(std::move(check));
+  }
+  void OnShutdown(std::function<void()> stop) override { stops_.push_back(std::move(stop)); }
+
+  // OK when ready and every check passes.
+  Status Health() {
+    if (!ready_) return absl::UnavailableError("starting: catching up the event log");
+    std::vector<std::function<Status()>> checks;
+    {
+      std::lock_guard lock(mu_);
+      checks = checks_;
+    }
+    for (const auto& check : checks) RETURN_IF_ERROR(check());
+    return absl::OkStatus();
+  }
+
+  Status Serve(projection::Projection* projection, const Wire& wire);
+
+ protected:
+  void Keep(std::shared_ptr<void> object) override { owned_.push_back(std::move(object)); }
+
+ private:
+  // Sets gRPC health from Health() every 500 ms until `stop_watchdog_`; logs each change.
+  void Watchdog(grpc_util::GrpcServer* server);
+
+  const Spec& spec_;
+  const Settings& settings_;
+  std::unique_ptr<TestOffsetClock> test_clock_;
+  kafka::ClientSettings client_;
+  MetricsRegistry metrics_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<projection::Applier> applier_;
+  std::unique_ptr<kafka::Admin> admin_;
+  std::unique_ptr<kafka::KafkaPublisher> publisher_;
+  std::unique_ptr<projection::ProjectionRunner> runner_;
+  std::vector<std::shared_ptr<void>> owned_;
+  std::vector<std::function<void()>> stops_;
+  std::mutex mu_;
+  std::vector<std::function<Status()>> checks_;  // guarded by mu_
+  std::atomic<bool> ready_{false};
+  std::mutex watchdog_mu_;
+  std::condition_variable watchdog_cv_;
+  bool stop_watchdog_ = false;  // guarded by watchdog_mu_
+};
+
+void KitImpl::Watchdog(grpc_util::GrpcServer* server) {
+  bool serving = true;
+  std::unique_lock lock(watchdog_mu_);
+  while (!stop_watchdog_) {
+    lock.unlock();
+    Status health = Health();
+    lock.lock();
+    if (stop_watchdog_) break;
+    if (health.ok() != serving) {
+      serving = health.ok();
+      server->SetServing(serving);
+      if (serving) {
+        log::Info("healthy again: serving");
+      } else {
+        log::Warn("unhealthy: not serving", {{"reason", std::string(health.message())}});
+      }
+    }
+    watchdog_cv_.wait_for(lock, std::chrono::milliseconds(500));
+  }
+}
+
+Status KitImpl::Serve(projection::Projection* projection, const Wire& wire) {
+  std::string http_host, grpc_host;
+  int http_port = 0, grpc_port = 0;
+  RETURN_IF_ERROR(SplitHostPort("grpc-listen", settings_.grpc_listen, &grpc_host, &grpc_port));
+  RETURN_IF_ERROR(SplitHostPort("http-listen", settings_.http_listen, &http_host, &http_port));
+  const absl::Time deadline = absl::Now() + absl::Seconds(settings_.startup_timeout_s);
+
+  log::Info("opening store", {{"path", settings_.data_dir}});
+  if (std::error_code ec; !std::filesystem::create_directories(settings_.data_dir, ec) && ec) {
+    return absl::InvalidArgumentError(StrCat("--data-dir: cannot create \"", settings_.data_dir, "\": ", ec.message()));
+  }
+  ASSIGN_OR_RETURN(store_, Store::Open({.path = settings_.data_dir, .column_families = projection->column_families()}));
+  applier_ = std::make_unique<projection::Applier>(store_.get(), projection);
+
+  HttpServer http(&metrics_, [this] { return Health(); });
+  RETURN_IF_ERROR(http.Start(http_host, http_port));
+  log::Info("http endpoint up", {{"port", http.port()}});
+
+  log::Info("connecting to kafka", {{"bootstrap", settings_.kafka_bootstrap}});
+  ASSIGN_OR_RETURN(admin_, kafka::Admin::Create(client_));
+  const auto spec_of = [&](const std::string& topic) {
+    return kafka::TopicSpec{topic, static_cast<int>(settings_.partitions), static_cast<int>(settings_.replication_factor)};
+  };
+  std::vector<std::string> owned = {Topic(spec_.own_topic)};
+  for (const auto& t : spec_.inbound_topics) owned.push_back(Topic(t));
+  for (const std::string& t : std::vector<std::string>(owned)) owned.push_back(kafka::DeadLetterTopic(t));
+  for (const std::string& t : owned) {
+    RETURN_IF_ERROR(Retry("create topic " + t, deadline,
+                          [&] { return admin_->EnsureTopicAsSpecified(spec_of(t), absl::Seconds(10)); }));
+  }
+  // Other services' topics: created if that service has not started yet (it checks them when it
+  // does); only their existence matters here.
+  for (const auto& logical : spec_.read_topics) {
+    const std::string t = Topic(logical);
+    RETURN_IF_ERROR(Retry("create topic " + t, deadline, [&] { return admin_->EnsureTopic(spec_of(t), absl::Seconds(10)); }));
+  }
+  // No linger: the decider appends a whole chunk at once and then waits for it, so lingering would
+  // only add its delay to every chunk (docs/PERFORMANCE.md).
+  ASSIGN_OR_RETURN(publisher_, kafka::KafkaPublisher::Create(
+                                   {client_, absl::Milliseconds(settings_.publish_timeout_ms), /*linger_ms=*/0}));
+  AddHealthCheck([p = publisher_.get()] { return p->Health(); });
+
+  std::vector<std::string> projected = {Topic(spec_.own_topic)};
+  for (const auto& t : spec_.read_topics) projected.push_back(Topic(t));
+  runner_ = std::make_unique<projection::ProjectionRunner>(
+      projection::RunnerOptions{.client = client_, .topics = projected}, applier_.get(), publisher_.get(), admin_.get(),
+      &metrics_);
+  RETURN_IF_ERROR(Retry("start projection", deadline, [&] { return runner_->Start(); }));
+  log::Info("catching up the event log before accepting commands", {{"topics", absl::StrJoin(projected, ",")}});
+  RETURN_IF_ERROR(runner_->WaitCaughtUp(std::max(absl::Seconds(1), deadline - absl::Now())));
+  AddHealthCheck([r = runner_.get()] { return r->Health(); });
+
+  log::Info("wiring the service");
+  ASSIGN_OR_RETURN(Parts parts, wire(*this));
+  grpc_util::AdminService admin_service({{runner_.get(), store_.get()}});
+  parts.services.push_back(&admin_service);
+  ASSIGN_OR_RETURN(auto server,
+                   grpc_util::GrpcServer::Start(settings_.grpc_listen, parts.services,
+                                                static_cast<int>(settings_.grpc_max_threads)));
+  ready_ = true;
+  server->SetServing(Health().ok());
+  std::thread watchdog([&] { Watchdog(server.get()); });
+  log::Info("serving", {{"grpc_port", server->port()}, {"http_port", http.port()}, {"topic", Topic(spec_.own_topic)}});
+  Status status = absl::OkStatus();
+  if (!settings_.ready_file.empty()) status = WriteReadyFile(settings_.ready_file, server->port(), http.port());
+
+  if (status.ok()) {
+    const int sig = grpc_util::WaitForShutdownSignal();
+    log::Info("shutting down", {{"signal", sig}});
+  }
+  ready_ = false;
+  {
+    std::lock_guard lock(watchdog_mu_);
+    stop_watchdog_ = true;
+  }
+  watchdog_cv_.notify_all();
+  watchdog.join();
+  server->Shutdown(absl::Seconds(5));
+  for (auto it = stops_.rbegin(); it != stops_.rend(); ++it) (*it)();
+  http.Stop();
+  runner_->Stop();
+  owned_.clear();  // the service's parts go before the projection, publisher and store
+  log::Info("stopped");
+  return status;
+}
+
+}  // namespace
+
+int Main(int argc, char** argv, Spec spec, projection::Projection* projection, Wire wire) {
+  grpc_util::BlockShutdownSignals();  // before any thread starts, so only sigwait sees them
+  Settings settings;
+  Config config = Declare(spec, settings);
+  if (Status s = config.Parse(argc, argv); !s.ok()) {
+    std::cerr << spec.name << ": " << s.message() << "\n\n" << config.Usage();
+    return 2;
+  }
+  if (config.help_requested()) {
+    std::cout << config.Usage();
+    return 0;
+  }
+  log::Level level;
+  if (!log::ParseLevel(settings.log_level, &level)) {
+    std::cerr << spec.name << ": --log-level: \"" << settings.log_level << "\" is not debug, info, warn or error\n";
+    return 2;
+  }
+  log::Init(spec.name, level);
+  Status s;
+  {
+    KitImpl kit(spec, settings);
+    s = kit.Serve(projection, wire);
+  }
+  if (!s.ok()) {
+    log::Error("service failed", {{"error", s.ToString()}});
+    return s.code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  return 0;
+}
+
+}  // namespace sales::service
