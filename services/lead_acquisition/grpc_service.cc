@@ -3,8 +3,7 @@
 #include "absl/time/clock.h"
 #include "common/base/log.h"
 #include "common/base/strings.h"
-#include "common/grpc/request_context.h"
-#include "common/grpc/status.h"
+#include "common/grpc/call.h"
 
 namespace sales::lead_acquisition {
 namespace {
@@ -30,24 +29,7 @@ LeadAcquisitionService::LeadAcquisitionService(LeadCommands* commands, const Lea
 
 template <typename Fn>
 ::grpc::Status LeadAcquisitionService::Observe(::grpc::ServerContext* context, const char* method, Fn&& call) {
-  const grpc_util::RequestContext rc = grpc_util::FromServerContext(context);
-  log::ScopedCorrelation correlation(rc.correlation_id);
-  const absl::Time start = absl::Now();
-  Status status = call(Caller{rc.correlation_id, rc.actor});
-  const std::string code = absl::StatusCodeToString(status.code());
-  metrics_->GetCounter("sales_grpc_requests_total", "gRPC calls by method and status code.",
-                       {{"method", method}, {"code", code}})
-      .Inc();
-  metrics_->GetHistogram("sales_grpc_request_seconds", "gRPC call latency by method.", {{"method", method}})
-      .Observe(absl::ToDoubleSeconds(absl::Now() - start));
-  if (!status.ok()) {
-    const bool server_side = status.code() == absl::StatusCode::kUnavailable ||
-                             status.code() == absl::StatusCode::kInternal ||
-                             status.code() == absl::StatusCode::kDataLoss;
-    log::Write(server_side ? log::Level::kWarn : log::Level::kDebug, "call failed",
-               {{"method", method}, {"code", code}, {"error", std::string(status.message())}, {"actor", rc.actor}});
-  }
-  return grpc_util::ToGrpcStatus(status);
+  return grpc_util::ObserveCall(context, method, metrics_, std::forward<Fn>(call));
 }
 
 ::grpc::Status LeadAcquisitionService::CaptureLead(::grpc::ServerContext* context,

@@ -26,21 +26,6 @@ Status ClaimIfFree(Batch& batch, const std::string& key, const std::string& lead
 
 }  // namespace
 
-std::string IdempotencyRecord::Encode() const {
-  return StrCat(aggregate_id, "\n", version, "\n", command_hash, "\n", event_type);
-}
-
-std::optional<IdempotencyRecord> IdempotencyRecord::Decode(std::string_view bytes) {
-  std::vector<std::string> parts = absl::StrSplit(absl::string_view(bytes.data(), bytes.size()), '\n');
-  IdempotencyRecord r;
-  // Records of the first release had three fields (no event type: they were all captures).
-  if ((parts.size() != 3 && parts.size() != 4) || !absl::SimpleAtoi(parts[1], &r.version)) return std::nullopt;
-  r.aggregate_id = parts[0];
-  r.command_hash = parts[2];
-  r.event_type = parts.size() == 4 ? parts[3] : kLeadCaptured;
-  return r;
-}
-
 std::pair<int32_t, int32_t> DecodeLoad(const std::optional<std::string>& bytes) {
   int32_t open = 0, assigned = 0;
   if (bytes) {
@@ -123,10 +108,7 @@ StatusOr<projection::Outcome> LeadProjection::ApplyLead(const EventEnvelope& eve
 
   batch.Put(kLeadsFamily, id, after.SerializeAsString());
   batch.Put(kEventsFamily, EventKey(id, event.aggregate_version()), event.SerializeAsString());
-  if (!event.idempotency_key().empty()) {
-    batch.Put(kIdempotencyFamily, event.idempotency_key(),
-              IdempotencyRecord{id, event.aggregate_version(), event.command_hash(), event.event_type()}.Encode());
-  }
+  command::RecordIdempotency(batch, kIdempotencyFamily, event);
   return projection::Outcome::kApplied;
 }
 
@@ -143,10 +125,7 @@ StatusOr<projection::Outcome> LeadProjection::ApplyManager(const EventEnvelope& 
   state->clear_open_leads();  // kept in manager_load
   state->clear_assigned_total();
   batch.Put(kManagersFamily, id, state->SerializeAsString());
-  if (!event.idempotency_key().empty()) {
-    batch.Put(kIdempotencyFamily, event.idempotency_key(),
-              IdempotencyRecord{id, event.aggregate_version(), event.command_hash(), event.event_type()}.Encode());
-  }
+  command::RecordIdempotency(batch, kIdempotencyFamily, event);
   return projection::Outcome::kApplied;
 }
 

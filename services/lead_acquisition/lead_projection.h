@@ -19,6 +19,7 @@
 #include <optional>
 #include <string>
 
+#include "common/command/idempotency.h"
 #include "common/projection/projection.h"
 #include "services/lead_acquisition/lead.h"
 
@@ -33,15 +34,7 @@ inline constexpr char kOrderFamily[] = "lead_order";
 inline constexpr char kEventsFamily[] = "lead_events";
 
 // What a command with a given idempotency key produced, for answering its retries.
-struct IdempotencyRecord {
-  std::string aggregate_id;
-  int64_t version = 0;
-  std::string command_hash;
-  std::string event_type;
-
-  std::string Encode() const;
-  static std::optional<IdempotencyRecord> Decode(std::string_view bytes);
-};
+using command::IdempotencyRecord;
 
 class LeadProjection final : public projection::EventProjection {
  public:
@@ -111,7 +104,8 @@ template <typename Reader>
 StatusOr<std::optional<IdempotencyRecord>> LoadIdempotency(const Reader& r, const std::string& key) {
   ASSIGN_OR_RETURN(std::optional<std::string> bytes, r.Get(kIdempotencyFamily, key));
   if (!bytes) return std::optional<IdempotencyRecord>();
-  auto record = IdempotencyRecord::Decode(*bytes);
+  // Records of the first release had no event type: they were all captures.
+  auto record = IdempotencyRecord::Decode(*bytes, kLeadCaptured);
   if (!record) return absl::DataLossError(StrCat("stored idempotency record for ", key, " is corrupt"));
   return record;
 }
