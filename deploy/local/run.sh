@@ -3,7 +3,8 @@
 # Ctrl-C (or SIGTERM) stops the services, then the broker. State survives between runs under
 # $BUILD/local (delete it for a fresh start).
 #
-# Ports (override with the environment): Kafka 19092, lead acquisition gRPC 50051, HTTP 9101.
+# Ports (override with the environment): Kafka 19092, lead acquisition gRPC 50051, HTTP 9101,
+# first offers gRPC 50052, HTTP 9102.
 set -euo pipefail
 build=${1:-build}
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -14,6 +15,8 @@ export KAFKA_PORT=${KAFKA_PORT:-19092}
 export KAFKA_DIR=$state/kafka
 lead_grpc=${LEAD_GRPC_PORT:-50051}
 lead_http=${LEAD_HTTP_PORT:-9101}
+offers_grpc=${OFFERS_GRPC_PORT:-50052}
+offers_http=${OFFERS_HTTP_PORT:-9102}
 mkdir -p "$state"
 
 pids=()
@@ -48,6 +51,7 @@ start_service() {  # name binary grpc_port http_port
 }
 
 start_service lead-acquisition "$build/services/lead_acquisition/lead-acquisition" "$lead_grpc" "$lead_http"
+start_service first-offers "$build/services/first_offers/first-offers" "$offers_grpc" "$offers_http"
 
 # Show it working, with the standard gRPC client, through server reflection.
 grpcurl=$tools/grpcurl
@@ -70,6 +74,36 @@ echo "$reply"
 lead_id=$(echo "$reply" | sed -n 's/.*"lead_\?[iI]d": "\([^"]*\)".*/\1/p')
 echo "run: reading it back:"
 "$grpcurl" -plaintext -d "{\"lead_id\": \"$lead_id\"}" "127.0.0.1:$lead_grpc" sales.api.v1.LeadAcquisition/GetLead
+demo_offer() {  # lead_id: qualified -> catalogue -> first offer drafted, sent, accepted
+  local lead=$1 g="$grpcurl -plaintext -H x-actor:make-run-demo"
+  local until day
+  until=$(date -u -d "+30 days" +%Y-%m-%dT00:00:00Z)
+  day=$(date -u +%F)
+  echo "run: qualifying the lead (lead acquisition), which opens an opportunity in first offers:"
+  $g -d "{\"idempotency_key\":\"demo-qualify-$lead\",\"lead_id\":\"$lead\",\"need\":\"CRM for 12 sales people\",
+    \"budget\":\"10k EUR\",\"timeline\":\"Q1\",\"decision_maker\":\"owner\"}" \
+    "127.0.0.1:$lead_grpc" sales.api.v1.LeadAcquisition/QualifyLead >/dev/null || true
+  $g -d '{"idempotency_key":"demo-product-crm-pro","code":"crm-pro","name":"CRM Pro, άδεια χρήστη",
+    "list_price":{"units":"4990","currency":"EUR"},"unit_cost":{"units":"1200","currency":"EUR"}}' \
+    "127.0.0.1:$offers_grpc" sales.api.v1.FirstOffers/UpsertProduct >/dev/null
+  for _ in $(seq 1 50); do  # the qualification travels through sales.leads
+    $g -d "{\"lead_id\":\"$lead\"}" "127.0.0.1:$offers_grpc" sales.api.v1.FirstOffers/GetOpportunity \
+      >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  echo "run: drafting, sending and accepting a first offer (first offers):"
+  local reply offer
+  reply=$($g -d "{\"idempotency_key\":\"demo-offer-$lead-$day\",\"lead_id\":\"$lead\",\"terms\":{\"currency\":\"EUR\",
+    \"lines\":[{\"product_code\":\"crm-pro\",\"quantity\":\"12\",\"discount_bp\":500}],\"valid_until\":\"$until\",
+    \"payment_terms\":\"PAYMENT_TERMS_NET_30\"}}" "127.0.0.1:$offers_grpc" sales.api.v1.FirstOffers/DraftOffer) || return 0
+  offer=$(echo "$reply" | sed -n 's/.*"offer_id": "\([^"]*\)".*/\1/p')
+  $g -d "{\"idempotency_key\":\"demo-send-$offer\",\"offer_id\":\"$offer\"}" "127.0.0.1:$offers_grpc" \
+    sales.api.v1.FirstOffers/SendOffer >/dev/null || true
+  $g -d "{\"idempotency_key\":\"demo-accept-$offer\",\"offer_id\":\"$offer\"}" "127.0.0.1:$offers_grpc" \
+    sales.api.v1.FirstOffers/AcceptOffer || true
+  $g -d "{\"offer_id\":\"$offer\"}" "127.0.0.1:$offers_grpc" sales.api.v1.FirstOffers/GetOffer || true
+}
+demo_offer "$lead_id"
 echo "run: importing deploy/local/sample-leads.csv with salesctl:"
 "$build/tools/salesctl/salesctl" --target="127.0.0.1:$lead_grpc" import "$root/deploy/local/sample-leads.csv" || true
 echo "run: projection status (salesctl status):"
@@ -78,6 +112,8 @@ cat <<MSG
 
 The platform is running. Try, from another terminal:
   $grpcurl -plaintext 127.0.0.1:$lead_grpc list
+  $grpcurl -plaintext 127.0.0.1:$offers_grpc list sales.api.v1.FirstOffers
+  $grpcurl -plaintext -d '{}' 127.0.0.1:$offers_grpc sales.api.v1.FirstOffers/ListOpportunities
   $grpcurl -plaintext 127.0.0.1:$lead_grpc describe sales.api.v1.CaptureLeadRequest
   curl -s 127.0.0.1:$lead_http/metrics | grep sales_
   $build/tools/salesctl/salesctl import FILE.csv
