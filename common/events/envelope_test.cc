@@ -90,5 +90,36 @@ TEST(EnvelopeFixtures, V1LeadCapturedStaysReadable) {
   EXPECT_EQ(c.product_interest(1), "crm-pro");
 }
 
+// Written by first offers' first release (the .textproto beside each is how it was made).
+TEST(EnvelopeFixtures, V1OfferAndProductEventsStayReadable) {
+  auto drafted = Decode(ReadFixture("v1/offer_drafted.bin"));
+  ASSERT_TRUE(drafted.ok()) << drafted.status();
+  EXPECT_EQ(drafted->event_type(), "offer.drafted");
+  const auto& d = drafted->offer().drafted();
+  EXPECT_EQ(d.lead().contact().company(), "Γεωργίου Α.Ε.");
+  EXPECT_EQ(d.lead().owner_manager_id(), "9a8b7c6d-5e4f-5a3b-8c2d-1e0f9a8b7c6d");
+  ASSERT_EQ(d.terms().lines_size(), 1);
+  EXPECT_EQ(d.terms().lines(0).quantity(), 3);
+  EXPECT_EQ(d.terms().lines(0).discount_bp(), 1250);
+  EXPECT_EQ(d.terms().total().units(), 5247);
+  EXPECT_EQ(d.terms().total().currency(), "EUR");
+  EXPECT_EQ(d.terms().payment_terms(), v1::PAYMENT_TERMS_NET_30);
+
+  auto accepted = Decode(ReadFixture("v1/offer_accepted.bin"));
+  ASSERT_TRUE(accepted.ok()) << accepted.status();
+  const auto& a = accepted->offer().accepted();
+  EXPECT_TRUE(a.converts_lead());
+  EXPECT_EQ(a.conversion().lead_id(), "2b1f4b7e-7b0a-5c55-8f0e-6f1d2f3a4b5c");
+  EXPECT_EQ(a.conversion().region(), "GR-ATT");
+  EXPECT_EQ(a.conversion().value().units(), 5247);
+  ASSERT_EQ(a.conversion().product_codes_size(), 1);
+
+  auto product = Decode(ReadFixture("v1/product_upserted.bin"));
+  ASSERT_TRUE(product.ok()) << product.status();
+  EXPECT_EQ(product->aggregate_type(), "product");
+  EXPECT_EQ(product->product().upserted().unit_cost().units(), 600);
+  EXPECT_TRUE(product->product().upserted().active());
+}
+
 }  // namespace
 }  // namespace sales::events
