@@ -1,5 +1,6 @@
 #include "common/kafka/kafka_publisher.h"
 
+#include <chrono>
 #include <librdkafka/rdkafkacpp.h>
 
 #include <condition_variable>
@@ -160,7 +161,8 @@ std::vector<StatusOr<Position>> KafkaPublisher::Publish(std::vector<OutgoingMess
     }
   }
   auto pending = std::make_shared<Pending>(messages.size());
-  const absl::Time deadline = absl::Now() + timeout;
+  // Deadlines on the steady clock: a wall-clock step must not cut or stretch a wait.
+  const auto deadline = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(timeout);
   auto producer = Current();
   for (size_t i = 0; i < messages.size(); ++i) {
     OutgoingMessage& m = messages[i];
@@ -171,7 +173,7 @@ std::vector<StatusOr<Position>> KafkaPublisher::Publish(std::vector<OutgoingMess
     while (true) {
       err = producer->produce(m.topic, RdKafka::Topic::PARTITION_UA, RdKafka::Producer::RK_MSG_COPY,
                               m.value.data(), m.value.size(), m.key.data(), m.key.size(), 0, headers, slot);
-      if (err != RdKafka::ERR__QUEUE_FULL || absl::Now() >= deadline) break;
+      if (err != RdKafka::ERR__QUEUE_FULL || std::chrono::steady_clock::now() >= deadline) break;
       producer->poll(5);  // local queue full: let deliveries drain, within the caller's deadline
     }
     if (err != RdKafka::ERR_NO_ERROR) {
@@ -181,7 +183,7 @@ std::vector<StatusOr<Position>> KafkaPublisher::Publish(std::vector<OutgoingMess
     }
   }
   std::unique_lock lock(pending->mu);
-  pending->cv.wait_until(lock, absl::ToChronoTime(deadline), [&] { return pending->remaining == 0; });
+  pending->cv.wait_until(lock, deadline, [&] { return pending->remaining == 0; });
   std::vector<StatusOr<Position>> results = pending->results;
   if (pending->remaining != 0) {
     for (auto& r : results) {

@@ -249,7 +249,7 @@ Status ProjectionRunner::WaitCaughtUp(absl::Duration timeout) {
     all = all && p != progress_.end() && p->second.next_offset >= target;
   }
   if (all) caught_up_ = true;
-  if (progress_cv_.wait_until(lock, absl::ToChronoTime(absl::Now() + timeout), [this] { return caught_up_.load(); })) {
+  if (progress_cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout), [this] { return caught_up_.load(); })) {
     return absl::OkStatus();
   }
   return absl::DeadlineExceededError(StrCat("projection ", name_, " did not catch up within ",
@@ -263,7 +263,7 @@ Status ProjectionRunner::WaitApplied(const std::string& topic, int32_t partition
     auto it = progress_.find({topic, partition});
     return it != progress_.end() && it->second.next_offset > offset;
   };
-  if (progress_cv_.wait_until(lock, absl::ToChronoTime(absl::Now() + timeout), reached)) return absl::OkStatus();
+  if (progress_cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout), reached)) return absl::OkStatus();
   return absl::DeadlineExceededError(StrCat(topic, "/", partition, "@", offset, " not applied in time"));
 }
 

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
@@ -81,10 +82,16 @@ Status WriteReadyFile(const std::string& path, int grpc_port, int http_port) {
 }
 
 // Retries `step` until it succeeds or the deadline passes (Kafka may still be starting).
-Status Retry(const std::string& what, absl::Time deadline, const std::function<Status()>& step) {
+using Deadline = std::chrono::steady_clock::time_point;  // a wall-clock step must not move it
+
+absl::Duration Left(Deadline deadline) {
+  return absl::FromChrono(deadline - std::chrono::steady_clock::now());
+}
+
+Status Retry(const std::string& what, Deadline deadline, const std::function<Status()>& step) {
   for (int attempt = 1;; ++attempt) {
     Status s = step();
-    if (s.ok() || s.code() == absl::StatusCode::kInvalidArgument || absl::Now() >= deadline) return s;
+    if (s.ok() || s.code() == absl::StatusCode::kInvalidArgument || Left(deadline) <= absl::ZeroDuration()) return s;
     if (attempt == 1 || attempt % 10 == 0) log::Warn("waiting for Kafka", {{"step", what}, {"error", s.ToString()}});
     absl::SleepFor(absl::Seconds(1));
   }
@@ -216,7 +223,7 @@ Status KitImpl::Serve(projection::Projection* projection, const Wire& wire) {
   int http_port = 0, grpc_port = 0;
   RETURN_IF_ERROR(SplitHostPort("grpc-listen", settings_.grpc_listen, &grpc_host, &grpc_port));
   RETURN_IF_ERROR(SplitHostPort("http-listen", settings_.http_listen, &http_host, &http_port));
-  const absl::Time deadline = absl::Now() + absl::Seconds(settings_.startup_timeout_s);
+  const Deadline deadline = std::chrono::steady_clock::now() + std::chrono::seconds(settings_.startup_timeout_s);
 
   log::Info("opening store", {{"path", settings_.data_dir}});
   if (std::error_code ec; !std::filesystem::create_directories(settings_.data_dir, ec) && ec) {
@@ -260,7 +267,7 @@ Status KitImpl::Serve(projection::Projection* projection, const Wire& wire) {
       &metrics_);
   RETURN_IF_ERROR(Retry("start projection", deadline, [&] { return runner_->Start(); }));
   log::Info("catching up the event log before accepting commands", {{"topics", absl::StrJoin(projected, ",")}});
-  RETURN_IF_ERROR(runner_->WaitCaughtUp(std::max(absl::Seconds(1), deadline - absl::Now())));
+  RETURN_IF_ERROR(runner_->WaitCaughtUp(std::max(absl::Seconds(1), Left(deadline))));
   AddHealthCheck([r = runner_.get()] { return r->Health(); });
 
   log::Info("wiring the service");
