@@ -292,6 +292,17 @@ TEST_F(LeadAcquisitionIT, BrokerDownAnswersUnavailableAndRecovers) {
   EXPECT_EQ(down.error_code(), ::grpc::StatusCode::UNAVAILABLE) << down.error_message();
   api::v1::Lead lead;
   EXPECT_EQ(Get(LeadIdFor("during-outage"), &lead).error_code(), ::grpc::StatusCode::NOT_FOUND);
+  // Health tells the truth: the decider waits to resync with the log, so the service is not ready.
+  std::string healthz;
+  EXPECT_TRUE(testing::WaitUntil(
+      [&] {
+        auto h = testing::HttpGet(service_->http_port(), "/healthz");
+        healthz = h.ok() ? *h : "";
+        return healthz.find("503") != std::string::npos;
+      },
+      absl::Seconds(5)))
+      << healthz;
+  EXPECT_THAT(healthz, HasSubstr("resync"));
   ASSERT_TRUE(testing::StartBroker().ok());
 
   ::grpc::Status healed;
@@ -305,6 +316,13 @@ TEST_F(LeadAcquisitionIT, BrokerDownAnswersUnavailableAndRecovers) {
   EXPECT_FALSE(r.replayed());
   ASSERT_TRUE(Get(r.lead_id(), &lead).ok());
   EXPECT_EQ(EventsWithKey(r.lead_id()).size(), 1u);
+  EXPECT_TRUE(testing::WaitUntil(
+      [&] {
+        auto h = testing::HttpGet(service_->http_port(), "/healthz");
+        return h.ok() && h->find("200") != std::string::npos;
+      },
+      absl::Seconds(10)))
+      << "healthy again once resynced";
 
   // The projection runner reconnected too: an event written by someone else is applied.
   const std::string id = "6d1f3c8a-0000-4000-8000-0000000fade0";
