@@ -102,8 +102,17 @@ void DeciderCore::Run() {
     std::vector<std::unique_ptr<Job>> chunk;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_ || !queue_.empty(); });
       if (stopping_) return;
+      if (queue_.empty()) {
+        // Idle but in doubt: resync now rather than at the next command, so that health (and with
+        // it the traffic a load balancer sends) comes back by itself.
+        if (in_doubt_) {
+          lock.unlock();
+          Resync().IgnoreError();
+        }
+        continue;
+      }
       while (!queue_.empty() && static_cast<int>(chunk.size()) < options_.max_chunk) {
         chunk.push_back(std::move(queue_.front()));
         queue_.pop_front();
