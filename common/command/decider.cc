@@ -123,6 +123,27 @@ void DeciderCore::Run() {
 }
 
 Status DeciderCore::Resync() {
+  // First settle the outcome of the failed append: the same envelopes (same event ids) are
+  // appended again until Kafka acknowledges them. A copy that also landed from the first attempt
+  // is recognised by its event id and version as a duplicate wherever it is read. Without this, a
+  // message that becomes visible only after the resync (a slow follower, a purged in-flight
+  // request) could meet a retry's new decision at the same version.
+  if (!unsettled_.empty()) {
+    std::vector<StatusOr<kafka::Position>> positions = publisher_->Publish(unsettled_, options_.publish_timeout);
+    std::vector<kafka::OutgoingMessage> still;
+    Status failure = absl::OkStatus();
+    for (size_t k = 0; k < positions.size(); ++k) {
+      if (!positions[k].ok()) {
+        if (failure.ok()) failure = positions[k].status();
+        still.push_back(std::move(unsettled_[k]));
+      }
+    }
+    unsettled_ = std::move(still);
+    if (!failure.ok()) return absl::UnavailableError(StrCat("re-appending the events of a failed append: ", failure.message()));
+    log::Info("events of a failed append re-appended", {{"topic", options_.topic}});
+  }
+  // Then wait until the projection has applied the whole topic, so that every decision rests on
+  // every event in the log.
   Status s = options_.resync ? options_.resync(options_.publish_timeout) : absl::OkStatus();
   if (s.ok()) {
     in_doubt_ = false;
@@ -251,6 +272,13 @@ void DeciderCore::ProcessChunk(std::vector<std::unique_ptr<Job>>& chunk) {
       // the next chunk waits for the projection to catch up with whatever did reach the log.
       log::Warn("append failed; the chunk is answered UNAVAILABLE",
                 {{"events", records.size()}, {"error", failure.ToString()}});
+      // Settled by Resync() - which needs a projection to apply them (DeciderOptions::resync); a
+      // decider without one (unit tests over a fake publisher) just forgets them.
+      for (size_t k = 0; options_.resync && k < records.size(); ++k) {
+        if (!positions[k].ok()) {
+          unsettled_.push_back({records[k].topic, records[k].key, records[k].value, records[k].headers});
+        }
+      }
       for (auto& a : answers) a = absl::UnavailableError(StrCat(failure.message(), "; retry with the same idempotency key"));
       std::lock_guard lock(mu_);
       in_doubt_reason_ = failure.ToString();

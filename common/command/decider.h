@@ -17,8 +17,11 @@
 // Nothing reaches the store unless Kafka acknowledged it. UNAVAILABLE means the outcome is not
 // known to the caller: a retry with the same idempotency key returns the first answer if the
 // command was recorded after all, and carries it out otherwise. After a chunk whose append failed
-// (some of its events may be in the log without being in the store), nothing is decided until the
-// projection has caught up with the log (DeciderOptions::resync), and Health() says so.
+// (some of its events may be in the log without being in the store), nothing is decided until
+// (1) the unacknowledged envelopes of that chunk have been appended again, unchanged, and
+// acknowledged (so their outcome is settled: they are in the log, perhaps twice, and a copy is a
+// duplicate by event id and version), and (2) the projection has caught up with the log
+// (DeciderOptions::resync). Health() says so meanwhile; an idle decider retries every second.
 //
 // Thread-safety: Execute/ExecuteAll/Health from any thread; Start once.
 #pragma once
@@ -160,6 +163,9 @@ class DeciderCore {
   bool stopping_ = false;
   std::thread decider_;
   std::atomic<bool> in_doubt_{false};  // a chunk's append failed; resync before deciding
+  // Decider thread only: the messages of a failed append whose fate is unknown, appended again
+  // (same bytes, same event ids) by Resync() until acknowledged.
+  std::vector<kafka::OutgoingMessage> unsettled_;
   std::string in_doubt_reason_;         // guarded by mu_
 };
 

@@ -3,6 +3,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
 
+#include "absl/time/clock.h"
 #include "common/base/strings.h"
 
 namespace sales::kafka {
@@ -136,7 +137,13 @@ StatusOr<std::map<std::string, std::string>> Admin::TopicConfig(const std::strin
 
 Status Admin::EnsureTopicAsSpecified(const TopicSpec& spec, absl::Duration timeout) {
   RETURN_IF_ERROR(EnsureTopic(spec, timeout));
-  ASSIGN_OR_RETURN(int partitions, PartitionCount(spec.name, timeout));
+  // A topic just created takes a moment to appear in the metadata.
+  StatusOr<int> count = PartitionCount(spec.name, timeout);
+  for (int i = 0; i < 50 && count.status().code() == absl::StatusCode::kNotFound; ++i) {
+    absl::SleepFor(absl::Milliseconds(50));
+    count = PartitionCount(spec.name, timeout);
+  }
+  ASSIGN_OR_RETURN(int partitions, count);
   if (partitions != spec.partitions) {
     return absl::InvalidArgumentError(StrCat("topic ", spec.name, " has ", partitions, " partitions, not the ",
                                              spec.partitions, " configured (--partitions); keys would map to other "

@@ -100,8 +100,18 @@ StatusOr<std::unique_ptr<KafkaPublisher>> KafkaPublisher::Create(const Publisher
   std::unique_ptr<KafkaPublisher> p(new KafkaPublisher(options));
   RETURN_IF_ERROR(p->Connect());
   p->poller_ = std::thread([raw = p.get()] {
-    // Serves delivery reports and error events for whichever producer is current.
-    while (!raw->stopping_) raw->Current()->poll(50);
+    // Serves delivery reports and error events for whichever producer is current, and replaces
+    // a producer that hit a fatal error at once (not only at the next append: a service that is
+    // unhealthy gets no traffic, so it must heal by itself).
+    while (!raw->stopping_) {
+      raw->Current()->poll(50);
+      if (raw->fatal_generation_ == raw->generation_) {
+        std::lock_guard reconnect(raw->reconnect_mu_);
+        if (raw->fatal_generation_ == raw->generation_ && !raw->Connect().ok()) {
+          std::this_thread::sleep_for(std::chrono::seconds(1));
+        }
+      }
+    }
   });
   return p;
 }

@@ -32,8 +32,8 @@ class KafkaPublisher final : public EventPublisher {
 
   std::vector<StatusOr<Position>> Publish(std::vector<OutgoingMessage> messages, absl::Duration timeout) override;
 
-  // UNAVAILABLE while the current producer has hit a fatal error (until the next Publish
-  // recreates it).
+  // UNAVAILABLE while the current producer has hit a fatal error (the poller thread recreates it
+  // within moments).
   Status Health() const;
 
  private:

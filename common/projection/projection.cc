@@ -6,6 +6,7 @@ namespace sales::projection {
 
 StatusOr<Outcome> EventProjection::Apply(const Record& record, Batch& batch) {
   ASSIGN_OR_RETURN(events::EventEnvelope event, events::DecodeAnyPayload(record.value));
+  if (!Uses(event)) return Outcome::kSkipped;  // not ours to judge, whatever its key
   if (event.aggregate_id() != record.key) {
     return InvalidField("key", StrCat("message key \"", record.key, "\" is not the aggregate id \"",
                                             event.aggregate_id(), "\""));
@@ -46,9 +47,9 @@ StatusOr<std::vector<Outcome>> Applier::ApplyAppended(const std::vector<Record>&
   return outcomes;
 }
 
-Status Applier::Commit(Batch& batch) {
+Status Applier::Commit(Batch& batch, bool changes_rows) {
   RETURN_IF_ERROR(store_->Commit(batch));
-  ++commits_;
+  if (changes_rows) ++commits_;
   return absl::OkStatus();
 }
 

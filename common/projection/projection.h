@@ -91,11 +91,13 @@ class Applier {
   Projection* projection() const { return projection_; }
   std::mutex& mutex() { return mu_; }
 
-  // Commits a batch built under mutex() (the runner's), counting the commit. Call under mutex().
-  Status Commit(Batch& batch);
-  // How many batches were committed through this applier; under mutex(). A command path that
-  // decided on the store, released the lock for I/O and took it again compares this to know
-  // whether its batch still rests on the current store.
+  // Commits a batch built under mutex() (the runner's). `changes_rows`: false when it only moves
+  // offsets, counters and applied-ahead markers (confirmations, duplicates, skips), which a
+  // command path's pending batch does not depend on. Call under mutex().
+  Status Commit(Batch& batch, bool changes_rows = true);
+  // How many batches that changed rows were committed through this applier; under mutex(). A
+  // command path that decided on the store, released the lock for I/O and took it again compares
+  // this to know whether its batch still rests on the current rows.
   uint64_t commits() const { return commits_; }
 
   // Applies records that were just acknowledged by Kafka (command path). Offsets are not touched:

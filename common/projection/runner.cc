@@ -104,22 +104,22 @@ void ProjectionRunner::Stop() { consumer_.Stop(); }
 void ProjectionRunner::RecordOutcome(const Status& s) {
   std::lock_guard lock(mu_);
   if (s.ok()) {
-    failing_since_ = absl::InfiniteFuture();
+    failing_since_.reset();
     last_failure_ = absl::OkStatus();
   } else {
-    if (failing_since_ == absl::InfiniteFuture()) failing_since_ = absl::Now();
+    if (!failing_since_) failing_since_ = std::chrono::steady_clock::now();
     last_failure_ = s;
   }
 }
 
 Status ProjectionRunner::Health() const {
   std::lock_guard lock(mu_);
-  if (failing_since_ == absl::InfiniteFuture() || absl::Now() - failing_since_ < options_.stall_after) {
-    return absl::OkStatus();
-  }
+  if (!failing_since_) return absl::OkStatus();
+  const absl::Duration stalled = absl::FromChrono(std::chrono::steady_clock::now() - *failing_since_);
+  if (stalled < options_.stall_after) return absl::OkStatus();
   return absl::UnavailableError(StrCat("projection ", name_, " stalled for ",
-                                       absl::FormatDuration(absl::Trunc(absl::Now() - failing_since_, absl::Seconds(1))),
-                                       ": ", last_failure_.message()));
+                                       absl::FormatDuration(absl::Trunc(stalled, absl::Seconds(1))), ": ",
+                                       last_failure_.message()));
 }
 
 // One pass over a batch under the applier's lock. Refused records are rolled back and listed in
@@ -176,7 +176,9 @@ Status ProjectionRunner::ApplyBatch(std::vector<Record>& records, const std::set
   if (!rejected->empty()) {
     RETURN_IF_ERROR(batch.AddToCounter(DeadLetterCounter(name_), static_cast<int64_t>(rejected->size())));
   }
-  RETURN_IF_ERROR(applier_->Commit(batch));
+  // The command path's pending batch rests on rows only: a commit of confirmations, duplicates,
+  // skips and dead letters alone (offsets, counters, markers) leaves it valid.
+  RETURN_IF_ERROR(applier_->Commit(batch, /*changes_rows=*/tally->applied > 0));
   tally->next = std::move(next);
   return absl::OkStatus();
 }
@@ -210,6 +212,11 @@ Status ProjectionRunner::ProcessBatch(std::vector<Record>& records) {
 Status ProjectionRunner::DeadLetter(const Record& record, const Status& reason) {
   kafka::OutgoingMessage m = kafka::MakeDeadLetter(record.key, record.value, record.headers, reason,
                                                    {name_, record.topic, record.partition, record.offset}, absl::Now());
+  // A service never writes another service's topics, its dead-letter topic included: records of
+  // a topic it only reads are parked in its own (the origin headers say where they came from).
+  if (!options_.own_dead_letter_topic.empty() && !options_.topics.empty() && record.topic != options_.topics.front()) {
+    m.topic = options_.own_dead_letter_topic;
+  }
   std::vector<kafka::OutgoingMessage> one;
   one.push_back(std::move(m));
   auto results = dead_letters_->Publish(std::move(one), options_.kafka_timeout);

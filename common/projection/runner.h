@@ -21,6 +21,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <optional>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -43,11 +45,14 @@ namespace sales::projection {
 
 struct RunnerOptions {
   kafka::ClientSettings client;
-  std::vector<std::string> topics;
+  std::vector<std::string> topics;  // the first is the service's own
   int max_batch = 2000;                                 // records per RocksDB write
   absl::Duration poll_timeout = absl::Milliseconds(20);  // wait for the first record of a batch
   absl::Duration retry_backoff = absl::Milliseconds(500);
   absl::Duration kafka_timeout = absl::Seconds(10);
+  // When set, refused records of every topic but the first (the service's own) are parked here
+  // instead of in `<their topic>.dlq`, which belongs to the topic's writer.
+  std::string own_dead_letter_topic;
   // Health() turns UNAVAILABLE when batches keep failing for this long (a stalled projection).
   absl::Duration stall_after = absl::Seconds(3);
 };
@@ -110,7 +115,7 @@ class ProjectionRunner {
   StoredOffsetConsumer consumer_;
 
   mutable std::mutex mu_;  // guards progress_, failing_since_, last_failure_
-  absl::Time failing_since_ = absl::InfiniteFuture();
+  std::optional<std::chrono::steady_clock::time_point> failing_since_;
   Status last_failure_;
   std::condition_variable progress_cv_;
   std::map<std::pair<std::string, int32_t>, PartitionProgress> progress_;

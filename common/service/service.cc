@@ -42,7 +42,9 @@ Config Declare(const Spec& spec, Settings& s) {
            &s.publish_timeout_ms);
   c.AddInt("startup-timeout-s", "SALES_STARTUP_TIMEOUT_S", 120, 1, 86400,
            "how long to wait for Kafka and catch-up at start-up", &s.startup_timeout_s);
-  c.AddInt("max-queued-commands", "SALES_MAX_QUEUED_COMMANDS", 100000, 1, 10000000,
+  // At least two of the largest batches the service submits at once (imports and feeds: 1,000;
+  // a chunk: 2,000), so that a batch always fits once the queue drains.
+  c.AddInt("max-queued-commands", "SALES_MAX_QUEUED_COMMANDS", 100000, 4000, 10000000,
            "commands waiting to be decided; beyond, commands answer RESOURCE_EXHAUSTED", &s.max_queued_commands);
   c.AddInt("grpc-max-threads", "SALES_GRPC_MAX_THREADS", 512, 8, 65536,
            "threads serving gRPC calls; beyond, calls answer RESOURCE_EXHAUSTED", &s.grpc_max_threads);
@@ -137,11 +139,15 @@ class KitImpl final : public Kit {
     kafka::Admin* admin = admin_.get();
     projection::ProjectionRunner* runner = runner_.get();
     o.resync = [admin, runner, topic](absl::Duration timeout) -> Status {
+      // One deadline for the whole resync, however many partitions.
+      const Deadline deadline = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(timeout);
       ASSIGN_OR_RETURN(int partitions, admin->PartitionCount(topic, timeout));
       for (int32_t p = 0; p < partitions; ++p) {
-        ASSIGN_OR_RETURN(kafka::Watermarks w, admin->QueryWatermarks(topic, p, timeout));
+        const absl::Duration left = std::max(absl::Milliseconds(1), Left(deadline));
+        ASSIGN_OR_RETURN(kafka::Watermarks w, admin->QueryWatermarks(topic, p, left));
         if (w.high == 0) continue;
-        if (Status s = runner->WaitApplied(topic, p, w.high - 1, timeout); !s.ok()) {
+        if (Status s = runner->WaitApplied(topic, p, w.high - 1, std::max(absl::Milliseconds(1), Left(deadline)));
+            !s.ok()) {
           return absl::UnavailableError(StrCat("the projection has not caught up yet: ", s.message()));
         }
       }
@@ -250,7 +256,9 @@ Status KitImpl::Serve(projection::Projection* projection, const Wire& wire) {
   }
   // Other services' topics: created if that service has not started yet (it checks them when it
   // does); only their existence matters here.
-  for (const auto& logical : spec_.read_topics) {
+  std::vector<std::string> others = spec_.read_topics;
+  others.insert(others.end(), spec_.feed_topics.begin(), spec_.feed_topics.end());
+  for (const auto& logical : others) {
     const std::string t = Topic(logical);
     RETURN_IF_ERROR(Retry("create topic " + t, deadline, [&] { return admin_->EnsureTopic(spec_of(t), absl::Seconds(10)); }));
   }
@@ -263,7 +271,10 @@ Status KitImpl::Serve(projection::Projection* projection, const Wire& wire) {
   std::vector<std::string> projected = {Topic(spec_.own_topic)};
   for (const auto& t : spec_.read_topics) projected.push_back(Topic(t));
   runner_ = std::make_unique<projection::ProjectionRunner>(
-      projection::RunnerOptions{.client = client_, .topics = projected}, applier_.get(), publisher_.get(), admin_.get(),
+      projection::RunnerOptions{.client = client_,
+                                .topics = projected,
+                                .own_dead_letter_topic = kafka::DeadLetterTopic(Topic(spec_.own_topic))},
+      applier_.get(), publisher_.get(), admin_.get(),
       &metrics_);
   RETURN_IF_ERROR(Retry("start projection", deadline, [&] { return runner_->Start(); }));
   log::Info("catching up the event log before accepting commands", {{"topics", absl::StrJoin(projected, ",")}});
@@ -299,7 +310,8 @@ Status KitImpl::Serve(projection::Projection* projection, const Wire& wire) {
   for (auto it = stops_.rbegin(); it != stops_.rend(); ++it) (*it)();
   http.Stop();
   runner_->Stop();
-  owned_.clear();  // the service's parts go before the projection, publisher and store
+  // The service's parts go before the projection, publisher and store, in reverse order of Own.
+  while (!owned_.empty()) owned_.pop_back();
   log::Info("stopped");
   return status;
 }

@@ -62,6 +62,8 @@ struct Spec {
   std::string own_topic;                    // logical name of the topic only this service writes
   std::vector<std::string> read_topics;     // other services' topics its projection reads
   std::vector<std::string> inbound_topics;  // topics from outside systems it consumes
+  std::vector<std::string> feed_topics;     // other services' topics whose events become its
+                                            // commands (command::CommandFeed), not projected
   std::function<void(Config&)> declare;     // the service's own flags (optional)
 };
 

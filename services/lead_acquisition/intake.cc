@@ -1,5 +1,7 @@
 #include "services/lead_acquisition/intake.h"
 
+#include "common/command/command_feed.h"
+
 #include <google/protobuf/util/json_util.h>
 
 #include "absl/time/clock.h"
@@ -109,9 +111,10 @@ Status IntakeConsumer::ProcessBatch(std::vector<projection::Record>& messages) {
   std::map<std::string, int64_t> outcomes;
   for (size_t k = 0; k < results.size(); ++k) {
     const Status& s = results[k].status();
-    if (s.code() == absl::StatusCode::kUnavailable || s.code() == absl::StatusCode::kInternal ||
-        s.code() == absl::StatusCode::kDataLoss) {
-      return s;  // retried from the stored offsets; the commands answer as retries then
+    if (!s.ok() && !command::RefusedForGood(s)) {
+      // Kafka down, the decider's queue full, store trouble: retried from the stored offsets; the
+      // commands answer as retries then. Only a refusal for good dead-letters the record.
+      return s;
     }
     if (!s.ok()) {
       rejected.emplace_back(command_of[k], s);

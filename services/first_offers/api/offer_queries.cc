@@ -14,6 +14,9 @@ namespace {
 
 constexpr int kDefaultPageSize = 50;
 constexpr int kMaxPageSize = 500;
+// Rows one listing call reads at most: with a selective filter a page may then come back short (or
+// empty) with a token to go on from, instead of one call reading the whole history.
+constexpr int kMaxExamined = 5000;
 
 // The filters of a listing, without paging: a token is only valid with the same filters.
 template <typename Request>
@@ -21,8 +24,8 @@ std::string FilterFingerprint(const Request& r) {
   Request f = r;
   f.clear_page_size();
   f.clear_page_token();
-  std::string bytes;
-  f.SerializeToString(&bytes);
+  std::string bytes = Request::descriptor()->full_name();  // a token of one listing only
+  f.AppendToString(&bytes);
   return Sha256Hex(bytes).substr(0, 16);
 }
 
@@ -139,6 +142,16 @@ StatusOr<api::v1::ListOffersResponse> OfferQueries::ListOffers(const api::v1::Li
       events::FromProto(r.created_to()) <= events::FromProto(r.created_from())) {
     v.push_back({"created_to", "must be after created_from"});
   }
+  if (r.has_sent_from() && r.has_sent_to() && events::FromProto(r.sent_to()) <= events::FromProto(r.sent_from())) {
+    v.push_back({"sent_to", "must be after sent_from"});
+  }
+  if (r.has_min_total() && r.has_max_total()) {
+    if (r.min_total().currency() != r.max_total().currency()) {
+      v.push_back({"max_total.currency", "must be min_total's currency"});
+    } else if (r.max_total().units() < r.min_total().units()) {
+      v.push_back({"max_total", "below min_total"});
+    }
+  }
   StatusOr<std::string> start_after = DecodePageToken(r.page_token(), FilterFingerprint(r));
   if (!start_after.ok()) {
     for (auto& fv : FieldViolations(start_after.status())) v.push_back(std::move(fv));
@@ -149,6 +162,7 @@ StatusOr<api::v1::ListOffersResponse> OfferQueries::ListOffers(const api::v1::Li
   api::v1::ListOffersResponse out;
   Status inner = absl::OkStatus();
   std::string last_key;
+  int examined = 0;
   // Offers of one lead come from the lead's index; the rest from the creation order.
   const bool by_lead = !r.lead_id().empty();
   const std::string family = by_lead ? kLeadOffersFamily : kOfferOrderFamily;
@@ -169,7 +183,7 @@ StatusOr<api::v1::ListOffersResponse> OfferQueries::ListOffers(const api::v1::Li
     }
     if (r.has_created_to() && absl::FromUnixNanos(*created) >= events::FromProto(r.created_to())) return false;
     if (r.has_created_from() && absl::FromUnixNanos(*created) < events::FromProto(r.created_from())) return true;
-    if (out.offers_size() == limit) {
+    if (out.offers_size() == limit || ++examined > kMaxExamined) {
       out.set_next_page_token(EncodePageToken(FilterFingerprint(r), last_key));
       return false;
     }
@@ -209,6 +223,7 @@ StatusOr<api::v1::GetOfferHistoryResponse> OfferQueries::GetOfferHistory(
     h->set_actor(e.actor());
     h->set_correlation_id(e.correlation_id());
     *h->mutable_event() = e.offer();
+    if (e.offer().has_accepted()) h->mutable_event()->mutable_accepted()->clear_costs();  // internal
     return true;
   }));
   RETURN_IF_ERROR(inner);
@@ -277,8 +292,9 @@ StatusOr<api::v1::ListOpportunitiesResponse> OfferQueries::ListOpportunities(
   api::v1::ListOpportunitiesResponse out;
   Status inner = absl::OkStatus();
   std::string last_key;
+  int examined = 0;
   RETURN_IF_ERROR(store_->Scan(family, prefix, *start_after, [&](std::string_view key, std::string_view) {
-    if (out.opportunities_size() == limit) {
+    if (out.opportunities_size() == limit || ++examined > kMaxExamined) {
       out.set_next_page_token(EncodePageToken(FilterFingerprint(r), last_key));
       return false;
     }

@@ -97,7 +97,21 @@ class OfferCommands::Logic final : public command::DecisionLogic<Command, Comman
               return OnOffer(r, "AcceptOffer", events, caller, batch, [&](const OfferState& o) -> StatusOr<OfferEvent> {
                 ASSIGN_OR_RETURN(std::optional<std::string> converted,
                                  batch.Get(kLeadConversionsFamily, o.lead().lead_id()));
-                return DecideAccept(o, r, converted.has_value(), now);
+                ASSIGN_OR_RETURN(OfferEvent event, DecideAccept(o, r, converted.has_value(), now));
+                // Margin is a fact of the acceptance: the catalogue's costs as they stand now.
+                auto* accepted = event.mutable_accepted();
+                for (const auto& line : LatestTerms(o).lines()) {
+                  bool seen = false;
+                  for (const auto& c : accepted->costs()) seen = seen || c.product_code() == line.product_code();
+                  if (seen) continue;
+                  ASSIGN_OR_RETURN(std::optional<ProductState> product, products(line.product_code()));
+                  if (product && product->unit_cost().currency() == LatestTerms(o).currency()) {
+                    auto* cost = accepted->add_costs();
+                    cost->set_product_code(line.product_code());
+                    *cost->mutable_unit_cost() = product->unit_cost();
+                  }
+                }
+                return event;
               });
             },
             [&](const api::v1::RejectOfferRequest& r) -> StatusOr<Decision> {
@@ -154,12 +168,20 @@ class OfferCommands::Logic final : public command::DecisionLogic<Command, Comman
     ASSIGN_OR_RETURN(std::optional<command::IdempotencyRecord> earlier,
                      command::CheckRetry(batch, kIdempotencyFamily, key, hash));
     if (!earlier) return std::optional<Decision>();
-    ASSIGN_OR_RETURN(std::optional<OfferState> offer, LoadOffer(batch, earlier->aggregate_id));
+    // The first answer: the offer as that command left it, evolved from its stored events up to
+    // the version it produced (an offer has a handful of events).
+    std::optional<OfferState> offer;
+    for (int64_t v = 1; v <= earlier->version; ++v) {
+      ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                       batch.Get(kOfferEventsFamily, OfferEventKey(earlier->aggregate_id, v)));
+      EventEnvelope e;
+      if (!bytes || !e.ParseFromString(*bytes)) {
+        return absl::DataLossError(StrCat("event ", v, " of offer ", earlier->aggregate_id, " is missing or corrupt"));
+      }
+      RETURN_IF_ERROR(EvolveOffer(offer, e));
+    }
     if (!offer) return absl::InternalError(StrCat("idempotency record points at missing offer ", earlier->aggregate_id));
-    Decision d{OfferResult(*offer, true), {}};
-    d.result.version = earlier->version;
-    d.result.converts_lead = earlier->event_type == "offer.accepted" && offer->converted_lead();
-    return std::optional<Decision>(std::move(d));
+    return std::optional<Decision>(Decision{OfferResult(*offer, true), {}});
   }
 
   // A command on an existing offer: retry check, load, expected version, decide.

@@ -72,7 +72,8 @@ using ProductLookup = std::function<StatusOr<std::optional<ProductState>>(const 
 
 // ---- Decisions. ----
 // The decisions on an existing offer expect it drafted (>= 1 revision). Those that take the request
-// check its expected_version first (ABORTED); DecideSend takes none: its caller uses CheckVersion.
+// check its expected_version too (ABORTED), for callers other than the service's command path,
+// which checks every command's with command::CheckExpectedVersion before deciding.
 // ABORTED when `expected_version` is neither 0 (any) nor the offer's version.
 [[nodiscard]] Status CheckVersion(const OfferState& offer, int64_t expected_version);
 [[nodiscard]] StatusOr<OfferEvent> DecideDraft(const std::optional<LeadView>& lead,

@@ -7,6 +7,7 @@
 #include "common/base/ids.h"
 #include "common/events/envelope.h"
 #include "common/testing/fake_clock.h"
+#include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/first_offers/domain/offer.h"
@@ -17,6 +18,7 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::Field;
 using ::testing::HasSubstr;
+using testing::StatusIs;
 using events::v1::LeadEvent;
 using events::v1::OfferTerms;
 using Code = absl::StatusCode;
@@ -27,20 +29,6 @@ constexpr char kOfferId[] = "8d0c6f7e-3b7a-5c1e-9f2a-0a1b2c3d4e5f";
 constexpr char kLeadId[] = "123e4567-e89b-12d3-a456-426614174000";
 
 // ---- matchers ----
-
-template <typename T>
-const Status& StatusOf(const StatusOr<T>& s) {
-  return s.status();
-}
-const Status& StatusOf(const Status& s) { return s; }
-
-// The specific error: its code and a fragment of its message.
-MATCHER_P2(StatusIs, code, fragment,
-           StrCat("is ", absl::StatusCodeToString(code), " with a message containing \"", fragment, "\"")) {
-  const Status& s = StatusOf(arg);
-  *result_listener << "is " << s;
-  return s.code() == code && ToStd(s.message()).find(fragment) != std::string_view::npos;
-}
 
 // INVALID_ARGUMENT naming exactly these fields, in this order.
 std::vector<std::string> FieldsOf(const Status& s) {
@@ -340,19 +328,20 @@ TEST(PriceTerms, ZeroExponentCurrencies) {
 
 TEST(PriceTerms, UnknownInactiveAndOtherCurrencyProductsAreFailedPreconditions) {
   EXPECT_THAT(PriceTerms(Terms({Line("crm-pro", 1), Line("nope", 1)}), 1, Catalogue()),
-              StatusIs(Code::kFailedPrecondition, "terms.lines[1]: product \"nope\" is not in the catalogue"));
+              StatusIs(Code::kFailedPrecondition,
+                       HasSubstr("terms.lines[1]: product \"nope\" is not in the catalogue")));
   EXPECT_THAT(PriceTerms(Terms({Line("legacy", 1)}), 1, Catalogue()),
-              StatusIs(Code::kFailedPrecondition, "product \"legacy\" is inactive"));
+              StatusIs(Code::kFailedPrecondition, HasSubstr("product \"legacy\" is inactive")));
   EXPECT_THAT(PriceTerms(Terms({Line("us-only", 1)}), 1, Catalogue()),
               StatusIs(Code::kFailedPrecondition,
-                       "product \"us-only\" is listed in USD, not in the offer's currency EUR"));
+                       HasSubstr("product \"us-only\" is listed in USD, not in the offer's currency EUR")));
 }
 
 TEST(PriceTerms, ACatalogueErrorIsPassedOn) {
   ProductLookup down = [](const std::string&) -> StatusOr<std::optional<ProductState>> {
     return absl::UnavailableError("store closed");
   };
-  EXPECT_THAT(PriceTerms(Terms(), 1, down), StatusIs(Code::kUnavailable, "store closed"));
+  EXPECT_THAT(PriceTerms(Terms(), 1, down), StatusIs(Code::kUnavailable, HasSubstr("store closed")));
 }
 
 TEST(PriceTerms, OverflowIsInvalidArgumentNamingTheField) {
@@ -360,14 +349,14 @@ TEST(PriceTerms, OverflowIsInvalidArgumentNamingTheField) {
   auto lookup = Catalogue(
       {Product("crm-pro", "CRM Pro", 1999), Product("big", "Big", kMax - 7), Product("half", "Half", kMax / 2 + 1)});
   auto terms = PriceTerms(Terms({Line("big", 1000000)}), 1, lookup);
-  EXPECT_THAT(terms, StatusIs(Code::kInvalidArgument, "terms.lines[0].quantity: amount out of range"));
+  EXPECT_THAT(terms, StatusIs(Code::kInvalidArgument, HasSubstr("terms.lines[0].quantity: amount out of range")));
   EXPECT_THAT(FieldsOf(terms.status()), ElementsAre("terms.lines[0].quantity"));
   // A given unit price overflows the same way (the list price alone fits).
   terms = PriceTerms(Terms({Line("crm-pro", 1000000, 0, kMax / 1000)}), 1, lookup);
   EXPECT_THAT(FieldsOf(terms.status()), ElementsAre("terms.lines[0].quantity"));
   // Each line fits, their sum does not.
   terms = PriceTerms(Terms({Line("half", 1), Line("half", 1)}), 1, lookup);
-  EXPECT_THAT(terms, StatusIs(Code::kInvalidArgument, "terms.lines: amount out of range"));
+  EXPECT_THAT(terms, StatusIs(Code::kInvalidArgument, HasSubstr("terms.lines: amount out of range")));
   // One line at the very limit is fine.
   terms = PriceTerms(Terms({Line("big", 1)}), 1, lookup);
   ASSERT_TRUE(terms.ok()) << terms.status();
@@ -379,16 +368,17 @@ TEST(PriceTerms, OverflowIsInvalidArgumentNamingTheField) {
 TEST(DraftOffer, OnlyAKnownQualifiedLeadGetsAnOffer) {
   EXPECT_THAT(DecideDraft(std::nullopt, Draft(), Catalogue()),
               StatusIs(Code::kFailedPrecondition,
-                       StrCat("lead ", kLeadId,
-                              " is not known to first offers yet: it has not been captured, or its events have not "
-                              "arrived")));
+                       HasSubstr(StrCat("lead ", kLeadId,
+                                        " is not known to first offers yet: it has not been captured, or its events "
+                                        "have not arrived"))));
   LeadView lead = QualifiedLead();
   lead.set_status(LeadView::STATUS_NEW);
   EXPECT_THAT(DecideDraft(lead, Draft(), Catalogue()),
-              StatusIs(Code::kFailedPrecondition, StrCat("lead ", kLeadId, " is not qualified yet: qualify it first")));
+              StatusIs(Code::kFailedPrecondition,
+                       HasSubstr(StrCat("lead ", kLeadId, " is not qualified yet: qualify it first"))));
   lead.set_status(LeadView::STATUS_DISQUALIFIED);
   EXPECT_THAT(DecideDraft(lead, Draft(), Catalogue()),
-              StatusIs(Code::kFailedPrecondition, StrCat("lead ", kLeadId, " was disqualified")));
+              StatusIs(Code::kFailedPrecondition, HasSubstr(StrCat("lead ", kLeadId, " was disqualified"))));
 }
 
 TEST(DraftOffer, GivenAQualifiedLeadThenDraftedWithTheLeadFactsAndRevisionOne) {
@@ -407,7 +397,7 @@ TEST(DraftOffer, GivenAQualifiedLeadThenDraftedWithTheLeadFactsAndRevisionOne) {
   EXPECT_EQ(e->drafted().terms().total().units(), 5247);
   // A pricing refusal refuses the draft.
   EXPECT_THAT(DecideDraft(QualifiedLead(), Draft(Terms({Line("legacy", 1)})), Catalogue()),
-              StatusIs(Code::kFailedPrecondition, "inactive"));
+              StatusIs(Code::kFailedPrecondition, HasSubstr("inactive")));
 }
 
 TEST(DraftOffer, EvolveBuildsADraft) {
@@ -452,7 +442,7 @@ TEST(ReviseOffer, GivenASentOfferThenBackToDraftAndItMustBeSentAgain) {
   EXPECT_EQ(offer.sent_revision(), 1) << "revision 1 was sent; revision 2 not yet";
   EXPECT_THAT(DecideAccept(offer, Accept(), false, kNow),
               StatusIs(Code::kFailedPrecondition,
-                       "only a sent offer can be accepted; this one is DRAFT: send it first"));
+                       HasSubstr("only a sent offer can be accepted; this one is DRAFT: send it first")));
   history.push_back(Sent(history));
   offer = Given(history);
   EXPECT_EQ(offer.sent_revision(), 2);
@@ -468,23 +458,23 @@ TEST(ReviseOffer, AtMostFiftyRevisions) {
   OfferState offer = Given(history);
   EXPECT_EQ(LatestTerms(offer).revision(), kMaxRevisions);
   EXPECT_THAT(DecideRevise(offer, Revise(), Catalogue()),
-              StatusIs(Code::kFailedPrecondition, "has 50 revisions, the most an offer may have"));
+              StatusIs(Code::kFailedPrecondition, HasSubstr("has 50 revisions, the most an offer may have")));
 }
 
 TEST(ReviseOffer, TheCurrencyCannotChange) {
   auto lookup = Catalogue({Product("crm-pro", "CRM Pro", 1999), Product("crm-usd", "CRM Pro", 2199, "USD")});
   EXPECT_THAT(DecideRevise(Given({Drafted()}), Revise(Terms({Line("crm-usd", 1)}, "USD")), lookup),
-              StatusIs(Code::kFailedPrecondition, "is in EUR; a revision cannot change it to USD"));
+              StatusIs(Code::kFailedPrecondition, HasSubstr("is in EUR; a revision cannot change it to USD")));
 }
 
 TEST(ReviseOffer, ExpectedVersionMismatchIsAborted) {
   OfferState offer = Given({Drafted()});
   auto r = Revise();
   r.set_expected_version(2);
-  EXPECT_THAT(DecideRevise(offer, r, Catalogue()), StatusIs(Code::kAborted, "is at version 1, not 2"));
+  EXPECT_THAT(DecideRevise(offer, r, Catalogue()), StatusIs(Code::kAborted, HasSubstr("is at version 1, not 2")));
   r.set_expected_version(1);
   EXPECT_TRUE(DecideRevise(offer, r, Catalogue()).ok());
-  EXPECT_THAT(CheckVersion(offer, 7), StatusIs(Code::kAborted, "re-read it"));
+  EXPECT_THAT(CheckVersion(offer, 7), StatusIs(Code::kAborted, HasSubstr("re-read it")));
   EXPECT_TRUE(CheckVersion(offer, 0).ok());
 }
 
@@ -519,7 +509,7 @@ TEST(SendOffer, NotOnceTheValidUntilHasPassed) {
   const absl::Time until = kNow + absl::Hours(24 * 30);
   EXPECT_TRUE(DecideSend(offer, until - absl::Nanoseconds(1)).ok());
   EXPECT_THAT(DecideSend(offer, until),
-              StatusIs(Code::kFailedPrecondition, "was valid until 2026-01-31T00:00:00Z, which has passed"));
+              StatusIs(Code::kFailedPrecondition, HasSubstr("was valid until 2026-01-31T00:00:00Z, which has passed")));
 }
 
 // ---- accept ----
@@ -570,13 +560,13 @@ TEST(AcceptOffer, ALaterAcceptedOfferDoesNotConvertTheLeadAgain) {
 TEST(AcceptOffer, OnlyASentOfferStillValid) {
   EXPECT_THAT(DecideAccept(Given({Drafted()}), Accept(), false, kNow),
               StatusIs(Code::kFailedPrecondition,
-                       "only a sent offer can be accepted; this one is DRAFT: send it first"));
+                       HasSubstr("only a sent offer can be accepted; this one is DRAFT: send it first")));
   std::vector<OfferEvent> history = {Drafted()};
   history.push_back(Sent(history));
   const absl::Time until = kNow + absl::Hours(24 * 30);
   EXPECT_TRUE(DecideAccept(Given(history), Accept(), false, until - absl::Nanoseconds(1)).ok());
   EXPECT_THAT(DecideAccept(Given(history), Accept(), false, until),
-              StatusIs(Code::kFailedPrecondition, "it can no longer be accepted"));
+              StatusIs(Code::kFailedPrecondition, HasSubstr("it can no longer be accepted")));
 }
 
 // ---- reject / withdraw ----
@@ -596,7 +586,7 @@ TEST(RejectOffer, GivenSentThenRejectedWithTheReason) {
   EXPECT_EQ(offer.close_note(), "merged with their parent");
   EXPECT_TRUE(offer.has_closed_at());
   EXPECT_THAT(DecideReject(Given({Drafted()}), Reject()),
-              StatusIs(Code::kFailedPrecondition, "only a sent offer can be rejected; this one is DRAFT"));
+              StatusIs(Code::kFailedPrecondition, HasSubstr("only a sent offer can be rejected; this one is DRAFT")));
 }
 
 TEST(WithdrawOffer, GivenDraftOrSentThenWithdrawn) {
@@ -633,7 +623,8 @@ TEST(ExpireOffer, DueExactlyAtValidUntil) {
   EXPECT_EQ(offer.status(), OfferState::STATUS_EXPIRED);
   EXPECT_TRUE(offer.has_closed_at());
   EXPECT_EQ(DecideExpire(offer, until + absl::Hours(1)), std::nullopt) << "once";
-  EXPECT_THAT(DecideSend(offer, kNow), StatusIs(Code::kFailedPrecondition, "is EXPIRED (final): it cannot be sent"));
+  EXPECT_THAT(DecideSend(offer, kNow),
+              StatusIs(Code::kFailedPrecondition, HasSubstr("is EXPIRED (final): it cannot be sent")));
 }
 
 TEST(ExpireOffer, ADraftExpiresTooAndARevisionMovesTheDate) {
@@ -691,7 +682,9 @@ TEST(Lifecycle, EveryCommandInEveryState) {
       if (!ok) {
         EXPECT_EQ(e.status().code(), Code::kFailedPrecondition) << e.status();
         if (IsFinal(offer)) {
-          EXPECT_THAT(e, StatusIs(Code::kFailedPrecondition, StrCat("offer ", kOfferId, " is ", name, " (final)")));
+          EXPECT_THAT(e,
+                      StatusIs(Code::kFailedPrecondition,
+                               HasSubstr(StrCat("offer ", kOfferId, " is ", name, " (final)"))));
         }
         continue;
       }
@@ -708,17 +701,18 @@ TEST(Lifecycle, EveryCommandInEveryState) {
 TEST(Lifecycle, EvolveRefusesEventsThatCannotFollow) {
   std::optional<OfferState> none;
   EXPECT_THAT(EvolveOffer(none, OfferEnvelope(Sent({Drafted()}), 1)),
-              StatusIs(Code::kFailedPrecondition, "offer.sent before the offer was drafted"));
+              StatusIs(Code::kFailedPrecondition, HasSubstr("offer.sent before the offer was drafted")));
   std::optional<OfferState> draft = Given({Drafted()});
-  EXPECT_THAT(EvolveOffer(draft, OfferEnvelope(Drafted(), 2)), StatusIs(Code::kFailedPrecondition, "drafted twice"));
+  EXPECT_THAT(EvolveOffer(draft, OfferEnvelope(Drafted(), 2)),
+              StatusIs(Code::kFailedPrecondition, HasSubstr("drafted twice")));
   std::vector<OfferEvent> sent = {Drafted()};
   sent.push_back(Sent(sent));
   EXPECT_THAT(EvolveOffer(draft, OfferEnvelope(Accepted(sent), 2)),
-              StatusIs(Code::kFailedPrecondition, "offer.accepted while DRAFT"));
+              StatusIs(Code::kFailedPrecondition, HasSubstr("offer.accepted while DRAFT")));
   OfferEvent skipped = Revised({Drafted()});
   skipped.mutable_revised()->mutable_terms()->set_revision(3);
   EXPECT_THAT(EvolveOffer(draft, OfferEnvelope(skipped, 2)),
-              StatusIs(Code::kFailedPrecondition, "revision 3 does not follow 1"));
+              StatusIs(Code::kFailedPrecondition, HasSubstr("revision 3 does not follow 1")));
   for (const auto& [state, history] : HistoryPerState()) {
     std::optional<OfferState> offer = Given(history);
     if (!IsFinal(*offer)) continue;
@@ -729,11 +723,11 @@ TEST(Lifecycle, EvolveRefusesEventsThatCannotFollow) {
 TEST(Lifecycle, EvolveRefusesForeignAndEmptyEvents) {
   std::optional<OfferState> state;
   EXPECT_THAT(EvolveOffer(state, OfferEnvelope(OfferEvent(), 1)),
-              StatusIs(Code::kInvalidArgument, "payload.offer: no event set"));
+              StatusIs(Code::kInvalidArgument, HasSubstr("payload.offer: no event set")));
   EventEnvelope lead = LeadEnvelope(LeadEvent(), 1);
-  EXPECT_THAT(EvolveOffer(state, lead), StatusIs(Code::kInvalidArgument, "not an offer event"));
+  EXPECT_THAT(EvolveOffer(state, lead), StatusIs(Code::kInvalidArgument, HasSubstr("not an offer event")));
   std::optional<ProductState> product;
-  EXPECT_THAT(EvolveProduct(product, lead), StatusIs(Code::kInvalidArgument, "not a product event"));
+  EXPECT_THAT(EvolveProduct(product, lead), StatusIs(Code::kInvalidArgument, HasSubstr("not a product event")));
 }
 
 // ---- validation ----
@@ -765,15 +759,18 @@ TEST(ValidateDraft, NamesEachBadLineField) {
                           "terms.lines[1].description"));
   EXPECT_THAT(ValidateDraft(r, kNow),
               StatusIs(Code::kInvalidArgument,
-                       "terms.lines[0].unit_price.currency: must be EUR (the offer's currency), not USD"));
+                       HasSubstr("terms.lines[0].unit_price.currency: must be EUR (the offer's currency), not USD")));
   r = Draft(Terms({Line("crm-pro", 1, 0, 100, "EURO")}));
-  EXPECT_THAT(ValidateDraft(r, kNow), StatusIs(Code::kInvalidArgument, "terms.lines[0].unit_price.currency: unknown "
-                                                                       "ISO 4217 currency \"EURO\""));
+  EXPECT_THAT(ValidateDraft(r, kNow),
+              StatusIs(Code::kInvalidArgument,
+                       HasSubstr("terms.lines[0].unit_price.currency: unknown ISO 4217 currency \"EURO\"")));
   r = Draft(Terms({Line("crm-pro", 1)}));
   r.mutable_terms()->mutable_lines(0)->set_description("bad \xC3\x28 utf-8");
-  EXPECT_THAT(ValidateDraft(r, kNow), StatusIs(Code::kInvalidArgument, "terms.lines[0].description: not valid UTF-8"));
+  EXPECT_THAT(ValidateDraft(r, kNow),
+              StatusIs(Code::kInvalidArgument, HasSubstr("terms.lines[0].description: not valid UTF-8")));
   r.mutable_terms()->mutable_lines(0)->set_description("over\nlines");
-  EXPECT_THAT(ValidateDraft(r, kNow), StatusIs(Code::kInvalidArgument, "must not contain control characters"));
+  EXPECT_THAT(ValidateDraft(r, kNow),
+              StatusIs(Code::kInvalidArgument, HasSubstr("must not contain control characters")));
 }
 
 TEST(ValidateDraft, TermsLimits) {
@@ -783,7 +780,8 @@ TEST(ValidateDraft, TermsLimits) {
   r.mutable_terms()->set_note(std::string(2001, 'n'));
   EXPECT_THAT(FieldsOf(ValidateDraft(r, kNow)),
               ElementsAre("terms.currency", "terms.lines", "terms.payment_terms", "terms.note"));
-  EXPECT_THAT(ValidateDraft(r, kNow), StatusIs(Code::kInvalidArgument, "terms.lines: at most 100 lines, got 101"));
+  EXPECT_THAT(ValidateDraft(r, kNow),
+              StatusIs(Code::kInvalidArgument, HasSubstr("terms.lines: at most 100 lines, got 101")));
   r.mutable_terms()->mutable_lines()->RemoveLast();
   r.mutable_terms()->set_currency("EUR");
   r.mutable_terms()->set_payment_terms(events::v1::PAYMENT_TERMS_PREPAID);
@@ -797,14 +795,15 @@ TEST(ValidateDraft, ValidUntilInTheFutureAtMost366DaysAhead) {
     *r.mutable_terms()->mutable_valid_until() = events::ToProto(t);
     return ValidateDraft(r, kNow);
   };
-  EXPECT_THAT(at(kNow), StatusIs(Code::kInvalidArgument, "terms.valid_until: must be in the future"));
+  EXPECT_THAT(at(kNow), StatusIs(Code::kInvalidArgument, HasSubstr("terms.valid_until: must be in the future")));
   EXPECT_TRUE(at(kNow + absl::Nanoseconds(1)).ok());
   EXPECT_TRUE(at(kNow + kMaxValidity).ok());
   EXPECT_THAT(at(kNow + kMaxValidity + absl::Nanoseconds(1)),
-              StatusIs(Code::kInvalidArgument, "terms.valid_until: at most 366 days ahead"));
+              StatusIs(Code::kInvalidArgument, HasSubstr("terms.valid_until: at most 366 days ahead")));
   auto r = Draft();
   r.mutable_terms()->mutable_valid_until()->set_nanos(-1);
-  EXPECT_THAT(ValidateDraft(r, kNow), StatusIs(Code::kInvalidArgument, "terms.valid_until: not a valid time"));
+  EXPECT_THAT(ValidateDraft(r, kNow),
+              StatusIs(Code::kInvalidArgument, HasSubstr("terms.valid_until: not a valid time")));
 }
 
 TEST(ValidateCommands, KeysIdsVersionsReasonsAndNotes) {
@@ -821,7 +820,8 @@ TEST(ValidateCommands, KeysIdsVersionsReasonsAndNotes) {
   EXPECT_THAT(FieldsOf(ValidateSend(send)), ElementsAre("idempotency_key", "offer_id"));
   send.set_idempotency_key(std::string(129, 'k'));
   send.set_offer_id(kOfferId);
-  EXPECT_THAT(ValidateSend(send), StatusIs(Code::kInvalidArgument, "idempotency_key: at most 128 characters"));
+  EXPECT_THAT(ValidateSend(send),
+              StatusIs(Code::kInvalidArgument, HasSubstr("idempotency_key: at most 128 characters")));
 
   auto accept = Accept();
   EXPECT_TRUE(ValidateAccept(accept).ok());
@@ -830,15 +830,16 @@ TEST(ValidateCommands, KeysIdsVersionsReasonsAndNotes) {
 
   EXPECT_TRUE(ValidateReject(Reject()).ok());
   EXPECT_THAT(ValidateReject(Reject(events::v1::REJECTION_REASON_UNSPECIFIED)),
-              StatusIs(Code::kInvalidArgument, "reason: must be set"));
+              StatusIs(Code::kInvalidArgument, HasSubstr("reason: must be set")));
   EXPECT_THAT(ValidateReject(Reject(static_cast<events::v1::RejectionReason>(99))),
-              StatusIs(Code::kInvalidArgument, "reason: unknown value 99"));
+              StatusIs(Code::kInvalidArgument, HasSubstr("reason: unknown value 99")));
   EXPECT_THAT(ValidateReject(Reject(events::v1::REJECTION_REASON_OTHER, "   ")),
-              StatusIs(Code::kInvalidArgument, "note: must say why when the reason is OTHER"));
+              StatusIs(Code::kInvalidArgument, HasSubstr("note: must say why when the reason is OTHER")));
   EXPECT_TRUE(ValidateReject(Reject(events::v1::REJECTION_REASON_OTHER, "reorganisation")).ok());
 
   EXPECT_TRUE(ValidateWithdraw(Withdraw()).ok());
-  EXPECT_THAT(ValidateWithdraw(Withdraw("  ")), StatusIs(Code::kInvalidArgument, "reason: must not be empty"));
+  EXPECT_THAT(ValidateWithdraw(Withdraw("  ")),
+              StatusIs(Code::kInvalidArgument, HasSubstr("reason: must not be empty")));
   EXPECT_THAT(FieldsOf(ValidateWithdraw(Withdraw(std::string(501, 'w')))), ElementsAre("reason"));
   EXPECT_TRUE(ValidateWithdraw(Withdraw(std::string(500, 'w'))).ok());
 }
@@ -871,8 +872,9 @@ TEST(UpsertProduct, Validation) {
                           "expected_version"));
   r = Upsert();
   *r.mutable_unit_cost() = Amount(400, "USD");
-  EXPECT_THAT(ValidateUpsertProduct(r), StatusIs(Code::kInvalidArgument, "unit_cost.currency: must be EUR (the list "
-                                                                         "price's currency), not USD"));
+  EXPECT_THAT(ValidateUpsertProduct(r),
+              StatusIs(Code::kInvalidArgument,
+                       HasSubstr("unit_cost.currency: must be EUR (the list price's currency), not USD")));
 }
 
 TEST(UpsertProduct, CreatesThenUpdatesTheProduct) {
@@ -902,7 +904,7 @@ TEST(UpsertProduct, CreatesThenUpdatesTheProduct) {
   EXPECT_FALSE(p->active());
   EXPECT_EQ(events::FromProto(p->updated_at()), kNow + absl::Minutes(2));
   EXPECT_THAT(PriceTerms(Terms({Line("crm-pro", 1)}), 1, Catalogue({*p})),
-              StatusIs(Code::kFailedPrecondition, "product \"crm-pro\" is inactive"));
+              StatusIs(Code::kFailedPrecondition, HasSubstr("product \"crm-pro\" is inactive")));
 }
 
 // ---- the lead view ----
@@ -970,7 +972,8 @@ TEST(LeadView, BuiltFromTheLeadsEvents) {
   EXPECT_EQ(view->region(), "GR-ATT");
   EXPECT_EQ(view->source(), events::v1::LEAD_SOURCE_WEB_FORM);
   EXPECT_EQ(events::FromProto(view->captured_at()), kNow + absl::Hours(1));
-  EXPECT_THAT(DecideDraft(view, Draft(), Catalogue()), StatusIs(Code::kFailedPrecondition, "is not qualified yet"));
+  EXPECT_THAT(DecideDraft(view, Draft(), Catalogue()),
+              StatusIs(Code::kFailedPrecondition, HasSubstr("is not qualified yet")));
 
   EXPECT_TRUE(apply(Linked(), 2));
   EXPECT_EQ(view->contact().name(), "Μαρία Κωνσταντίνου") << "only empty contact fields are filled";
@@ -998,7 +1001,8 @@ TEST(LeadView, BuiltFromTheLeadsEvents) {
 
   EXPECT_TRUE(apply(Disqualified(), 6));
   EXPECT_EQ(view->status(), LeadView::STATUS_DISQUALIFIED);
-  EXPECT_THAT(DecideDraft(view, Draft(), Catalogue()), StatusIs(Code::kFailedPrecondition, "was disqualified"));
+  EXPECT_THAT(DecideDraft(view, Draft(), Catalogue()),
+              StatusIs(Code::kFailedPrecondition, HasSubstr("was disqualified")));
 }
 
 TEST(LeadView, DuplicateAndOlderVersionsChangeNothing) {
@@ -1025,7 +1029,8 @@ TEST(LeadView, LenientWithWhatItDoesNotKnowButNotWithForeignEvents) {
   ASSERT_TRUE(*EvolveLeadView(view, LeadEnvelope(LeadEvent(), 3)));
   EXPECT_EQ(view->version(), 3);
   EXPECT_EQ(view->status(), LeadView::STATUS_QUALIFIED);
-  EXPECT_THAT(EvolveLeadView(view, OfferEnvelope(Drafted(), 4)), StatusIs(Code::kInvalidArgument, "not a lead event"));
+  EXPECT_THAT(EvolveLeadView(view, OfferEnvelope(Drafted(), 4)),
+              StatusIs(Code::kInvalidArgument, HasSubstr("not a lead event")));
   EXPECT_EQ(view->version(), 3);
 }
 
