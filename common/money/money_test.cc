@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <limits>
 
+#include "common/testing/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -12,23 +13,10 @@ namespace sales {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::StatusIs;
 
 constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
 constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
-
-// The specific error: its code and a fragment of its message.
-template <typename T>
-const Status& StatusOf(const StatusOr<T>& s) {
-  return s.status();
-}
-[[maybe_unused]] const Status& StatusOf(const Status& s) { return s; }
-
-MATCHER_P2(StatusIs, code, fragment,
-           StrCat("is ", absl::StatusCodeToString(code), " with a message containing \"", fragment, "\"")) {
-  const Status& s = StatusOf(arg);
-  *result_listener << "is " << s;
-  return s.code() == code && ToStd(s.message()).find(fragment) != std::string_view::npos;
-}
 
 Money M(int64_t units, std::string_view currency = "EUR") {
   auto m = Money::Of(units, currency);
@@ -62,19 +50,20 @@ TEST(Currency, OnlyUpperCaseActiveCodes) {
 }
 
 TEST(Money, UnknownCurrencyIsRefusedNamingTheField) {
-  EXPECT_THAT(Money::Of(1, "EURO"), StatusIs(absl::StatusCode::kInvalidArgument, "unknown ISO 4217 currency \"EURO\""));
-  EXPECT_THAT(Money::Zero("eur"), StatusIs(absl::StatusCode::kInvalidArgument, "currency: unknown"));
+  EXPECT_THAT(Money::Of(1, "EURO"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("unknown ISO 4217 currency \"EURO\"")));
+  EXPECT_THAT(Money::Zero("eur"), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("currency: unknown")));
   events::v1::Money wire;
   wire.set_units(100);
   wire.set_currency("EURO");
   auto m = Money::FromProto(wire, "terms.lines[0].unit_price");
   EXPECT_THAT(m, StatusIs(absl::StatusCode::kInvalidArgument,
-                          "terms.lines[0].unit_price.currency: unknown ISO 4217 currency \"EURO\""));
+                          HasSubstr("terms.lines[0].unit_price.currency: unknown ISO 4217 currency \"EURO\"")));
   ASSERT_EQ(FieldViolations(m.status()).size(), 1u);
   EXPECT_EQ(FieldViolations(m.status())[0].field, "terms.lines[0].unit_price.currency");
   wire.clear_currency();
   EXPECT_THAT(Money::FromProto(wire, "list_price"), StatusIs(absl::StatusCode::kInvalidArgument,
-                                                            "list_price.currency: must be set"));
+                                                            HasSubstr("list_price.currency: must be set")));
 }
 
 TEST(Money, ProtoRoundTrip) {
@@ -101,32 +90,35 @@ TEST(Money, AddSubtractAndCompareInOneCurrency) {
 }
 
 TEST(Money, CurrencyMismatchIsInvalidArgument) {
-  EXPECT_THAT(M(1).Add(M(1, "USD")), StatusIs(absl::StatusCode::kInvalidArgument, "currency mismatch: EUR and USD"));
-  EXPECT_THAT(M(1).Subtract(M(1, "JPY")), StatusIs(absl::StatusCode::kInvalidArgument, "currency mismatch"));
-  EXPECT_THAT(M(1).Compare(M(1, "GBP")), StatusIs(absl::StatusCode::kInvalidArgument, "currency mismatch"));
+  EXPECT_THAT(M(1).Add(M(1, "USD")),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("currency mismatch: EUR and USD")));
+  EXPECT_THAT(M(1).Subtract(M(1, "JPY")), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("currency mismatch")));
+  EXPECT_THAT(M(1).Compare(M(1, "GBP")), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("currency mismatch")));
 }
 
 TEST(Money, OverflowAtTheInt64LimitsIsRefused) {
   EXPECT_EQ(*M(kMax - 1).Add(M(1)), M(kMax));
-  EXPECT_THAT(M(kMax).Add(M(1)), StatusIs(absl::StatusCode::kInvalidArgument, "amount out of range"));
-  EXPECT_THAT(M(kMin).Add(M(-1)), StatusIs(absl::StatusCode::kInvalidArgument, "amount out of range"));
+  EXPECT_THAT(M(kMax).Add(M(1)), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("amount out of range")));
+  EXPECT_THAT(M(kMin).Add(M(-1)), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("amount out of range")));
   EXPECT_EQ(*M(kMin + 1).Subtract(M(1)), M(kMin));
-  EXPECT_THAT(M(kMin).Subtract(M(1)), StatusIs(absl::StatusCode::kInvalidArgument, "amount out of range"));
-  EXPECT_THAT(M(0).Subtract(M(kMin)), StatusIs(absl::StatusCode::kInvalidArgument, "amount out of range"));
+  EXPECT_THAT(M(kMin).Subtract(M(1)), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("amount out of range")));
+  EXPECT_THAT(M(0).Subtract(M(kMin)), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("amount out of range")));
 
   EXPECT_EQ(*M(kMax / 2).Times(2), M(kMax - 1));
-  EXPECT_THAT(M(kMax / 2 + 1).Times(2), StatusIs(absl::StatusCode::kInvalidArgument, "amount out of range"));
-  EXPECT_THAT(M(9223372036854776).Times(1000000), StatusIs(absl::StatusCode::kInvalidArgument, "x 1000000"));
+  EXPECT_THAT(M(kMax / 2 + 1).Times(2), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("amount out of range")));
+  EXPECT_THAT(M(9223372036854776).Times(1000000), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("x 1000000")));
   EXPECT_EQ(*M(9223372036854).Times(1000000), M(9223372036854000000));
-  EXPECT_THAT(M(kMin).Times(-1), StatusIs(absl::StatusCode::kInvalidArgument, "amount out of range"));
+  EXPECT_THAT(M(kMin).Times(-1), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("amount out of range")));
   EXPECT_EQ(*M(kMax).Times(-1), M(-kMax));
 
   // Basis points: exact in 128 bits, so only a result beyond int64 is refused.
   EXPECT_EQ(*M(kMax).ApplyBasisPoints(10000), M(kMax));
   EXPECT_EQ(*M(kMin).ApplyBasisPoints(10000), M(kMin));
   EXPECT_EQ(*M(kMax).ApplyBasisPoints(5000), M(kMax / 2 + 1)) << "4611686018427387903.5 rounds away from zero";
-  EXPECT_THAT(M(kMax).ApplyBasisPoints(10001), StatusIs(absl::StatusCode::kInvalidArgument, "amount out of range"));
-  EXPECT_THAT(M(kMin).ApplyBasisPoints(-10000), StatusIs(absl::StatusCode::kInvalidArgument, "amount out of range"));
+  EXPECT_THAT(M(kMax).ApplyBasisPoints(10001),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("amount out of range")));
+  EXPECT_THAT(M(kMin).ApplyBasisPoints(-10000),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("amount out of range")));
 }
 
 TEST(Money, BasisPointsRoundHalfAwayFromZero) {
@@ -186,19 +178,22 @@ TEST(Money, ParseRoundTrips) {
 }
 
 TEST(Money, ParseRefusesWhatIsNotAnExactAmount) {
-  EXPECT_THAT(Money::Parse("1.005", "EUR"), StatusIs(absl::StatusCode::kInvalidArgument, "at most 2 decimals"));
-  EXPECT_THAT(Money::Parse("1.5", "JPY"), StatusIs(absl::StatusCode::kInvalidArgument, "has no minor unit"));
-  EXPECT_THAT(Money::Parse("1.2345", "KWD"), StatusIs(absl::StatusCode::kInvalidArgument, "at most 3 decimals"));
+  EXPECT_THAT(Money::Parse("1.005", "EUR"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("at most 2 decimals")));
+  EXPECT_THAT(Money::Parse("1.5", "JPY"), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("has no minor unit")));
+  EXPECT_THAT(Money::Parse("1.2345", "KWD"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("at most 3 decimals")));
   for (const char* bad : {"", "-", ".5", "1.", "1,50", "+1", "1e3", " 1", "1 ", "--1", "1.-5", "0x10", "1.2.3"}) {
-    EXPECT_THAT(Money::Parse(bad, "EUR"), StatusIs(absl::StatusCode::kInvalidArgument, "amount: ")) << bad;
+    EXPECT_THAT(Money::Parse(bad, "EUR"), StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("amount: "))) << bad;
   }
   EXPECT_THAT(Money::Parse("92233720368547758.08", "EUR"),
-              StatusIs(absl::StatusCode::kInvalidArgument, "amount out of range"));
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("amount out of range")));
   EXPECT_THAT(Money::Parse("-92233720368547758.09", "EUR"),
-              StatusIs(absl::StatusCode::kInvalidArgument, "amount out of range"));
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("amount out of range")));
   EXPECT_THAT(Money::Parse("99999999999999999999999", "JPY"),
-              StatusIs(absl::StatusCode::kInvalidArgument, "amount out of range"));
-  EXPECT_THAT(Money::Parse("1", "EURO"), StatusIs(absl::StatusCode::kInvalidArgument, "unknown ISO 4217 currency"));
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("amount out of range")));
+  EXPECT_THAT(Money::Parse("1", "EURO"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("unknown ISO 4217 currency")));
 }
 
 }  // namespace
