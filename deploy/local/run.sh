@@ -4,7 +4,7 @@
 # $BUILD/local (delete it for a fresh start).
 #
 # Ports (override with the environment): Kafka 19092, lead acquisition gRPC 50051, HTTP 9101,
-# first offers gRPC 50052, HTTP 9102.
+# first offers gRPC 50052, HTTP 9102, client support gRPC 50053, HTTP 9103.
 set -euo pipefail
 build=${1:-build}
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -17,6 +17,8 @@ lead_grpc=${LEAD_GRPC_PORT:-50051}
 lead_http=${LEAD_HTTP_PORT:-9101}
 offers_grpc=${OFFERS_GRPC_PORT:-50052}
 offers_http=${OFFERS_HTTP_PORT:-9102}
+support_grpc=${SUPPORT_GRPC_PORT:-50053}
+support_http=${SUPPORT_HTTP_PORT:-9103}
 mkdir -p "$state"
 
 pids=()
@@ -52,6 +54,7 @@ start_service() {  # name binary grpc_port http_port
 
 start_service lead-acquisition "$build/services/lead_acquisition/lead-acquisition" "$lead_grpc" "$lead_http"
 start_service first-offers "$build/services/first_offers/first-offers" "$offers_grpc" "$offers_http"
+start_service client-support "$build/services/client_support/client-support" "$support_grpc" "$support_http"
 
 # Show it working, with the standard gRPC client, through server reflection.
 grpcurl=$tools/grpcurl
@@ -104,6 +107,21 @@ demo_offer() {  # lead_id: qualified -> catalogue -> first offer drafted, sent, 
   $g -d "{\"offer_id\":\"$offer\"}" "127.0.0.1:$offers_grpc" sales.api.v1.FirstOffers/GetOffer || true
 }
 demo_offer "$lead_id"
+demo_client() {  # lead_id: the accepted offer opened a client; a PBX call from its number
+  local lead=$1 g="$grpcurl -plaintext -H x-actor:make-run-demo" client=""
+  for _ in $(seq 1 50); do  # the acceptance travels through sales.offers
+    client=$($g -d "{\"lead_id\":\"$lead\"}" "127.0.0.1:$support_grpc" sales.api.v1.ClientSupport/GetClient \
+      2>/dev/null | sed -n 's/.*"client_id": "\([^"]*\)".*/\1/p') && [ -n "$client" ] && break
+    sleep 0.1
+  done
+  [ -n "$client" ] || { echo "run: client support has not opened the client yet"; return 0; }
+  echo "run: the accepted offer opened client $client (client support); a PBX call record from its number:"
+  echo '{"schema_version":1,"call_id":"demo-call-1","from":"210 555 0101","to":"+30 210 000 0000","direction":"inbound","started_at":"2026-11-26T09:15:00+02:00","duration_seconds":240,"answered":true,"extension":"201"}' \
+    | kcat -b "127.0.0.1:$KAFKA_PORT" -P -t telephony.calls.inbound
+  sleep 1
+  $g -d "{\"client_id\":\"$client\"}" "127.0.0.1:$support_grpc" sales.api.v1.ClientSupport/GetClient || true
+}
+demo_client "$lead_id"
 echo "run: importing deploy/local/sample-leads.csv with salesctl:"
 "$build/tools/salesctl/salesctl" --target="127.0.0.1:$lead_grpc" import "$root/deploy/local/sample-leads.csv" || true
 echo "run: projection status (salesctl status):"
@@ -114,6 +132,7 @@ The platform is running. Try, from another terminal:
   $grpcurl -plaintext 127.0.0.1:$lead_grpc list
   $grpcurl -plaintext 127.0.0.1:$offers_grpc list sales.api.v1.FirstOffers
   $grpcurl -plaintext -d '{}' 127.0.0.1:$offers_grpc sales.api.v1.FirstOffers/ListOpportunities
+  $grpcurl -plaintext -d '{"only_needing_attention":true}' 127.0.0.1:$support_grpc sales.api.v1.ClientSupport/ListClients
   $grpcurl -plaintext 127.0.0.1:$lead_grpc describe sales.api.v1.CaptureLeadRequest
   curl -s 127.0.0.1:$lead_http/metrics | grep sales_
   $build/tools/salesctl/salesctl import FILE.csv
