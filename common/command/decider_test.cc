@@ -145,6 +145,7 @@ class TestPublisher final : public kafka::EventPublisher {
       ++published_under_lock;
     }
     std::function<void(const std::vector<kafka::OutgoingMessage>&)> hook;
+    Status whole_append_fails = absl::OkStatus();
     {
       std::unique_lock lock(mu_);
       chunk_sizes_.push_back(messages.size());
@@ -154,8 +155,15 @@ class TestPublisher final : public kafka::EventPublisher {
       cv_.wait(lock, [&] { return open_; });
       --in_flight_;
       hook = std::exchange(while_in_flight_, nullptr);
+      if (failing_appends_ > 0) {
+        --failing_appends_;
+        whole_append_fails = failing_status_;
+      }
     }
     if (hook) hook(messages);
+    if (!whole_append_fails.ok()) {
+      return std::vector<StatusOr<kafka::Position>>(messages.size(), whole_append_fails);
+    }
     return log.Publish(std::move(messages), timeout);
   }
 
@@ -172,6 +180,14 @@ class TestPublisher final : public kafka::EventPublisher {
   bool WaitUntilInFlight() {
     std::unique_lock lock(mu_);
     return cv_.wait_for(lock, std::chrono::seconds(30), [&] { return in_flight_ > 0; });
+  }
+  // The next `appends` calls of Publish fail as a whole (every message `status`, none reaches the
+  // log); the ones after them go to the log again. Unlike log.FailWith, no retry of the idle
+  // decider can slip in between the failure and the healing.
+  void FailNextAppends(int appends, Status status) {
+    std::lock_guard lock(mu_);
+    failing_appends_ = appends;
+    failing_status_ = std::move(status);
   }
   // Runs once, during the next append (before it is acknowledged).
   void DuringNextAppend(std::function<void(const std::vector<kafka::OutgoingMessage>&)> hook) {
@@ -205,6 +221,8 @@ class TestPublisher final : public kafka::EventPublisher {
   int in_flight_ = 0;
   std::vector<size_t> chunk_sizes_;
   std::vector<std::string> attempted_;
+  int failing_appends_ = 0;
+  Status failing_status_;
   std::function<void(const std::vector<kafka::OutgoingMessage>&)> while_in_flight_;
 };
 
@@ -498,6 +516,136 @@ TEST_F(DeciderTest, WithoutAResyncFunctionTheNextChunkProceeds) {
   EXPECT_THAT(decider->Health(), IsOk());
 }
 
+// The outcome of a failed append is settled by appending the very same envelopes again (same bytes,
+// same event ids, same order) before the projection is asked to catch up, and only then is the next
+// command decided.
+TEST_F(DeciderTest, AFailedAppendIsSettledByReappendingTheSameEnvelopesBeforeResyncAndTheNextDecision) {
+  struct ResyncCall {
+    size_t attempted;  // messages handed to the publisher by then
+    int decided;       // commands decided by then
+  };
+  std::mutex mu;
+  std::vector<ResyncCall> resyncs;  // guarded by mu
+  DeciderOptions options;
+  options.resync = [&](absl::Duration) -> Status {
+    std::lock_guard lock(mu);
+    resyncs.push_back({publisher_->attempted().size(), logic_.decided.load()});
+    return absl::OkStatus();
+  };
+  auto decider = Start(options);
+
+  publisher_->FailNextAppends(1, absl::UnavailableError("broker went away"));
+  auto chunk = decider->ExecuteAll({{"a"}, {"b"}}, caller_);
+  ASSERT_EQ(chunk.size(), 2u);
+  for (const auto& r : chunk) EXPECT_THAT(r, StatusIs(Code::kUnavailable, HasSubstr("broker went away")));
+  const std::vector<std::string> failed_chunk = publisher_->attempted();
+  ASSERT_EQ(failed_chunk.size(), 2u);
+  EXPECT_TRUE(publisher_->log.published().empty());
+  EXPECT_EQ(logic_.decided, 2);
+  EXPECT_THAT(decider->Health(), StatusIs(Code::kUnavailable, HasSubstr("waiting to resync after a failed append")));
+
+  // Kafka is back (the failure was for the first append only). The next command waits for the
+  // failed chunk to be settled.
+  auto next = decider->Execute({"c"}, caller_);
+  ASSERT_THAT(next, IsOkAndHolds(Field(&Counted::version, 1)));
+  EXPECT_EQ(logic_.decided, 3);
+
+  const std::vector<std::string> attempted = publisher_->attempted();
+  ASSERT_EQ(attempted.size(), 5u) << "the failed chunk, its re-append, the new command's event";
+  EXPECT_EQ(attempted[2], failed_chunk[0]) << "the first envelope again, byte for byte";
+  EXPECT_EQ(attempted[3], failed_chunk[1]) << "the second envelope again, byte for byte, in order";
+  for (size_t k = 0; k < 2; ++k) {
+    const EventEnvelope first = events::Decode(failed_chunk[k]).value();
+    const EventEnvelope again = events::Decode(attempted[2 + k]).value();
+    EXPECT_EQ(again.event_id(), first.event_id()) << "the same event, not a new decision";
+    EXPECT_EQ(again.aggregate_id(), k == 0 ? "a" : "b");
+    EXPECT_EQ(again.aggregate_version(), 1);
+  }
+  const EventEnvelope decided_after = events::Decode(attempted[4]).value();
+  EXPECT_EQ(decided_after.aggregate_id(), "c") << "the new command's event comes after the re-append";
+  EXPECT_THAT(publisher_->chunk_sizes(), ElementsAre(2u, 2u, 1u)) << "the re-append is one round trip";
+  const auto log = publisher_->log.published();
+  ASSERT_EQ(log.size(), 3u);
+  EXPECT_EQ(log[0].value, failed_chunk[0]);
+  EXPECT_EQ(log[1].value, failed_chunk[1]);
+  EXPECT_EQ(log[2].value, attempted[4]);
+
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(resyncs.size(), 1u) << "one resync, once the re-append was acknowledged";
+    EXPECT_EQ(resyncs[0].attempted, 4u) << "resync ran after the re-append and before the new event";
+    EXPECT_EQ(resyncs[0].decided, 2) << "the new command was decided only after the resync";
+  }
+  EXPECT_THAT(decider->Health(), IsOk());
+}
+
+// While the re-append itself fails, nothing is decided and the projection is not asked to resync:
+// the outcome of the failed chunk is still unknown. It is settled once Kafka takes it.
+TEST_F(DeciderTest, WhileTheReappendOfAFailedAppendFailsNothingIsDecidedAndTheDeciderStaysUnavailable) {
+  std::atomic<int> resyncs{0};
+  DeciderOptions options;
+  options.resync = [&](absl::Duration) -> Status {
+    ++resyncs;
+    return absl::OkStatus();
+  };
+  auto decider = Start(options);
+
+  publisher_->log.FailWith(absl::UnavailableError("broker down"));  // until healed
+  auto chunk = decider->ExecuteAll({{"a"}, {"b"}}, caller_);
+  ASSERT_EQ(chunk.size(), 2u);
+  for (const auto& r : chunk) EXPECT_THAT(r, StatusIs(Code::kUnavailable, HasSubstr("broker down")));
+  const std::vector<std::string> failed_chunk = publisher_->attempted();
+  ASSERT_EQ(failed_chunk.size(), 2u);
+
+  EXPECT_THAT(decider->Execute({"c"}, caller_),
+              StatusIs(Code::kUnavailable,
+                       "recovering from a failed append (re-appending the events of a failed append: broker down); "
+                       "retry with the same idempotency key"));
+  EXPECT_EQ(logic_.decided, 2) << "the new command was not decided";
+  EXPECT_EQ(resyncs, 0) << "no resync before the failed chunk is settled";
+  EXPECT_THAT(decider->Health(), StatusIs(Code::kUnavailable, HasSubstr("waiting to resync after a failed append")));
+  // Every attempt since (the command's, and any of the idle decider's) was the failed chunk again.
+  const std::vector<std::string> attempted = publisher_->attempted();
+  ASSERT_GE(attempted.size(), 4u);
+  ASSERT_EQ(attempted.size() % 2, 0u);
+  for (size_t k = 2; k < attempted.size(); ++k) {
+    EXPECT_EQ(attempted[k], failed_chunk[k % 2]) << "attempt " << k;
+  }
+  EXPECT_TRUE(publisher_->log.published().empty());
+
+  // Kafka is back: the same envelopes are settled first, then the next command is decided.
+  publisher_->log.FailWith(absl::OkStatus());
+  ASSERT_THAT(decider->Execute({"c"}, caller_), IsOkAndHolds(Field(&Counted::version, 1)));
+  EXPECT_EQ(resyncs, 1);
+  const auto log = publisher_->log.published();
+  ASSERT_EQ(log.size(), 3u);
+  EXPECT_EQ(log[0].value, failed_chunk[0]);
+  EXPECT_EQ(log[1].value, failed_chunk[1]);
+  EXPECT_EQ(events::Decode(log[2].value).value().aggregate_id(), "c");
+  EXPECT_THAT(decider->Health(), IsOk());
+}
+
+// Unit-test mode: with no projection to catch up (no resync function), a failed chunk is forgotten,
+// not appended again.
+TEST_F(DeciderTest, WithoutAResyncFunctionAFailedChunkIsNotReappended) {
+  auto decider = Start();
+  publisher_->FailNextAppends(1, absl::UnavailableError("broker went away"));
+  auto chunk = decider->ExecuteAll({{"a"}, {"b"}}, caller_);
+  for (const auto& r : chunk) EXPECT_THAT(r, StatusIs(Code::kUnavailable, HasSubstr("broker went away")));
+  const std::vector<std::string> failed_chunk = publisher_->attempted();
+  ASSERT_EQ(failed_chunk.size(), 2u);
+
+  ASSERT_THAT(decider->Execute({"c"}, caller_), IsOkAndHolds(Field(&Counted::version, 1)));
+  const std::vector<std::string> attempted = publisher_->attempted();
+  ASSERT_EQ(attempted.size(), 3u) << "the failed chunk and the new command's event, nothing re-appended";
+  EXPECT_EQ(events::Decode(attempted[2]).value().aggregate_id(), "c");
+  EXPECT_THAT(publisher_->chunk_sizes(), ElementsAre(2u, 1u));
+  const auto log = publisher_->log.published();
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0].value, attempted[2]);
+  EXPECT_THAT(decider->Health(), IsOk());
+}
+
 // ---- the store moved during the append ----
 
 // The runner applied the chunk's own events (read back from the log) and committed, while the
@@ -550,6 +698,54 @@ TEST_F(DeciderTest, RowsTheRunnerCommittedDuringTheAppendAreKeptAndTheChunkIsApp
   EXPECT_TRUE(store_->Get(Store::kMetaFamily, projection::AppliedAheadKey("counters", kTopic, 0, 1)).value());
   EXPECT_TRUE(store_->Get(Store::kMetaFamily, projection::AppliedAheadKey("counters", kTopic, 0, 2)).value());
 }
+
+// The runner committed during the append, but only offsets and counters (meta family), e.g. for
+// records it skipped: the chunk's batch still rests on the current rows and is committed as it is.
+// Only a commit that changes rows makes the decider apply the chunk again.
+class DeciderRunnerCommitTest : public DeciderTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(DeciderRunnerCommitTest, OnlyARunnerCommitThatChangesRowsMakesTheChunkBeReapplied) {
+  const bool changes_rows = GetParam();
+  auto decider = Start();
+  ASSERT_THAT(decider->Execute({"m", 5}, caller_), IsOk());
+  ASSERT_EQ(Commits(), 1u);
+  Status runner = absl::UnknownError("the runner did not run");
+  publisher_->DuringNextAppend([&](const std::vector<kafka::OutgoingMessage>&) {
+    std::unique_lock lock(applier_->mutex(), std::try_to_lock);
+    if (!lock.owns_lock()) {
+      runner = absl::InternalError("the projection's lock is held during the append");
+      return;
+    }
+    Batch batch = store_->NewBatch();
+    batch.SetOffset("counters", "t.other", 0, 1);
+    runner = batch.AddToCounter(projection::SkippedCounter("counters"), 1);
+    if (runner.ok()) runner = applier_->Commit(batch, changes_rows);
+  });
+  auto results = decider->ExecuteAll({{"m", 10}, {"n", 1}}, caller_);
+  ASSERT_THAT(runner, IsOk());
+  EXPECT_THAT(results[0], IsOkAndHolds(::testing::AllOf(Field(&Counted::version, 2), Field(&Counted::count, 15))));
+  EXPECT_THAT(results[1], IsOkAndHolds(::testing::AllOf(Field(&Counted::version, 1), Field(&Counted::count, 1))));
+
+  EXPECT_EQ(Metric("sales_decider_reapplied_chunks_total"), changes_rows ? 1 : 0)
+      << (changes_rows ? "rows changed: re-applied" : "only meta written: committed without re-applying");
+  EXPECT_EQ(Commits(), changes_rows ? 3u : 2u) << "row-changing commits: the first command's, the runner's if it "
+                                                  "changed rows, the chunk's";
+  // Either way the chunk's rows and the runner's meta writes are all there, once.
+  EXPECT_EQ(Stored("m").version, 2);
+  EXPECT_EQ(Stored("m").count, 15);
+  EXPECT_EQ(Stored("n").count, 1);
+  EXPECT_EQ(AppliedCount(), 3);
+  EXPECT_EQ(store_->GetOffset("counters", "t.other", 0).value(), std::optional<int64_t>(1));
+  EXPECT_EQ(store_->GetCounter(projection::SkippedCounter("counters")).value(), 1);
+  EXPECT_TRUE(store_->Get(Store::kMetaFamily, projection::AppliedAheadKey("counters", kTopic, 0, 1)).value());
+  EXPECT_TRUE(store_->Get(Store::kMetaFamily, projection::AppliedAheadKey("counters", kTopic, 0, 2)).value());
+  EXPECT_THAT(decider->Health(), IsOk());
+}
+
+INSTANTIATE_TEST_SUITE_P(RunnerCommitDuringTheAppend, DeciderRunnerCommitTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "ChangesRows" : "OnlyMeta";
+                         });
 
 TEST_F(DeciderTest, TheProjectionLockIsFreeDuringTheAppend) {
   auto decider = Start();
