@@ -10,6 +10,7 @@
 namespace sales::lead_acquisition {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::Field;
 using ::testing::HasSubstr;
@@ -382,6 +383,36 @@ TEST(ValidateCapture, NamesEachBadField) {
   r = ValidRequest();
   r.set_company_size(-1);
   EXPECT_THAT(ViolationsOf(ValidateCapture(r)), ElementsAre(Field(&FieldViolation::field, "company_size")));
+}
+
+// Text that looks blank, or that is shown in another order than it is stored, is not a name.
+TEST(ValidateCapture, InvisibleAndBidiControlledTextIsRefused) {
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"\u200B", "visible character"},  // zero width space only
+      {" \u200B\u200C\u2060\uFEFF ", "visible character"},
+      {"\u00A0\u3000", "visible character"},  // no-break and ideographic spaces
+      {"Ann\u202Ea", "bidirectional"},         // right-to-left override
+      {"\u2067Ann", "bidirectional"},          // right-to-left isolate
+      {"Ann\xC2\x85", "control characters"},  // C1 control (NEL)
+      {"Ann\xff", "not valid UTF-8"},         // gRPC and the JSON parser refuse it first; checked anyway
+  };
+  for (const auto& [name, why] : refused) {
+    auto r = ValidRequest();
+    r.set_name(name);
+    EXPECT_THAT(ViolationsOf(ValidateCapture(r)),
+                ElementsAre(AllOf(Field(&FieldViolation::field, "name"),
+                                  Field(&FieldViolation::description, HasSubstr(why)))))
+        << name;
+  }
+  auto company = ValidRequest();
+  company.set_company("\u200B");
+  EXPECT_THAT(ViolationsOf(ValidateCapture(company)), ElementsAre(Field(&FieldViolation::field, "company")));
+  // Right-to-left scripts need no controls, and a joiner inside a word is fine.
+  for (const char* ok : {"דוד כהן", "محمد علي", "Ελένη Παππά", "क्‍ष", "Zoë\u200DAnn"}) {
+    auto r = ValidRequest();
+    r.set_name(ok);
+    EXPECT_TRUE(ValidateCapture(r).ok()) << ok;
+  }
 }
 
 TEST(ValidateCapture, ContactNeedsEmailOrPhone) {
