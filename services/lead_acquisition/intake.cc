@@ -3,11 +3,11 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "absl/time/clock.h"
-#include "absl/time/clock.h"
 #include "common/base/hash.h"
 #include "common/base/log.h"
 #include "common/kafka/dead_letter.h"
 #include "common/base/strings.h"
+#include "common/base/text.h"
 #include "common/kafka/client_config.h"
 #include "sales/intake/v1/inbound_lead.pb.h"
 
@@ -25,8 +25,8 @@ StatusOr<events::v1::LeadSource> SourceFromName(const std::string& name) {
   for (const auto& [n, s] : kNames) {
     if (name == n) return s;
   }
-  return InvalidField("source", StrCat("\"", name, "\" is not one of web_form, marketing_system, inbound_call, "
-                                       "manual, referral, event"));
+  return InvalidField("source", StrCat("\"", EscapeForDisplay(name), "\" is not one of web_form, marketing_system, "
+                                       "inbound_call, manual, referral, event"));
 }
 
 }  // namespace
@@ -42,7 +42,11 @@ StatusOr<api::v1::CaptureLeadRequest> ParseInboundLead(std::string_view json) {
   auto parsed = google::protobuf::util::JsonStringToMessage(
       google::protobuf::StringPiece(json.data(), json.size()), &in, options);
   if (!parsed.ok()) {
-    return InvalidField("record", StrCat("not a valid JSON lead record: ", std::string(parsed.message())));
+    // The parser's first line says what is wrong; the lines after it quote the record raw (the
+    // dead letter keeps the record itself).
+    const std::string why(parsed.message());
+    return InvalidField("record",
+                        StrCat("not a valid JSON lead record: ", EscapeForDisplay(why.substr(0, why.find('\n')))));
   }
   if (in.schema_version() == 0) return InvalidField("schema_version", "required (this service reads version 1)");
   if (in.schema_version() != 1) {
