@@ -58,6 +58,14 @@ bool IsPositive(ActivityOutcome o) {
          o == events::v1::ACTIVITY_OUTCOME_MEETING_HELD;
 }
 
+// Product codes once each, in the order first named: ["a","a"] is interest in one product.
+void AddUnique(const google::protobuf::RepeatedPtrField<std::string>& products,
+               google::protobuf::RepeatedPtrField<std::string>* out) {
+  for (const auto& p : products) {
+    if (std::find(out->begin(), out->end(), p) == out->end()) out->Add()->assign(p);
+  }
+}
+
 bool Covers(const Manager& m, const std::string& region) {
   for (const auto& r : m.regions()) {
     if (r == "*" || r == region) return true;
@@ -245,7 +253,7 @@ LeadEvent DecideCapture(const api::v1::CaptureLeadRequest& r, events::v1::Assign
   c->set_source(r.source());
   c->set_external_id(Trim(r.external_id()));
   c->set_region(r.region());
-  for (const auto& p : r.product_interest()) c->add_product_interest(p);
+  AddUnique(r.product_interest(), c->mutable_product_interest());
   c->set_company_size(r.company_size());
   *c->mutable_assignment() = std::move(assignment);
   return event;
@@ -261,7 +269,7 @@ LeadEvent DecideLink(const api::v1::CaptureLeadRequest& r, const std::string& ma
   l->mutable_contact()->set_email(NormalizeEmail(r.email()));
   l->mutable_contact()->set_phone(Trim(r.phone()));
   l->set_matched_on(matched_on);
-  for (const auto& p : r.product_interest()) l->add_product_interest(p);
+  AddUnique(r.product_interest(), l->mutable_product_interest());
   return event;
 }
 
@@ -458,7 +466,7 @@ Status EvolveLead(std::optional<Lead>& state, const EventEnvelope& e) {
     lead.set_source(c.source());
     lead.set_external_id(c.external_id());
     lead.set_region(c.region());
-    *lead.mutable_product_interest() = c.product_interest();
+    AddUnique(c.product_interest(), lead.mutable_product_interest());  // events before de-duplication
     lead.set_company_size(c.company_size());
     *lead.mutable_captured_at() = e.occurred_at();
     if (c.has_assignment()) {

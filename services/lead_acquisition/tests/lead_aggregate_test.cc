@@ -86,6 +86,22 @@ TEST(CaptureLead, DecidesANormalisedLeadCapturedWithItsAssignment) {
   EXPECT_EQ(EventTypeOf(e), "lead.captured");
 }
 
+TEST(CaptureLead, ProductsNamedTwiceCountOnce) {
+  auto r = ValidRequest();
+  r.clear_product_interest();
+  for (const char* p : {"crm-pro", "erp", "crm-pro", "erp", "crm-pro"}) r.add_product_interest(p);
+  const LeadEvent captured = DecideCapture(r, {});
+  EXPECT_THAT(captured.captured().product_interest(), ElementsAre("crm-pro", "erp"));
+  EXPECT_THAT(DecideLink(r, "email").source_linked().product_interest(), ElementsAre("crm-pro", "erp"));
+  const Lead lead = Given({captured});
+  EXPECT_EQ(lead.score_components(3).points(), 10);
+  EXPECT_EQ(lead.score_components(3).reason(), "interested in 2 products");
+  // Events recorded before products were de-duplicated score the same.
+  LeadEvent old = captured;
+  old.mutable_captured()->add_product_interest("erp");
+  EXPECT_THAT(Given({old}).product_interest(), ElementsAre("crm-pro", "erp"));
+}
+
 TEST(CaptureLead, EvolveBuildsTheLeadOwnedAndScored) {
   Lead lead = Given({Captured("m-1")});
   EXPECT_EQ(lead.version(), 1);
