@@ -176,11 +176,16 @@ Status ValidateLogActivity(const api::v1::LogLeadActivityRequest& r, absl::Time 
   CheckIdempotencyKey(r.idempotency_key(), v);
   CheckId("lead_id", r.lead_id(), v);
   CheckId("manager_id", r.manager_id(), v);
-  if (r.type() == events::v1::ACTIVITY_TYPE_UNSPECIFIED || !events::v1::ActivityType_IsValid(r.type())) {
-    v.push_back({"type", "must be CALL, EMAIL or MEETING"});
+  if (r.type() == events::v1::ACTIVITY_TYPE_UNSPECIFIED) {
+    v.push_back({"type", "must be set (CALL, EMAIL or MEETING)"});
+  } else if (!events::v1::ActivityType_IsValid(r.type())) {
+    v.push_back({"type", StrCat("unknown value ", static_cast<int>(r.type()), " (CALL, EMAIL or MEETING)")});
   }
-  if (r.outcome() == events::v1::ACTIVITY_OUTCOME_UNSPECIFIED || !events::v1::ActivityOutcome_IsValid(r.outcome())) {
-    v.push_back({"outcome", "must be set"});
+  if (r.outcome() == events::v1::ACTIVITY_OUTCOME_UNSPECIFIED) {
+    v.push_back({"outcome", "must be set (REACHED, NO_ANSWER, LEFT_MESSAGE, MEETING_BOOKED, MEETING_HELD or "
+                            "NOT_INTERESTED)"});
+  } else if (!events::v1::ActivityOutcome_IsValid(r.outcome())) {
+    v.push_back({"outcome", StrCat("unknown value ", static_cast<int>(r.outcome()))});
   }
   if (r.has_occurred_at()) {
     const auto& t = r.occurred_at();

@@ -283,6 +283,23 @@ TEST(LogLeadActivity, RefusesTheFutureAndMissingFields) {
   EXPECT_THAT(fields, ElementsAre("manager_id", "type", "outcome", "occurred_at"));
 }
 
+TEST(LogLeadActivity, UnknownEnumValuesAreCalledUnknownNotMissing) {
+  testing::FakeClock clock;
+  api::v1::LogLeadActivityRequest r;
+  r.set_idempotency_key("act");
+  r.set_lead_id("123e4567-e89b-12d3-a456-426614174000");
+  r.set_manager_id("123e4567-e89b-12d3-a456-426614174001");
+  r.set_type(static_cast<events::v1::ActivityType>(42));
+  r.set_outcome(static_cast<events::v1::ActivityOutcome>(77));
+  EXPECT_THAT(ViolationsOf(ValidateLogActivity(r, clock.Now())),
+              ElementsAre(Field(&FieldViolation::description, HasSubstr("unknown value 42")),
+                          Field(&FieldViolation::description, "unknown value 77")));
+  r.clear_outcome();
+  EXPECT_THAT(ViolationsOf(ValidateLogActivity(r, clock.Now())),
+              ElementsAre(Field(&FieldViolation::field, "type"),
+                          Field(&FieldViolation::description, HasSubstr("must be set"))));
+}
+
 // ---- automatic assignment ----
 
 TEST(ChooseManager, LeastLoadedAmongThoseCoveringTheRegionThenFewestEverThenId) {
