@@ -1,8 +1,15 @@
 #include "tools/salesctl/import.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <optional>
+#include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -52,6 +59,39 @@ StatusOr<events::v1::LeadSource> ParseSource(const std::string& text) {
 }
 
 }  // namespace
+
+StatusOr<std::string> ReadFile(const std::string& path) {
+  auto failed = [&](int error) {
+    const std::string reason = StrCat(path, ": ", std::strerror(error));
+    switch (error) {
+      case ENOENT: return absl::NotFoundError(reason);
+      case EACCES: return absl::PermissionDeniedError(reason);
+      default: return absl::FailedPreconditionError(reason);
+    }
+  };
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return failed(errno);
+  std::string out;
+  struct stat st;
+  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    return failed(EISDIR);
+  }
+  char buf[1 << 16];
+  while (true) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int error = errno;
+      ::close(fd);
+      return failed(error);
+    }
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
 
 StatusOr<PreparedImport> PrepareRows(const CsvDocument& document, const std::string& default_source) {
   PreparedImport out;

@@ -27,6 +27,9 @@ struct PreparedImport {
   std::vector<std::string> ignored_columns;
 };
 
+// The whole file; the error says why it cannot be read ("leads.csv: No such file or directory").
+StatusOr<std::string> ReadFile(const std::string& path);
+
 // INVALID_ARGUMENT when the header lacks a name column or a source is unknown. The document's
 // unreadable records are rejected rows.
 StatusOr<PreparedImport> PrepareRows(const CsvDocument& document, const std::string& default_source);

@@ -10,10 +10,8 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <fstream>
 #include <optional>
 #include <iostream>
-#include <sstream>
 
 #include "common/base/strings.h"
 #include "sales/api/v1/admin.grpc.pb.h"
@@ -55,14 +53,12 @@ void DrawProgress(int64_t done, int64_t total) {
 }
 
 int Import(const std::string& target, const std::string& path, const std::string& source, const std::string& actor) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    std::cerr << "salesctl: cannot read " << path << "\n";
+  auto text = ReadFile(path);
+  if (!text.ok()) {
+    std::cerr << "salesctl: cannot read " << text.status().message() << "\n";
     return 1;
   }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  auto prepared = PrepareRows(ParseCsv(buffer.str()), source);
+  auto prepared = PrepareRows(ParseCsv(*text), source);
   if (!prepared.ok()) {
     std::cerr << "salesctl: " << path << ": " << prepared.status().message() << "\n";
     return prepared.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
