@@ -26,11 +26,13 @@ constexpr char kUsage[] =
     "\n"
     "commands:\n"
     "  import FILE.csv [--source=NAME] [--actor=NAME]\n"
-    "      Streams a CSV export of leads through ImportLeads. Header names: name (required), company,\n"
-    "      email, phone, source, external_id, region, product_interest (';'-separated), company_size.\n"
+    "      Streams a CSV export of leads through StreamingImportLeads. Header names: name (required),\n"
+    "      company, email, phone, source, external_id, region, product_interest (';'-separated),\n"
+    "      company_size.\n"
     "      --source is used for rows without one (default marketing_system).\n"
     "  status\n"
-    "      Where each projection of the service stands (offsets, lag, applied, dead letters).\n"
+    "      Where each consumer of the service stands - projections and intakes: offsets, lag,\n"
+    "      counts, and how many records went to which dead-letter topic.\n"
     "\n"
     "The target defaults to $SALES_TARGET, else 127.0.0.1:50051.\n";
 
@@ -68,10 +70,8 @@ int Import(const std::string& target, const std::string& path, const std::string
     for (const auto& c : prepared->ignored_columns) std::cerr << " \"" << c << "\"";
     std::cerr << "\n";
   }
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(64 << 20);
-  auto channel = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
-  auto stub = api::v1::LeadAcquisition::NewStub(channel);
+  // Default channel settings: the answer comes in chunks well below gRPC's 4 MB message limit.
+  auto stub = api::v1::LeadAcquisition::NewStub(grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
   const bool tty = isatty(STDERR_FILENO);
   auto summary = RunImport(*stub, *prepared, actor, 100000, tty ? DrawProgress : std::function<void(int64_t, int64_t)>());
   if (!summary.ok()) {
