@@ -176,7 +176,7 @@ Status Serve(const Settings& s) {
   RETURN_IF_ERROR(Retry("start intake", deadline, [&] { return intake.Start(); }));
   LeadQueries queries(store.get());
   LeadAcquisitionService service(&commands, &queries, &metrics);
-  grpc_util::AdminService admin_service({{&runner, store.get()}});
+  grpc_util::AdminService admin_service({{&runner, store.get()}}, {&intake}, &metrics);
   ASSIGN_OR_RETURN(auto server, grpc_util::GrpcServer::Start(s.grpc_listen, {&service, &admin_service}));
   server->SetServing(true);
   ready = true;

@@ -104,9 +104,20 @@ int Status(const std::string& target) {
   for (const auto& p : r.projections()) {
     int64_t lag = 0;
     for (const auto& part : p.partitions()) lag += std::max<int64_t>(0, part.lag());
-    std::cout << "projection " << p.name() << (p.caught_up() ? "  (caught up)" : "  (catching up)") << "\n"
-              << "  applied " << Thousands(p.events_applied()) << ", redelivered " << Thousands(p.duplicates_skipped())
-              << ", dead-lettered " << Thousands(p.dead_lettered()) << ", lag " << Thousands(lag) << " events\n";
+    const bool intake = p.kind() == "intake";
+    std::string dead_letters;
+    for (const auto& t : p.dead_letter_topics()) StrAppend(&dead_letters, dead_letters.empty() ? " to " : ", ", t);
+    std::cout << (intake ? "intake " : "projection ") << p.name()
+              << (p.caught_up() ? "  (caught up)" : intake ? "" : "  (catching up)") << "\n";
+    if (intake) {
+      std::cout << "  captured " << Thousands(p.events_applied()) << ", already known "
+                << Thousands(p.duplicates_skipped());
+    } else {
+      std::cout << "  applied " << Thousands(p.events_applied()) << ", redelivered "
+                << Thousands(p.duplicates_skipped());
+    }
+    std::cout << ", dead-lettered " << Thousands(p.dead_lettered()) << dead_letters << ", lag " << Thousands(lag)
+              << (intake ? " records\n" : " events\n");
     for (const auto& part : p.partitions()) {
       std::cout << "  " << part.topic() << "/" << part.partition() << "  next " << part.next_offset() << "  end "
                 << part.end_offset() << "  lag " << part.lag() << "\n";

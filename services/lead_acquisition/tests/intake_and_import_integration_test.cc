@@ -68,11 +68,17 @@ TEST_F(IntakeIT, ValidDuplicateAndMalformedRecords) {
        "unsupported version 7"},
       {"{\"schema_version\":1,\"external_id\":\"x4\",\"name\":\"N\",\"email\":\"not-an-email\"}",
        "email: not a valid e-mail address"},
+      // Untrusted bytes: neither the reason header nor the log may carry them raw.
+      {"{\"schema_version\":1,\"external_id\":\"x5\",\"name\":\"Bad \xff\xfe\",\"email\":\"x5@example.gr\"}",
+       "record: not a valid JSON lead record: Encountered non UTF-8 code points."},
+      {"{\"schema_version\":1,\"external_id\":\"x6\",\"name\":\"N\",\"email\":\"x6@example.gr\","
+       "\"source\":\"web\\nform\"}",
+       "source: \"web\\nform\" is not one of"},
   };
   for (const auto& [record, reason] : bad) ASSERT_TRUE(producer.Send(topic, "bad", record).ok());
   ASSERT_TRUE(producer.Send(topic, "hs-3", Inbound("hs-3", "Γιάννης Τσάκωνας", "giannis@example.gr")).ok());
 
-  ASSERT_TRUE(testing::WaitUntil([&] { return MetricValue("sales_intake_records_total{outcome=\"rejected\"} ") == 6; },
+  ASSERT_TRUE(testing::WaitUntil([&] { return MetricValue("sales_intake_records_total{outcome=\"rejected\"} ") == 8; },
                                  absl::Seconds(30)));
   ASSERT_TRUE(testing::WaitUntil([&] { return AllLeads().size() == 3; }, absl::Seconds(30)));
   EXPECT_EQ(MetricValue("sales_intake_records_total{outcome=\"created\"} "), 3);
@@ -87,7 +93,38 @@ TEST_F(IntakeIT, ValidDuplicateAndMalformedRecords) {
   std::map<int64_t, std::string> reasons;
   for (const auto& d : *dead) reasons[std::stoll(d.Header("dlq.source.offset"))] = d.Header("dlq.reason");
   int i = 0;
-  for (const auto& [offset, reason] : reasons) EXPECT_THAT(reason, HasSubstr(bad[i++].second)) << "offset " << offset;
+  for (const auto& [offset, reason] : reasons) {
+    EXPECT_THAT(reason, HasSubstr(bad[i++].second)) << "offset " << offset;
+    EXPECT_TRUE(IsValidUtf8(reason) && reason.find('\n') == std::string::npos) << reason;
+  }
+  ExpectLogIsJsonLines();
+
+  // Operators see the intake beside the projection, with its dead letters: the Admin API,
+  // salesctl status and /metrics (grep -i dlq).
+  ::grpc::ClientContext ctx;
+  api::v1::GetProjectionStatusResponse consumers;
+  ASSERT_TRUE(admin_->GetProjectionStatus(&ctx, {}, &consumers).ok());
+  ASSERT_EQ(consumers.projections_size(), 2);
+  EXPECT_EQ(consumers.projections(0).name(), "leads");
+  EXPECT_EQ(consumers.projections(0).kind(), "projection");
+  const auto& intake = consumers.projections(1);
+  EXPECT_EQ(intake.name(), "lead-acquisition/intake");
+  EXPECT_EQ(intake.kind(), "intake");
+  EXPECT_EQ(intake.events_applied(), 3);
+  EXPECT_EQ(intake.duplicates_skipped(), 1);
+  EXPECT_EQ(intake.dead_lettered(), 8);
+  EXPECT_THAT(intake.dead_letter_topics(), ::testing::ElementsAre(topic + ".dlq"));
+  int64_t next = 0;
+  for (const auto& p : intake.partitions()) next += p.next_offset();
+  EXPECT_EQ(next, 12) << "every record read";
+  auto [code, status] = Salesctl("status");
+  EXPECT_EQ(code, 0) << status;
+  EXPECT_THAT(status, HasSubstr("intake lead-acquisition/intake"));
+  EXPECT_THAT(status, HasSubstr("dead-lettered 8 to " + topic + ".dlq"));
+  auto metrics = testing::HttpGet(service_->http_port(), "/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_THAT(*metrics, HasSubstr("sales_dlq_records{consumer=\"lead-acquisition/intake\",kind=\"intake\"} 8\n"));
+  EXPECT_THAT(*metrics, HasSubstr("sales_dlq_records{consumer=\"leads\",kind=\"projection\"} 0\n"));
 
   // Replaying the whole intake topic into a fresh store creates nothing new: the commands answer as
   // retries (their idempotency keys come from the records' positions).
