@@ -49,34 +49,14 @@ start_service() {  # name binary grpc_port http_port
 
 start_service lead-acquisition "$build/services/lead_acquisition/lead-acquisition" "$lead_grpc" "$lead_http"
 
-# Show it working, with the standard gRPC client, through server reflection.
+# Show it working (deploy/local/demo.sh: idempotent, so every `make run` leaves the same state).
 grpcurl=$tools/grpcurl
-key="demo-$(date +%s)"
 echo
-echo "run: registering a sales manager for Attica (leads there are assigned automatically):"
-"$grpcurl" -plaintext -d '{"idempotency_key":"demo-manager-anna","name":"Άννα Κωστάκη","email":"anna@example.gr",
-  "regions":["GR-ATT"],"products":["crm-pro"]}' "127.0.0.1:$lead_grpc" sales.api.v1.LeadAcquisition/RegisterManager
-echo
-echo "run: capturing a lead:"
-echo "  grpcurl -plaintext -d '{...}' 127.0.0.1:$lead_grpc sales.api.v1.LeadAcquisition/CaptureLead"
-reply=$("$grpcurl" -plaintext -H "x-actor: make-run-demo" -d @ "127.0.0.1:$lead_grpc" \
-  sales.api.v1.LeadAcquisition/CaptureLead <<JSON
-{"idempotency_key": "$key", "name": "Ελένη Παππά", "company": "Παππάς & Υιοί Α.Ε.",
- "email": "eleni@example.gr", "phone": "+30 210 555 0101", "source": "LEAD_SOURCE_WEB_FORM",
- "region": "GR-ATT", "product_interest": ["crm-pro"]}
-JSON
-)
-echo "$reply"
-lead_id=$(echo "$reply" | sed -n 's/.*"lead_\?[iI]d": "\([^"]*\)".*/\1/p')
-echo "run: reading it back:"
-"$grpcurl" -plaintext -d "{\"lead_id\": \"$lead_id\"}" "127.0.0.1:$lead_grpc" sales.api.v1.LeadAcquisition/GetLead
-echo "run: importing deploy/local/sample-leads.csv with salesctl:"
-"$build/tools/salesctl/salesctl" --target="127.0.0.1:$lead_grpc" import "$root/deploy/local/sample-leads.csv" || true
-echo "run: projection status (salesctl status):"
-"$build/tools/salesctl/salesctl" --target="127.0.0.1:$lead_grpc" status
+SALES_GRPCURL=$grpcurl "$root/deploy/local/demo.sh" "$build" "127.0.0.1:$lead_grpc"
 cat <<MSG
 
-The platform is running. Try, from another terminal:
+The platform is running. Paste the README's examples into another terminal, top to bottom
+(grpcurl is in $tools, not on PATH: export PATH="$tools:\$PATH"). Or try:
   $grpcurl -plaintext 127.0.0.1:$lead_grpc list
   $grpcurl -plaintext 127.0.0.1:$lead_grpc describe sales.api.v1.CaptureLeadRequest
   curl -s 127.0.0.1:$lead_http/metrics | grep sales_
