@@ -113,7 +113,7 @@ StatusOr<api::v1::ProjectionStatus> IntakeConsumer::ConsumerStatus() const {
   for (int32_t p : partitions) {
     ASSIGN_OR_RETURN(std::optional<int64_t> stored, store_->GetOffset(kConsumerName, options_.topic, p));
     const int64_t next = stored.value_or(0);
-    const int64_t end = consumer_.HighWatermark({options_.topic, p});
+    const int64_t end = std::max<int64_t>(-1, consumer_.HighWatermark({options_.topic, p}));  // -1: not known yet
     auto* part = s.add_partitions();
     part->set_topic(options_.topic);
     part->set_partition(p);

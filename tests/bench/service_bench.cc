@@ -215,7 +215,8 @@ StatusOr<StartupSample> StartToReady(const ServiceSetup& setup, const std::strin
       return absl::UnavailableError(StrCat("GetProjectionStatus: ", s.error_message()));
     }
   }
-  if (status.projections_size() != 1 || !status.projections(0).caught_up()) {
+  // Projections come first; consumers of other kinds (the intake) follow.
+  if (status.projections_size() < 1 || status.projections(0).name() != "leads" || !status.projections(0).caught_up()) {
     return absl::InternalError(StrCat("service ready but not caught up: ", status.ShortDebugString()));
   }
   sample.events_applied = status.projections(0).events_applied();
