@@ -369,6 +369,7 @@ TEST_F(LeadAcquisitionIT, BrokerDownAnswersUnavailableAndRecovers) {
   testing::RawProducer producer;
   ASSERT_TRUE(producer.Send(topic_, id, CapturedEvent(id, "After The Outage")).ok());
   ASSERT_TRUE(testing::WaitUntil([&] { return Get(id, &lead).ok(); }, absl::Seconds(60)));
+  ExpectLogIsJsonLines();  // also what the Kafka client library said while the broker was away
 }
 
 }  // namespace
