@@ -8,7 +8,7 @@ packages=(
   g++ cmake ninja-build make pkg-config
   librdkafka-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   librocksdb-dev libgtest-dev libgmock-dev uuid-dev libssl-dev
-  kcat maven openjdk-17-jre-headless
+  kcat jq maven openjdk-17-jre-headless
 )
 
 missing=()

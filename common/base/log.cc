@@ -6,6 +6,7 @@
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/base/text.h"
 
 namespace sales::log {
 namespace {
@@ -27,24 +28,35 @@ const char* LevelName(Level l) {
   return "info";
 }
 
+// JSON strings must be valid UTF-8: bytes that are not part of well-formed UTF-8 (untrusted input
+// such as an inbound record) are written as the text \xNN, so every line stays valid JSON.
 void AppendJsonString(std::string* out, std::string_view s) {
   out->push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
+  char buf[8];
+  char32_t cp;
+  for (size_t i = 0; i < s.size();) {
+    const size_t n = DecodeUtf8(s, i, &cp);
+    if (n == 0) {
+      snprintf(buf, sizeof buf, "\\\\x%02x", static_cast<unsigned char>(s[i]));
+      out->append(buf);
+      ++i;
+      continue;
+    }
+    switch (cp) {
       case '"': out->append("\\\""); break;
       case '\\': out->append("\\\\"); break;
       case '\n': out->append("\\n"); break;
       case '\r': out->append("\\r"); break;
       case '\t': out->append("\\t"); break;
       default:
-        if (c < 0x20) {
-          char buf[8];
-          snprintf(buf, sizeof buf, "\\u%04x", c);
+        if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
+          snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(cp));
           out->append(buf);
         } else {
-          out->push_back(static_cast<char>(c));
+          out->append(s.substr(i, n));
         }
     }
+    i += n;
   }
   out->push_back('"');
 }

@@ -7,9 +7,17 @@
 
 #include "common/base/strings.h"
 #include "absl/time/clock.h"
+#include "common/grpc/malformed_request.h"
 #include "grpc/health/v1/health.pb.h"
 
 namespace sales::grpc_util {
+namespace {
+
+// Every process that serves gRPC keeps its log JSON from its first line: protobuf may complain
+// while the service catches up its topics, before it serves (malformed_request.h).
+[[maybe_unused]] const bool kLibraryLogsRouted = RouteLibraryLogs();
+
+}  // namespace
 
 StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const std::string& address,
                                                         const std::vector<::grpc::Service*>& services,
@@ -27,6 +35,8 @@ StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const std::string& addre
   ::grpc::ResourceQuota quota("sales-grpc");
   quota.SetMaxThreads(max_threads);
   builder.SetResourceQuota(quota);
+  // Requests that fail to parse: INVALID_ARGUMENT naming the field, not gRPC's empty INTERNAL.
+  builder.experimental().SetInterceptorCreators(MalformedRequestInterceptors());
   // Calls block until their command is acknowledged by Kafka; keep enough polling threads around
   // instead of creating and ending one for nearly every call (the default keeps at most 2).
   builder.SetSyncServerOption(::grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 2);

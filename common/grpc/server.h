@@ -1,6 +1,8 @@
 // gRPC server bootstrap shared by every service: the services given, plus the standard health
 // checking service (grpc.health.v1) and server reflection, so grpcurl and load balancers work
 // without the .proto files. Shutdown is graceful: in-flight calls get a deadline to finish.
+// A request that fails to parse is answered INVALID_ARGUMENT naming the field, and protobuf's and
+// gRPC's own log messages go to the JSON log, from process start (malformed_request.h).
 #pragma once
 
 #include <grpcpp/grpcpp.h>

@@ -10,6 +10,7 @@
 
 namespace RdKafka {
 class Conf;
+class Event;
 }
 
 namespace sales::kafka {
@@ -20,10 +21,15 @@ struct ClientSettings {
   std::map<std::string, std::string> overrides;  // any librdkafka property, applied last
 };
 
-// A global librdkafka configuration with `properties` applied after the settings.
+// A global librdkafka configuration with `properties` applied after the settings. Its event
+// callback writes the client's log and error messages to the JSON log (LogKafkaEvent); a client
+// that sets its own should pass log events to LogKafkaEvent.
 // INVALID_ARGUMENT naming the property librdkafka rejected.
 StatusOr<std::unique_ptr<RdKafka::Conf>> MakeConf(const ClientSettings& settings,
                                                   const std::map<std::string, std::string>& properties);
+
+// Writes a librdkafka log or error event as a JSON log line (thread-safe; any other event: nothing).
+void LogKafkaEvent(RdKafka::Event& event);
 
 // The topic name for a logical topic under a prefix: Topic("t1.", "sales.leads") == "t1.sales.leads".
 inline std::string Topic(const std::string& prefix, const std::string& name) { return prefix + name; }

@@ -1,6 +1,7 @@
 #include "common/kafka/dead_letter.h"
 
 #include "common/base/strings.h"
+#include "common/base/text.h"
 #include "common/kafka/client_config.h"
 
 namespace sales::kafka {
@@ -13,8 +14,9 @@ OutgoingMessage MakeDeadLetter(std::string key, std::string value,
     m.headers.emplace_back("dlq.truncated", StrCat(m.value.size()));
     m.value.resize(kDeadLetterKeptBytes);
   }
-  std::string why(reason.message());
-  if (why.size() > 4096) why.resize(4096);
+  // The reason may quote the record (a refused value): never copy raw bytes or line breaks into
+  // the header operators read.
+  std::string why = EscapeForDisplay(ToStd(reason.message()).substr(0, 4096));
   m.headers.emplace_back("dlq.reason", std::move(why));
   m.headers.emplace_back("dlq.code", absl::StatusCodeToString(reason.code()));
   m.headers.emplace_back("dlq.consumer", origin.consumer);

@@ -1,6 +1,7 @@
 // The one shape of a dead letter: a record a consumer refused, parked in `<topic>.dlq` unchanged
 // (key, value, headers) with why and where it came from in `dlq.*` headers. Shared by every
-// consumer so operators (and salesctl) read them all the same way.
+// consumer so operators (and salesctl) read them all the same way. The `dlq.reason` header is
+// printable UTF-8 on one line (EscapeForDisplay), whatever the refused record held.
 #pragma once
 
 #include <string>

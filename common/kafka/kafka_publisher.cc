@@ -69,6 +69,7 @@ class KafkaPublisher::DeliveryReports final : public RdKafka::DeliveryReportCb, 
   }
 
   void event_cb(RdKafka::Event& event) override {
+    if (event.type() == RdKafka::Event::EVENT_LOG) LogKafkaEvent(event);
     if (event.type() != RdKafka::Event::EVENT_ERROR) return;
     if (event.fatal()) {
       fatal_->store(generation_);

@@ -212,11 +212,7 @@ Status ProjectionRunner::ProcessBatch(std::vector<Record>& records) {
 Status ProjectionRunner::DeadLetter(const Record& record, const Status& reason) {
   kafka::OutgoingMessage m = kafka::MakeDeadLetter(record.key, record.value, record.headers, reason,
                                                    {name_, record.topic, record.partition, record.offset}, absl::Now());
-  // A service never writes another service's topics, its dead-letter topic included: records of
-  // a topic it only reads are parked in its own (the origin headers say where they came from).
-  if (!options_.own_dead_letter_topic.empty() && !options_.topics.empty() && record.topic != options_.topics.front()) {
-    m.topic = options_.own_dead_letter_topic;
-  }
+  m.topic = DeadLetterTopicFor(record.topic);
   std::vector<kafka::OutgoingMessage> one;
   one.push_back(std::move(m));
   auto results = dead_letters_->Publish(std::move(one), options_.kafka_timeout);
@@ -227,6 +223,15 @@ Status ProjectionRunner::DeadLetter(const Record& record, const Status& reason) 
                                       {"offset", record.offset},
                                       {"reason", std::string(reason.message())}});
   return absl::OkStatus();
+}
+
+std::string ProjectionRunner::DeadLetterTopicFor(const std::string& topic) const {
+  // A service never writes another service's topics, its dead-letter topic included: records of
+  // a topic it only reads are parked in its own (the origin headers say where they came from).
+  if (!options_.own_dead_letter_topic.empty() && !options_.topics.empty() && topic != options_.topics.front()) {
+    return options_.own_dead_letter_topic;
+  }
+  return kafka::DeadLetterTopic(topic);
 }
 
 void ProjectionRunner::Advance(const std::string& topic, int32_t partition, int64_t next_offset) {

@@ -89,6 +89,8 @@ class ProjectionRunner {
   // failing for RunnerOptions::stall_after: store trouble, dead-letter topic unreachable).
   Status Health() const;
   const std::string& name() const { return name_; }
+  // Where refused records of `topic` are parked (see RunnerOptions::own_dead_letter_topic).
+  std::string DeadLetterTopicFor(const std::string& topic) const;
 
  private:
   struct Counters;

@@ -161,6 +161,7 @@ class KitImpl final : public Kit {
     checks_.push_back(std::move(check));
   }
   void OnShutdown(std::function<void()> stop) override { stops_.push_back(std::move(stop)); }
+  void AddConsumerStatus(const grpc_util::ConsumerStatusSource* source) override { consumers_.push_back(source); }
 
   // OK when ready and every check passes.
   Status Health() {
@@ -195,6 +196,7 @@ class KitImpl final : public Kit {
   std::unique_ptr<projection::ProjectionRunner> runner_;
   std::vector<std::shared_ptr<void>> owned_;
   std::vector<std::function<void()>> stops_;
+  std::vector<const grpc_util::ConsumerStatusSource*> consumers_;
   std::mutex mu_;
   std::vector<std::function<Status()>> checks_;  // guarded by mu_
   std::atomic<bool> ready_{false};
@@ -283,7 +285,7 @@ Status KitImpl::Serve(projection::Projection* projection, const Wire& wire) {
 
   log::Info("wiring the service");
   ASSIGN_OR_RETURN(Parts parts, wire(*this));
-  grpc_util::AdminService admin_service({{runner_.get(), store_.get()}});
+  grpc_util::AdminService admin_service({{runner_.get(), store_.get()}}, consumers_, &metrics_);
   parts.services.push_back(&admin_service);
   ASSIGN_OR_RETURN(auto server,
                    grpc_util::GrpcServer::Start(settings_.grpc_listen, parts.services,

@@ -33,6 +33,7 @@
 #include "common/base/config.h"
 #include "common/base/status.h"
 #include "common/command/decider.h"
+#include "common/grpc/admin_service.h"
 #include "common/kafka/admin.h"
 #include "common/kafka/client_config.h"
 #include "common/kafka/publisher.h"
@@ -111,6 +112,9 @@ class Kit {
   // The service serves (gRPC health SERVING, /healthz 200) only while every check passes; a
   // failing check's message is the reason shown.
   virtual void AddHealthCheck(std::function<Status()> check) = 0;
+  // A consumer other than the projection (an intake, a command feed) to list in the Admin status
+  // beside it. Must live until shutdown.
+  virtual void AddConsumerStatus(const grpc_util::ConsumerStatusSource* source) = 0;
   // Stopped at shutdown, in reverse order of registration, after gRPC stopped serving and before
   // the projection and the store close (intake consumers, schedulers).
   virtual void OnShutdown(std::function<void()> stop) = 0;

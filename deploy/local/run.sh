@@ -56,27 +56,10 @@ start_service lead-acquisition "$build/services/lead_acquisition/lead-acquisitio
 start_service first-offers "$build/services/first_offers/first-offers" "$offers_grpc" "$offers_http"
 start_service client-support "$build/services/client_support/client-support" "$support_grpc" "$support_http"
 
-# Show it working, with the standard gRPC client, through server reflection.
+# Show it working (deploy/local/demo.sh: idempotent, so every `make run` leaves the same state).
 grpcurl=$tools/grpcurl
-key="demo-$(date +%s)"
 echo
-echo "run: registering a sales manager for Attica (leads there are assigned automatically):"
-"$grpcurl" -plaintext -d '{"idempotency_key":"demo-manager-anna","name":"Άννα Κωστάκη","email":"anna@example.gr",
-  "regions":["GR-ATT"],"products":["crm-pro"]}' "127.0.0.1:$lead_grpc" sales.api.v1.LeadAcquisition/RegisterManager
-echo
-echo "run: capturing a lead:"
-echo "  grpcurl -plaintext -d '{...}' 127.0.0.1:$lead_grpc sales.api.v1.LeadAcquisition/CaptureLead"
-reply=$("$grpcurl" -plaintext -H "x-actor: make-run-demo" -d @ "127.0.0.1:$lead_grpc" \
-  sales.api.v1.LeadAcquisition/CaptureLead <<JSON
-{"idempotency_key": "$key", "name": "Ελένη Παππά", "company": "Παππάς & Υιοί Α.Ε.",
- "email": "eleni@example.gr", "phone": "+30 210 555 0101", "source": "LEAD_SOURCE_WEB_FORM",
- "region": "GR-ATT", "product_interest": ["crm-pro"]}
-JSON
-)
-echo "$reply"
-lead_id=$(echo "$reply" | sed -n 's/.*"lead_\?[iI]d": "\([^"]*\)".*/\1/p')
-echo "run: reading it back:"
-"$grpcurl" -plaintext -d "{\"lead_id\": \"$lead_id\"}" "127.0.0.1:$lead_grpc" sales.api.v1.LeadAcquisition/GetLead
+SALES_GRPCURL=$grpcurl DEMO_LEAD_ID_FILE="$state/demo-lead-id" "$root/deploy/local/demo.sh" "$build" "127.0.0.1:$lead_grpc"
 demo_offer() {  # lead_id: qualified -> catalogue -> first offer drafted, sent, accepted
   local lead=$1 g="$grpcurl -plaintext -H x-actor:make-run-demo"
   local until day
@@ -106,7 +89,6 @@ demo_offer() {  # lead_id: qualified -> catalogue -> first offer drafted, sent, 
     sales.api.v1.FirstOffers/AcceptOffer || true
   $g -d "{\"offer_id\":\"$offer\"}" "127.0.0.1:$offers_grpc" sales.api.v1.FirstOffers/GetOffer || true
 }
-demo_offer "$lead_id"
 demo_client() {  # lead_id: the accepted offer opened a client; a PBX call from its number
   local lead=$1 g="$grpcurl -plaintext -H x-actor:make-run-demo" client=""
   for _ in $(seq 1 50); do  # the acceptance travels through sales.offers
@@ -121,14 +103,13 @@ demo_client() {  # lead_id: the accepted offer opened a client; a PBX call from 
   sleep 1
   $g -d "{\"client_id\":\"$client\"}" "127.0.0.1:$support_grpc" sales.api.v1.ClientSupport/GetClient || true
 }
+lead_id=$(cat "$state/demo-lead-id")
+demo_offer "$lead_id"
 demo_client "$lead_id"
-echo "run: importing deploy/local/sample-leads.csv with salesctl:"
-"$build/tools/salesctl/salesctl" --target="127.0.0.1:$lead_grpc" import "$root/deploy/local/sample-leads.csv" || true
-echo "run: projection status (salesctl status):"
-"$build/tools/salesctl/salesctl" --target="127.0.0.1:$lead_grpc" status
 cat <<MSG
 
-The platform is running. Try, from another terminal:
+The platform is running. Paste the README's examples into another terminal, top to bottom
+(grpcurl is in $tools, not on PATH: export PATH="$tools:\$PATH"). Or try:
   $grpcurl -plaintext 127.0.0.1:$lead_grpc list
   $grpcurl -plaintext 127.0.0.1:$offers_grpc list sales.api.v1.FirstOffers
   $grpcurl -plaintext -d '{}' 127.0.0.1:$offers_grpc sales.api.v1.FirstOffers/ListOpportunities

@@ -29,6 +29,7 @@ int RunService(int argc, char** argv) {
                                                             &kit.metrics()));
     RETURN_IF_ERROR(intake->Start());
     kit.OnShutdown([intake] { intake->Stop(); });
+    kit.AddConsumerStatus(intake);
 
     auto* queries = kit.Own(std::make_unique<LeadQueries>(&kit.store()));
     auto* service = kit.Own(std::make_unique<LeadAcquisitionService>(commands, queries, &kit.metrics()));

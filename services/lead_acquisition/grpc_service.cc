@@ -1,14 +1,19 @@
 #include "services/lead_acquisition/grpc_service.h"
 
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+
 #include "absl/time/clock.h"
 #include "common/base/log.h"
 #include "common/base/strings.h"
+#include "common/base/text.h"
 #include "common/grpc/call.h"
 
 namespace sales::lead_acquisition {
 namespace {
-
-constexpr int kImportChunk = 1000;
 
 // Keys the service makes itself (imports without a key, marketing intake) start with these; a
 // caller's key may not, or it could collide with one of them.
@@ -20,6 +25,69 @@ Status CheckCallerKey(const std::string& key) {
   }
   return absl::OkStatus();
 }
+
+// Adds one record's outcome to an import's counts; a replayed record counts as a duplicate.
+void Tally(const api::v1::ImportResult& result, api::v1::ImportLeadsResponse* totals) {
+  switch (result.outcome()) {
+    case api::v1::CAPTURE_OUTCOME_CREATED:
+      result.replayed() ? totals->set_duplicates(totals->duplicates() + 1) : totals->set_created(totals->created() + 1);
+      break;
+    case api::v1::CAPTURE_OUTCOME_DUPLICATE: totals->set_duplicates(totals->duplicates() + 1); break;
+    case api::v1::CAPTURE_OUTCOME_LINKED:
+      result.replayed() ? totals->set_duplicates(totals->duplicates() + 1) : totals->set_linked(totals->linked() + 1);
+      break;
+    default: totals->set_rejected(totals->rejected() + 1); break;
+  }
+}
+
+// Writes an import's responses on a thread of its own, so that the handler keeps reading and
+// deciding while a client that sends everything before it reads has not started reading yet
+// (writing on the handler's thread, each side would wait for the other: flow control).
+class ImportResponseWriter {
+ public:
+  explicit ImportResponseWriter(
+      ::grpc::ServerReaderWriter<api::v1::ImportLeadsResponse, api::v1::ImportLeadsRequest>* stream)
+      : stream_(stream), thread_([this] { Run(); }) {}
+  // Returns once every response sent is written, or the client has gone.
+  ~ImportResponseWriter() {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+  void Send(api::v1::ImportLeadsResponse response) {
+    {
+      std::lock_guard lock(mu_);
+      queue_.push_back(std::move(response));
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  void Run() {
+    bool broken = false;  // the client went away: drop the rest
+    std::unique_lock lock(mu_);
+    while (true) {
+      cv_.wait(lock, [&] { return done_ || !queue_.empty(); });
+      if (queue_.empty()) return;
+      api::v1::ImportLeadsResponse next = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      broken = broken || !stream_->Write(next);
+      lock.lock();
+    }
+  }
+
+  ::grpc::ServerReaderWriter<api::v1::ImportLeadsResponse, api::v1::ImportLeadsRequest>* stream_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<api::v1::ImportLeadsResponse> queue_;
+  bool done_ = false;
+  std::thread thread_;  // last: starts once the members above exist
+};
 
 }  // namespace
 
@@ -64,64 +132,87 @@ api::v1::ImportResult ToImportResult(int64_t index, const std::string& client_re
   return out;
 }
 
-::grpc::Status LeadAcquisitionService::ImportLeads(::grpc::ServerContext* context,
-                                                   ::grpc::ServerReader<api::v1::ImportLeadsRequest>* reader,
-                                                   api::v1::ImportLeadsResponse* response) {
-  return Observe(context, "ImportLeads", [&](const Caller& caller) -> Status {
+::grpc::Status LeadAcquisitionService::StreamingImportLeads(
+    ::grpc::ServerContext* context,
+    ::grpc::ServerReaderWriter<api::v1::ImportLeadsResponse, api::v1::ImportLeadsRequest>* stream) {
+  ImportResponseWriter writer(stream);  // its destructor waits until every response is written
+  return Observe(context, "StreamingImportLeads", [&](const Caller& caller) -> Status {
+    api::v1::ImportLeadsResponse totals;  // running counts, no results
+    int64_t responses = 0;
+    struct Record {
+      int64_t index;
+      std::string client_ref;
+      std::optional<Status> refused;  // refused before deciding (reserved key); else the next command
+    };
+    std::vector<Record> chunk;
     std::vector<Command> commands;
-    std::vector<std::string> refs;
+    // Decides the chunk and sends its results. A record whose command answered UNAVAILABLE has no
+    // result (it may or may not have been recorded), and the call then fails UNAVAILABLE.
     auto flush = [&]() -> Status {
       std::vector<StatusOr<CommandResult>> results = commands_->ExecuteAll(std::move(commands), caller);
-      for (size_t i = 0; i < results.size(); ++i) {
-        // Kafka trouble fails the call: nothing after the last acknowledged chunk was recorded,
-        // and a retry of the whole import is safe (every record has an idempotency key).
-        if (results[i].status().code() == absl::StatusCode::kUnavailable) return results[i].status();
-        auto* out = response->add_results();
-        *out = ToImportResult(response->results_size() - 1, refs[i], results[i]);
-        switch (out->outcome()) {
-          case api::v1::CAPTURE_OUTCOME_CREATED:
-            out->replayed() ? response->set_duplicates(response->duplicates() + 1)
-                            : response->set_created(response->created() + 1);
-            break;
-          case api::v1::CAPTURE_OUTCOME_DUPLICATE: response->set_duplicates(response->duplicates() + 1); break;
-          case api::v1::CAPTURE_OUTCOME_LINKED:
-            out->replayed() ? response->set_duplicates(response->duplicates() + 1)
-                            : response->set_linked(response->linked() + 1);
-            break;
-          default: response->set_rejected(response->rejected() + 1); break;
-        }
-      }
       commands.clear();
-      refs.clear();
+      api::v1::ImportLeadsResponse response;
+      Status unavailable = absl::OkStatus();
+      int64_t unknown = 0;
+      size_t next = 0;
+      for (Record& record : chunk) {
+        StatusOr<CommandResult> result = record.refused ? StatusOr<CommandResult>(*record.refused) : results[next++];
+        if (result.status().code() == absl::StatusCode::kUnavailable) {
+          if (unknown++ == 0) unavailable = result.status();
+          continue;
+        }
+        api::v1::ImportResult* out = response.add_results();
+        *out = ToImportResult(record.index, record.client_ref, result);
+        Tally(*out, &totals);
+      }
+      chunk.clear();
+      response.set_received(totals.received());
+      response.set_created(totals.created());
+      response.set_duplicates(totals.duplicates());
+      response.set_linked(totals.linked());
+      response.set_rejected(totals.rejected());
+      writer.Send(std::move(response));
+      ++responses;
+      if (unknown > 0) {
+        // Nothing after the last acknowledged events was recorded for sure, and a retry of every
+        // record without a result is safe (each has an idempotency key).
+        return absl::UnavailableError(StrCat(unavailable.message(), "; ", unknown,
+                                             " record(s) got no result and may or may not have been recorded: "
+                                             "send them again"));
+      }
       return absl::OkStatus();
     };
-    api::v1::ImportLeadsRequest record;
-    while (reader->Read(&record)) {
-      if (response->received() >= kMaxImportRecords) {
-        return InvalidField("lead", StrCat("at most ", kMaxImportRecords, " records per ImportLeads call; split the import"));
+
+    api::v1::ImportLeadsRequest request;
+    while (stream->Read(&request)) {
+      if (totals.received() == kMaxImportRecords) {
+        if (!chunk.empty()) RETURN_IF_ERROR(flush());
+        return InvalidField("lead", StrCat("at most ", kMaxImportRecords, " records per call: the first ",
+                                           kMaxImportRecords, " were decided and answered, record ", kMaxImportRecords,
+                                           " and those after it were not read; send them in another call"));
       }
-      response->set_received(response->received() + 1);
-      api::v1::CaptureLeadRequest lead = std::move(*record.mutable_lead());
-      if (Status s = CheckCallerKey(lead.idempotency_key()); !s.ok()) {
-        // Refused like any other invalid record; results stay in stream order.
-        RETURN_IF_ERROR(flush());
-        auto* out = response->add_results();
-        *out = ToImportResult(response->results_size() - 1, record.client_ref(), s);
-        response->set_rejected(response->rejected() + 1);
-        continue;
+      Record record{totals.received(), std::move(*request.mutable_client_ref()), std::nullopt};
+      totals.set_received(totals.received() + 1);
+      api::v1::CaptureLeadRequest lead = std::move(*request.mutable_lead());
+      if (record.client_ref.size() > kMaxClientRefBytes) {
+        record.client_ref = std::string(Utf8Prefix(record.client_ref, kMaxClientRefBytes));
+        record.refused = InvalidField("client_ref", StrCat("at most ", kMaxClientRefBytes, " bytes"));
+      } else if (Status s = CheckCallerKey(lead.idempotency_key()); !s.ok()) {
+        record.refused = s;
+      } else {
+        if (lead.idempotency_key().empty()) {
+          // Derived from the content: importing the same record again is recognised as a retry.
+          lead.set_idempotency_key(StrCat("import:", CommandHash(lead).substr(0, 40)));
+        }
+        commands.push_back(std::move(lead));
       }
-      if (lead.idempotency_key().empty()) {
-        // Derived from the content: importing the same record again is recognised as a retry.
-        lead.set_idempotency_key(StrCat("import:", CommandHash(lead).substr(0, 40)));
-      }
-      commands.push_back(std::move(lead));
-      refs.push_back(record.client_ref());
-      if (static_cast<int>(commands.size()) == kImportChunk) RETURN_IF_ERROR(flush());
+      chunk.push_back(std::move(record));
+      if (static_cast<int>(chunk.size()) == kImportChunk) RETURN_IF_ERROR(flush());
     }
-    if (!commands.empty()) RETURN_IF_ERROR(flush());
-    log::Info("leads imported", {{"received", response->received()}, {"created", response->created()},
-                                 {"duplicates", response->duplicates()}, {"linked", response->linked()},
-                                 {"rejected", response->rejected()}});
+    if (!chunk.empty() || responses == 0) RETURN_IF_ERROR(flush());
+    log::Info("leads imported", {{"received", totals.received()}, {"created", totals.created()},
+                                 {"duplicates", totals.duplicates()}, {"linked", totals.linked()},
+                                 {"rejected", totals.rejected()}});
     return absl::OkStatus();
   });
 }

@@ -9,8 +9,12 @@
 
 namespace sales::lead_acquisition {
 
-// Records per ImportLeads call; more is refused (split the import).
+// Records per StreamingImportLeads call; more is refused (split the import).
 inline constexpr int64_t kMaxImportRecords = 100000;
+// Records decided together, and answered in one ImportLeadsResponse.
+inline constexpr int kImportChunk = 1000;
+// A longer client_ref refuses its record (and is cut in the answer), so no answer grows unbounded.
+inline constexpr size_t kMaxClientRefBytes = 128;
 
 class LeadAcquisitionService final : public api::v1::LeadAcquisition::Service {
  public:
@@ -18,8 +22,9 @@ class LeadAcquisitionService final : public api::v1::LeadAcquisition::Service {
 
   ::grpc::Status CaptureLead(::grpc::ServerContext* context, const api::v1::CaptureLeadRequest* request,
                              api::v1::CaptureLeadResponse* response) override;
-  ::grpc::Status ImportLeads(::grpc::ServerContext* context, ::grpc::ServerReader<api::v1::ImportLeadsRequest>* reader,
-                             api::v1::ImportLeadsResponse* response) override;
+  ::grpc::Status StreamingImportLeads(
+      ::grpc::ServerContext* context,
+      ::grpc::ServerReaderWriter<api::v1::ImportLeadsResponse, api::v1::ImportLeadsRequest>* stream) override;
   ::grpc::Status QualifyLead(::grpc::ServerContext* context, const api::v1::QualifyLeadRequest* request,
                              api::v1::LeadCommandResponse* response) override;
   ::grpc::Status DisqualifyLead(::grpc::ServerContext* context, const api::v1::DisqualifyLeadRequest* request,

@@ -5,18 +5,20 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "absl/time/clock.h"
-#include "absl/time/clock.h"
 #include "common/base/hash.h"
 #include "common/base/log.h"
 #include "common/kafka/dead_letter.h"
 #include "common/base/strings.h"
+#include "common/base/text.h"
 #include "common/kafka/client_config.h"
 #include "sales/intake/v1/inbound_lead.pb.h"
 
 namespace sales::lead_acquisition {
 namespace {
 
-constexpr char kConsumerName[] = "intake";
+constexpr char kConsumerName[] = "intake";  // owner of the stored offsets and counters
+// How operators see it: in dead letters' `dlq.consumer` header and in the Admin status.
+constexpr char kShownName[] = "lead-acquisition/intake";
 
 StatusOr<events::v1::LeadSource> SourceFromName(const std::string& name) {
   static const std::pair<const char*, events::v1::LeadSource> kNames[] = {
@@ -27,8 +29,8 @@ StatusOr<events::v1::LeadSource> SourceFromName(const std::string& name) {
   for (const auto& [n, s] : kNames) {
     if (name == n) return s;
   }
-  return InvalidField("source", StrCat("\"", name, "\" is not one of web_form, marketing_system, inbound_call, "
-                                       "manual, referral, event"));
+  return InvalidField("source", StrCat("\"", EscapeForDisplay(name), "\" is not one of web_form, marketing_system, "
+                                       "inbound_call, manual, referral, event"));
 }
 
 }  // namespace
@@ -44,7 +46,11 @@ StatusOr<api::v1::CaptureLeadRequest> ParseInboundLead(std::string_view json) {
   auto parsed = google::protobuf::util::JsonStringToMessage(
       google::protobuf::StringPiece(json.data(), json.size()), &in, options);
   if (!parsed.ok()) {
-    return InvalidField("record", StrCat("not a valid JSON lead record: ", std::string(parsed.message())));
+    // The parser's first line says what is wrong; the lines after it quote the record raw (the
+    // dead letter keeps the record itself).
+    const std::string why(parsed.message());
+    return InvalidField("record",
+                        StrCat("not a valid JSON lead record: ", EscapeForDisplay(why.substr(0, why.find('\n')))));
   }
   if (in.schema_version() == 0) return InvalidField("schema_version", "required (this service reads version 1)");
   if (in.schema_version() != 1) {
@@ -86,7 +92,48 @@ IntakeConsumer::IntakeConsumer(IntakeOptions options, LeadCommands* commands, St
 IntakeConsumer::~IntakeConsumer() { Stop(); }
 
 Status IntakeConsumer::Start() {
-  return consumer_.Start({.process = [this](std::vector<projection::Record>& batch) { return ProcessBatch(batch); }});
+  return consumer_.Start({.process = [this](std::vector<projection::Record>& batch) { return ProcessBatch(batch); },
+                          .on_assign =
+                              [this](const std::map<projection::TopicPartition, int64_t>& positions) {
+                                std::lock_guard lock(mu_);
+                                partitions_.clear();
+                                for (const auto& [tp, next] : positions) partitions_.push_back(tp.second);
+                              }});
+}
+
+StatusOr<api::v1::ProjectionStatus> IntakeConsumer::ConsumerStatus() const {
+  api::v1::ProjectionStatus s;
+  s.set_name(kShownName);
+  s.set_kind("intake");
+  s.add_dead_letter_topics(kafka::DeadLetterTopic(options_.topic));
+  std::vector<int32_t> partitions;
+  {
+    std::lock_guard lock(mu_);
+    partitions = partitions_;
+  }
+  bool caught_up = !partitions.empty();
+  for (int32_t p : partitions) {
+    ASSIGN_OR_RETURN(std::optional<int64_t> stored, store_->GetOffset(kConsumerName, options_.topic, p));
+    const int64_t next = stored.value_or(0);
+    const int64_t end = std::max<int64_t>(-1, consumer_.HighWatermark({options_.topic, p}));  // -1: not known yet
+    auto* part = s.add_partitions();
+    part->set_topic(options_.topic);
+    part->set_partition(p);
+    part->set_next_offset(next);
+    part->set_end_offset(end);
+    part->set_lag(end < 0 ? -1 : std::max<int64_t>(0, end - next));
+    caught_up = caught_up && part->lag() == 0;
+  }
+  s.set_caught_up(caught_up);
+  int64_t counts[4];
+  const char* names[4] = {"created", "linked", "duplicate", "rejected"};
+  for (int i = 0; i < 4; ++i) {
+    ASSIGN_OR_RETURN(counts[i], store_->GetCounter(StrCat("intake/", names[i])));
+  }
+  s.set_events_applied(counts[0] + counts[1]);
+  s.set_duplicates_skipped(counts[2]);
+  s.set_dead_lettered(counts[3]);
+  return s;
 }
 
 Status IntakeConsumer::ProcessBatch(std::vector<projection::Record>& messages) {
@@ -131,7 +178,7 @@ Status IntakeConsumer::ProcessBatch(std::vector<projection::Record>& messages) {
     for (const auto& [i, reason] : rejected) {
       const auto& m = messages[i];
       kafka::OutgoingMessage d = kafka::MakeDeadLetter(m.key, m.value, m.headers, reason,
-                                                       {"lead-acquisition/intake", m.topic, m.partition, m.offset},
+                                                       {kShownName, m.topic, m.partition, m.offset},
                                                        absl::Now());
       parked.push_back(std::move(d));
       log::Warn("inbound lead rejected", {{"partition", m.partition}, {"offset", m.offset},

@@ -10,10 +10,15 @@
 // An invalid record (not JSON, wrong types, missing fields, oversized, unknown schema version, a
 // value the command refuses) goes to `<topic>.dlq` with the reason in headers, counted in metrics.
 // If Kafka is unavailable the batch is retried from the stored offsets: nothing is skipped.
+// Its position, counts and dead letters are reported by the Admin API (ConsumerStatus, kind
+// "intake") beside the projections.
 #pragma once
 
+#include <mutex>
 #include <string>
+#include <vector>
 
+#include "common/grpc/admin_service.h"
 #include "common/kafka/admin.h"
 #include "common/kafka/publisher.h"
 #include "common/observability/metrics.h"
@@ -35,15 +40,20 @@ struct IntakeOptions {
   absl::Duration kafka_timeout = absl::Seconds(10);
 };
 
-class IntakeConsumer {
+class IntakeConsumer final : public grpc_util::ConsumerStatusSource {
  public:
   // Pointers must outlive this object.
   IntakeConsumer(IntakeOptions options, LeadCommands* commands, Store* store, kafka::EventPublisher* dead_letters,
                  kafka::Admin* admin, MetricsRegistry* metrics);
-  ~IntakeConsumer();
+  ~IntakeConsumer() override;
 
   Status Start();
   void Stop() { consumer_.Stop(); }
+
+  // Name "lead-acquisition/intake" (as in its dead letters' dlq.consumer header): per partition
+  // the stored position and the end of the log; events_applied = records created or linked,
+  // duplicates_skipped = records already known, dead_lettered = records refused (all persisted).
+  StatusOr<api::v1::ProjectionStatus> ConsumerStatus() const override;
 
  private:
   Status ProcessBatch(std::vector<projection::Record>& records);
@@ -55,6 +65,8 @@ class IntakeConsumer {
   MetricsRegistry* metrics_;
   std::string topic_tag_;  // short fingerprint of the topic name, part of each record's key
   projection::StoredOffsetConsumer consumer_;
+  mutable std::mutex mu_;
+  std::vector<int32_t> partitions_;  // guarded by mu_: assigned at start
 };
 
 }  // namespace sales::lead_acquisition

@@ -58,6 +58,14 @@ bool IsPositive(ActivityOutcome o) {
          o == events::v1::ACTIVITY_OUTCOME_MEETING_HELD;
 }
 
+// Product codes once each, in the order first named: ["a","a"] is interest in one product.
+void AddUnique(const google::protobuf::RepeatedPtrField<std::string>& products,
+               google::protobuf::RepeatedPtrField<std::string>* out) {
+  for (const auto& p : products) {
+    if (std::find(out->begin(), out->end(), p) == out->end()) out->Add()->assign(p);
+  }
+}
+
 bool Covers(const Manager& m, const std::string& region) {
   for (const auto& r : m.regions()) {
     if (r == "*" || r == region) return true;
@@ -168,11 +176,16 @@ Status ValidateLogActivity(const api::v1::LogLeadActivityRequest& r, absl::Time 
   CheckIdempotencyKey(r.idempotency_key(), v);
   CheckId("lead_id", r.lead_id(), v);
   CheckId("manager_id", r.manager_id(), v);
-  if (r.type() == events::v1::ACTIVITY_TYPE_UNSPECIFIED || !events::v1::ActivityType_IsValid(r.type())) {
-    v.push_back({"type", "must be CALL, EMAIL or MEETING"});
+  if (r.type() == events::v1::ACTIVITY_TYPE_UNSPECIFIED) {
+    v.push_back({"type", "must be set (CALL, EMAIL or MEETING)"});
+  } else if (!events::v1::ActivityType_IsValid(r.type())) {
+    v.push_back({"type", StrCat("unknown value ", static_cast<int>(r.type()), " (CALL, EMAIL or MEETING)")});
   }
-  if (r.outcome() == events::v1::ACTIVITY_OUTCOME_UNSPECIFIED || !events::v1::ActivityOutcome_IsValid(r.outcome())) {
-    v.push_back({"outcome", "must be set"});
+  if (r.outcome() == events::v1::ACTIVITY_OUTCOME_UNSPECIFIED) {
+    v.push_back({"outcome", "must be set (REACHED, NO_ANSWER, LEFT_MESSAGE, MEETING_BOOKED, MEETING_HELD or "
+                            "NOT_INTERESTED)"});
+  } else if (!events::v1::ActivityOutcome_IsValid(r.outcome())) {
+    v.push_back({"outcome", StrCat("unknown value ", static_cast<int>(r.outcome()))});
   }
   if (r.has_occurred_at()) {
     const auto& t = r.occurred_at();
@@ -245,7 +258,7 @@ LeadEvent DecideCapture(const api::v1::CaptureLeadRequest& r, events::v1::Assign
   c->set_source(r.source());
   c->set_external_id(Trim(r.external_id()));
   c->set_region(r.region());
-  for (const auto& p : r.product_interest()) c->add_product_interest(p);
+  AddUnique(r.product_interest(), c->mutable_product_interest());
   c->set_company_size(r.company_size());
   *c->mutable_assignment() = std::move(assignment);
   return event;
@@ -261,7 +274,7 @@ LeadEvent DecideLink(const api::v1::CaptureLeadRequest& r, const std::string& ma
   l->mutable_contact()->set_email(NormalizeEmail(r.email()));
   l->mutable_contact()->set_phone(Trim(r.phone()));
   l->set_matched_on(matched_on);
-  for (const auto& p : r.product_interest()) l->add_product_interest(p);
+  AddUnique(r.product_interest(), l->mutable_product_interest());
   return event;
 }
 
@@ -458,7 +471,7 @@ Status EvolveLead(std::optional<Lead>& state, const EventEnvelope& e) {
     lead.set_source(c.source());
     lead.set_external_id(c.external_id());
     lead.set_region(c.region());
-    *lead.mutable_product_interest() = c.product_interest();
+    AddUnique(c.product_interest(), lead.mutable_product_interest());  // events before de-duplication
     lead.set_company_size(c.company_size());
     *lead.mutable_captured_at() = e.occurred_at();
     if (c.has_assignment()) {

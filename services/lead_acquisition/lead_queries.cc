@@ -60,8 +60,13 @@ StatusOr<api::v1::ListLeadsResponse> LeadQueries::ListLeads(const api::v1::ListL
   if (r.max_score() > 0 && r.min_score() > r.max_score()) v.push_back({"max_score", "below min_score"});
   for (int i = 0; i < r.statuses_size(); ++i) {
     if (r.statuses(i) == api::v1::LEAD_STATUS_UNSPECIFIED || !api::v1::LeadStatus_IsValid(r.statuses(i))) {
-      v.push_back({StrCat("statuses[", i, "]"), "not a lead status"});
+      v.push_back({StrCat("statuses[", i, "]"), r.statuses(i) == api::v1::LEAD_STATUS_UNSPECIFIED
+                                                      ? "not a lead status (NEW, QUALIFIED or DISQUALIFIED)"
+                                                      : StrCat("unknown value ", static_cast<int>(r.statuses(i)))});
     }
+  }
+  if (!events::v1::LeadSource_IsValid(r.source())) {
+    v.push_back({"source", StrCat("unknown value ", static_cast<int>(r.source()))});
   }
   if (!r.owner_manager_id().empty() && r.owner_manager_id() != "-") CheckId("owner_manager_id", r.owner_manager_id(), v);
   std::string start_after;

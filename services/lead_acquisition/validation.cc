@@ -3,19 +3,24 @@
 #include "absl/strings/ascii.h"
 #include "common/base/ids.h"
 #include "common/base/strings.h"
+#include "common/base/text.h"
 
 namespace sales::lead_acquisition {
 namespace {
 
-// Code points of UTF-8 text (protobuf has already rejected invalid UTF-8 in strings); -1 when a
-// control character is present.
-int64_t TextLength(const std::string& s) {
-  int64_t n = 0;
-  for (unsigned char c : s) {
-    if (c < 0x20 || c == 0x7f) return -1;
-    if ((c & 0xC0) != 0x80) ++n;
-  }
-  return n;
+// Embedding, override and isolate controls: they reorder how the text around them is shown (a
+// name can be made to read as something else).
+bool IsBidiControl(char32_t c) { return (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069); }
+
+// White space and the characters shown as nothing (Unicode White_Space and
+// Default_Ignorable_Code_Point): a text made only of these looks blank.
+bool IsInvisible(char32_t c) {
+  return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0xAD || c == 0x034F || c == 0x061C ||
+         c == 0x115F || c == 0x1160 || c == 0x1680 || c == 0x17B4 || c == 0x17B5 || (c >= 0x180B && c <= 0x180F) ||
+         (c >= 0x2000 && c <= 0x200F) || (c >= 0x2028 && c <= 0x202F) || (c >= 0x205F && c <= 0x206F) ||
+         c == 0x3000 || c == 0x3164 || (c >= 0xFE00 && c <= 0xFE0F) || c == 0xFEFF || c == 0xFFA0 ||
+         (c >= 0xFFF0 && c <= 0xFFF8) || (c >= 0x1BCA0 && c <= 0x1BCA3) || (c >= 0x1D173 && c <= 0x1D17A) ||
+         (c >= 0xE0000 && c <= 0xE0FFF);
 }
 
 bool IsAtext(char c) {
@@ -66,9 +71,29 @@ void CheckText(const std::string& field, const std::string& value, size_t max, b
     if (required) out.push_back({field, "must not be empty"});
     return;
   }
-  const int64_t len = TextLength(v);
-  if (len < 0) out.push_back({field, "must not contain control characters"});
-  else if (static_cast<size_t>(len) > max) out.push_back({field, StrCat("at most ", max, " characters")});
+  // Text from gRPC is valid UTF-8 (protobuf checks), text from inbound records need not be.
+  size_t length = 0;
+  bool visible = false;
+  char32_t c;
+  for (size_t i = 0; i < v.size(); ++length) {
+    const size_t n = DecodeUtf8(v, i, &c);
+    if (n == 0) {
+      out.push_back({field, "not valid UTF-8"});
+      return;
+    }
+    if (c < 0x20 || (c >= 0x7F && c <= 0x9F)) {
+      out.push_back({field, "must not contain control characters"});
+      return;
+    }
+    if (IsBidiControl(c)) {
+      out.push_back({field, "must not contain bidirectional controls (U+202A-U+202E, U+2066-U+2069)"});
+      return;
+    }
+    visible = visible || !IsInvisible(c);
+    i += n;
+  }
+  if (!visible) out.push_back({field, "must contain a visible character, not only blank or invisible ones"});
+  else if (length > max) out.push_back({field, StrCat("at most ", max, " characters")});
 }
 
 bool ValidRegion(const std::string& s) { return s == "*" || ValidCode(s, 32, false); }

@@ -17,7 +17,8 @@ std::string Trim(const std::string& s);
 void CheckIdempotencyKey(const std::string& key, Violations& out);
 // A UUID naming an aggregate.
 void CheckId(const std::string& field, const std::string& id, Violations& out);
-// Trimmed text: non-empty when required, at most `max` characters, no control characters.
+// Trimmed text: non-empty when required, at most `max` characters (code points); valid UTF-8
+// without control characters or bidirectional controls, with at least one visible character.
 void CheckText(const std::string& field, const std::string& value, size_t max, bool required, Violations& out);
 // Codes of [A-Za-z0-9_-] (regions) or [a-z0-9._-] (products).
 bool ValidRegion(const std::string& s);

@@ -76,9 +76,10 @@ struct StartupSample {
 StatusOr<StartupSample> StartToReady(const ServiceSetup& setup, const std::string& prefix, const std::string& data_dir,
                                      int64_t expected_events, absl::Duration ready_timeout, const CpuMeter& meter);
 
-// ImportLeads (client-streaming bulk intake): `leads` new leads built with CaptureRequest(run, i)
-// written on one stream (the service takes up to 100,000 per call). Returns the leads created per
-// second, from opening the stream to the service's answer; an error unless every lead was created.
+// StreamingImportLeads (streaming bulk intake): `leads` new leads built with CaptureRequest(run, i) written on
+// one stream (the service takes up to 100,000 per call) while the answers stream back. Returns the
+// leads created per second, from opening the stream to the last answer; an error unless every
+// lead was created and answered.
 StatusOr<double> ImportLeadsRate(const std::shared_ptr<::grpc::Channel>& channel, const std::string& run,
                                  int64_t leads);
 

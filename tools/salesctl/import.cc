@@ -1,8 +1,15 @@
 #include "tools/salesctl/import.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <optional>
+#include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -52,6 +59,39 @@ StatusOr<events::v1::LeadSource> ParseSource(const std::string& text) {
 }
 
 }  // namespace
+
+StatusOr<std::string> ReadFile(const std::string& path) {
+  auto failed = [&](int error) {
+    const std::string reason = StrCat(path, ": ", std::strerror(error));
+    switch (error) {
+      case ENOENT: return absl::NotFoundError(reason);
+      case EACCES: return absl::PermissionDeniedError(reason);
+      default: return absl::FailedPreconditionError(reason);
+    }
+  };
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return failed(errno);
+  std::string out;
+  struct stat st;
+  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    return failed(EISDIR);
+  }
+  char buf[1 << 16];
+  while (true) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int error = errno;
+      ::close(fd);
+      return failed(error);
+    }
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
 
 StatusOr<PreparedImport> PrepareRows(const CsvDocument& document, const std::string& default_source) {
   PreparedImport out;
@@ -139,33 +179,48 @@ StatusOr<ImportSummary> RunImport(api::v1::LeadAcquisition::StubInterface& stub,
     const int64_t end = std::min(total, start + per_call);
     grpc::ClientContext ctx;
     ctx.AddMetadata("x-actor", actor);
+    auto stream = stub.StreamingImportLeads(&ctx);
+    // The rows go out on their own thread while the answers come back on this one (the service
+    // answers chunk by chunk as it decides).
+    std::thread writer([&] {
+      for (int64_t i = start; i < end; ++i) {
+        if (!stream->Write(prepared.requests[i])) break;  // the server ended the call; Finish says why
+      }
+      stream->WritesDone();
+    });
+    int64_t answered = 0;
     api::v1::ImportLeadsResponse response;
-    auto writer = stub.ImportLeads(&ctx, &response);
-    for (int64_t i = start; i < end; ++i) {
-      if (!writer->Write(prepared.requests[i])) break;  // the server ended the call; Finish says why
-      if (progress && ((i + 1) % 500 == 0 || i + 1 == total)) progress(i + 1, total);
+    while (stream->Read(&response)) {
+      for (const auto& r : response.results()) {
+        ++answered;
+        int64_t line = 0;
+        (void)absl::SimpleAtoi(r.client_ref(), &line);
+        // A replayed record (imported before, same content) counts as a duplicate, whatever it was
+        // the first time; the service's reason says which.
+        if (r.outcome() == api::v1::CAPTURE_OUTCOME_REJECTED || r.outcome() == api::v1::CAPTURE_OUTCOME_UNSPECIFIED) {
+          summary.rejected.push_back({line, r.reason()});
+        } else if (r.replayed() || r.outcome() == api::v1::CAPTURE_OUTCOME_DUPLICATE) {
+          ++summary.duplicates;
+          summary.duplicate_rows.push_back(
+              {line, r.replayed() ? StrCat(r.reason(), ": lead ", r.lead_id()) : r.reason()});
+        } else if (r.outcome() == api::v1::CAPTURE_OUTCOME_LINKED) {
+          ++summary.linked;
+        } else {
+          ++summary.imported;
+        }
+      }
+      if (progress) progress(start + answered, total);
     }
-    writer->WritesDone();
-    grpc::Status s = writer->Finish();
+    writer.join();
+    grpc::Status s = stream->Finish();
     if (!s.ok()) {
       return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
-                          StrCat("ImportLeads failed after ", start, " rows: ", s.error_message()));
+                          StrCat("StreamingImportLeads failed after ", start + answered, " rows were answered: ",
+                                 s.error_message()));
     }
-    for (const auto& r : response.results()) {
-      int64_t line = 0;
-      (void)absl::SimpleAtoi(r.client_ref(), &line);
-      // A replayed record (imported before, same content) counts as a duplicate, whatever it was
-      // the first time; the service's reason says which.
-      if (r.outcome() == api::v1::CAPTURE_OUTCOME_REJECTED || r.outcome() == api::v1::CAPTURE_OUTCOME_UNSPECIFIED) {
-        summary.rejected.push_back({line, r.reason()});
-      } else if (r.replayed() || r.outcome() == api::v1::CAPTURE_OUTCOME_DUPLICATE) {
-        ++summary.duplicates;
-        summary.duplicate_rows.push_back({line, r.replayed() ? StrCat(r.reason(), ": lead ", r.lead_id()) : r.reason()});
-      } else if (r.outcome() == api::v1::CAPTURE_OUTCOME_LINKED) {
-        ++summary.linked;
-      } else {
-        ++summary.imported;
-      }
+    if (answered != end - start) {
+      return absl::InternalError(StrCat("StreamingImportLeads answered ", answered, " of the ", end - start,
+                                        " rows sent in one call"));
     }
   }
   std::sort(summary.rejected.begin(), summary.rejected.end(),

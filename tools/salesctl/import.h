@@ -1,4 +1,5 @@
-// `salesctl import FILE.csv`: turns a CSV export into ImportLeads calls and sums up the answers.
+// `salesctl import FILE.csv`: turns a CSV export into StreamingImportLeads calls and sums up the
+// answers.
 //
 // Columns are found by header name (case and spaces ignored; common aliases accepted, see
 // kColumns in import.cc); `name` is required, unknown columns are ignored. A row that cannot even
@@ -27,6 +28,9 @@ struct PreparedImport {
   std::vector<std::string> ignored_columns;
 };
 
+// The whole file; the error says why it cannot be read ("leads.csv: No such file or directory").
+StatusOr<std::string> ReadFile(const std::string& path);
+
 // INVALID_ARGUMENT when the header lacks a name column or a source is unknown. The document's
 // unreadable records are rejected rows.
 StatusOr<PreparedImport> PrepareRows(const CsvDocument& document, const std::string& default_source);
@@ -40,8 +44,9 @@ struct ImportSummary {
   std::vector<RowProblem> duplicate_rows;  // line and what it duplicates
 };
 
-// Streams the requests (at most `per_call` per ImportLeads call). `progress(sent, total)` is called
-// as rows go out. The rows rejected by PrepareRows are included in the summary.
+// Streams the requests (at most `per_call` per StreamingImportLeads call). `progress(answered, total)` is
+// called as the service's answers come back. The rows rejected by PrepareRows are included in the
+// summary. An error when a call fails or does not answer every row it was sent.
 StatusOr<ImportSummary> RunImport(api::v1::LeadAcquisition::StubInterface& stub, const PreparedImport& prepared,
                                   const std::string& actor, int64_t per_call,
                                   const std::function<void(int64_t, int64_t)>& progress);

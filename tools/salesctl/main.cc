@@ -10,10 +10,8 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <fstream>
 #include <optional>
 #include <iostream>
-#include <sstream>
 
 #include "common/base/strings.h"
 #include "sales/api/v1/admin.grpc.pb.h"
@@ -28,11 +26,13 @@ constexpr char kUsage[] =
     "\n"
     "commands:\n"
     "  import FILE.csv [--source=NAME] [--actor=NAME]\n"
-    "      Streams a CSV export of leads through ImportLeads. Header names: name (required), company,\n"
-    "      email, phone, source, external_id, region, product_interest (';'-separated), company_size.\n"
+    "      Streams a CSV export of leads through StreamingImportLeads. Header names: name (required),\n"
+    "      company, email, phone, source, external_id, region, product_interest (';'-separated),\n"
+    "      company_size.\n"
     "      --source is used for rows without one (default marketing_system).\n"
     "  status\n"
-    "      Where each projection of the service stands (offsets, lag, applied, dead letters).\n"
+    "      Where each consumer of the service stands - projections and intakes: offsets, lag,\n"
+    "      counts, and how many records went to which dead-letter topic.\n"
     "\n"
     "The target defaults to $SALES_TARGET, else 127.0.0.1:50051.\n";
 
@@ -55,14 +55,12 @@ void DrawProgress(int64_t done, int64_t total) {
 }
 
 int Import(const std::string& target, const std::string& path, const std::string& source, const std::string& actor) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    std::cerr << "salesctl: cannot read " << path << "\n";
+  auto text = ReadFile(path);
+  if (!text.ok()) {
+    std::cerr << "salesctl: cannot read " << text.status().message() << "\n";
     return 1;
   }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  auto prepared = PrepareRows(ParseCsv(buffer.str()), source);
+  auto prepared = PrepareRows(ParseCsv(*text), source);
   if (!prepared.ok()) {
     std::cerr << "salesctl: " << path << ": " << prepared.status().message() << "\n";
     return prepared.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
@@ -72,10 +70,8 @@ int Import(const std::string& target, const std::string& path, const std::string
     for (const auto& c : prepared->ignored_columns) std::cerr << " \"" << c << "\"";
     std::cerr << "\n";
   }
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(64 << 20);
-  auto channel = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
-  auto stub = api::v1::LeadAcquisition::NewStub(channel);
+  // Default channel settings: the answer comes in chunks well below gRPC's 4 MB message limit.
+  auto stub = api::v1::LeadAcquisition::NewStub(grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
   const bool tty = isatty(STDERR_FILENO);
   auto summary = RunImport(*stub, *prepared, actor, 100000, tty ? DrawProgress : std::function<void(int64_t, int64_t)>());
   if (!summary.ok()) {
@@ -108,9 +104,20 @@ int Status(const std::string& target) {
   for (const auto& p : r.projections()) {
     int64_t lag = 0;
     for (const auto& part : p.partitions()) lag += std::max<int64_t>(0, part.lag());
-    std::cout << "projection " << p.name() << (p.caught_up() ? "  (caught up)" : "  (catching up)") << "\n"
-              << "  applied " << Thousands(p.events_applied()) << ", redelivered " << Thousands(p.duplicates_skipped())
-              << ", dead-lettered " << Thousands(p.dead_lettered()) << ", lag " << Thousands(lag) << " events\n";
+    const bool intake = p.kind() == "intake";
+    std::string dead_letters;
+    for (const auto& t : p.dead_letter_topics()) StrAppend(&dead_letters, dead_letters.empty() ? " to " : ", ", t);
+    std::cout << (intake ? "intake " : "projection ") << p.name()
+              << (p.caught_up() ? "  (caught up)" : intake ? "" : "  (catching up)") << "\n";
+    if (intake) {
+      std::cout << "  captured " << Thousands(p.events_applied()) << ", already known "
+                << Thousands(p.duplicates_skipped());
+    } else {
+      std::cout << "  applied " << Thousands(p.events_applied()) << ", redelivered "
+                << Thousands(p.duplicates_skipped());
+    }
+    std::cout << ", dead-lettered " << Thousands(p.dead_lettered()) << dead_letters << ", lag " << Thousands(lag)
+              << (intake ? " records\n" : " events\n");
     for (const auto& part : p.partitions()) {
       std::cout << "  " << part.topic() << "/" << part.partition() << "  next " << part.next_offset() << "  end "
                 << part.end_offset() << "  lag " << part.lag() << "\n";

@@ -1,11 +1,12 @@
 // The ways leads come in bulk, through the real broker and the real service: the marketing intake
-// topic (JSON records from any producer) and `salesctl import FILE.csv` (ImportLeads).
+// topic (JSON records from any producer) and `salesctl import FILE.csv` (StreamingImportLeads).
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <thread>
 
 #include "gmock/gmock.h"
+#include "services/lead_acquisition/grpc_service.h"
 #include "services/lead_acquisition/tests/lead_service_fixture.h"
 
 namespace sales::lead_acquisition {
@@ -67,11 +68,17 @@ TEST_F(IntakeIT, ValidDuplicateAndMalformedRecords) {
        "unsupported version 7"},
       {"{\"schema_version\":1,\"external_id\":\"x4\",\"name\":\"N\",\"email\":\"not-an-email\"}",
        "email: not a valid e-mail address"},
+      // Untrusted bytes: neither the reason header nor the log may carry them raw.
+      {"{\"schema_version\":1,\"external_id\":\"x5\",\"name\":\"Bad \xff\xfe\",\"email\":\"x5@example.gr\"}",
+       "record: not a valid JSON lead record: Encountered non UTF-8 code points."},
+      {"{\"schema_version\":1,\"external_id\":\"x6\",\"name\":\"N\",\"email\":\"x6@example.gr\","
+       "\"source\":\"web\\nform\"}",
+       "source: \"web\\nform\" is not one of"},
   };
   for (const auto& [record, reason] : bad) ASSERT_TRUE(producer.Send(topic, "bad", record).ok());
   ASSERT_TRUE(producer.Send(topic, "hs-3", Inbound("hs-3", "Γιάννης Τσάκωνας", "giannis@example.gr")).ok());
 
-  ASSERT_TRUE(testing::WaitUntil([&] { return MetricValue("sales_intake_records_total{outcome=\"rejected\"} ") == 6; },
+  ASSERT_TRUE(testing::WaitUntil([&] { return MetricValue("sales_intake_records_total{outcome=\"rejected\"} ") == 8; },
                                  absl::Seconds(30)));
   ASSERT_TRUE(testing::WaitUntil([&] { return AllLeads().size() == 3; }, absl::Seconds(30)));
   EXPECT_EQ(MetricValue("sales_intake_records_total{outcome=\"created\"} "), 3);
@@ -86,7 +93,38 @@ TEST_F(IntakeIT, ValidDuplicateAndMalformedRecords) {
   std::map<int64_t, std::string> reasons;
   for (const auto& d : *dead) reasons[std::stoll(d.Header("dlq.source.offset"))] = d.Header("dlq.reason");
   int i = 0;
-  for (const auto& [offset, reason] : reasons) EXPECT_THAT(reason, HasSubstr(bad[i++].second)) << "offset " << offset;
+  for (const auto& [offset, reason] : reasons) {
+    EXPECT_THAT(reason, HasSubstr(bad[i++].second)) << "offset " << offset;
+    EXPECT_TRUE(IsValidUtf8(reason) && reason.find('\n') == std::string::npos) << reason;
+  }
+  ExpectLogIsJsonLines();
+
+  // Operators see the intake beside the projection, with its dead letters: the Admin API,
+  // salesctl status and /metrics (grep -i dlq).
+  ::grpc::ClientContext ctx;
+  api::v1::GetProjectionStatusResponse consumers;
+  ASSERT_TRUE(admin_->GetProjectionStatus(&ctx, {}, &consumers).ok());
+  ASSERT_EQ(consumers.projections_size(), 2);
+  EXPECT_EQ(consumers.projections(0).name(), "leads");
+  EXPECT_EQ(consumers.projections(0).kind(), "projection");
+  const auto& intake = consumers.projections(1);
+  EXPECT_EQ(intake.name(), "lead-acquisition/intake");
+  EXPECT_EQ(intake.kind(), "intake");
+  EXPECT_EQ(intake.events_applied(), 3);
+  EXPECT_EQ(intake.duplicates_skipped(), 1);
+  EXPECT_EQ(intake.dead_lettered(), 8);
+  EXPECT_THAT(intake.dead_letter_topics(), ::testing::ElementsAre(topic + ".dlq"));
+  int64_t next = 0;
+  for (const auto& p : intake.partitions()) next += p.next_offset();
+  EXPECT_EQ(next, 12) << "every record read";
+  auto [code, status] = Salesctl("status");
+  EXPECT_EQ(code, 0) << status;
+  EXPECT_THAT(status, HasSubstr("intake lead-acquisition/intake"));
+  EXPECT_THAT(status, HasSubstr("dead-lettered 8 to " + topic + ".dlq"));
+  auto metrics = testing::HttpGet(service_->http_port(), "/metrics");
+  ASSERT_TRUE(metrics.ok());
+  EXPECT_THAT(*metrics, HasSubstr("sales_dlq_records{consumer=\"lead-acquisition/intake\",kind=\"intake\"} 8\n"));
+  EXPECT_THAT(*metrics, HasSubstr("sales_dlq_records{consumer=\"leads\",kind=\"projection\"} 0\n"));
 
   // Replaying the whole intake topic into a fresh store creates nothing new: the commands answer as
   // retries (their idempotency keys come from the records' positions).
@@ -199,6 +237,97 @@ TEST_F(IntakeIT, CsvImportGivesExactCountsAndReimportCreatesNothing) {
   EXPECT_THAT(again, HasSubstr("rejected    200\n"));
   EXPECT_EQ(AllLeads().size(), 9000u);
   EXPECT_EQ(testing::ReadTopic(topic_)->size(), events) << "the re-import appended events";
+}
+
+// The documented maximum with a standard client (gRPC's default 4 MB receive limit): the results
+// stream back in chunks. A call with one record more is refused after the results of the first
+// 100,000 were sent: the refusal says exactly what was written. (Most records are invalid, which
+// keeps the test fast and makes the answer big: one reason each.)
+TEST_F(IntakeIT, StreamingImportTakesTheMaximumWithADefaultClientAndARefusalSaysWhatWasWritten) {
+  auto stub = api::v1::LeadAcquisition::NewStub(
+      ::grpc::CreateChannel("127.0.0.1:" + std::to_string(service_->grpc_port()),
+                            ::grpc::InsecureChannelCredentials()));
+  constexpr int64_t kValid = 10;  // the last ones before the maximum
+  auto record = [](int64_t index, const std::string& key, bool valid) {
+    api::v1::ImportLeadsRequest r;
+    r.set_client_ref(std::to_string(index));
+    r.mutable_lead()->set_idempotency_key(key);
+    r.mutable_lead()->set_name("Λεωνίδας " + key);
+    r.mutable_lead()->set_email(valid ? key + "@example.gr" : "not-an-email-" + key);
+    r.mutable_lead()->set_source(events::v1::LEAD_SOURCE_MARKETING_SYSTEM);
+    return r;
+  };
+  std::vector<api::v1::ImportLeadsRequest> records;
+  for (int64_t i = 0; i < kMaxImportRecords - kValid; ++i) {
+    records.push_back(record(i, "bad-" + std::to_string(i), false));
+  }
+  struct Answer {
+    ::grpc::Status status;
+    int64_t results = 0, created = 0, answer_bytes = 0, responses = 0;
+    bool in_order = true;
+    api::v1::ImportLeadsResponse last;
+  };
+  // One call with the invalid records and then `tail`, the way a simple client does it: it sends
+  // everything, and reads the answers on another thread.
+  auto import = [&](const std::vector<api::v1::ImportLeadsRequest>& tail) {
+    ::grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Minutes(5)));
+    auto stream = stub->StreamingImportLeads(&ctx);
+    std::thread writer([&] {
+      bool open = true;
+      for (const auto& r : records) open = open && stream->Write(r);
+      for (const auto& r : tail) open = open && stream->Write(r);
+      stream->WritesDone();
+    });
+    Answer a;
+    api::v1::ImportLeadsResponse response;
+    while (stream->Read(&response)) {
+      a.answer_bytes += static_cast<int64_t>(response.ByteSizeLong());
+      ++a.responses;
+      for (const auto& r : response.results()) {
+        a.in_order = a.in_order && r.index() == a.results && r.client_ref() == std::to_string(a.results);
+        ++a.results;
+        if (r.outcome() == api::v1::CAPTURE_OUTCOME_CREATED) ++a.created;
+      }
+      a.last = std::move(response);
+    }
+    writer.join();
+    a.status = stream->Finish();
+    return a;
+  };
+
+  std::vector<api::v1::ImportLeadsRequest> tail;
+  for (int64_t i = kMaxImportRecords - kValid; i < kMaxImportRecords; ++i) {
+    tail.push_back(record(i, "max-" + std::to_string(i), true));
+  }
+  Answer full = import(tail);
+  std::cerr << "the answer to 100,000 records: " << full.responses << " responses, " << full.answer_bytes
+            << " bytes in all\n";
+  ASSERT_TRUE(full.status.ok()) << full.status.error_message();
+  EXPECT_EQ(full.results, kMaxImportRecords);
+  EXPECT_TRUE(full.in_order);
+  EXPECT_EQ(full.created, kValid);
+  EXPECT_EQ(full.last.received(), kMaxImportRecords);
+  EXPECT_EQ(full.last.rejected(), kMaxImportRecords - kValid);
+  EXPECT_EQ(full.last.created(), kValid);
+  EXPECT_GT(full.answer_bytes, 4 << 20) << "as one message, the answer would exceed gRPC's default limit";
+
+  tail.clear();
+  for (int64_t i = kMaxImportRecords - kValid; i <= kMaxImportRecords; ++i) {
+    tail.push_back(record(i, "over-" + std::to_string(i), true));
+  }
+  Answer over = import(tail);
+  EXPECT_EQ(over.status.error_code(), ::grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(over.status.error_message(),
+              HasSubstr("at most 100000 records per call: the first 100000 were decided and answered, "
+                        "record 100000 and those after it were not read"));
+  EXPECT_EQ(over.results, kMaxImportRecords);
+  EXPECT_TRUE(over.in_order);
+  EXPECT_EQ(over.created, kValid) << "the records written before the refusal are answered";
+  api::v1::Lead lead;
+  EXPECT_TRUE(Get(LeadIdFor("over-99999"), &lead).ok());
+  EXPECT_EQ(Get(LeadIdFor("over-100000"), &lead).error_code(), ::grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(Status().events_applied(), 2 * kValid) << "written: exactly the records answered CREATED";
 }
 
 // Paging through ListLeads while other callers keep capturing: every lead that existed when paging

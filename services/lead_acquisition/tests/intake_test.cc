@@ -2,12 +2,15 @@
 // reason fit for the dead-letter header.
 #include "services/lead_acquisition/intake.h"
 
+#include "common/base/text.h"
 #include "gmock/gmock.h"
+#include "services/lead_acquisition/lead.h"
 #include "gtest/gtest.h"
 
 namespace sales::lead_acquisition {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
 TEST(ParseInboundLead, AcceptsAVersionOneRecordInEitherFieldNaming) {
@@ -48,6 +51,37 @@ TEST(ParseInboundLead, RefusesWithAReason) {
     EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << c.json.substr(0, 80);
     EXPECT_THAT(r.status().message(), HasSubstr(c.reason)) << c.json.substr(0, 80);
   }
+}
+
+// Untrusted bytes are refused, and the reason (a dead letter's header) never carries them raw.
+TEST(ParseInboundLead, InvalidUtf8AndLineBreaksAreRefusedWithoutCopyingThem) {
+  const std::vector<std::string> records = {
+      "{\"schema_version\":1,\"external_id\":\"x\",\"email\":\"a@b.co\",\"name\":\"Bad \xff\xfe\"}",
+      "{\"schema_version\":1,\"external_id\":\"x\",\"email\":\"a@b.co\",\"name\":\"N\",\"source\":\"web\\nform\"}",
+      "{\"schema_version\":1,\"external_id\":\"x\",\"email\":\"a@b.co\",\"name\":\"N\",\"source\":\"\xff\"}",
+      "{\"schema_version\":1,\"external_id\":\"x\xc3\",\"email\":\"a@b.co\",\"name\":\"N\"}",
+      "{\"schema_version\":1,\"external_id\":\"x\",\"email\":\"a@b.co\",\"name\":\"Ann\\u202ea\"}",
+  };
+  std::vector<std::string> reasons;
+  for (const auto& json : records) {
+    auto parsed = ParseInboundLead(json);
+    Status refusal = parsed.status();
+    if (parsed.ok()) {
+      parsed->set_idempotency_key("intake:t:0:0");  // as the consumer sets it
+      refusal = ValidateCapture(*parsed);
+    }
+    EXPECT_EQ(refusal.code(), absl::StatusCode::kInvalidArgument) << json;
+    const std::string reason(refusal.message());
+    EXPECT_TRUE(IsValidUtf8(reason)) << reason;
+    EXPECT_EQ(reason.find('\n'), std::string::npos) << reason;
+    reasons.push_back(reason);
+  }
+  EXPECT_THAT(reasons, ElementsAre("record: not a valid JSON lead record: Encountered non UTF-8 code points.",
+                                   "source: \"web\\nform\" is not one of web_form, marketing_system, inbound_call, "
+                                   "manual, referral, event",
+                                   "record: not a valid JSON lead record: Encountered non UTF-8 code points.",
+                                   "record: not a valid JSON lead record: Encountered non UTF-8 code points.",
+                                   "name: must not contain bidirectional controls (U+202A-U+202E, U+2066-U+2069)"));
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 namespace sales::lead_acquisition {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::Field;
 using ::testing::HasSubstr;
@@ -83,6 +84,22 @@ TEST(CaptureLead, DecidesANormalisedLeadCapturedWithItsAssignment) {
   EXPECT_EQ(c.company_size(), 120);
   EXPECT_EQ(c.assignment().manager_id(), "m-1");
   EXPECT_EQ(EventTypeOf(e), "lead.captured");
+}
+
+TEST(CaptureLead, ProductsNamedTwiceCountOnce) {
+  auto r = ValidRequest();
+  r.clear_product_interest();
+  for (const char* p : {"crm-pro", "erp", "crm-pro", "erp", "crm-pro"}) r.add_product_interest(p);
+  const LeadEvent captured = DecideCapture(r, {});
+  EXPECT_THAT(captured.captured().product_interest(), ElementsAre("crm-pro", "erp"));
+  EXPECT_THAT(DecideLink(r, "email").source_linked().product_interest(), ElementsAre("crm-pro", "erp"));
+  const Lead lead = Given({captured});
+  EXPECT_EQ(lead.score_components(3).points(), 10);
+  EXPECT_EQ(lead.score_components(3).reason(), "interested in 2 products");
+  // Events recorded before products were de-duplicated score the same.
+  LeadEvent old = captured;
+  old.mutable_captured()->add_product_interest("erp");
+  EXPECT_THAT(Given({old}).product_interest(), ElementsAre("crm-pro", "erp"));
 }
 
 TEST(CaptureLead, EvolveBuildsTheLeadOwnedAndScored) {
@@ -266,6 +283,23 @@ TEST(LogLeadActivity, RefusesTheFutureAndMissingFields) {
   EXPECT_THAT(fields, ElementsAre("manager_id", "type", "outcome", "occurred_at"));
 }
 
+TEST(LogLeadActivity, UnknownEnumValuesAreCalledUnknownNotMissing) {
+  testing::FakeClock clock;
+  api::v1::LogLeadActivityRequest r;
+  r.set_idempotency_key("act");
+  r.set_lead_id("123e4567-e89b-12d3-a456-426614174000");
+  r.set_manager_id("123e4567-e89b-12d3-a456-426614174001");
+  r.set_type(static_cast<events::v1::ActivityType>(42));
+  r.set_outcome(static_cast<events::v1::ActivityOutcome>(77));
+  EXPECT_THAT(ViolationsOf(ValidateLogActivity(r, clock.Now())),
+              ElementsAre(Field(&FieldViolation::description, HasSubstr("unknown value 42")),
+                          Field(&FieldViolation::description, "unknown value 77")));
+  r.clear_outcome();
+  EXPECT_THAT(ViolationsOf(ValidateLogActivity(r, clock.Now())),
+              ElementsAre(Field(&FieldViolation::field, "type"),
+                          Field(&FieldViolation::description, HasSubstr("must be set"))));
+}
+
 // ---- automatic assignment ----
 
 TEST(ChooseManager, LeastLoadedAmongThoseCoveringTheRegionThenFewestEverThenId) {
@@ -382,6 +416,36 @@ TEST(ValidateCapture, NamesEachBadField) {
   r = ValidRequest();
   r.set_company_size(-1);
   EXPECT_THAT(ViolationsOf(ValidateCapture(r)), ElementsAre(Field(&FieldViolation::field, "company_size")));
+}
+
+// Text that looks blank, or that is shown in another order than it is stored, is not a name.
+TEST(ValidateCapture, InvisibleAndBidiControlledTextIsRefused) {
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"\u200B", "visible character"},  // zero width space only
+      {" \u200B\u200C\u2060\uFEFF ", "visible character"},
+      {"\u00A0\u3000", "visible character"},  // no-break and ideographic spaces
+      {"Ann\u202Ea", "bidirectional"},         // right-to-left override
+      {"\u2067Ann", "bidirectional"},          // right-to-left isolate
+      {"Ann\xC2\x85", "control characters"},  // C1 control (NEL)
+      {"Ann\xff", "not valid UTF-8"},         // gRPC and the JSON parser refuse it first; checked anyway
+  };
+  for (const auto& [name, why] : refused) {
+    auto r = ValidRequest();
+    r.set_name(name);
+    EXPECT_THAT(ViolationsOf(ValidateCapture(r)),
+                ElementsAre(AllOf(Field(&FieldViolation::field, "name"),
+                                  Field(&FieldViolation::description, HasSubstr(why)))))
+        << name;
+  }
+  auto company = ValidRequest();
+  company.set_company("\u200B");
+  EXPECT_THAT(ViolationsOf(ValidateCapture(company)), ElementsAre(Field(&FieldViolation::field, "company")));
+  // Right-to-left scripts need no controls, and a joiner inside a word is fine.
+  for (const char* ok : {"דוד כהן", "محمد علي", "Ελένη Παππά", "क्‍ष", "Zoë\u200DAnn"}) {
+    auto r = ValidRequest();
+    r.set_name(ok);
+    EXPECT_TRUE(ValidateCapture(r).ok()) << ok;
+  }
 }
 
 TEST(ValidateCapture, ContactNeedsEmailOrPhone) {

@@ -415,6 +415,13 @@ TEST_F(LeadCommandsTest, ListFiltersAndTokenChecks) {
   req.Clear();
   req.set_page_size(501);
   EXPECT_THAT(queries_->ListLeads(req).status().message(), HasSubstr("page_size"));
+  // Unknown enum values are refused alike, whichever filter carries them.
+  req.Clear();
+  req.set_source(static_cast<events::v1::LeadSource>(99));
+  EXPECT_EQ(queries_->ListLeads(req).status().message(), "source: unknown value 99");
+  req.Clear();
+  req.add_statuses(static_cast<api::v1::LeadStatus>(9));
+  EXPECT_EQ(queries_->ListLeads(req).status().message(), "statuses[0]: unknown value 9");
 }
 
 TEST_F(LeadCommandsTest, InvalidRequestAppendsNothing) {

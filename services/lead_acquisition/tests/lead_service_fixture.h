@@ -12,8 +12,13 @@
 #include <string>
 #include <vector>
 
+#include <google/protobuf/struct.pb.h>
+#include <google/protobuf/util/json_util.h>
+
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/base/clock.h"
+#include "common/base/text.h"
 #include "common/events/envelope.h"
 #include "common/testing/kafka_env.h"
 #include "common/testing/service_process.h"
@@ -132,6 +137,19 @@ class LeadAcquisitionIT : public ::testing::Test {
       if (page.next_page_token().empty()) return out;
       request.set_page_token(page.next_page_token());
     }
+  }
+
+  // Every line the service logged is one JSON object in valid UTF-8, whatever its input held.
+  void ExpectLogIsJsonLines() {
+    const std::string log = service_->LogTail(1 << 20);
+    int lines = 0;
+    for (absl::string_view line : absl::StrSplit(log, '\n', absl::SkipEmpty())) {
+      ++lines;
+      EXPECT_TRUE(IsValidUtf8(ToStd(line))) << line;
+      google::protobuf::Struct parsed;
+      EXPECT_TRUE(google::protobuf::util::JsonStringToMessage(std::string(line), &parsed).ok()) << line;
+    }
+    EXPECT_GT(lines, 0);
   }
 
   // Runs the salesctl tool against this service; returns its exit code and output.

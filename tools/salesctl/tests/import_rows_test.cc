@@ -60,5 +60,16 @@ TEST(PrepareRows, HeaderWithoutNameOrUnknownDefaultSourceIsUsageError) {
   EXPECT_THAT(PrepareRows(ParseCsv("na\"me\nA\n"), "manual").status().message(), HasSubstr("header"));
 }
 
+TEST(ReadFile, SaysWhyAFileCannotBeRead) {
+  auto missing = ReadFile("/nonexistent/leads.csv");
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(missing.status().message(), "/nonexistent/leads.csv: No such file or directory");
+  auto directory = ReadFile("/tmp");
+  EXPECT_EQ(directory.status().message(), "/tmp: Is a directory");
+  auto self = ReadFile("/proc/self/cmdline");
+  ASSERT_TRUE(self.ok()) << self.status();
+  EXPECT_NE(self->find("salesctl_test"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace sales::salesctl
