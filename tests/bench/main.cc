@@ -1,7 +1,7 @@
 // sales_bench: the platform's performance figures on this machine (issue 4, `make bench`).
 //
 // Needs a running Kafka broker (--kafka-bootstrap; tests/bench/run-bench.sh starts one of its own)
-// and the lead-acquisition executable. Prints a table (figure, median of the repeats, target,
+// and the lead-acquisition and first-offers executables. Prints a table (figure, median of the repeats, target,
 // pass/miss) and writes the same figures as JSON (--out). --quick runs every measurement once
 // with small counts, as `make test` does to check that the benchmark still works; its figures mean
 // nothing. docs/PERFORMANCE.md describes the method of each figure.
@@ -29,6 +29,8 @@
 #include "tests/bench/cpu.h"
 #include "tests/bench/kafka_bench.h"
 #include "tests/bench/lead_data.h"
+#include "tests/bench/offer_data.h"
+#include "tests/bench/offers_bench.h"
 #include "tests/bench/report.h"
 #include "tests/bench/service_bench.h"
 #include "tests/bench/store_bench.h"
@@ -51,6 +53,9 @@ struct Plan {
   int append_rate = 50;
   int64_t rebuild_events = 1000000;
   int64_t import_leads = 100000;  // the most one StreamingImportLeads call takes
+  int offer_rate = 500;  // DraftOffer + SendOffer pairs per second
+  absl::Duration offer_duration = absl::Seconds(10);
+  int64_t offer_rebuild_events = 1000000;  // offer events in the rebuild topic (plus their leads')
 
   static Plan Quick() {
     Plan p;
@@ -63,6 +68,8 @@ struct Plan {
     p.append_samples = 20;
     p.rebuild_events = 20000;
     p.import_leads = 2000;
+    p.offer_duration = absl::Seconds(1);
+    p.offer_rebuild_events = 20000;
     return p;
   }
 };
@@ -80,6 +87,7 @@ struct Bench {
 };
 
 constexpr char kLeadsTopic[] = "sales.leads";
+constexpr char kOffersTopic[] = "sales.offers";
 
 // `count` lead events for `topic`, in chunks of at most 20,000 (one Publish() each).
 std::vector<std::vector<kafka::OutgoingMessage>> LeadEvents(const std::string& topic, const std::string& run,
@@ -108,8 +116,10 @@ Status StopService(Bench& b, std::unique_ptr<testing::ServiceProcess> service) {
 }
 
 StatusOr<std::unique_ptr<testing::ServiceProcess>> StartService(Bench& b, const std::string& prefix,
-                                                                const std::string& data_dir) {
-  ASSIGN_OR_RETURN(auto service, StartLeadAcquisition(b.setup, prefix, data_dir, absl::Minutes(2)));
+                                                                const std::string& data_dir,
+                                                                const std::string& binary = "") {
+  ASSIGN_OR_RETURN(auto service, StartServiceBinary(b.setup, binary.empty() ? b.setup.binary : binary, prefix,
+                                                    data_dir, absl::Minutes(2)));
   b.cpu.Watch("service", service->pid());
   return service;
 }
@@ -252,33 +262,37 @@ Status MeasureAppendToQuery(Bench& b) {
   return RemoveAll(b.Dir("append-store"));
 }
 
-Status MeasureRebuild(Bench& b) {
-  const int64_t n = b.plan.rebuild_events;
-  const std::string full_prefix = b.Prefix("rebuild"), empty_prefix = b.Prefix("empty");
-  const std::string topic = kafka::Topic(full_prefix, kLeadsTopic);
-  RETURN_IF_ERROR(CreateLeadTopics(b.setup.bootstrap, topic, 6));
-  RETURN_IF_ERROR(CreateLeadTopics(b.setup.bootstrap, kafka::Topic(empty_prefix, kLeadsTopic), 6));
-  b.Log(StrCat("rebuild: writing ", n, " lead events to ", topic));
-  for (int64_t done = 0; done < n;) {
-    const int64_t count = std::min<int64_t>(100000, n - done);  // bounded memory
-    RETURN_IF_ERROR(ProduceAll(b.setup.bootstrap, LeadEvents(topic, StrCat(b.run, "-rebuild"), done, count)).status());
-    done += count;
-  }
-  auto& rate = b.report.Get("rebuild_events_per_s");
-  auto& rss = b.report.Get("rebuild_peak_rss_mb");
-  auto& ready = b.report.Get("rebuild_ready_s");
-  auto& empty = b.report.Get("startup_empty_s");
+// Where one rebuild measurement puts its figures.
+struct RebuildFigures {
+  const char* name;       // in logs, store folders and the CPU table
+  const char* rate;       // events/s
+  const char* peak_rss;   // MiB
+  const char* ready;      // s, start to ready on the full topics
+  const char* empty;      // s, start to ready on empty topics
+};
+
+// The repeats of a rebuild: each starts `binary` twice with an empty store, on `empty_prefix`
+// (topics there but empty) and on `full_prefix`, whose topics hold `events` events that its
+// projection must all apply; rate = events / (full start - empty start).
+Status RebuildRepeats(Bench& b, const std::string& binary, const std::string& full_prefix,
+                      const std::string& empty_prefix, int64_t events, const RebuildFigures& f) {
+  const int64_t n = events;
+  auto& rate = b.report.Get(f.rate);
+  auto& rss = b.report.Get(f.peak_rss);
+  auto& ready = b.report.Get(f.ready);
+  auto& empty = b.report.Get(f.empty);
   CpuTally cpu(&b.cpu);
   const absl::Duration timeout = absl::Minutes(30);
   for (int r = 1; r <= b.plan.repeats; ++r) {
-    const std::string dir = b.Dir(StrCat("rebuild-store-r", r));
-    ASSIGN_OR_RETURN(StartupSample baseline, StartToReady(b.setup, empty_prefix, dir + "-empty", 0, timeout, b.cpu));
-    ASSIGN_OR_RETURN(StartupSample full, StartToReady(b.setup, full_prefix, dir, n, timeout, b.cpu));
+    const std::string dir = b.Dir(StrCat(f.name, "-store-r", r));
+    ASSIGN_OR_RETURN(StartupSample baseline,
+                     StartToReady(b.setup, binary, empty_prefix, dir + "-empty", 0, timeout, b.cpu));
+    ASSIGN_OR_RETURN(StartupSample full, StartToReady(b.setup, binary, full_prefix, dir, n, timeout, b.cpu));
     RETURN_IF_ERROR(RemoveAll(dir + "-empty"));
     RETURN_IF_ERROR(RemoveAll(dir));
     const double catch_up = full.seconds_to_ready - baseline.seconds_to_ready;
     if (catch_up <= 0) {
-      return absl::InternalError(StrCat("rebuild start (", full.seconds_to_ready,
+      return absl::InternalError(StrCat(f.name, " start (", full.seconds_to_ready,
                                         " s) not slower than an empty start (", baseline.seconds_to_ready,
                                         " s): too few events to measure"));
     }
@@ -291,12 +305,28 @@ Status MeasureRebuild(Bench& b) {
     use.process_cores["service"] =
         std::max(0.0, full.service_cpu_seconds - baseline.service_cpu_seconds) / full.seconds_to_ready;
     cpu.Add(use, static_cast<double>(n));
-    b.Log(StrCat("rebuild ", r, "/", b.plan.repeats, ": ready after ", full.seconds_to_ready, " s (empty topic: ",
+    b.Log(StrCat(f.name, " ", r, "/", b.plan.repeats, ": ready after ", full.seconds_to_ready, " s (empty topics: ",
                  baseline.seconds_to_ready, " s) -> ", static_cast<int64_t>(n / catch_up), " events/s, peak RSS ",
                  full.peak_rss_mb, " MiB, service CPU ", full.service_cpu_seconds, " s"));
   }
-  AddCpu(b, "rebuild", "event", cpu);
+  AddCpu(b, f.name, "event", cpu);
   return absl::OkStatus();
+}
+
+Status MeasureRebuild(Bench& b) {
+  const int64_t n = b.plan.rebuild_events;
+  const std::string full_prefix = b.Prefix("rebuild"), empty_prefix = b.Prefix("empty");
+  const std::string topic = kafka::Topic(full_prefix, kLeadsTopic);
+  RETURN_IF_ERROR(CreateLeadTopics(b.setup.bootstrap, topic, 6));
+  RETURN_IF_ERROR(CreateLeadTopics(b.setup.bootstrap, kafka::Topic(empty_prefix, kLeadsTopic), 6));
+  b.Log(StrCat("rebuild: writing ", n, " lead events to ", topic));
+  for (int64_t done = 0; done < n;) {
+    const int64_t count = std::min<int64_t>(100000, n - done);  // bounded memory
+    RETURN_IF_ERROR(ProduceAll(b.setup.bootstrap, LeadEvents(topic, StrCat(b.run, "-rebuild"), done, count)).status());
+    done += count;
+  }
+  return RebuildRepeats(b, b.setup.binary, full_prefix, empty_prefix, n,
+                        {"rebuild", "rebuild_events_per_s", "rebuild_peak_rss_mb", "rebuild_ready_s", "startup_empty_s"});
 }
 
 Status MeasureImport(Bench& b) {
@@ -321,6 +351,115 @@ Status MeasureImport(Bench& b) {
   return RemoveAll(b.Dir("import-store"));
 }
 
+// Qualified leads for first offers (LeadCaptured + LeadQualified each), both events of a lead in
+// the same Publish() so that they keep their order. The lead ids go to `lead_ids`.
+std::vector<std::vector<kafka::OutgoingMessage>> QualifiedLeads(OfferData& data, const std::string& topic,
+                                                                int64_t count, std::vector<std::string>* lead_ids) {
+  std::vector<std::vector<kafka::OutgoingMessage>> chunks;
+  for (int64_t i = 0; i < count; ++i) {
+    if (chunks.empty() || chunks.back().size() >= 20000) chunks.emplace_back().reserve(20002);
+    lead_ids->push_back(data.QualifiedLead(topic, i, &chunks.back()));
+  }
+  return chunks;
+}
+
+Status MeasureOffers(Bench& b) {
+  const std::string prefix = b.Prefix("offers");
+  const std::string leads_topic = kafka::Topic(prefix, kLeadsTopic);
+  RETURN_IF_ERROR(CreateLeadTopics(b.setup.bootstrap, leads_topic, 6));
+  const auto pairs_in = [&](absl::Duration d) {
+    return static_cast<int64_t>(absl::ToDoubleSeconds(d) * b.plan.offer_rate);
+  };
+  const int64_t warm = pairs_in(b.plan.warm_up), each = pairs_in(b.plan.offer_duration);
+  const int64_t leads = warm + each * b.plan.repeats;  // an offer per lead
+  OfferData data(StrCat(b.run, "-offers"));
+  std::vector<std::string> lead_ids;
+  b.Log(StrCat("offers: writing ", leads, " qualified leads (", 2 * leads, " events) to ", leads_topic));
+  RETURN_IF_ERROR(ProduceAll(b.setup.bootstrap, QualifiedLeads(data, leads_topic, leads, &lead_ids)).status());
+
+  ASSIGN_OR_RETURN(auto service, StartService(b, prefix, b.Dir("offers-store"), b.setup.offers_binary));
+  auto channel = service->Channel();
+  // Ready means caught up with the topics as they were at its start, which already held every
+  // lead; checked anyway: the last lead must be an open opportunity.
+  RETURN_IF_ERROR(WaitForOpportunity(channel, lead_ids.back(), absl::Minutes(1)));
+  RETURN_IF_ERROR(UpsertBenchProduct(channel, b.run));
+  const auto slice = [&](int64_t first, int64_t count) {
+    return std::vector<std::string>(lead_ids.begin() + first, lead_ids.begin() + first + count);
+  };
+  RETURN_IF_ERROR(DraftSendOpenLoop(channel, StrCat(b.run, "-offers-warm"), slice(0, warm), b.plan.offer_rate,
+                                    b.plan.warm_up)
+                      .status());
+  auto& p50 = b.report.Get("offer_draft_send_p50_ms_at_500");
+  auto& p99 = b.report.Get("offer_draft_send_p99_ms_at_500");
+  CpuTally cpu(&b.cpu);
+  for (int r = 1; r <= b.plan.repeats; ++r) {
+    const std::vector<std::string> ids = slice(warm + (r - 1) * each, each);
+    cpu.Begin();
+    ASSIGN_OR_RETURN(auto s, DraftSendOpenLoop(channel, StrCat(b.run, "-offers-r", r), ids, b.plan.offer_rate,
+                                               b.plan.offer_duration));
+    cpu.End(static_cast<double>(s.calls.ok));
+    p50.repeats.push_back(s.p50_ms);
+    p99.repeats.push_back(s.p99_ms);
+    if (s.calls.failed) p99.note = FailureNote(s.calls);
+    b.Log(StrCat("offers draft+send at ", b.plan.offer_rate, "/s ", r, "/", b.plan.repeats, ": p50 ", s.p50_ms,
+                 " ms, p99 ", s.p99_ms, " ms, max ", s.max_ms, " ms, ", s.calls.ok, " pairs ok, ", s.calls.failed,
+                 " failed"));
+  }
+  AddCpu(b, "offers draft+send at 500/s", "pair", cpu);
+  channel.reset();
+  RETURN_IF_ERROR(StopService(b, std::move(service)));
+  return RemoveAll(b.Dir("offers-store"));
+}
+
+// The offers rebuild's topics: per qualified lead (2 events on sales.leads) four offers on
+// sales.offers: one drafted, sent and accepted (it converts the lead), two drafted and sent, one
+// only drafted - 8 offer events per lead - plus the product they are priced from. A lead's events
+// go into one Publish() (their order holds; the product's too, first), and the last of them is the draft of an offer that is
+// never sent: ProduceAll() appends the last message of its first chunk ahead of the others, which
+// must not be an event whose predecessor is still to come.
+Status MeasureOffersRebuild(Bench& b) {
+  constexpr int kOfferEventsPerLead = 8;
+  const int64_t leads = std::max<int64_t>(1, b.plan.offer_rebuild_events / kOfferEventsPerLead);
+  const std::string full_prefix = b.Prefix("offers-rebuild"), empty_prefix = b.Prefix("offers-empty");
+  for (const std::string& prefix : {full_prefix, empty_prefix}) {
+    for (const char* topic : {kLeadsTopic, kOffersTopic}) {
+      RETURN_IF_ERROR(CreateLeadTopics(b.setup.bootstrap, kafka::Topic(prefix, topic), 6));
+    }
+  }
+  const std::string leads_topic = kafka::Topic(full_prefix, kLeadsTopic);
+  const std::string offers_topic = kafka::Topic(full_prefix, kOffersTopic);
+  OfferData data(StrCat(b.run, "-offers-rebuild"));
+  int64_t lead_events = 0, offer_events = 0;
+  b.Log(StrCat("offers rebuild: writing ", leads, " qualified leads and ", leads * kOfferEventsPerLead,
+               " offer events to ", leads_topic, " and ", offers_topic));
+  int64_t offer = 0;
+  for (int64_t done = 0; done < leads;) {
+    const int64_t count = std::min<int64_t>(10000, leads - done);  // ~100,000 messages: bounded memory
+    std::vector<std::vector<kafka::OutgoingMessage>> chunks;
+    for (int64_t i = done; i < done + count; ++i) {
+      if (chunks.empty() || chunks.back().size() >= 20000) chunks.emplace_back().reserve(20010);
+      auto& chunk = chunks.back();
+      if (i == 0) {
+        chunk.push_back(data.ProductUpserted(offers_topic));
+        offer_events += 1;
+      }
+      data.QualifiedLead(leads_topic, i, &chunk);
+      lead_events += 2;
+      offer_events += data.Offer(offers_topic, offer++, true, true, &chunk);
+      offer_events += data.Offer(offers_topic, offer++, true, false, &chunk);
+      offer_events += data.Offer(offers_topic, offer++, true, false, &chunk);
+      offer_events += data.Offer(offers_topic, offer++, false, false, &chunk);
+    }
+    RETURN_IF_ERROR(ProduceAll(b.setup.bootstrap, std::move(chunks)).status());
+    done += count;
+  }
+  b.Log(StrCat("offers rebuild: ", offer_events, " offer events (product included) and ", lead_events,
+               " lead events written"));
+  return RebuildRepeats(b, b.setup.offers_binary, full_prefix, empty_prefix, offer_events + lead_events,
+                        {"offers-rebuild", "offers_rebuild_events_per_s", "offers_rebuild_peak_rss_mb",
+                         "offers_rebuild_ready_s", "offers_startup_empty_s"});
+}
+
 void AddFigures(Report& r) {
   r.Add("raw_produce_per_s", "raw produce (records/s)", 0);
   r.Add("raw_consume_per_s", "raw consume (records/s)", 0);
@@ -336,6 +475,13 @@ void AddFigures(Report& r) {
   r.Add("rebuild_events_per_s", "rebuild (events/s)", 0);
   r.Add("rebuild_vs_raw_consume", "rebuild / raw consume", 2, Goal::kAtLeast, 0.5);
   r.Add("rebuild_peak_rss_mb", "rebuild peak RSS (MiB)", 0, Goal::kAtMost, 300);
+  r.Add("offer_draft_send_p50_ms_at_500", "DraftOffer+SendOffer p50 at 500 pairs/s (ms)", 2);
+  r.Add("offer_draft_send_p99_ms_at_500", "DraftOffer+SendOffer p99 at 500 pairs/s (ms)", 2);
+  r.Add("offers_startup_empty_s", "offers start-up, empty topics (s)", 2);
+  r.Add("offers_rebuild_ready_s", "offers start-up, rebuild topics (s)", 2);
+  r.Add("offers_rebuild_events_per_s", "offers rebuild (events/s)", 0);
+  r.Add("offers_rebuild_vs_raw_consume", "offers rebuild / raw consume", 2, Goal::kAtLeast, 0.5);
+  r.Add("offers_rebuild_peak_rss_mb", "offers rebuild peak RSS (MiB)", 0);
 }
 
 std::string Machine(std::map<std::string, std::string>* meta) {
@@ -369,9 +515,9 @@ std::string LoadAverage() {
 }
 
 int Main(int argc, char** argv) {
-  std::string bootstrap, out, work_dir, binary, only, broker_pid_file;
+  std::string bootstrap, out, work_dir, binary, offers_binary, only, broker_pid_file;
   bool quick = false;
-  int64_t repeats = 0, rebuild_events = 0;
+  int64_t repeats = 0, rebuild_events = 0, offer_rebuild_events = 0;
   Config config("sales_bench");
   config.AddString("kafka-bootstrap", "SALES_TEST_KAFKA_BOOTSTRAP", "127.0.0.1:19092", "the broker to measure against",
                    &bootstrap);
@@ -379,15 +525,19 @@ int Main(int argc, char** argv) {
   config.AddString("work-dir", "", "", "stores and service logs (default: a temporary folder, removed at exit)",
                    &work_dir);
   config.AddString("service-bin", "", SALES_LEAD_ACQUISITION_BIN, "the lead-acquisition executable", &binary);
+  config.AddString("offers-bin", "", SALES_FIRST_OFFERS_BIN, "the first-offers executable", &offers_binary);
   config.AddBool("quick", "", false, "every measurement once with small counts (a smoke test: figures mean nothing)",
                  &quick);
   config.AddInt("repeats", "", 0, 0, 100, "repeats per figure (0: 3, or 1 with --quick)", &repeats);
   config.AddInt("rebuild-events", "", 0, 0, 100000000, "events in the rebuild topic (0: 1,000,000, or 20,000 quick)",
                 &rebuild_events);
+  config.AddInt("offer-rebuild-events", "", 0, 0, 100000000,
+                "offer events in the offers rebuild topics, besides their leads' (0: 1,000,000, or 20,000 quick)",
+                &offer_rebuild_events);
   config.AddString("broker-pid-file", "", "",
                    "pid file of the broker, to show its CPU use (default: $KAFKA_DIR/broker.pid if it exists)",
                    &broker_pid_file);
-  config.AddString("only", "", "", "comma-separated subset of: kafka,store,capture,peak,append,rebuild,import", &only);
+  config.AddString("only", "", "", "comma-separated subset of: kafka,store,capture,peak,append,rebuild,import,offers,offers-rebuild", &only);
   if (Status s = config.Parse(argc, argv); !s.ok()) {
     std::cerr << "sales_bench: " << s.message() << "\n\n" << config.Usage();
     return 2;
@@ -401,13 +551,14 @@ int Main(int argc, char** argv) {
   b.plan = quick ? Plan::Quick() : Plan();
   if (repeats) b.plan.repeats = static_cast<int>(repeats);
   if (rebuild_events) b.plan.rebuild_events = rebuild_events;
+  if (offer_rebuild_events) b.plan.offer_rebuild_events = offer_rebuild_events;
   std::unique_ptr<testing::TempDir> temp;
   if (work_dir.empty()) {
     temp = std::make_unique<testing::TempDir>();
     work_dir = temp->path();
   }
   std::filesystem::create_directories(work_dir);
-  b.setup = {binary, bootstrap, std::filesystem::absolute(work_dir).string()};
+  b.setup = {binary, offers_binary, bootstrap, std::filesystem::absolute(work_dir).string()};
   b.run = StrCat(getpid(), "-", absl::ToUnixSeconds(absl::Now()));
   AddFigures(b.report);
   if (const char* kafka_dir = std::getenv("KAFKA_DIR"); broker_pid_file.empty() && kafka_dir) {
@@ -431,7 +582,8 @@ int Main(int argc, char** argv) {
 
   const std::vector<std::pair<std::string, std::function<Status(Bench&)>>> measurements = {
       {"kafka", MeasureRawKafka}, {"store", MeasureStore},   {"capture", MeasureCapture}, {"peak", MeasurePeak},
-      {"append", MeasureAppendToQuery}, {"rebuild", MeasureRebuild}, {"import", MeasureImport}};
+      {"append", MeasureAppendToQuery}, {"rebuild", MeasureRebuild}, {"import", MeasureImport},
+      {"offers", MeasureOffers}, {"offers-rebuild", MeasureOffersRebuild}};
   std::vector<std::string> selected = absl::StrSplit(only, ',', absl::SkipEmpty());
   int failures = 0;
   if (!quick && !selected.empty() && std::find(selected.begin(), selected.end(), "kafka") == selected.end()) {
@@ -453,10 +605,12 @@ int Main(int argc, char** argv) {
   }
   meta["loadavg_at_end"] = LoadAverage();
   b.report.TakeMedians();
-  auto& ratio = b.report.Get("rebuild_vs_raw_consume");
-  const auto& rebuild = b.report.Get("rebuild_events_per_s").value;
   const auto& consume = b.report.Get("raw_consume_per_s").value;
-  if (rebuild && consume && *consume > 0) ratio.value = *rebuild / *consume;
+  for (const auto& [rebuild, ratio] : {std::pair{"rebuild_events_per_s", "rebuild_vs_raw_consume"},
+                                       std::pair{"offers_rebuild_events_per_s", "offers_rebuild_vs_raw_consume"}}) {
+    const auto& rate = b.report.Get(rebuild).value;
+    if (rate && consume && *consume > 0) b.report.Get(ratio).value = *rate / *consume;
+  }
 
   std::cout << "\nsales_bench (" << meta["mode"] << ", median of " << b.plan.repeats << ") on " << machine << "\n\n";
   b.report.PrintTable(std::cout);

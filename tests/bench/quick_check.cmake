@@ -21,7 +21,12 @@ set(figures
   append_to_query_p99_ms:0:60000
   rebuild_events_per_s:1:1e9
   rebuild_vs_raw_consume:0:1000
-  rebuild_peak_rss_mb:1:100000)
+  rebuild_peak_rss_mb:1:100000
+  offer_draft_send_p50_ms_at_500:0:60000
+  offer_draft_send_p99_ms_at_500:0:60000
+  offers_rebuild_events_per_s:1:1e9
+  offers_rebuild_vs_raw_consume:0:1000
+  offers_rebuild_peak_rss_mb:1:100000)
 foreach(figure IN LISTS figures)
   string(REPLACE ":" ";" figure "${figure}")
   list(GET figure 0 key)
@@ -38,8 +43,12 @@ foreach(figure IN LISTS figures)
   endif()
   message(STATUS "${key} = ${value}")
 endforeach()
-string(JSON p50 GET "${json}" capture_p50_ms_at_1k)
-string(JSON p99 GET "${json}" capture_p99_ms_at_1k)
-if(p50 GREATER p99)
-  message(FATAL_ERROR "${OUT}: capture p50 ${p50} > p99 ${p99}")
-endif()
+foreach(latency IN ITEMS capture_%_ms_at_1k offer_draft_send_%_ms_at_500)
+  string(REPLACE "%" "p50" p50_key ${latency})
+  string(REPLACE "%" "p99" p99_key ${latency})
+  string(JSON p50 GET "${json}" ${p50_key})
+  string(JSON p99 GET "${json}" ${p99_key})
+  if(p50 GREATER p99)
+    message(FATAL_ERROR "${OUT}: ${p50_key} ${p50} > ${p99_key} ${p99}")
+  endif()
+endforeach()

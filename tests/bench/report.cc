@@ -130,13 +130,16 @@ void Report::PrintCpu(std::ostream& out) const {
   out << "\nCPU while measuring: cores busy (machine: all processes), and per process its cores and, in\n"
          "parentheses, its CPU microseconds per operation\n\n";
   auto cell = [&](const std::string& text, int width) { out << std::left << std::setw(width) << text << "  "; };
-  cell("measurement", 26);
+  auto label = [](const CpuRow& row) { return StrCat(row.measurement, " (", row.unit, ")"); };
+  int first = 26;
+  for (const auto& row : cpu_) first = std::max(first, static_cast<int>(label(row).size()));
+  cell("measurement", first);
   cell("op/s", 11);
   cell("machine", 7);
   for (const auto& n : names) cell(n, 16);
   out << "\n";
   for (const auto& row : cpu_) {
-    cell(StrCat(row.measurement, " (", row.unit, ")"), 26);
+    cell(label(row), first);
     cell(Format(row.ops_per_s, 0), 11);
     cell(Format(row.use.machine_busy_cores, 2), 7);
     for (const auto& n : names) {

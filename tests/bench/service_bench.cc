@@ -42,6 +42,18 @@ AsyncCapture* IssueCapture(api::v1::LeadAcquisition::Stub* stub, const CaptureLe
   return call;
 }
 
+// Peak resident set size of a process in MiB (VmHWM in /proc/<pid>/status).
+StatusOr<double> PeakRssMb(pid_t pid) {
+  std::ifstream in(StrCat("/proc/", pid, "/status"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::atof(line.c_str() + 6) / 1024.0;  // "VmHWM:  123 kB"
+  }
+  return absl::NotFoundError(StrCat("no VmHWM for pid ", pid));
+}
+
+}  // namespace
+
 void Count(CallCounts* counts, bool ok, const ::grpc::Status& status) {
   if (ok && status.ok()) {
     ++counts->ok;
@@ -62,30 +74,26 @@ LatencySummary Summarise(const std::vector<double>& latencies_ms, CallCounts cal
   return s;
 }
 
-// Peak resident set size of a process in MiB (VmHWM in /proc/<pid>/status).
-StatusOr<double> PeakRssMb(pid_t pid) {
-  std::ifstream in(StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::atof(line.c_str() + 6) / 1024.0;  // "VmHWM:  123 kB"
-  }
-  return absl::NotFoundError(StrCat("no VmHWM for pid ", pid));
-}
-
-}  // namespace
-
-StatusOr<std::unique_ptr<testing::ServiceProcess>> StartLeadAcquisition(const ServiceSetup& setup,
-                                                                        const std::string& prefix,
-                                                                        const std::string& data_dir,
-                                                                        absl::Duration ready_timeout) {
+StatusOr<std::unique_ptr<testing::ServiceProcess>> StartServiceBinary(const ServiceSetup& setup,
+                                                                      const std::string& binary,
+                                                                      const std::string& prefix,
+                                                                      const std::string& data_dir,
+                                                                      absl::Duration ready_timeout) {
   testing::ServiceOptions o;
-  o.binary = setup.binary;
+  o.binary = binary;
   o.args = {"--kafka-bootstrap=" + setup.bootstrap, "--topic-prefix=" + prefix, "--partitions=6",
             "--data-dir=" + data_dir,
             StrCat("--startup-timeout-s=", absl::ToInt64Seconds(ready_timeout) + 1)};
   o.work_dir = setup.work_dir;
   o.ready_timeout = ready_timeout;
   return testing::ServiceProcess::Start(std::move(o));
+}
+
+StatusOr<std::unique_ptr<testing::ServiceProcess>> StartLeadAcquisition(const ServiceSetup& setup,
+                                                                        const std::string& prefix,
+                                                                        const std::string& data_dir,
+                                                                        absl::Duration ready_timeout) {
+  return StartServiceBinary(setup, setup.binary, prefix, data_dir, ready_timeout);
 }
 
 StatusOr<LatencySummary> CaptureOpenLoop(const std::shared_ptr<::grpc::Channel>& channel, const std::string& run,
@@ -195,10 +203,11 @@ StatusOr<LatencySummary> AppendToQuery(const std::string& bootstrap, const std::
   return Summarise(latencies_ms, std::move(calls));
 }
 
-StatusOr<StartupSample> StartToReady(const ServiceSetup& setup, const std::string& prefix, const std::string& data_dir,
-                                     int64_t expected_events, absl::Duration ready_timeout, const CpuMeter& meter) {
+StatusOr<StartupSample> StartToReady(const ServiceSetup& setup, const std::string& binary, const std::string& prefix,
+                                     const std::string& data_dir, int64_t expected_events,
+                                     absl::Duration ready_timeout, const CpuMeter& meter) {
   const CpuSnapshot before = meter.Take();
-  ASSIGN_OR_RETURN(auto service, StartLeadAcquisition(setup, prefix, data_dir, ready_timeout));
+  ASSIGN_OR_RETURN(auto service, StartServiceBinary(setup, binary, prefix, data_dir, ready_timeout));
   const CpuSnapshot ready = meter.Take();
   StartupSample sample;
   sample.service_cpu_seconds = ProcessCpuSeconds(service->pid());
@@ -216,7 +225,7 @@ StatusOr<StartupSample> StartToReady(const ServiceSetup& setup, const std::strin
     }
   }
   // Projections come first; consumers of other kinds (the intake) follow.
-  if (status.projections_size() < 1 || status.projections(0).name() != "leads" || !status.projections(0).caught_up()) {
+  if (status.projections_size() < 1 || status.projections(0).kind() == "intake" || !status.projections(0).caught_up()) {
     return absl::InternalError(StrCat("service ready but not caught up: ", status.ShortDebugString()));
   }
   sample.events_applied = status.projections(0).events_applied();

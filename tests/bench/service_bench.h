@@ -1,12 +1,14 @@
 // The service figures: the real lead-acquisition executable (started with
 // common/testing/service_process.h on a topic prefix of its own and a fresh store) driven over
-// gRPC or through its topic, the way its users and the projection runner see it.
+// gRPC or through its topic, the way its users and the projection runner see it; and what the
+// first offers figures (offers_bench.h) share with them: starting a service, start-up to ready.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <grpcpp/grpcpp.h>
 
@@ -18,10 +20,19 @@
 namespace sales::bench {
 
 struct ServiceSetup {
-  std::string binary;     // the lead-acquisition executable
-  std::string bootstrap;  // Kafka
-  std::string work_dir;   // service logs, ready files and stores go below it
+  std::string binary;         // the lead-acquisition executable
+  std::string offers_binary;  // the first-offers executable
+  std::string bootstrap;      // Kafka
+  std::string work_dir;       // service logs, ready files and stores go below it
 };
+
+// Starts the service `binary` on `prefix` (6 partitions) with the store in `data_dir`, and waits
+// until it serves, i.e. until it has caught up the topics it reads.
+StatusOr<std::unique_ptr<testing::ServiceProcess>> StartServiceBinary(const ServiceSetup& setup,
+                                                                      const std::string& binary,
+                                                                      const std::string& prefix,
+                                                                      const std::string& data_dir,
+                                                                      absl::Duration ready_timeout);
 
 // Starts lead acquisition on `prefix` (6 partitions) with the store in `data_dir`, and waits until
 // it serves, i.e. until it has caught up its topic.
@@ -42,6 +53,10 @@ struct LatencySummary {
   double max_ms = 0;
   CallCounts calls;
 };
+
+// Counts one finished call (`ok`: what the completion queue said).
+void Count(CallCounts* counts, bool ok, const ::grpc::Status& status);
+LatencySummary Summarise(const std::vector<double>& latencies_ms, CallCounts calls);
 
 // CaptureLead at a fixed `rate_per_s` for `duration`, open loop: call i is issued at
 // start + i/rate whatever happened to the calls before it (asynchronous client, one completion
@@ -71,10 +86,12 @@ struct StartupSample {
   CpuUse cpu;                      // the meter's processes over the same window
 };
 
-// Starts the service on `prefix` with an empty store in `data_dir`, checks that it applied
-// `expected_events`, and stops it. `meter` watches the other processes meanwhile.
-StatusOr<StartupSample> StartToReady(const ServiceSetup& setup, const std::string& prefix, const std::string& data_dir,
-                                     int64_t expected_events, absl::Duration ready_timeout, const CpuMeter& meter);
+// Starts the service `binary` on `prefix` with an empty store in `data_dir`, checks that its one
+// projection applied `expected_events` (of every topic it reads), and stops it. `meter` watches
+// the other processes meanwhile.
+StatusOr<StartupSample> StartToReady(const ServiceSetup& setup, const std::string& binary, const std::string& prefix,
+                                     const std::string& data_dir, int64_t expected_events,
+                                     absl::Duration ready_timeout, const CpuMeter& meter);
 
 // StreamingImportLeads (streaming bulk intake): `leads` new leads built with CaptureRequest(run, i) written on
 // one stream (the service takes up to 100,000 per call) while the answers stream back. Returns the
