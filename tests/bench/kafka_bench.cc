@@ -3,6 +3,8 @@
 #include <librdkafka/rdkafkacpp.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -16,7 +18,7 @@
 
 namespace sales::bench {
 
-Status CreateLeadTopics(const std::string& bootstrap, const std::string& topic, int partitions) {
+Status CreateEventTopics(const std::string& bootstrap, const std::string& topic, int partitions) {
   ASSIGN_OR_RETURN(auto admin, kafka::Admin::Create({bootstrap, "sales-bench-admin", {}}));
   for (const std::string& t : {topic, kafka::DeadLetterTopic(topic)}) {
     kafka::TopicSpec spec{t, partitions, 1};
@@ -59,6 +61,65 @@ StatusOr<double> ProduceAll(const std::string& bootstrap, std::vector<std::vecto
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
   RETURN_IF_ERROR(failure);
   return static_cast<double>(total) / seconds;
+}
+
+StatusOr<int64_t> ProduceInOrder(const std::string& bootstrap,
+                                 const std::function<std::optional<std::vector<kafka::OutgoingMessage>>()>& next) {
+  kafka::PublisherOptions options;
+  options.client = {bootstrap, "sales-bench-producer", {}};
+  options.delivery_timeout = absl::Seconds(60);
+  ASSIGN_OR_RETURN(auto publisher, kafka::KafkaPublisher::Create(options));
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::vector<kafka::OutgoingMessage>> queue;  // guarded by mu
+  bool done = false;                                      // guarded by mu
+  Status failure = absl::OkStatus();                      // guarded by mu
+  int64_t written = 0;
+  std::thread appender([&] {
+    while (true) {
+      std::vector<kafka::OutgoingMessage> chunk;
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return done || !queue.empty(); });
+        if (queue.empty()) return;
+        chunk = std::move(queue.front());
+        queue.pop_front();
+      }
+      cv.notify_all();
+      const int64_t n = static_cast<int64_t>(chunk.size());
+      Status s = kafka::AllDelivered(publisher->Publish(std::move(chunk), absl::Seconds(120))).status();
+      {
+        std::lock_guard lock(mu);
+        if (s.ok()) {
+          written += n;
+        } else {
+          failure.Update(s);
+          done = true;
+          queue.clear();
+        }
+      }
+      cv.notify_all();  // the builder may be waiting for room or for the failure
+      if (!s.ok()) return;
+    }
+  });
+  while (true) {
+    std::optional<std::vector<kafka::OutgoingMessage>> chunk = next();
+    std::unique_lock lock(mu);
+    if (!chunk || !failure.ok()) break;
+    cv.wait(lock, [&] { return queue.size() < 2 || !failure.ok(); });
+    if (!failure.ok()) break;
+    queue.push_back(std::move(*chunk));
+    lock.unlock();
+    cv.notify_all();
+  }
+  {
+    std::lock_guard lock(mu);
+    done = true;
+  }
+  cv.notify_all();
+  appender.join();
+  RETURN_IF_ERROR(failure);
+  return written;
 }
 
 StatusOr<double> ConsumeAll(const std::string& bootstrap, const std::string& topic, absl::Duration timeout) {

@@ -133,10 +133,15 @@ Status MeasureRawKafka(Bench& b) {
   auto& produce = b.report.Get("raw_produce_per_s");
   auto& consume = b.report.Get("raw_consume_per_s");
   CpuTally produce_cpu(&b.cpu), consume_cpu(&b.cpu);
+  // Built once (it takes longer than writing them), then each repeat writes a copy to its topic.
+  const auto events = LeadEvents("", StrCat(b.run, "-raw"), 0, b.plan.raw_records);
   for (int r = 1; r <= b.plan.repeats; ++r) {
     const std::string topic = kafka::Topic(b.Prefix(StrCat("raw-r", r)), kLeadsTopic);
-    RETURN_IF_ERROR(CreateLeadTopics(b.setup.bootstrap, topic, 6));
-    auto chunks = LeadEvents(topic, StrCat(b.run, "-raw-r", r), 0, b.plan.raw_records);
+    RETURN_IF_ERROR(CreateEventTopics(b.setup.bootstrap, topic, 6));
+    auto chunks = events;
+    for (auto& chunk : chunks) {
+      for (auto& m : chunk) m.topic = topic;
+    }
     produce_cpu.Begin();
     ASSIGN_OR_RETURN(double produced, ProduceAll(b.setup.bootstrap, std::move(chunks)));
     produce_cpu.End(static_cast<double>(b.plan.raw_records));
@@ -155,7 +160,7 @@ Status MeasureRawKafka(Bench& b) {
 
 Status WarmBroker(Bench& b) {
   const std::string topic = kafka::Topic(b.Prefix("warm"), kLeadsTopic);
-  RETURN_IF_ERROR(CreateLeadTopics(b.setup.bootstrap, topic, 6));
+  RETURN_IF_ERROR(CreateEventTopics(b.setup.bootstrap, topic, 6));
   b.Log("warming the broker up (500,000 records written and read, not measured)");
   RETURN_IF_ERROR(ProduceAll(b.setup.bootstrap, LeadEvents(topic, StrCat(b.run, "-warm"), 0, 500000)).status());
   return ConsumeAll(b.setup.bootstrap, topic).status();
@@ -317,14 +322,18 @@ Status MeasureRebuild(Bench& b) {
   const int64_t n = b.plan.rebuild_events;
   const std::string full_prefix = b.Prefix("rebuild"), empty_prefix = b.Prefix("empty");
   const std::string topic = kafka::Topic(full_prefix, kLeadsTopic);
-  RETURN_IF_ERROR(CreateLeadTopics(b.setup.bootstrap, topic, 6));
-  RETURN_IF_ERROR(CreateLeadTopics(b.setup.bootstrap, kafka::Topic(empty_prefix, kLeadsTopic), 6));
+  RETURN_IF_ERROR(CreateEventTopics(b.setup.bootstrap, topic, 6));
+  RETURN_IF_ERROR(CreateEventTopics(b.setup.bootstrap, kafka::Topic(empty_prefix, kLeadsTopic), 6));
   b.Log(StrCat("rebuild: writing ", n, " lead events to ", topic));
-  for (int64_t done = 0; done < n;) {
-    const int64_t count = std::min<int64_t>(100000, n - done);  // bounded memory
-    RETURN_IF_ERROR(ProduceAll(b.setup.bootstrap, LeadEvents(topic, StrCat(b.run, "-rebuild"), done, count)).status());
-    done += count;
-  }
+  const std::string run = StrCat(b.run, "-rebuild");
+  int64_t built = 0;
+  RETURN_IF_ERROR(ProduceInOrder(b.setup.bootstrap, [&]() -> std::optional<std::vector<kafka::OutgoingMessage>> {
+                    if (built >= n) return std::nullopt;
+                    const int64_t count = std::min<int64_t>(20000, n - built);  // one chunk
+                    auto chunks = LeadEvents(topic, run, built, count);
+                    built += count;
+                    return std::move(chunks.front());
+                  }).status());
   return RebuildRepeats(b, b.setup.binary, full_prefix, empty_prefix, n,
                         {"rebuild", "rebuild_events_per_s", "rebuild_peak_rss_mb", "rebuild_ready_s", "startup_empty_s"});
 }
@@ -351,22 +360,10 @@ Status MeasureImport(Bench& b) {
   return RemoveAll(b.Dir("import-store"));
 }
 
-// Qualified leads for first offers (LeadCaptured + LeadQualified each), both events of a lead in
-// the same Publish() so that they keep their order. The lead ids go to `lead_ids`.
-std::vector<std::vector<kafka::OutgoingMessage>> QualifiedLeads(OfferData& data, const std::string& topic,
-                                                                int64_t count, std::vector<std::string>* lead_ids) {
-  std::vector<std::vector<kafka::OutgoingMessage>> chunks;
-  for (int64_t i = 0; i < count; ++i) {
-    if (chunks.empty() || chunks.back().size() >= 20000) chunks.emplace_back().reserve(20002);
-    lead_ids->push_back(data.QualifiedLead(topic, i, &chunks.back()));
-  }
-  return chunks;
-}
-
 Status MeasureOffers(Bench& b) {
   const std::string prefix = b.Prefix("offers");
   const std::string leads_topic = kafka::Topic(prefix, kLeadsTopic);
-  RETURN_IF_ERROR(CreateLeadTopics(b.setup.bootstrap, leads_topic, 6));
+  RETURN_IF_ERROR(CreateEventTopics(b.setup.bootstrap, leads_topic, 6));
   const auto pairs_in = [&](absl::Duration d) {
     return static_cast<int64_t>(absl::ToDoubleSeconds(d) * b.plan.offer_rate);
   };
@@ -375,7 +372,14 @@ Status MeasureOffers(Bench& b) {
   OfferData data(StrCat(b.run, "-offers"));
   std::vector<std::string> lead_ids;
   b.Log(StrCat("offers: writing ", leads, " qualified leads (", 2 * leads, " events) to ", leads_topic));
-  RETURN_IF_ERROR(ProduceAll(b.setup.bootstrap, QualifiedLeads(data, leads_topic, leads, &lead_ids)).status());
+  RETURN_IF_ERROR(ProduceInOrder(b.setup.bootstrap, [&]() -> std::optional<std::vector<kafka::OutgoingMessage>> {
+                    if (static_cast<int64_t>(lead_ids.size()) >= leads) return std::nullopt;
+                    std::vector<kafka::OutgoingMessage> chunk;
+                    for (int64_t i = static_cast<int64_t>(lead_ids.size()); i < leads && chunk.size() < 20000; ++i) {
+                      lead_ids.push_back(data.QualifiedLead(leads_topic, i, &chunk));
+                    }
+                    return chunk;
+                  }).status());
 
   ASSIGN_OR_RETURN(auto service, StartService(b, prefix, b.Dir("offers-store"), b.setup.offers_binary));
   auto channel = service->Channel();
@@ -413,48 +417,44 @@ Status MeasureOffers(Bench& b) {
 
 // The offers rebuild's topics: per qualified lead (2 events on sales.leads) four offers on
 // sales.offers: one drafted, sent and accepted (it converts the lead), two drafted and sent, one
-// only drafted - 8 offer events per lead - plus the product they are priced from. A lead's events
-// go into one Publish() (their order holds; the product's too, first), and the last of them is the draft of an offer that is
-// never sent: ProduceAll() appends the last message of its first chunk ahead of the others, which
-// must not be an event whose predecessor is still to come.
+// only drafted - 8 offer events per lead - after the product they are priced from. Written in the
+// order built (ProduceInOrder), so every offer's events follow each other.
 Status MeasureOffersRebuild(Bench& b) {
   constexpr int kOfferEventsPerLead = 8;
   const int64_t leads = std::max<int64_t>(1, b.plan.offer_rebuild_events / kOfferEventsPerLead);
   const std::string full_prefix = b.Prefix("offers-rebuild"), empty_prefix = b.Prefix("offers-empty");
   for (const std::string& prefix : {full_prefix, empty_prefix}) {
     for (const char* topic : {kLeadsTopic, kOffersTopic}) {
-      RETURN_IF_ERROR(CreateLeadTopics(b.setup.bootstrap, kafka::Topic(prefix, topic), 6));
+      RETURN_IF_ERROR(CreateEventTopics(b.setup.bootstrap, kafka::Topic(prefix, topic), 6));
     }
   }
   const std::string leads_topic = kafka::Topic(full_prefix, kLeadsTopic);
   const std::string offers_topic = kafka::Topic(full_prefix, kOffersTopic);
   OfferData data(StrCat(b.run, "-offers-rebuild"));
-  int64_t lead_events = 0, offer_events = 0;
+  int64_t lead_events = 0, offer_events = 0, lead = 0, offer = 0;
   b.Log(StrCat("offers rebuild: writing ", leads, " qualified leads and ", leads * kOfferEventsPerLead,
                " offer events to ", leads_topic, " and ", offers_topic));
-  int64_t offer = 0;
-  for (int64_t done = 0; done < leads;) {
-    const int64_t count = std::min<int64_t>(10000, leads - done);  // ~100,000 messages: bounded memory
-    std::vector<std::vector<kafka::OutgoingMessage>> chunks;
-    for (int64_t i = done; i < done + count; ++i) {
-      if (chunks.empty() || chunks.back().size() >= 20000) chunks.emplace_back().reserve(20010);
-      auto& chunk = chunks.back();
-      if (i == 0) {
-        chunk.push_back(data.ProductUpserted(offers_topic));
-        offer_events += 1;
-      }
-      data.QualifiedLead(leads_topic, i, &chunk);
-      lead_events += 2;
-      offer_events += data.Offer(offers_topic, offer++, true, true, &chunk);
-      offer_events += data.Offer(offers_topic, offer++, true, false, &chunk);
-      offer_events += data.Offer(offers_topic, offer++, true, false, &chunk);
-      offer_events += data.Offer(offers_topic, offer++, false, false, &chunk);
-    }
-    RETURN_IF_ERROR(ProduceAll(b.setup.bootstrap, std::move(chunks)).status());
-    done += count;
-  }
+  const absl::Time start = absl::Now();
+  RETURN_IF_ERROR(ProduceInOrder(b.setup.bootstrap, [&]() -> std::optional<std::vector<kafka::OutgoingMessage>> {
+                    if (lead >= leads) return std::nullopt;
+                    std::vector<kafka::OutgoingMessage> chunk;
+                    chunk.reserve(20010);
+                    if (lead == 0) {
+                      chunk.push_back(data.ProductUpserted(offers_topic));
+                      offer_events += 1;
+                    }
+                    for (; lead < leads && chunk.size() < 20000; ++lead) {
+                      data.QualifiedLead(leads_topic, lead, &chunk);
+                      lead_events += 2;
+                      offer_events += data.Offer(offers_topic, offer++, true, true, &chunk);
+                      offer_events += data.Offer(offers_topic, offer++, true, false, &chunk);
+                      offer_events += data.Offer(offers_topic, offer++, true, false, &chunk);
+                      offer_events += data.Offer(offers_topic, offer++, false, false, &chunk);
+                    }
+                    return chunk;
+                  }).status());
   b.Log(StrCat("offers rebuild: ", offer_events, " offer events (product included) and ", lead_events,
-               " lead events written"));
+               " lead events written in ", absl::ToInt64Seconds(absl::Now() - start), " s"));
   return RebuildRepeats(b, b.setup.offers_binary, full_prefix, empty_prefix, offer_events + lead_events,
                         {"offers-rebuild", "offers_rebuild_events_per_s", "offers_rebuild_peak_rss_mb",
                          "offers_rebuild_ready_s", "offers_startup_empty_s"});
