@@ -99,6 +99,7 @@ std::string EventTypeOf(const ManagerEvent& e) {
   switch (e.event_case()) {
     case ManagerEvent::kRegistered: return "manager.registered";
     case ManagerEvent::kDeactivated: return "manager.deactivated";
+    case ManagerEvent::kExtensionChanged: return "manager.extension_changed";
     case ManagerEvent::EVENT_NOT_SET: break;
   }
   return "manager.unknown";
@@ -559,6 +560,7 @@ Status EvolveManager(std::optional<Manager>& state, const EventEnvelope& e) {
       m.set_email(r.email());
       *m.mutable_regions() = r.regions();
       *m.mutable_products() = r.products();
+      m.set_extension(r.extension());
       m.set_active(true);
       *m.mutable_registered_at() = e.occurred_at();
       state = std::move(m);
@@ -567,6 +569,10 @@ Status EvolveManager(std::optional<Manager>& state, const EventEnvelope& e) {
     case ManagerEvent::kDeactivated:
       if (!state) return absl::FailedPreconditionError(StrCat("manager ", e.aggregate_id(), " deactivated unregistered"));
       state->set_active(false);
+      break;
+    case ManagerEvent::kExtensionChanged:
+      if (!state) return absl::FailedPreconditionError(StrCat("manager ", e.aggregate_id(), " changed extension unregistered"));
+      state->set_extension(event.extension_changed().extension());
       break;
     case ManagerEvent::EVENT_NOT_SET:
       return InvalidField("payload.manager", "no event set (a manager event type this version does not know?)");
