@@ -75,6 +75,7 @@ int RunService(int argc, char** argv) {
     for (Feed* feed : {conversions, pbx}) {
       RETURN_IF_ERROR(feed->Start());
       kit.OnShutdown([feed] { feed->Stop(); });
+      kit.AddConsumerStatus(feed);  // Admin: position, lag, counts and dead letters beside the projection
     }
 
     // SLA breaches: a ticket that passed a target without meeting it (docs/CLIENTS.md).
