@@ -38,7 +38,10 @@ int RunService(int argc, char** argv) {
                      .grpc_port = 50053,
                      .http_port = 9103,
                      .own_topic = service::topics::kClients,
-                     .read_topics = {},
+                     // Its projection reads lead acquisition's manager roster (PBX extensions) and
+                     // first offers' catalogue (unit costs of repeat orders); the rest of those
+                     // topics is stepped over.
+                     .read_topics = {service::topics::kLeads, service::topics::kOffers},
                      .inbound_topics = {service::topics::kTelephonyCallsInbound},
                      .feed_topics = {service::topics::kOffers},
                      .declare = [&](Config& c) {
