@@ -75,6 +75,7 @@ start_services() {
   start_service lead-acquisition "$build/services/lead_acquisition/lead-acquisition"
   start_service first-offers "$build/services/first_offers/first-offers"
   start_service client-support "$build/services/client_support/client-support"
+  start_service reporting "$build/services/reporting/reporting"
 }
 
 rewrite_addresses() {
@@ -84,6 +85,8 @@ rewrite_addresses() {
       -e "s/127\.0\.0\.1:9102\b/127.0.0.1:$first_offers_http/g" \
       -e "s/127\.0\.0\.1:50053\b/127.0.0.1:$client_support_grpc/g" \
       -e "s/127\.0\.0\.1:9103\b/127.0.0.1:$client_support_http/g" \
+      -e "s/127\.0\.0\.1:50054\b/127.0.0.1:$reporting_grpc/g" \
+      -e "s/127\.0\.0\.1:9104\b/127.0.0.1:$reporting_http/g" \
       -e "s/127\.0\.0\.1:19092\b/$bootstrap/g" \
       -e "s/-t \(sales\.\|marketing\.\|telephony\.\)/-t $prefix\1/g" \
       -e "s|\\\$HOME/\.cache/sales-platform/bin|$(dirname "$grpcurl")|g"

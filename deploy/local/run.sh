@@ -19,6 +19,8 @@ offers_grpc=${OFFERS_GRPC_PORT:-50052}
 offers_http=${OFFERS_HTTP_PORT:-9102}
 support_grpc=${SUPPORT_GRPC_PORT:-50053}
 support_http=${SUPPORT_HTTP_PORT:-9103}
+reporting_grpc=${REPORTING_GRPC_PORT:-50054}
+reporting_http=${REPORTING_HTTP_PORT:-9104}
 mkdir -p "$state"
 
 pids=()
@@ -55,6 +57,7 @@ start_service() {  # name binary grpc_port http_port
 start_service lead-acquisition "$build/services/lead_acquisition/lead-acquisition" "$lead_grpc" "$lead_http"
 start_service first-offers "$build/services/first_offers/first-offers" "$offers_grpc" "$offers_http"
 start_service client-support "$build/services/client_support/client-support" "$support_grpc" "$support_http"
+start_service reporting "$build/services/reporting/reporting" "$reporting_grpc" "$reporting_http"
 
 # Show it working (deploy/local/demo.sh: idempotent, so every `make run` leaves the same state).
 grpcurl=$tools/grpcurl
@@ -103,9 +106,21 @@ demo_client() {  # lead_id: the accepted offer opened a client; a PBX call from 
   sleep 1
   $g -d "{\"client_id\":\"$client\"}" "127.0.0.1:$support_grpc" sales.api.v1.ClientSupport/GetClient || true
 }
+demo_report() {  # a company revenue target for this month, and where it stands
+  local g="$grpcurl -plaintext -H x-actor:make-run-demo" month
+  month=$(date -u +%Y-%m)
+  echo "run: a revenue target for $month and plan against actual (reporting):"
+  $g -d "{\"idempotency_key\":\"demo-target-$month\",\"period\":\"$month\",\"metric\":\"PLAN_METRIC_REVENUE\",
+    \"dimension\":\"PLAN_DIMENSION_COMPANY\",\"amount\":{\"units\":\"5000000\",\"currency\":\"EUR\"}}" \
+    "127.0.0.1:$reporting_grpc" sales.api.v1.Reporting/SetTarget >/dev/null || true
+  sleep 1  # the acceptance travels through sales.offers
+  $g -d "{\"period\":\"$month\",\"metric\":\"PLAN_METRIC_REVENUE\"}" "127.0.0.1:$reporting_grpc" \
+    sales.api.v1.Reporting/GetPlanVsActual || true
+}
 lead_id=$(cat "$state/demo-lead-id")
 demo_offer "$lead_id"
 demo_client "$lead_id"
+demo_report
 cat <<MSG
 
 The platform is running. Paste the README's examples into another terminal, top to bottom
@@ -114,6 +129,7 @@ The platform is running. Paste the README's examples into another terminal, top 
   $grpcurl -plaintext 127.0.0.1:$offers_grpc list sales.api.v1.FirstOffers
   $grpcurl -plaintext -d '{}' 127.0.0.1:$offers_grpc sales.api.v1.FirstOffers/ListOpportunities
   $grpcurl -plaintext -d '{"only_needing_attention":true}' 127.0.0.1:$support_grpc sales.api.v1.ClientSupport/ListClients
+  $grpcurl -plaintext -d '{"period":"$(date -u +%Y)","metric":"PLAN_METRIC_REVENUE","dynamics":"BUCKET_MONTH"}' 127.0.0.1:$reporting_grpc sales.api.v1.Reporting/GetPlanVsActual
   $grpcurl -plaintext 127.0.0.1:$lead_grpc describe sales.api.v1.CaptureLeadRequest
   curl -s 127.0.0.1:$lead_http/metrics | grep sales_
   $build/tools/salesctl/salesctl import FILE.csv
