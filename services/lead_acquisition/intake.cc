@@ -20,19 +20,6 @@ constexpr char kConsumerName[] = "intake";  // owner of the stored offsets and c
 // How operators see it: in dead letters' `dlq.consumer` header and in the Admin status.
 constexpr char kShownName[] = "lead-acquisition/intake";
 
-StatusOr<events::v1::LeadSource> SourceFromName(const std::string& name) {
-  static const std::pair<const char*, events::v1::LeadSource> kNames[] = {
-      {"web_form", events::v1::LEAD_SOURCE_WEB_FORM},     {"marketing_system", events::v1::LEAD_SOURCE_MARKETING_SYSTEM},
-      {"inbound_call", events::v1::LEAD_SOURCE_INBOUND_CALL}, {"manual", events::v1::LEAD_SOURCE_MANUAL},
-      {"referral", events::v1::LEAD_SOURCE_REFERRAL},     {"event", events::v1::LEAD_SOURCE_EVENT}};
-  if (name.empty()) return events::v1::LEAD_SOURCE_MARKETING_SYSTEM;
-  for (const auto& [n, s] : kNames) {
-    if (name == n) return s;
-  }
-  return InvalidField("source", StrCat("\"", EscapeForDisplay(name), "\" is not one of web_form, marketing_system, "
-                                       "inbound_call, manual, referral, event"));
-}
-
 }  // namespace
 
 StatusOr<api::v1::CaptureLeadRequest> ParseInboundLead(std::string_view json) {
@@ -58,8 +45,14 @@ StatusOr<api::v1::CaptureLeadRequest> ParseInboundLead(std::string_view json) {
   }
   if (in.external_id().empty()) return InvalidField("external_id", "required: the record's id in the sending system");
   api::v1::CaptureLeadRequest r;
-  ASSIGN_OR_RETURN(events::v1::LeadSource source, SourceFromName(in.source()));
-  r.set_source(source);
+  // The sender's label, verbatim (the campaign when there is no source); the decider maps it to a
+  // channel with the service's table, and an unknown label goes to the default channel.
+  const std::string label = !in.source().empty() ? in.source() : in.campaign();
+  if (label.empty()) {
+    r.set_source(events::v1::LEAD_SOURCE_MARKETING_SYSTEM);
+  } else {
+    r.set_source_label(label);
+  }
   r.set_external_id(in.external_id());
   r.set_name(in.name());
   r.set_company(in.company());

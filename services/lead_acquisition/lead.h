@@ -43,12 +43,13 @@ Status ValidateAssign(const api::v1::AssignLeadRequest& r);
 Status ValidateLogActivity(const api::v1::LogLeadActivityRequest& r, absl::Time now);
 Status ValidateRegisterManager(const api::v1::RegisterManagerRequest& r);
 Status ValidateDeactivateManager(const api::v1::DeactivateManagerRequest& r);
+Status ValidateMerge(const api::v1::MergeLeadsRequest& r);
 
 // ---- Identity and de-duplication keys. ----
 // Ids derived from the idempotency key of the creating command: the same on every retry.
 std::string LeadIdFor(const std::string& idempotency_key);
 std::string ManagerIdFor(const std::string& idempotency_key);
-// E-mail: trimmed, lower-cased. Phone: digits with a leading '+' for international numbers
+// E-mail: trimmed, NFC, case folded, the domain in Unicode form (unicode::NormalizeEmail). Phone: digits with a leading '+' for international numbers
 // ("00" prefix read as '+'); national numbers keep their digits. Empty when absent.
 std::string NormalizeEmail(const std::string& email);
 std::string NormalizePhone(const std::string& phone);
@@ -63,6 +64,14 @@ StatusOr<LeadEvent> DecideDisqualify(const Lead& lead, const api::v1::Disqualify
 StatusOr<LeadEvent> DecideAssign(const Lead& lead, const Manager& manager, const api::v1::AssignLeadRequest& r);
 StatusOr<LeadEvent> DecideLogActivity(const Lead& lead, const Manager& manager,
                                       const api::v1::LogLeadActivityRequest& r, absl::Time now);
+// Two leads are one person: the event for the survivor (`merged`, carrying what it takes over)
+// and the one for the other lead (`merged_into`). FAILED_PRECONDITION when either is already
+// merged into another lead.
+struct MergeEvents {
+  LeadEvent survivor;
+  LeadEvent merged;
+};
+StatusOr<MergeEvents> DecideMerge(const Lead& survivor, const Lead& merged, const api::v1::MergeLeadsRequest& r);
 ManagerEvent DecideRegisterManager(const api::v1::RegisterManagerRequest& r);
 StatusOr<ManagerEvent> DecideDeactivateManager(const Manager& manager, const api::v1::DeactivateManagerRequest& r);
 
@@ -83,6 +92,6 @@ Status EvolveManager(std::optional<Manager>& state, const EventEnvelope& event);
 void Rescore(Lead& lead);
 inline constexpr int kTargetClientScore = 60;
 
-bool IsOpen(const Lead& lead);  // NEW or QUALIFIED
+bool IsOpen(const Lead& lead);  // NEW or QUALIFIED (a merged lead is not open: its survivor is)
 
 }  // namespace sales::lead_acquisition

@@ -448,11 +448,13 @@ TEST(ValidateCapture, InvisibleAndBidiControlledTextIsRefused) {
   }
 }
 
-TEST(ValidateCapture, ContactNeedsEmailOrPhone) {
+TEST(ValidateCapture, ContactNeedsEmailOrPhoneOrAnExternalId) {
   auto r = ValidRequest();
   r.clear_email();
   EXPECT_TRUE(ValidateCapture(r).ok());
   r.clear_phone();
+  EXPECT_TRUE(ValidateCapture(r).ok()) << "an external id alone: the sender can still tell us who it is";
+  r.clear_external_id();
   EXPECT_THAT(ViolationsOf(ValidateCapture(r)),
               ElementsAre(Field(&FieldViolation::description, HasSubstr("e-mail or a phone"))));
 }
