@@ -7,6 +7,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "common/base/strings.h"
 #include "tools/salesctl/import.h"
 
 namespace sales::salesctl {
@@ -52,6 +53,28 @@ TEST(ImportFixtures, Greek8BitShapesNeedTheirEncodingAndSaySo) {
     if (shape.encoding_flag == "utf-16") continue;  // has a byte-order mark: detected
     auto guessed = DecodeFile(shape.bytes, ImportOptions{});
     EXPECT_THAT(guessed.status().message(), ::testing::HasSubstr("--encoding=windows-1253")) << shape.name;
+  }
+}
+
+}  // namespace
+}  // namespace sales::salesctl
+
+namespace sales::salesctl {
+namespace {
+
+TEST(ColumnTable, NoSpellingMeansTwoFieldsAndTheDocsListEveryOne) {
+  std::map<std::string, std::string> seen;  // match key -> field
+  auto docs = ReadFile(std::string(SALES_SOURCE_DIR) + "/docs/INTAKE.md");
+  ASSERT_TRUE(docs.ok()) << docs.status();
+  for (const auto& [field, spellings] : KnownSpellings()) {
+    const std::string row = StrCat("| `", FieldName(field), "` | ");
+    const size_t at = docs->find(row, docs->find("| field | header spellings recognised"));
+    ASSERT_NE(at, std::string::npos) << FieldName(field) << " is not in docs/INTAKE.md's table";
+    const std::string line = docs->substr(at, docs->find('\n', at) - at);
+    for (const auto& s : spellings) {
+      EXPECT_EQ(GuessField(s), field) << s;
+      EXPECT_NE(line.find(s), std::string::npos) << s << " is missing from docs/INTAKE.md";
+    }
   }
 }
 
