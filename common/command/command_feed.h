@@ -10,17 +10,25 @@
 //    it to `<topic>.dlq` with the reason (and so does a command refused with INVALID_ARGUMENT,
 //    FAILED_PRECONDITION, NOT_FOUND or ALREADY_EXISTS). Any other answer (UNAVAILABLE: Kafka down,
 //    RESOURCE_EXHAUSTED, INTERNAL) fails the batch, which is retried from the stored offsets.
-// Thread-safety: Start/Stop from one thread.
+//  - It reports itself to the Admin API (grpc_util::ConsumerStatusSource, kind "feed"): per
+//    partition its stored position, the end of the log and the lag; persisted counts of records
+//    that appended an event, were answered as retries, were stepped over, were dead-lettered. A
+//    service registers each feed with Kit::AddConsumerStatus.
+// Thread-safety: Start/Stop from one thread; ConsumerStatus from any thread.
 #pragma once
 
+#include <algorithm>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "common/base/log.h"
 #include "common/command/decider.h"
+#include "common/grpc/admin_service.h"
+#include "common/kafka/client_config.h"
 #include "common/kafka/dead_letter.h"
 #include "common/kafka/publisher.h"
 #include "common/observability/metrics.h"
@@ -54,8 +62,18 @@ inline bool RefusedForGood(const Status& s) {
   }
 }
 
+// Whether a command's answer was a retry answered from the store (a Result with a `replayed` flag).
+template <typename Result>
+bool AnsweredAsRetry(const Result& r) {
+  if constexpr (requires { r.replayed; }) {
+    return r.replayed;
+  } else {
+    return false;
+  }
+}
+
 template <typename Command, typename Result>
-class CommandFeed {
+class CommandFeed final : public grpc_util::ConsumerStatusSource {
  public:
   using Translate = std::function<StatusOr<std::optional<Command>>(const projection::Record&)>;
   using Execute = std::function<std::vector<StatusOr<Result>>(std::vector<Command>, const Caller&)>;
@@ -78,12 +96,57 @@ class CommandFeed {
                    .retry_backoff = absl::Seconds(1),
                    .kafka_timeout = options_.kafka_timeout},
                   store, admin) {}
-  ~CommandFeed() { Stop(); }
+  ~CommandFeed() override { Stop(); }
 
   Status Start() {
-    return consumer_.Start({.process = [this](std::vector<projection::Record>& batch) { return Process(batch); }});
+    return consumer_.Start({.process = [this](std::vector<projection::Record>& batch) { return Process(batch); },
+                            .on_assign =
+                                [this](const std::map<projection::TopicPartition, int64_t>& positions) {
+                                  std::lock_guard lock(mu_);
+                                  partitions_.clear();
+                                  for (const auto& [tp, next] : positions) partitions_.push_back(tp.second);
+                                }});
   }
   void Stop() { consumer_.Stop(); }
+
+  // Named as the feed (its stored offsets' owner), kind "feed". events_applied = records whose
+  // command appended an event, duplicates_skipped = records answered as retries (read again after
+  // a crash or a rebuild), not_used = records that were not for this service, dead_lettered =
+  // records refused; all persisted with the offsets. Caught up when every partition's lag is 0.
+  StatusOr<api::v1::ProjectionStatus> ConsumerStatus() const override {
+    api::v1::ProjectionStatus s;
+    s.set_name(options_.name);
+    s.set_kind("feed");
+    s.add_dead_letter_topics(DeadLetterTopic());
+    std::vector<int32_t> partitions;
+    {
+      std::lock_guard lock(mu_);
+      partitions = partitions_;
+    }
+    bool caught_up = !partitions.empty();
+    for (int32_t p : partitions) {
+      ASSIGN_OR_RETURN(std::optional<int64_t> stored, store_->GetOffset(options_.name, options_.topic, p));
+      const int64_t next = stored.value_or(0);
+      const int64_t end = std::max<int64_t>(-1, consumer_.HighWatermark({options_.topic, p}));  // -1: not known yet
+      auto* part = s.add_partitions();
+      part->set_topic(options_.topic);
+      part->set_partition(p);
+      part->set_next_offset(next);
+      part->set_end_offset(end);
+      part->set_lag(end < 0 ? -1 : std::max<int64_t>(0, end - next));
+      caught_up = caught_up && part->lag() == 0;
+    }
+    s.set_caught_up(caught_up);
+    ASSIGN_OR_RETURN(int64_t accepted, store_->GetCounter(Counter("accepted")));
+    ASSIGN_OR_RETURN(int64_t replayed, store_->GetCounter(Counter("replayed")));
+    ASSIGN_OR_RETURN(int64_t skipped, store_->GetCounter(Counter("skipped")));
+    ASSIGN_OR_RETURN(int64_t dead, store_->GetCounter(Counter("dead_lettered")));
+    s.set_events_applied(accepted);
+    s.set_duplicates_skipped(replayed);
+    s.set_not_used(skipped);
+    s.set_dead_lettered(dead);
+    return s;
+  }
 
  private:
   Status Process(std::vector<projection::Record>& records) {
@@ -106,7 +169,7 @@ class CommandFeed {
     for (size_t k = 0; k < results.size(); ++k) {
       const Status& s = results[k].status();
       if (s.ok()) {
-        outcomes["accepted"]++;
+        outcomes[AnsweredAsRetry(*results[k]) ? "replayed" : "accepted"]++;
       } else if (RefusedForGood(s)) {
         rejected.emplace_back(record_of[k], s);
       } else {
@@ -119,7 +182,7 @@ class CommandFeed {
         const auto& m = records[i];
         parked.push_back(kafka::MakeDeadLetter(m.key, m.value, m.headers, reason,
                                                {options_.name, m.topic, m.partition, m.offset}, absl::Now()));
-        if (!options_.dead_letter_topic.empty()) parked.back().topic = options_.dead_letter_topic;
+        parked.back().topic = DeadLetterTopic();
         log::Warn("inbound record dead-lettered", {{"feed", options_.name},
                                                     {"partition", m.partition},
                                                     {"offset", m.offset},
@@ -131,16 +194,21 @@ class CommandFeed {
     Batch batch = store_->NewBatch();
     for (const auto& m : records) batch.SetOffset(options_.name, options_.topic, m.partition, m.offset + 1);
     for (const auto& [outcome, n] : outcomes) {
-      RETURN_IF_ERROR(batch.AddToCounter(StrCat(options_.name, "/", outcome), n));
+      RETURN_IF_ERROR(batch.AddToCounter(Counter(outcome), n));
     }
     RETURN_IF_ERROR(store_->Commit(batch));
     for (const auto& [outcome, n] : outcomes) {
       metrics_->GetCounter("sales_feed_records_total",
-                           "Records of a command feed by outcome (accepted, skipped, dead_lettered = dlq).",
+                           "Records of a command feed by outcome (accepted, replayed, skipped, dead_lettered = dlq).",
                            {{"feed", options_.name}, {"outcome", outcome}})
           .Inc(n);
     }
     return absl::OkStatus();
+  }
+
+  std::string Counter(std::string_view outcome) const { return StrCat(options_.name, "/", outcome); }
+  std::string DeadLetterTopic() const {
+    return options_.dead_letter_topic.empty() ? kafka::DeadLetterTopic(options_.topic) : options_.dead_letter_topic;
   }
 
   CommandFeedOptions options_;
@@ -150,6 +218,8 @@ class CommandFeed {
   kafka::EventPublisher* dead_letters_;
   MetricsRegistry* metrics_;
   projection::StoredOffsetConsumer consumer_;
+  mutable std::mutex mu_;
+  std::vector<int32_t> partitions_;  // guarded by mu_: assigned at start
 };
 
 }  // namespace sales::command

@@ -121,5 +121,26 @@ TEST(EnvelopeFixtures, V1OfferAndProductEventsStayReadable) {
   EXPECT_TRUE(product->product().upserted().active());
 }
 
+// Client support's repeat orders: before unit costs were recorded, and with them.
+TEST(EnvelopeFixtures, V1OrderRecordedStaysReadableWithAndWithoutCosts) {
+  auto before = Decode(ReadFixture("v1/order_recorded.bin"));
+  ASSERT_TRUE(before.ok()) << before.status();
+  EXPECT_EQ(before->event_type(), "client.order_recorded");
+  const auto& o = before->client().order_recorded();
+  ASSERT_EQ(o.lines_size(), 1);
+  EXPECT_EQ(o.lines(0).net().units(), 5247);
+  EXPECT_EQ(o.total().units(), 5247);
+  EXPECT_EQ(o.costs_size(), 0) << "orders recorded before costs have none";
+
+  auto with_costs = Decode(ReadFixture("v1/order_recorded_costs.bin"));
+  ASSERT_TRUE(with_costs.ok()) << with_costs.status();
+  const auto& c = with_costs->client().order_recorded();
+  ASSERT_EQ(c.costs_size(), 1);
+  EXPECT_EQ(c.costs(0).product_code(), "crm-pro");
+  EXPECT_EQ(c.costs(0).unit_cost().units(), 600);
+  EXPECT_EQ(c.costs(0).unit_cost().currency(), "EUR");
+  EXPECT_EQ(c.total().units(), 5247);
+}
+
 }  // namespace
 }  // namespace sales::events

@@ -7,7 +7,7 @@
 #   demo.sh BUILD_DIR [HOST:PORT]     the target defaults to 127.0.0.1:50051
 #
 # tests/readme-test.sh runs it before the README's examples, which expect what it leaves behind:
-# manager Anna (anna@example.gr, GR-ATT, crm-pro), lead Eleni (eleni@example.gr) and the leads of
+# manager Anna (anna@example.gr, GR-ATT, crm-pro, telephone extension 201), lead Eleni (eleni@example.gr) and the leads of
 # deploy/local/sample-leads.csv.
 set -euo pipefail
 build=$1
@@ -17,7 +17,7 @@ grpcurl=${SALES_GRPCURL:-${SALES_TOOLS_DIR:-$HOME/.cache/sales-platform/bin}/grp
 
 echo "demo: registering a sales manager for Attica (leads there are assigned automatically):"
 "$grpcurl" -plaintext -d '{"idempotency_key":"demo-manager-anna","name":"Άννα Κωστάκη","email":"anna@example.gr",
-  "regions":["GR-ATT"],"products":["crm-pro"]}' "$target" sales.api.v1.LeadAcquisition/RegisterManager
+  "regions":["GR-ATT"],"products":["crm-pro"],"extension":"201"}' "$target" sales.api.v1.LeadAcquisition/RegisterManager
 echo
 echo "demo: capturing a lead:"
 echo "  grpcurl -plaintext -d '{...}' $target sales.api.v1.LeadAcquisition/CaptureLead"

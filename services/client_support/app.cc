@@ -38,7 +38,10 @@ int RunService(int argc, char** argv) {
                      .grpc_port = 50053,
                      .http_port = 9103,
                      .own_topic = service::topics::kClients,
-                     .read_topics = {},
+                     // Its projection reads lead acquisition's manager roster (PBX extensions) and
+                     // first offers' catalogue (unit costs of repeat orders); the rest of those
+                     // topics is stepped over.
+                     .read_topics = {service::topics::kLeads, service::topics::kOffers},
                      .inbound_topics = {service::topics::kTelephonyCallsInbound},
                      .feed_topics = {service::topics::kOffers},
                      .declare = [&](Config& c) {
@@ -75,6 +78,7 @@ int RunService(int argc, char** argv) {
     for (Feed* feed : {conversions, pbx}) {
       RETURN_IF_ERROR(feed->Start());
       kit.OnShutdown([feed] { feed->Stop(); });
+      kit.AddConsumerStatus(feed);  // Admin: position, lag, counts and dead letters beside the projection
     }
 
     // SLA breaches: a ticket that passed a target without meeting it (docs/CLIENTS.md).

@@ -3,9 +3,9 @@
 #include "common/base/log.h"
 #include "common/base/strings.h"
 #include "common/service/service.h"
-#include "services/lead_acquisition/grpc_service.h"
-#include "services/lead_acquisition/intake.h"
-#include "services/lead_acquisition/lead_projection.h"
+#include "services/lead_acquisition/api/grpc_service.h"
+#include "services/lead_acquisition/intake/intake.h"
+#include "services/lead_acquisition/projection/lead_projection.h"
 
 namespace sales::lead_acquisition {
 

@@ -9,8 +9,8 @@
 #include "common/base/ids.h"
 #include "common/base/strings.h"
 #include "common/events/envelope.h"
-#include "services/lead_acquisition/lead.h"
-#include "services/lead_acquisition/lead_commands.h"
+#include "services/lead_acquisition/domain/lead.h"
+#include "services/lead_acquisition/commands/lead_commands.h"
 
 namespace sales::bench {
 

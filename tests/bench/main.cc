@@ -1,7 +1,7 @@
 // sales_bench: the platform's performance figures on this machine (issue 4, `make bench`).
 //
 // Needs a running Kafka broker (--kafka-bootstrap; tests/bench/run-bench.sh starts one of its own)
-// and the lead-acquisition and first-offers executables. Prints a table (figure, median of the repeats, target,
+// and the lead-acquisition, first-offers and client-support executables. Prints a table (figure, median of the repeats, target,
 // pass/miss) and writes the same figures as JSON (--out). --quick runs every measurement once
 // with small counts, as `make test` does to check that the benchmark still works; its figures mean
 // nothing. docs/PERFORMANCE.md describes the method of each figure.
@@ -24,8 +24,11 @@
 #include "common/base/config.h"
 #include "common/base/ids.h"
 #include "common/base/strings.h"
+#include "common/events/envelope.h"
 #include "common/kafka/client_config.h"
 #include "common/testing/temp_dir.h"
+#include "sales/api/v1/admin.grpc.pb.h"
+#include "sales/api/v1/client_support.grpc.pb.h"
 #include "tests/bench/cpu.h"
 #include "tests/bench/kafka_bench.h"
 #include "tests/bench/lead_data.h"
@@ -34,6 +37,7 @@
 #include "tests/bench/report.h"
 #include "tests/bench/service_bench.h"
 #include "tests/bench/store_bench.h"
+#include "tests/bench/support_data.h"
 
 namespace sales::bench {
 namespace {
@@ -56,6 +60,9 @@ struct Plan {
   int offer_rate = 500;  // DraftOffer + SendOffer pairs per second
   absl::Duration offer_duration = absl::Seconds(10);
   int64_t offer_rebuild_events = 1000000;  // offer events in the rebuild topic (plus their leads')
+  int64_t support_rebuild_events = 1000000;  // client support events (plus their managers' and the product)
+  int64_t pbx_clients = 10000;               // clients known before the PBX records arrive
+  int64_t pbx_records = 50000;               // PBX call records per repeat
 
   static Plan Quick() {
     Plan p;
@@ -70,6 +77,9 @@ struct Plan {
     p.import_leads = 2000;
     p.offer_duration = absl::Seconds(1);
     p.offer_rebuild_events = 20000;
+    p.support_rebuild_events = 20000;
+    p.pbx_clients = 500;
+    p.pbx_records = 2000;
     return p;
   }
 };
@@ -88,6 +98,8 @@ struct Bench {
 
 constexpr char kLeadsTopic[] = "sales.leads";
 constexpr char kOffersTopic[] = "sales.offers";
+constexpr char kClientsTopic[] = "sales.clients";
+constexpr char kCallsTopic[] = "telephony.calls.inbound";
 
 // `count` lead events for `topic`, in chunks of at most 20,000 (one Publish() each).
 std::vector<std::vector<kafka::OutgoingMessage>> LeadEvents(const std::string& topic, const std::string& run,
@@ -460,6 +472,148 @@ Status MeasureOffersRebuild(Bench& b) {
                          "offers_rebuild_ready_s", "offers_startup_empty_s"});
 }
 
+// Client support's topics for `clients` clients: the product they order on sales.offers, a manager
+// per kClientsPerManager clients on sales.leads (registered with an extension; every other one
+// moved away and back), each client's kSupportEventsPerClient events on sales.clients. Written in
+// the order built. Returns the events written.
+StatusOr<int64_t> WriteSupportTopics(Bench& b, const std::string& prefix, const std::string& run, int64_t clients) {
+  for (const char* topic : {kLeadsTopic, kOffersTopic, kClientsTopic}) {
+    RETURN_IF_ERROR(CreateEventTopics(b.setup.bootstrap, kafka::Topic(prefix, topic), 6));
+  }
+  const std::string leads_topic = kafka::Topic(prefix, kLeadsTopic);
+  const std::string offers_topic = kafka::Topic(prefix, kOffersTopic);
+  const std::string clients_topic = kafka::Topic(prefix, kClientsTopic);
+  SupportData data(run);
+  const OfferData catalogue(run);
+  int64_t client = 0, events = 0;
+  RETURN_IF_ERROR(ProduceInOrder(b.setup.bootstrap, [&]() -> std::optional<std::vector<kafka::OutgoingMessage>> {
+                    if (client >= clients) return std::nullopt;
+                    std::vector<kafka::OutgoingMessage> chunk;
+                    chunk.reserve(20020);
+                    if (client == 0) chunk.push_back(catalogue.ProductUpserted(offers_topic));
+                    for (; client < clients && chunk.size() < 20000; ++client) {
+                      if (client % kClientsPerManager == 0) data.Manager(leads_topic, client / kClientsPerManager, &chunk);
+                      data.Client(clients_topic, client, &chunk);
+                    }
+                    events += static_cast<int64_t>(chunk.size());
+                    return chunk;
+                  }).status());
+  return events;
+}
+
+// The client support rebuild: WriteSupportTopics on one prefix, nothing on another; each repeat
+// starts client-support twice with an empty store, as for the other rebuilds. Every event written
+// is one the projection applies (no lead or offer events it would step over).
+Status MeasureSupportRebuild(Bench& b) {
+  const int64_t clients = std::max<int64_t>(1, b.plan.support_rebuild_events / kSupportEventsPerClient);
+  const std::string full_prefix = b.Prefix("support-rebuild"), empty_prefix = b.Prefix("support-empty");
+  for (const char* topic : {kLeadsTopic, kOffersTopic, kClientsTopic}) {
+    RETURN_IF_ERROR(CreateEventTopics(b.setup.bootstrap, kafka::Topic(empty_prefix, topic), 6));
+  }
+  b.Log(StrCat("support rebuild: writing ", clients, " clients (", clients * kSupportEventsPerClient,
+               " events), their managers and the product"));
+  const absl::Time start = absl::Now();
+  ASSIGN_OR_RETURN(int64_t events, WriteSupportTopics(b, full_prefix, StrCat(b.run, "-support-rebuild"), clients));
+  b.Log(StrCat("support rebuild: ", events, " events written in ", absl::ToInt64Seconds(absl::Now() - start), " s"));
+  return RebuildRepeats(b, b.setup.support_binary, full_prefix, empty_prefix, events,
+                        {"support-rebuild", "support_rebuild_events_per_s", "support_rebuild_peak_rss_mb",
+                         "support_rebuild_ready_s", "support_startup_empty_s"});
+}
+
+// What client support's Admin status says of its feed "pbx-intake": records that became an event.
+StatusOr<int64_t> PbxApplied(api::v1::Admin::Stub* admin) {
+  api::v1::GetProjectionStatusResponse status;
+  ::grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+  if (auto s = admin->GetProjectionStatus(&context, {}, &status); !s.ok()) {
+    return absl::UnavailableError(StrCat("GetProjectionStatus: ", s.error_message()));
+  }
+  for (const auto& p : status.projections()) {
+    if (p.name() != "pbx-intake") continue;
+    if (p.dead_lettered() > 0) return absl::InternalError(StrCat("PBX records dead-lettered: ", p.ShortDebugString()));
+    return p.events_applied();
+  }
+  return absl::NotFoundError(StrCat("no pbx-intake feed in the status: ", status.ShortDebugString()));
+}
+
+// PBX intake: `pbx_clients` clients (WriteSupportTopics) caught up before client support serves;
+// then per repeat `pbx_records` call records from their numbers (client i % pbx_clients, on its
+// manager's extension), built before the clock starts, written to telephony.calls.inbound by the
+// raw producer (ProduceInOrder, 20,000 per Publish()). Timed from the start of writing until the
+// feed's Admin status (polled every 20 ms) counts every record of the repeat as an event appended
+// and applied (the feed counts a record once its command is answered, i.e. the interaction is in
+// the store and the offsets moved past it). Rate = records / that time.
+Status MeasurePbxIntake(Bench& b) {
+  const std::string prefix = b.Prefix("pbx");
+  const std::string run = StrCat(b.run, "-pbx");
+  b.Log(StrCat("pbx intake: writing ", b.plan.pbx_clients, " clients first"));
+  RETURN_IF_ERROR(WriteSupportTopics(b, prefix, run, b.plan.pbx_clients).status());
+  ASSIGN_OR_RETURN(auto service, StartService(b, prefix, b.Dir("pbx-store"), b.setup.support_binary));
+  auto channel = service->Channel();
+  auto admin = api::v1::Admin::NewStub(channel);
+  const std::string topic = kafka::Topic(prefix, kCallsTopic);
+  SupportData data(run);
+  int64_t next_call = 0;
+  // Writes `count` records and waits until the feed applied them; the seconds it took.
+  auto records = [&](int64_t count) -> StatusOr<double> {
+    std::vector<std::vector<kafka::OutgoingMessage>> chunks;
+    for (int64_t k = 0; k < count; ++k, ++next_call) {
+      if (chunks.empty() || chunks.back().size() == 20000) chunks.emplace_back().reserve(20000);
+      const std::string call_id = StrCat("bench-", run, "-pbx-", next_call);
+      chunks.back().push_back({topic, call_id, data.CallRecord(next_call, next_call % b.plan.pbx_clients), {}});
+    }
+    ASSIGN_OR_RETURN(int64_t before, PbxApplied(admin.get()));
+    size_t chunk = 0;
+    const absl::Time start = absl::Now();
+    RETURN_IF_ERROR(ProduceInOrder(b.setup.bootstrap, [&]() -> std::optional<std::vector<kafka::OutgoingMessage>> {
+                      if (chunk == chunks.size()) return std::nullopt;
+                      return std::move(chunks[chunk++]);
+                    }).status());
+    const absl::Time deadline = start + absl::Minutes(10);
+    for (;;) {
+      ASSIGN_OR_RETURN(int64_t applied, PbxApplied(admin.get()));
+      if (applied >= before + count) break;
+      if (absl::Now() > deadline) {
+        return absl::DeadlineExceededError(StrCat("PBX intake applied ", applied - before, " of ", count, " records"));
+      }
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+    return absl::ToDoubleSeconds(absl::Now() - start);
+  };
+  RETURN_IF_ERROR(records(std::max<int64_t>(50, b.plan.pbx_records / 20)).status());  // warm-up
+  auto& figure = b.report.Get("pbx_intake_records_per_s");
+  CpuTally cpu(&b.cpu);
+  for (int r = 1; r <= b.plan.repeats; ++r) {
+    cpu.Begin();
+    ASSIGN_OR_RETURN(double seconds, records(b.plan.pbx_records));
+    cpu.End(static_cast<double>(b.plan.pbx_records));
+    figure.repeats.push_back(static_cast<double>(b.plan.pbx_records) / seconds);
+    b.Log(StrCat("pbx intake ", r, "/", b.plan.repeats, ": ", b.plan.pbx_records, " records in ", seconds, " s -> ",
+                 static_cast<int64_t>(b.plan.pbx_records / seconds), "/s"));
+  }
+  AddCpu(b, "PBX intake", "record", cpu);
+  // The records matched clients: the last client called has the last call on its timeline.
+  {
+    auto support = api::v1::ClientSupport::NewStub(channel);
+    api::v1::GetClientRequest get;
+    get.set_lead_id(StrCat("bench-", run, "-lead-", (next_call - 1) % b.plan.pbx_clients));
+    api::v1::Client client;
+    ::grpc::ClientContext context;
+    context.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(10)));
+    if (auto s = support->GetClient(&context, get, &client); !s.ok()) {
+      return absl::InternalError(StrCat("GetClient of the last caller: ", s.error_message()));
+    }
+    if (!client.has_last_contact_at() ||
+        events::FromProto(client.last_contact_at()) < absl::Now() - absl::Minutes(30)) {
+      return absl::InternalError(StrCat("the PBX calls did not reach client ", client.client_id()));
+    }
+  }
+  admin.reset();
+  channel.reset();  // an open connection would hold the service's graceful shutdown for its grace period
+  RETURN_IF_ERROR(StopService(b, std::move(service)));
+  return RemoveAll(b.Dir("pbx-store"));
+}
+
 void AddFigures(Report& r) {
   r.Add("raw_produce_per_s", "raw produce (records/s)", 0);
   r.Add("raw_consume_per_s", "raw consume (records/s)", 0);
@@ -482,6 +636,12 @@ void AddFigures(Report& r) {
   r.Add("offers_rebuild_events_per_s", "offers rebuild (events/s)", 0);
   r.Add("offers_rebuild_vs_raw_consume", "offers rebuild / raw consume", 2, Goal::kAtLeast, 0.5);
   r.Add("offers_rebuild_peak_rss_mb", "offers rebuild peak RSS (MiB)", 0);
+  r.Add("support_startup_empty_s", "client support start-up, empty topics (s)", 2);
+  r.Add("support_rebuild_ready_s", "client support start-up, rebuild topics (s)", 2);
+  r.Add("support_rebuild_events_per_s", "client support rebuild (events/s)", 0);
+  r.Add("support_rebuild_vs_raw_consume", "client support rebuild / raw consume", 2, Goal::kAtLeast, 0.5);
+  r.Add("support_rebuild_peak_rss_mb", "client support rebuild peak RSS (MiB)", 0);
+  r.Add("pbx_intake_records_per_s", "PBX intake, records to interactions (records/s)", 0);
 }
 
 std::string Machine(std::map<std::string, std::string>* meta) {
@@ -515,9 +675,9 @@ std::string LoadAverage() {
 }
 
 int Main(int argc, char** argv) {
-  std::string bootstrap, out, work_dir, binary, offers_binary, only, broker_pid_file;
+  std::string bootstrap, out, work_dir, binary, offers_binary, support_binary, only, broker_pid_file;
   bool quick = false;
-  int64_t repeats = 0, rebuild_events = 0, offer_rebuild_events = 0;
+  int64_t repeats = 0, rebuild_events = 0, offer_rebuild_events = 0, support_rebuild_events = 0;
   Config config("sales_bench");
   config.AddString("kafka-bootstrap", "SALES_TEST_KAFKA_BOOTSTRAP", "127.0.0.1:19092", "the broker to measure against",
                    &bootstrap);
@@ -526,6 +686,7 @@ int Main(int argc, char** argv) {
                    &work_dir);
   config.AddString("service-bin", "", SALES_LEAD_ACQUISITION_BIN, "the lead-acquisition executable", &binary);
   config.AddString("offers-bin", "", SALES_FIRST_OFFERS_BIN, "the first-offers executable", &offers_binary);
+  config.AddString("support-bin", "", SALES_CLIENT_SUPPORT_BIN, "the client-support executable", &support_binary);
   config.AddBool("quick", "", false, "every measurement once with small counts (a smoke test: figures mean nothing)",
                  &quick);
   config.AddInt("repeats", "", 0, 0, 100, "repeats per figure (0: 3, or 1 with --quick)", &repeats);
@@ -534,10 +695,16 @@ int Main(int argc, char** argv) {
   config.AddInt("offer-rebuild-events", "", 0, 0, 100000000,
                 "offer events in the offers rebuild topics, besides their leads' (0: 1,000,000, or 20,000 quick)",
                 &offer_rebuild_events);
+  config.AddInt("support-rebuild-events", "", 0, 0, 100000000,
+                "client events in the client support rebuild topics, besides managers and product (0: 1,000,000, or "
+                "20,000 quick)",
+                &support_rebuild_events);
   config.AddString("broker-pid-file", "", "",
                    "pid file of the broker, to show its CPU use (default: $KAFKA_DIR/broker.pid if it exists)",
                    &broker_pid_file);
-  config.AddString("only", "", "", "comma-separated subset of: kafka,store,capture,peak,append,rebuild,import,offers,offers-rebuild", &only);
+  config.AddString("only", "", "", "comma-separated subset of: kafka,store,capture,peak,append,rebuild,import,offers,offers-rebuild,"
+                   "support-rebuild,pbx",
+                   &only);
   if (Status s = config.Parse(argc, argv); !s.ok()) {
     std::cerr << "sales_bench: " << s.message() << "\n\n" << config.Usage();
     return 2;
@@ -552,13 +719,14 @@ int Main(int argc, char** argv) {
   if (repeats) b.plan.repeats = static_cast<int>(repeats);
   if (rebuild_events) b.plan.rebuild_events = rebuild_events;
   if (offer_rebuild_events) b.plan.offer_rebuild_events = offer_rebuild_events;
+  if (support_rebuild_events) b.plan.support_rebuild_events = support_rebuild_events;
   std::unique_ptr<testing::TempDir> temp;
   if (work_dir.empty()) {
     temp = std::make_unique<testing::TempDir>();
     work_dir = temp->path();
   }
   std::filesystem::create_directories(work_dir);
-  b.setup = {binary, offers_binary, bootstrap, std::filesystem::absolute(work_dir).string()};
+  b.setup = {binary, offers_binary, support_binary, bootstrap, std::filesystem::absolute(work_dir).string()};
   b.run = StrCat(getpid(), "-", absl::ToUnixSeconds(absl::Now()));
   AddFigures(b.report);
   if (const char* kafka_dir = std::getenv("KAFKA_DIR"); broker_pid_file.empty() && kafka_dir) {
@@ -583,7 +751,8 @@ int Main(int argc, char** argv) {
   const std::vector<std::pair<std::string, std::function<Status(Bench&)>>> measurements = {
       {"kafka", MeasureRawKafka}, {"store", MeasureStore},   {"capture", MeasureCapture}, {"peak", MeasurePeak},
       {"append", MeasureAppendToQuery}, {"rebuild", MeasureRebuild}, {"import", MeasureImport},
-      {"offers", MeasureOffers}, {"offers-rebuild", MeasureOffersRebuild}};
+      {"offers", MeasureOffers}, {"offers-rebuild", MeasureOffersRebuild},
+      {"support-rebuild", MeasureSupportRebuild}, {"pbx", MeasurePbxIntake}};
   std::vector<std::string> selected = absl::StrSplit(only, ',', absl::SkipEmpty());
   int failures = 0;
   if (!quick && !selected.empty() && std::find(selected.begin(), selected.end(), "kafka") == selected.end()) {
@@ -607,7 +776,8 @@ int Main(int argc, char** argv) {
   b.report.TakeMedians();
   const auto& consume = b.report.Get("raw_consume_per_s").value;
   for (const auto& [rebuild, ratio] : {std::pair{"rebuild_events_per_s", "rebuild_vs_raw_consume"},
-                                       std::pair{"offers_rebuild_events_per_s", "offers_rebuild_vs_raw_consume"}}) {
+                                       std::pair{"offers_rebuild_events_per_s", "offers_rebuild_vs_raw_consume"},
+                                       std::pair{"support_rebuild_events_per_s", "support_rebuild_vs_raw_consume"}}) {
     const auto& rate = b.report.Get(rebuild).value;
     if (rate && consume && *consume > 0) b.report.Get(ratio).value = *rate / *consume;
   }

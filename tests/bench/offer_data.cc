@@ -7,7 +7,7 @@
 #include "common/base/strings.h"
 #include "common/events/envelope.h"
 #include "services/first_offers/domain/offer.h"
-#include "services/lead_acquisition/lead.h"
+#include "services/lead_acquisition/domain/lead.h"
 #include "tests/bench/lead_data.h"
 
 namespace sales::bench {

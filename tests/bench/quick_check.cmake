@@ -26,7 +26,11 @@ set(figures
   offer_draft_send_p99_ms_at_500:0:60000
   offers_rebuild_events_per_s:1:1e9
   offers_rebuild_vs_raw_consume:0:1000
-  offers_rebuild_peak_rss_mb:1:100000)
+  offers_rebuild_peak_rss_mb:1:100000
+  support_rebuild_events_per_s:1:1e9
+  support_rebuild_vs_raw_consume:0:1000
+  support_rebuild_peak_rss_mb:1:100000
+  pbx_intake_records_per_s:1:1e9)
 foreach(figure IN LISTS figures)
   string(REPLACE ":" ";" figure "${figure}")
   list(GET figure 0 key)

@@ -1,7 +1,7 @@
 // The service figures: the real lead-acquisition executable (started with
 // common/testing/service_process.h on a topic prefix of its own and a fresh store) driven over
 // gRPC or through its topic, the way its users and the projection runner see it; and what the
-// first offers figures (offers_bench.h) share with them: starting a service, start-up to ready.
+// first offers and client support figures share with them: starting a service, start-up to ready.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +22,7 @@ namespace sales::bench {
 struct ServiceSetup {
   std::string binary;         // the lead-acquisition executable
   std::string offers_binary;  // the first-offers executable
+  std::string support_binary;  // the client-support executable
   std::string bootstrap;      // Kafka
   std::string work_dir;       // service logs, ready files and stores go below it
 };

@@ -2,7 +2,7 @@
 
 #include "absl/time/clock.h"
 #include "common/store/store.h"
-#include "services/lead_acquisition/lead_projection.h"
+#include "services/lead_acquisition/projection/lead_projection.h"
 
 namespace sales::bench {
 

@@ -144,12 +144,16 @@ int Status(const std::string& target) {
   for (const auto& p : r.projections()) {
     int64_t lag = 0;
     for (const auto& part : p.partitions()) lag += std::max<int64_t>(0, part.lag());
-    const bool intake = p.kind() == "intake";
+    const bool feed = p.kind() == "feed";  // records that become commands (client support's feeds)
+    const bool intake = p.kind() == "intake" || feed;
     std::string dead_letters;
     for (const auto& t : p.dead_letter_topics()) StrAppend(&dead_letters, dead_letters.empty() ? " to " : ", ", t);
-    std::cout << (intake ? "intake " : "projection ") << p.name()
+    std::cout << (feed ? "feed " : intake ? "intake " : "projection ") << p.name()
               << (p.caught_up() ? "  (caught up)" : intake ? "" : "  (catching up)") << "\n";
-    if (intake) {
+    if (feed) {
+      std::cout << "  accepted " << Thousands(p.events_applied()) << ", answered as retries "
+                << Thousands(p.duplicates_skipped()) << ", not for this service " << Thousands(p.not_used());
+    } else if (intake) {
       std::cout << "  captured " << Thousands(p.events_applied()) << ", already known "
                 << Thousands(p.duplicates_skipped());
     } else {

@@ -194,6 +194,8 @@ StatusOr<api::v1::GetClientTimelineResponse> ClientQueries::GetClientTimeline(
     *entry->mutable_recorded_at() = e.recorded_at();
     entry->set_actor(e.actor());
     *entry->mutable_event() = e.client();
+    // Unit costs are internal (for reporting's margin), as on offers: never shown on a timeline.
+    if (e.client().has_order_recorded()) entry->mutable_event()->mutable_order_recorded()->clear_costs();
     return true;
   }));
   RETURN_IF_ERROR(inner);

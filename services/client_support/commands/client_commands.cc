@@ -123,8 +123,11 @@ class ClientCommands::Logic final : public command::DecisionLogic<Command, Comma
             },
             [&](const api::v1::RecordOrderRequest& r) -> StatusOr<Decision> {
               const std::string order = OrderIdFor(r.idempotency_key());
+              // The catalogue as this service knows it now (first offers' products on sales.offers);
+              // the order records the costs it took.
+              const CatalogueLookup catalogue = [&](const std::string& code) { return LoadCatalogueEntry(batch, code); };
               ASSIGN_OR_RETURN(Decision d, OnClient(r, "RecordOrder", events, caller, batch, [&](const ClientState& c) {
-                                 return DecideRecordOrder(c, r, order, now);
+                                 return DecideRecordOrder(c, r, order, catalogue, now);
                                }));
               d.result.order_id = order;
               return d;
@@ -216,6 +219,13 @@ class ClientCommands::Logic final : public command::DecisionLogic<Command, Comma
     ASSIGN_OR_RETURN(auto replay, Replay(batch, key, hash));
     if (replay) return *replay;
     PbxCall call = parsed;
+    // The extension's manager at the call's start, from the roster as it stands now (lead
+    // acquisition's events on sales.leads), recorded on the event: a rebuild reads it from there
+    // and never resolves again, so a roster that lagged behind the call keeps what was known when
+    // the call was decided (docs/CLIENTS.md). Unknown extension: no manager, the extension is kept.
+    ASSIGN_OR_RETURN(std::string manager, ExtensionHolderAt(*batch_store_, call.extension(),
+                                                            events::FromProto(call.started_at())));
+    call.set_manager_id(manager);
     const std::string& number = call.direction() == events::v1::CALL_DIRECTION_OUTBOUND ? call.to() : call.from();
     const std::string match = PhoneMatchKey(number);
     std::string client_id;

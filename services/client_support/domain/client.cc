@@ -835,7 +835,8 @@ StatusOr<ClientEvent> DecideReopen(const ClientState& c, const api::v1::TicketCo
 }
 
 StatusOr<ClientEvent> DecideRecordOrder(const ClientState& c, const api::v1::RecordOrderRequest& r,
-                                        const std::string& order_id, absl::Time now) {
+                                        const std::string& order_id, const CatalogueLookup& catalogue,
+                                        absl::Time now) {
   RETURN_IF_ERROR(Active(c, "order"));
   if (HasRevenue(c, order_id)) {
     return absl::FailedPreconditionError(StrCat("order ", order_id, " is recorded already"));
@@ -870,6 +871,28 @@ StatusOr<ClientEvent> DecideRecordOrder(const ClientState& c, const api::v1::Rec
     *line->mutable_gross() = gross.ToProto();
     *line->mutable_discount() = discount.ToProto();
     *line->mutable_net() = net.ToProto();
+    // Margin is a fact of the order: the catalogue's unit cost as it stands now, once per product.
+    // Refused rather than recorded without a cost: an order line without one would show in
+    // reporting as pure margin, and a product code the catalogue does not know is most often a typo.
+    bool seen = false;
+    for (const auto& cost : o->costs()) seen = seen || cost.product_code() == in.product_code();
+    if (seen) continue;
+    ASSIGN_OR_RETURN(std::optional<store::v1::CatalogueEntry> product, catalogue(in.product_code()));
+    if (!product) {
+      return absl::FailedPreconditionError(
+          StrCat(field, ".product_code: product ", in.product_code(),
+                 " is not in the catalogue (first offers' products): an order needs its unit cost for the margin"));
+    }
+    const events::v1::Money& unit_cost = product->product().unit_cost();
+    if (unit_cost.currency() != currency) {
+      return absl::FailedPreconditionError(StrCat(field, ".product_code: product ", in.product_code(),
+                                                  " has its unit cost in ", unit_cost.currency(),
+                                                  ", the order is in ", currency,
+                                                  ": a margin needs both in one currency"));
+    }
+    auto* cost = o->add_costs();
+    cost->set_product_code(in.product_code());
+    *cost->mutable_unit_cost() = unit_cost;
   }
   o->set_order_id(order_id);
   o->set_currency(currency);

@@ -14,6 +14,7 @@
 //   resolution target); a breach is a fact (SlaBreached) decided once per ticket and target.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -36,7 +37,9 @@ using store::v1::TicketState;
 
 inline constexpr char kClientAggregate[] = "client";
 inline constexpr char kCallAggregate[] = "call";
-inline constexpr char kOfferAggregate[] = "offer";  // read from sales.offers
+inline constexpr char kOfferAggregate[] = "offer";      // read from sales.offers (conversions)
+inline constexpr char kProductAggregate[] = "product";  // read from sales.offers (the catalogue)
+inline constexpr char kManagerAggregate[] = "manager";  // read from sales.leads (the roster)
 inline constexpr uint32_t kSchemaVersion = 1;
 
 // Limits and bounds (validation answers INVALID_ARGUMENT beyond them).
@@ -121,9 +124,16 @@ std::string NormalizePhone(const std::string& phone);
                                                   absl::Time now);
 [[nodiscard]] StatusOr<ClientEvent> DecideReopen(const ClientState& c, const api::v1::TicketCommandRequest& r,
                                                  const SlaTable& sla, absl::Time now);
-// INVALID_ARGUMENT naming the field when an amount overflows.
+// First offers' catalogue as client support knows it: nullopt for a product it never listed.
+using CatalogueLookup = std::function<StatusOr<std::optional<store::v1::CatalogueEntry>>(const std::string& code)>;
+// INVALID_ARGUMENT naming the field when an amount overflows. Each product's unit cost is taken
+// from the catalogue and recorded on the event (OrderRecorded.costs): FAILED_PRECONDITION naming
+// the line and the product when the catalogue does not list it, or lists its cost in another
+// currency than the order's (a margin needs both in one currency). An inactive product is still
+// taken: existing clients may reorder what is no longer offered to new ones.
 [[nodiscard]] StatusOr<ClientEvent> DecideRecordOrder(const ClientState& c, const api::v1::RecordOrderRequest& r,
-                                                      const std::string& order_id, absl::Time now);
+                                                      const std::string& order_id, const CatalogueLookup& catalogue,
+                                                      absl::Time now);
 [[nodiscard]] StatusOr<ClientEvent> DecideRecordRenewal(const ClientState& c, const api::v1::RecordRenewalRequest& r,
                                                         const std::string& renewal_id, absl::Time now);
 [[nodiscard]] StatusOr<ClientEvent> DecideChurn(const ClientState& c, const api::v1::ChurnClientRequest& r);

@@ -176,6 +176,17 @@ api::v1::RecordOrderRequest Order(std::vector<api::v1::OrderLineInput> lines = {
   return r;
 }
 
+// A catalogue that lists every product, its unit cost 5.00 in `currency`.
+CatalogueLookup Costs(const std::string& currency = "EUR") {
+  return [currency](const std::string& code) -> StatusOr<std::optional<store::v1::CatalogueEntry>> {
+    store::v1::CatalogueEntry p;
+    p.set_product_code(code);
+    p.set_version(1);
+    *p.mutable_product()->mutable_unit_cost() = Amount(500, currency);
+    return std::optional<store::v1::CatalogueEntry>(std::move(p));
+  };
+}
+
 api::v1::RecordRenewalRequest Renewal(int64_t units = 120000, const std::string& currency = "EUR",
                                       std::optional<absl::Time> at = std::nullopt,
                                       const std::string& key = "renewal-1") {
@@ -232,7 +243,7 @@ ClientState WithOrders(ClientState c, const std::vector<absl::Time>& times, int6
   for (size_t i = 0; i < times.size(); ++i) {
     const std::string key = StrCat("order-", c.version(), "-", i);
     const auto request = Order({OrderLine("crm-pro", 1, units, 0, currency)}, times[i], currency, key);
-    c = Apply(c, Must(DecideRecordOrder(c, request, OrderIdFor(key), kNow)));
+    c = Apply(c, Must(DecideRecordOrder(c, request, OrderIdFor(key), Costs(currency), kNow)));
   }
   return c;
 }
@@ -462,7 +473,7 @@ TEST(LogInteraction, AChurnedClientStillTakesInteractionsButNoTicketOrderOrRenew
   const std::string why = StrCat("client ", ClientId(), " is CHURNED: it takes no new ");
   EXPECT_THAT(DecideOpenTicket(c, TicketRequest(), TicketId(), DefaultSla(), kNow),
               StatusIs(Code::kFailedPrecondition, HasSubstr(why + "ticket (reactivate it first)")));
-  EXPECT_THAT(DecideRecordOrder(c, Order(), OrderIdFor("order-1"), kNow),
+  EXPECT_THAT(DecideRecordOrder(c, Order(), OrderIdFor("order-1"), Costs(), kNow),
               StatusIs(Code::kFailedPrecondition, HasSubstr(why + "order")));
   EXPECT_THAT(DecideRecordRenewal(c, Renewal(), RenewalIdFor("renewal-1"), kNow),
               StatusIs(Code::kFailedPrecondition, HasSubstr(why + "renewal")));
@@ -474,7 +485,7 @@ TEST(LogInteraction, AChurnedClientStillTakesInteractionsButNoTicketOrderOrRenew
   // Reactivated, it takes them again.
   c = Apply(c, Must(DecideReactivate(c, Reactivate())));
   EXPECT_THAT(DecideOpenTicket(c, TicketRequest(), TicketId(), DefaultSla(), kNow), IsOk());
-  EXPECT_THAT(DecideRecordOrder(c, Order(), OrderIdFor("order-1"), kNow), IsOk());
+  EXPECT_THAT(DecideRecordOrder(c, Order(), OrderIdFor("order-1"), Costs(), kNow), IsOk());
   EXPECT_THAT(DecideRecordRenewal(c, Renewal(), RenewalIdFor("renewal-1"), kNow), IsOk());
 }
 
@@ -795,7 +806,7 @@ TEST(RecordOrder, LinesArePricedAsOfferLinesWithTheGivenUnitPrice) {
   auto in = Order({OrderLine("crm-pro", 3, 1999, 1250), OrderLine("crm-pro", 1, 1, 5000),
                    OrderLine("onboarding", 2, 80000)});
   in.mutable_lines(2)->set_description("  Two onboarding days  ");
-  auto e = DecideRecordOrder(c, in, OrderIdFor("order-1"), kNow);
+  auto e = DecideRecordOrder(c, in, OrderIdFor("order-1"), Costs(), kNow);
   ASSERT_THAT(e, IsOk());
   const auto& o = e->order_recorded();
   EXPECT_EQ(o.order_id(), OrderIdFor("order-1"));
@@ -823,33 +834,94 @@ TEST(RecordOrder, LinesArePricedAsOfferLinesWithTheGivenUnitPrice) {
   EXPECT_EQ(c.revenue(1).id(), OrderIdFor("order-1"));
   EXPECT_EQ(c.revenue(1).amount().units(), 165248);
   EXPECT_FALSE(c.revenue(1).renewal());
-  EXPECT_THAT(DecideRecordOrder(c, in, OrderIdFor("order-1"), kNow),
+  EXPECT_THAT(DecideRecordOrder(c, in, OrderIdFor("order-1"), Costs(), kNow),
               StatusIs(Code::kFailedPrecondition, HasSubstr(StrCat("order ", OrderIdFor("order-1"),
                                                                    " is recorded already"))));
   // Zero-exponent currencies: 3 x 1250 JPY at 3.33% = 3625.125 -> 3625 JPY.
   auto jpy = DecideRecordOrder(c, Order({OrderLine("seat", 3, 1250, 333, "JPY")}, std::nullopt, "JPY", "order-2"),
-                               OrderIdFor("order-2"), kNow);
+                               OrderIdFor("order-2"), Costs("JPY"), kNow);
   ASSERT_THAT(jpy, IsOk());
   EXPECT_EQ(jpy->order_recorded().total().units(), 3625);
   EXPECT_EQ(jpy->order_recorded().total().currency(), "JPY");
 }
 
+// The catalogue as client support knows it from first offers' ProductUpserted events.
+CatalogueLookup Catalogue(std::map<std::string, store::v1::CatalogueEntry> products) {
+  return [products](const std::string& code) -> StatusOr<std::optional<store::v1::CatalogueEntry>> {
+    auto it = products.find(code);
+    if (it == products.end()) return std::optional<store::v1::CatalogueEntry>();
+    return std::optional<store::v1::CatalogueEntry>(it->second);
+  };
+}
+store::v1::CatalogueEntry Product(const std::string& code, int64_t cost_units, const std::string& currency = "EUR",
+                                  bool active = true) {
+  store::v1::CatalogueEntry p;
+  p.set_product_code(code);
+  p.set_version(1);
+  p.mutable_product()->set_name(code);
+  *p.mutable_product()->mutable_list_price() = Amount(cost_units * 4, currency);
+  *p.mutable_product()->mutable_unit_cost() = Amount(cost_units, currency);
+  p.mutable_product()->set_active(active);
+  return p;
+}
+
+TEST(RecordOrder, EachProductsUnitCostComesFromTheCatalogueOncePerProduct) {
+  const auto catalogue = Catalogue({{"crm-pro", Product("crm-pro", 1200)},
+                                    {"onboarding", Product("onboarding", 30000, "EUR", /*active=*/false)},
+                                    {"unused", Product("unused", 1)}});
+  auto e = DecideRecordOrder(NewClient(),
+                             Order({OrderLine("onboarding", 1, 80000), OrderLine("crm-pro", 3, 1999, 1250),
+                                    OrderLine("crm-pro", 1, 1)}),
+                             OrderIdFor("order-1"), catalogue, kNow);
+  ASSERT_THAT(e, IsOk());
+  const auto& costs = e->order_recorded().costs();
+  ASSERT_EQ(costs.size(), 2) << "one cost per product, in line order";
+  EXPECT_EQ(costs[0].product_code(), "onboarding") << "an inactive product is still reordered";
+  EXPECT_EQ(costs[0].unit_cost().units(), 30000);
+  EXPECT_EQ(costs[0].unit_cost().currency(), "EUR");
+  EXPECT_EQ(costs[1].product_code(), "crm-pro");
+  EXPECT_EQ(costs[1].unit_cost().units(), 1200);
+  // The unit price the caller gives is still the price; the cost never changes it.
+  EXPECT_EQ(e->order_recorded().lines(1).unit_price().units(), 1999);
+  EXPECT_EQ(e->order_recorded().lines(1).list_price().units(), 1999);
+}
+
+TEST(RecordOrder, AProductTheCatalogueDoesNotListOrCostsInAnotherCurrencyIsRefused) {
+  const auto catalogue = Catalogue({{"crm-pro", Product("crm-pro", 1200)}, {"seat-us", Product("seat-us", 700, "USD")}});
+  EXPECT_THAT(DecideRecordOrder(NewClient(), Order({OrderLine("crm-pro", 1, 1999), OrderLine("crm-pr0", 1, 1999)}),
+                                OrderIdFor("order-1"), catalogue, kNow),
+              StatusIs(Code::kFailedPrecondition,
+                       HasSubstr("lines[1].product_code: product crm-pr0 is not in the catalogue (first offers' "
+                                 "products): an order needs its unit cost for the margin")));
+  EXPECT_THAT(DecideRecordOrder(NewClient(), Order({OrderLine("seat-us", 1, 1999)}), OrderIdFor("order-1"), catalogue,
+                                kNow),
+              StatusIs(Code::kFailedPrecondition,
+                       HasSubstr("lines[0].product_code: product seat-us has its unit cost in USD, the order is in "
+                                 "EUR: a margin needs both in one currency")));
+  // A refusal from the catalogue itself (the store) is passed on as it is.
+  const CatalogueLookup broken = [](const std::string&) -> StatusOr<std::optional<store::v1::CatalogueEntry>> {
+    return absl::DataLossError("stored catalogue product crm-pro is corrupt");
+  };
+  EXPECT_THAT(DecideRecordOrder(NewClient(), Order(), OrderIdFor("order-1"), broken, kNow),
+              StatusIs(Code::kDataLoss, HasSubstr("corrupt")));
+}
+
 TEST(RecordOrder, OverflowIsInvalidArgumentNamingTheField) {
   ClientState c = NewClient();
-  auto e = DecideRecordOrder(c, Order({OrderLine("big", 1000000, kMax / 1000)}), OrderIdFor("o"), kNow);
+  auto e = DecideRecordOrder(c, Order({OrderLine("big", 1000000, kMax / 1000)}), OrderIdFor("o"), Costs(), kNow);
   EXPECT_THAT(e, StatusIs(Code::kInvalidArgument, HasSubstr("lines[0].quantity: amount out of range")));
   EXPECT_THAT(FieldsOf(e.status()), ElementsAre("lines[0].quantity"));
   // Each line fits, their sum does not.
   e = DecideRecordOrder(c, Order({OrderLine("half", 1, kMax / 2 + 1), OrderLine("half", 1, kMax / 2 + 1)}),
-                        OrderIdFor("o"), kNow);
+                        OrderIdFor("o"), Costs(), kNow);
   EXPECT_THAT(e, StatusIs(Code::kInvalidArgument, HasSubstr("lines: amount out of range")));
   EXPECT_THAT(FieldsOf(e.status()), ElementsAre("lines"));
   // At the very limit it fits.
-  e = DecideRecordOrder(c, Order({OrderLine("big", 1, kMax)}), OrderIdFor("o"), kNow);
+  e = DecideRecordOrder(c, Order({OrderLine("big", 1, kMax)}), OrderIdFor("o"), Costs(), kNow);
   ASSERT_THAT(e, IsOk());
   EXPECT_EQ(e->order_recorded().total().units(), kMax);
   // A unit price in another currency than the order's (validation says so first; the decision too).
-  e = DecideRecordOrder(c, Order({OrderLine("crm-pro", 1, 100, 0, "USD")}), OrderIdFor("o"), kNow);
+  e = DecideRecordOrder(c, Order({OrderLine("crm-pro", 1, 100, 0, "USD")}), OrderIdFor("o"), Costs(), kNow);
   EXPECT_THAT(e, StatusIs(Code::kInvalidArgument,
                           HasSubstr("lines[0].unit_price.currency: must be EUR (the order's currency), not USD")));
 }
@@ -1106,7 +1178,7 @@ TEST(EvolveClient, RefusesEventsThatCannotFollow) {
   EXPECT_THAT(EvolveClient(churned, ClientEnvelope(ticket, 3)),
               StatusIs(Code::kFailedPrecondition,
                        HasSubstr("client.ticket_opened while CHURNED (a churned client takes no new ticket)")));
-  EXPECT_THAT(EvolveClient(churned, ClientEnvelope(Must(DecideRecordOrder(NewClient(), Order(), "o-1", kNow)), 3)),
+  EXPECT_THAT(EvolveClient(churned, ClientEnvelope(Must(DecideRecordOrder(NewClient(), Order(), "o-1", Costs(), kNow)), 3)),
               StatusIs(Code::kFailedPrecondition, HasSubstr("while CHURNED (a churned client takes no new order)")));
   EXPECT_THAT(EvolveClient(churned, ClientEnvelope(Must(DecideChurn(NewClient(), Churn())), 3)),
               StatusIs(Code::kFailedPrecondition, HasSubstr("client.churned while CHURNED (churned twice)")));
@@ -1115,7 +1187,7 @@ TEST(EvolveClient, RefusesEventsThatCannotFollow) {
   reactivated.mutable_reactivated();
   EXPECT_THAT(EvolveClient(active, ClientEnvelope(reactivated, 2)),
               StatusIs(Code::kFailedPrecondition, HasSubstr("client.reactivated while ACTIVE")));
-  ClientEvent order = Must(DecideRecordOrder(NewClient(), Order(), "o-1", kNow));
+  ClientEvent order = Must(DecideRecordOrder(NewClient(), Order(), "o-1", Costs(), kNow));
   active = Apply(*active, order);
   EXPECT_THAT(EvolveClient(active, ClientEnvelope(order, 3)),
               StatusIs(Code::kFailedPrecondition, HasSubstr("order o-1 recorded twice")));

@@ -6,6 +6,8 @@
 #include <mutex>
 #include <thread>
 
+#include "common/base/clock.h"
+#include "common/command/decider.h"
 #include "gmock/gmock.h"
 #include "sales/api/v1/client_support.grpc.pb.h"
 #include "services/client_support/projection/clients_projection.h"
@@ -152,6 +154,57 @@ class ClientSupportIT : public first_offers::FirstOffersIT {
     StartSupport();
   }
 
+  // A manager event as lead acquisition appends it to sales.leads (enveloped by the kit's
+  // EventFactory, keyed by the manager id), at business time `at`. Lead acquisition's command for
+  // extensions comes with another branch; the roster only needs the events.
+  void AppendManagerEvent(const std::string& manager_id, int64_t version, absl::Time at, std::string_view type,
+                          const events::v1::ManagerEvent& payload) {
+    command::EventFactory factory("lead-acquisition", &SystemClock());
+    const std::string key = StrCat("roster-", manager_id, "-", version);
+    events::v1::EventEnvelope e =
+        factory.New(kManagerAggregate, manager_id, version, type, 1, "RegisterManager", key, key, {"it", "admin"});
+    *e.mutable_occurred_at() = events::ToProto(at);
+    *e.mutable_manager() = payload;
+    testing::RawProducer producer;
+    ASSERT_TRUE(producer.Send(prefix_ + "sales.leads", manager_id, events::Encode(e)).ok());
+  }
+  void ManagerRegistered(const std::string& id, absl::Time at, const std::string& extension) {
+    events::v1::ManagerEvent e;
+    e.mutable_registered()->set_name("Γιώργος " + id);
+    e.mutable_registered()->set_email(id + "@sales.example.gr");
+    e.mutable_registered()->add_regions("*");
+    e.mutable_registered()->set_extension(extension);
+    AppendManagerEvent(id, 1, at, "manager.registered", e);
+  }
+  void ManagerExtensionChanged(const std::string& id, int64_t version, absl::Time at, const std::string& extension) {
+    events::v1::ManagerEvent e;
+    e.mutable_extension_changed()->set_extension(extension);
+    AppendManagerEvent(id, version, at, "manager.extension_changed", e);
+  }
+
+  static std::string CallJson(const std::string& id, const std::string& from, absl::Time started_at,
+                              const std::string& extension) {
+    return StrCat(R"({"schema_version":1,"call_id":")", id, R"(","from":")", from,
+                  R"(","to":"+302100000000","direction":"inbound","started_at":")",
+                  absl::FormatTime(absl::RFC3339_sec, started_at, absl::UTCTimeZone()),
+                  R"(","duration_seconds":60,"answered":true,"extension":")", extension, R"("})");
+  }
+
+  api::v1::GetProjectionStatusResponse SupportStatus() {
+    api::v1::GetProjectionStatusResponse out;
+    ::grpc::ClientContext ctx;
+    auto s = support_admin_->GetProjectionStatus(Context(&ctx), {}, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out;
+  }
+  static const api::v1::ProjectionStatus* Consumer(const api::v1::GetProjectionStatusResponse& r,
+                                                   const std::string& name) {
+    for (const auto& p : r.projections()) {
+      if (p.name() == name) return &p;
+    }
+    return nullptr;
+  }
+
   std::string clients_topic_, calls_topic_;
   std::unique_ptr<testing::ServiceProcess> support_;
   std::unique_ptr<api::v1::ClientSupport::Stub> support_stub_;
@@ -267,6 +320,22 @@ TEST_F(ClientSupportIT, FromAcceptedOfferThroughCallsTicketsOrdersAndRenewals) {
   EXPECT_EQ(client.sla_breaches_90d(), 1);
   ASSERT_EQ(client.revenue_to_date_size(), 1);
   EXPECT_EQ(client.revenue_to_date(0).units(), 49900 + 24950 + 120000);
+  {
+    // The order carries the catalogue's unit cost (first offers' product, read from sales.offers).
+    auto events = testing::ReadTopic(clients_topic_);
+    ASSERT_TRUE(events.ok());
+    int orders = 0;
+    for (const auto& m : *events) {
+      auto e = events::Decode(m.value);
+      ASSERT_TRUE(e.ok());
+      if (!e->client().has_order_recorded()) continue;
+      ++orders;
+      ASSERT_EQ(e->client().order_recorded().costs_size(), 1);
+      EXPECT_EQ(e->client().order_recorded().costs(0).product_code(), "crm-pro");
+      EXPECT_EQ(e->client().order_recorded().costs(0).unit_cost().units(), 1200);
+    }
+    EXPECT_EQ(orders, 1);
+  }
   EXPECT_GE(client.days_since_contact(), 0) << "the PBX call is the last contact";
 
   // Churned: no new ticket; reactivated: tickets again.
@@ -311,6 +380,105 @@ TEST_F(ClientSupportIT, FromAcceptedOfferThroughCallsTicketsOrdersAndRenewals) {
   }
   EXPECT_LT(order_at, opened_at);
   EXPECT_EQ(GetClient(id).status(), api::v1::CLIENT_STATUS_ACTIVE);
+  ExpectSupportRebuildGivesIdenticalRows();
+}
+
+// The roster from lead acquisition's manager events: a PBX call goes to the manager who held the
+// extension when the call started (recorded on the event), unmatched calls too; the command feeds
+// report themselves in the Admin status beside the projection.
+TEST_F(ClientSupportIT, PbxCallsGoToTheExtensionsManagerAndTheFeedsReportInAdmin) {
+  RegisterManager("roster-owner");
+  ASSERT_TRUE(UpsertProduct("crm-pro", 4990, 1200).ok());
+  const absl::Time now = absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()));
+  // m-anna holds 201 from 3 h ago, moves to 305 1 h ago; m-petros takes 201 then.
+  ManagerRegistered("m-anna", now - absl::Hours(3), "201");
+  ManagerExtensionChanged("m-anna", 2, now - absl::Hours(1), "305");
+  ManagerRegistered("m-petros", now - absl::Hours(1), "201");
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] {
+        const auto status = SupportStatus();
+        const auto* p = Consumer(status, "clients");
+        if (!p) return false;
+        bool leads_applied = false;
+        for (const auto& part : p->partitions()) {
+          if (part.topic() != prefix_ + "sales.leads") continue;
+          if (part.lag() != 0) return false;  // -1: end not known yet
+          leads_applied = leads_applied || part.next_offset() > 0;
+        }
+        return leads_applied && p->events_applied() >= 3;
+      },
+      absl::Seconds(30)));
+  api::v1::Client client = WonClient("roster-lead");
+  const std::string national = client.phone().substr(3);
+
+  testing::RawProducer producer;
+  ASSERT_TRUE(producer.Send(calls_topic_, "r1", CallJson("pbx-r1", national, now - absl::Hours(2), "201")).ok());
+  ASSERT_TRUE(producer.Send(calls_topic_, "r2", CallJson("pbx-r2", national, now - absl::Minutes(30), "201")).ok());
+  ASSERT_TRUE(
+      producer.Send(calls_topic_, "r3", CallJson("pbx-r3", "+44 20 7946 0000", now - absl::Minutes(30), "305")).ok());
+  ASSERT_TRUE(producer.Send(calls_topic_, "r4", CallJson("pbx-r4", national, now - absl::Minutes(20), "777")).ok());
+  ASSERT_TRUE(producer.Send(calls_topic_, "r1", CallJson("pbx-r1", national, now - absl::Hours(2), "201")).ok());
+  ASSERT_TRUE(producer.Send(calls_topic_, "r5", R"({"schema_version":1,"call_id":"pbx-r5"})").ok());
+
+  // Admin: the projection (reading its own topic, the roster's and the catalogue's) and both
+  // feeds, with their counts once the records are through.
+  api::v1::GetProjectionStatusResponse status;
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] {
+        status = SupportStatus();
+        const auto* pbx = Consumer(status, "pbx-intake");
+        return pbx && pbx->caught_up() && pbx->events_applied() == 4 && pbx->dead_lettered() == 1;
+      },
+      absl::Seconds(30)))
+      << status.DebugString();
+  ASSERT_EQ(status.projections_size(), 3) << status.DebugString();
+  const auto& clients = status.projections(0);
+  EXPECT_EQ(clients.name(), "clients");
+  EXPECT_EQ(clients.kind(), "projection");
+  EXPECT_EQ(clients.partitions_size(), 9) << "sales.clients, sales.leads and sales.offers, 3 partitions each";
+  EXPECT_GT(clients.not_used(), 0) << "lead and offer events are stepped over";
+  EXPECT_EQ(clients.dead_lettered(), 0) << "never dead-lettered";
+  const auto* pbx = Consumer(status, "pbx-intake");
+  const auto* conversions = Consumer(status, "conversions");
+  ASSERT_TRUE(pbx && conversions) << status.DebugString();
+  EXPECT_EQ(pbx->kind(), "feed");
+  EXPECT_EQ(pbx->partitions_size(), 3);
+  for (const auto& part : pbx->partitions()) {
+    EXPECT_EQ(part.topic(), calls_topic_);
+    EXPECT_EQ(part.lag(), 0);
+    EXPECT_GE(part.end_offset(), 0);
+  }
+  EXPECT_EQ(pbx->events_applied(), 4);
+  EXPECT_EQ(pbx->duplicates_skipped(), 1) << "the record sent twice";
+  EXPECT_EQ(pbx->dead_lettered(), 1);
+  EXPECT_THAT(pbx->dead_letter_topics(), ::testing::ElementsAre(calls_topic_ + ".dlq"));
+  EXPECT_EQ(conversions->kind(), "feed");
+  EXPECT_EQ(conversions->events_applied(), 1) << "one client opened";
+  EXPECT_GE(conversions->not_used(), 2) << "the offer's drafted and sent events";
+  EXPECT_EQ(conversions->dead_lettered(), 0);
+  EXPECT_THAT(conversions->dead_letter_topics(), ::testing::ElementsAre(clients_topic_ + ".dlq"));
+
+  // The calls as decided: the holder of the extension when each call started.
+  std::map<std::string, std::string> manager_of;
+  for (const auto& e : Timeline(client.client_id())) {
+    const auto& call = e.event().interaction_logged().call();
+    if (!call.call_id().empty()) {
+      manager_of[call.call_id()] = call.manager_id();
+      EXPECT_EQ(e.event().interaction_logged().manager_id(), call.manager_id());
+    }
+  }
+  EXPECT_THAT(manager_of, ::testing::ElementsAre(::testing::Pair("pbx-r1", "m-anna"), ::testing::Pair("pbx-r2", "m-petros"),
+                                                 ::testing::Pair("pbx-r4", "")));
+  api::v1::ListUnmatchedCallsRequest r;
+  r.set_manager_id("m-anna");
+  api::v1::ListUnmatchedCallsResponse unmatched;
+  {
+    ::grpc::ClientContext ctx;
+    ASSERT_TRUE(support_stub_->ListUnmatchedCalls(Context(&ctx), r, &unmatched).ok());
+  }
+  ASSERT_EQ(unmatched.calls_size(), 1);
+  EXPECT_EQ(unmatched.calls(0).call_id(), "pbx-r3");
+  EXPECT_EQ(unmatched.calls(0).extension(), "305");
   ExpectSupportRebuildGivesIdenticalRows();
 }
 

@@ -6,7 +6,7 @@
 #include <thread>
 
 #include "gmock/gmock.h"
-#include "services/lead_acquisition/grpc_service.h"
+#include "services/lead_acquisition/api/grpc_service.h"
 #include "services/lead_acquisition/tests/lead_service_fixture.h"
 
 namespace sales::lead_acquisition {

@@ -1,10 +1,10 @@
 // Parsing of inbound marketing records (docs/INTAKE.md): every way a record can be wrong gets a
 // reason fit for the dead-letter header.
-#include "services/lead_acquisition/intake.h"
+#include "services/lead_acquisition/intake/intake.h"
 
 #include "common/base/text.h"
 #include "gmock/gmock.h"
-#include "services/lead_acquisition/lead.h"
+#include "services/lead_acquisition/domain/lead.h"
 #include "gtest/gtest.h"
 
 namespace sales::lead_acquisition {

@@ -1,6 +1,6 @@
 // The lead and manager aggregates as pure code: given these events, when this command, then these
 // events or this error.
-#include "services/lead_acquisition/lead.h"
+#include "services/lead_acquisition/domain/lead.h"
 
 #include "common/events/envelope.h"
 #include "common/testing/fake_clock.h"
@@ -105,7 +105,7 @@ TEST(CaptureLead, ProductsNamedTwiceCountOnce) {
 TEST(CaptureLead, EvolveBuildsTheLeadOwnedAndScored) {
   Lead lead = Given({Captured("m-1")});
   EXPECT_EQ(lead.version(), 1);
-  EXPECT_EQ(lead.status(), api::v1::LEAD_STATUS_NEW);
+  EXPECT_EQ(lead.status(), Lead::STATUS_NEW);
   EXPECT_EQ(lead.owner_manager_id(), "m-1");
   EXPECT_EQ(lead.company(), "Ολυμπιακή Τεχνική");
   // web form 15 + contact 15 + 120 employees 10 + one product 5 + no activity 0 + not qualified 0
@@ -176,7 +176,7 @@ TEST(QualifyLead, GivenNewWhenQualifyThenQualifiedWithWhy) {
   ASSERT_TRUE(e.ok()) << e.status();
   EXPECT_EQ(e->qualified().budget(), "€30k approved");
   Lead after = Given({Captured(), *e});
-  EXPECT_EQ(after.status(), api::v1::LEAD_STATUS_QUALIFIED);
+  EXPECT_EQ(after.status(), Lead::STATUS_QUALIFIED);
   EXPECT_EQ(after.score(), 60) << "qualification adds 15";
   EXPECT_TRUE(after.target_client());
 }
@@ -191,7 +191,7 @@ TEST(QualifyLead, GivenQualifiedWhenQualifyAgainThenFailedPrecondition) {
 TEST(QualifyLead, GivenDisqualifiedWhenQualifyThenFailedPreconditionSayingWhy) {
   LeadEvent d = *DecideDisqualify(Given({Captured()}), Disqualify(events::v1::DISQUALIFICATION_REASON_NO_BUDGET));
   Lead lead = Given({Captured(), d});
-  EXPECT_EQ(lead.status(), api::v1::LEAD_STATUS_DISQUALIFIED);
+  EXPECT_EQ(lead.status(), Lead::STATUS_DISQUALIFIED);
   EXPECT_FALSE(lead.target_client());
   auto e = DecideQualify(lead, Qualify());
   EXPECT_EQ(e.status().code(), absl::StatusCode::kFailedPrecondition);

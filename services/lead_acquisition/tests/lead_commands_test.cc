@@ -1,18 +1,19 @@
 // The command path (decider) and queries with a fake publisher and a real store in a temp folder:
 // idempotency, de-duplication, assignment, lifecycle rules, the UNAVAILABLE path, paging.
-#include "services/lead_acquisition/lead_commands.h"
+#include "services/lead_acquisition/commands/lead_commands.h"
 
 #include <set>
 #include <thread>
 
 #include "common/events/envelope.h"
 #include "common/testing/fake_clock.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "common/testing/fake_publisher.h"
 #include "common/testing/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "services/lead_acquisition/lead_projection.h"
-#include "services/lead_acquisition/lead_queries.h"
+#include "services/lead_acquisition/projection/lead_projection.h"
+#include "services/lead_acquisition/api/lead_queries.h"
 
 namespace sales::lead_acquisition {
 namespace {
@@ -47,7 +48,7 @@ class LeadCommandsTest : public ::testing::Test {
     return r.ok() ? *r : CommandResult{};
   }
   Status Err(Command c) { return commands_->Execute(std::move(c), caller_).status(); }
-  Lead Get(const std::string& id) {
+  api::v1::Lead Get(const std::string& id) {
     api::v1::GetLeadRequest g;
     g.set_lead_id(id);
     return queries_->GetLead(g).value();
@@ -217,7 +218,7 @@ TEST_F(LeadCommandsTest, SamePersonFromAnotherSourceIsLinkedNotCreatedTwice) {
   CommandResult linked_phone = Ok(by_phone);
   EXPECT_EQ(linked_phone.capture, api::v1::CAPTURE_OUTCOME_LINKED);
   EXPECT_EQ(linked_phone.aggregate_id, first.aggregate_id);
-  Lead lead = Get(first.aggregate_id);
+  api::v1::Lead lead = Get(first.aggregate_id);
   ASSERT_EQ(lead.linked_sources_size(), 2);
   EXPECT_EQ(lead.linked_sources(0).matched_on(), "email");
   EXPECT_EQ(lead.linked_sources(1).matched_on(), "phone");
@@ -439,6 +440,162 @@ TEST_F(LeadCommandsTest, GetLeadErrors) {
   EXPECT_THAT(bad.status().message(), HasSubstr("lead_id"));
   get.set_lead_id("123e4567-e89b-12d3-a456-426614174000");
   EXPECT_EQ(queries_->GetLead(get).status().code(), absl::StatusCode::kNotFound);
+}
+
+// ---- PBX extensions: at most one active manager per extension ----
+
+api::v1::SetManagerExtensionRequest SetExtension(const std::string& key, const std::string& manager_id,
+                                                 const std::string& extension) {
+  api::v1::SetManagerExtensionRequest r;
+  r.set_idempotency_key(key);
+  r.set_manager_id(manager_id);
+  r.set_extension(extension);
+  return r;
+}
+
+// Every row of a column family, in key order.
+std::vector<std::pair<std::string, std::string>> Rows(const Store& store, const char* family) {
+  std::vector<std::pair<std::string, std::string>> rows;
+  EXPECT_TRUE(store
+                  .Scan(family, "", "",
+                        [&](std::string_view k, std::string_view v) {
+                          rows.emplace_back(k, v);
+                          return true;
+                        })
+                  .ok());
+  return rows;
+}
+
+TEST_F(LeadCommandsTest, AnExtensionBelongsToOneActiveManagerAtATime) {
+  api::v1::RegisterManagerRequest reg_a;
+  reg_a.set_idempotency_key("m-a");
+  reg_a.set_name("Άννα Παππά");
+  reg_a.set_email("anna@example.gr");
+  reg_a.add_regions("GR-ATT");
+  reg_a.set_extension(" 201 ");
+  const std::string a = Ok(reg_a).aggregate_id;
+
+  auto reg_b = reg_a;
+  reg_b.set_idempotency_key("m-b");
+  reg_b.set_name("Βασίλης Νικολάου");
+  reg_b.set_email("vasilis@example.gr");
+  const Status taken = Err(reg_b);
+  EXPECT_EQ(taken.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(taken.message(), HasSubstr("extension 201 belongs to Άννα Παππά"));
+
+  // A moves to 202: 201 is free for B; 202 is not free for C.
+  const CommandResult moved = Ok(SetExtension("x-1", a, "202"));
+  EXPECT_EQ(moved.version, 2);
+  const std::string b = Ok(reg_b).aggregate_id;
+  const std::string c = RegisterManager("m-c", {"GR-ATT"});
+  EXPECT_EQ(Err(SetExtension("x-2", c, "202")).code(), absl::StatusCode::kFailedPrecondition);
+  // Setting what is already so records nothing and answers the current version.
+  const size_t appended = publisher_.published().size();
+  EXPECT_EQ(Ok(SetExtension("x-3", a, "202")).version, 2);
+  EXPECT_EQ(publisher_.published().size(), appended);
+  // A deactivated manager holds no extension: B's 201 goes to C.
+  api::v1::DeactivateManagerRequest off;
+  off.set_idempotency_key("off-b");
+  off.set_manager_id(b);
+  Ok(off);
+  EXPECT_EQ(Err(SetExtension("x-4", b, "209")).code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Ok(SetExtension("x-5", c, "201")).version, 2);
+
+  // Bad input and stale versions.
+  const Status bad = Err(SetExtension("x-6", a, "20a"));
+  EXPECT_EQ(bad.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(bad.message(), HasSubstr("extension"));
+  auto stale = SetExtension("x-7", a, "203");
+  stale.set_expected_version(1);
+  EXPECT_EQ(Err(stale).code(), absl::StatusCode::kAborted);
+
+  api::v1::ListManagersRequest list;
+  list.set_include_inactive(true);
+  auto listed = queries_->ListManagers(list);
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  std::map<std::string, std::string> extensions;
+  for (const auto& m : listed->managers()) extensions[m.manager_id()] = m.extension();
+  EXPECT_EQ(extensions[a], "202");
+  EXPECT_EQ(extensions[b], "");
+  EXPECT_EQ(extensions[c], "201");
+  EXPECT_EQ(ExtensionHolder(*store_, "201").value(), c);
+  EXPECT_EQ(ExtensionHolder(*store_, "202").value(), a);
+
+  // A replay applies manager events of different managers in any order (they sit in different
+  // partitions): the extension index ends the same. Here: the managers' events in reverse order of
+  // managers, each manager's own in order.
+  std::map<std::string, std::vector<projection::Record>> by_manager;
+  std::vector<std::string> order;
+  for (const auto& m : publisher_.published()) {
+    if (!by_manager.count(m.key)) order.push_back(m.key);
+    by_manager[m.key].push_back({m.topic, 0, -1, m.key, m.value, m.headers});
+  }
+  testing::TempDir other_dir;
+  LeadProjection other_projection;
+  auto other = Store::Open({.path = other_dir.path(), .column_families = other_projection.column_families()}).value();
+  projection::Applier other_applier(other.get(), &other_projection);
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    ASSERT_TRUE(other_applier.ApplyAppended(by_manager[*it]).ok());
+  }
+  EXPECT_EQ(Rows(*other, kExtensionFamily), Rows(*store_, kExtensionFamily));
+  EXPECT_EQ(Rows(*other, kManagersFamily), Rows(*store_, kManagersFamily));
+}
+
+// Fills every field of a message (recursively) with a value that is not the default.
+void FillEveryField(google::protobuf::Message& m, int depth = 0) {
+  const auto* d = m.GetDescriptor();
+  const auto* r = m.GetReflection();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const auto* f = d->field(i);
+    using FD = google::protobuf::FieldDescriptor;
+    for (int n = 0; n < (f->is_repeated() ? 2 : 1); ++n) {
+      switch (f->cpp_type()) {
+        case FD::CPPTYPE_STRING:
+          f->is_repeated() ? r->AddString(&m, f, StrCat(f->name(), n)) : r->SetString(&m, f, f->name());
+          break;
+        case FD::CPPTYPE_INT32:
+          f->is_repeated() ? r->AddInt32(&m, f, f->number() + n) : r->SetInt32(&m, f, f->number());
+          break;
+        case FD::CPPTYPE_INT64:
+          f->is_repeated() ? r->AddInt64(&m, f, f->number() + n) : r->SetInt64(&m, f, f->number());
+          break;
+        case FD::CPPTYPE_BOOL:
+          f->is_repeated() ? r->AddBool(&m, f, true) : r->SetBool(&m, f, true);
+          break;
+        case FD::CPPTYPE_ENUM: {
+          const auto* value = f->enum_type()->value(f->enum_type()->value_count() - 1);
+          f->is_repeated() ? r->AddEnum(&m, f, value) : r->SetEnum(&m, f, value);
+          break;
+        }
+        case FD::CPPTYPE_MESSAGE:
+          if (depth < 3) FillEveryField(f->is_repeated() ? *r->AddMessage(&m, f) : *r->MutableMessage(&m, f), depth + 1);
+          break;
+        default:
+          FAIL() << "field type of " << f->full_name() << " not filled by this test";
+      }
+    }
+  }
+}
+
+// The API shows every field of the stored state, under the same name and number: a field added to
+// the state but not to ToApi (or the other way round) fails here.
+TEST(ToApi, ShowsEveryFieldOfTheStoredLeadAndManager) {
+  Lead lead;
+  FillEveryField(lead);
+  api::v1::Lead expected;
+  ASSERT_TRUE(expected.ParseFromString(lead.SerializeAsString()));
+  EXPECT_EQ(expected.GetDescriptor()->field_count(), lead.GetDescriptor()->field_count());
+  std::string diff;
+  google::protobuf::util::MessageDifferencer differencer;
+  differencer.ReportDifferencesToString(&diff);
+  EXPECT_TRUE(differencer.Compare(ToApi(lead), expected)) << diff;
+
+  Manager manager;
+  FillEveryField(manager);
+  api::v1::Manager expected_manager;
+  ASSERT_TRUE(expected_manager.ParseFromString(manager.SerializeAsString()));
+  EXPECT_EQ(expected_manager.GetDescriptor()->field_count(), manager.GetDescriptor()->field_count());
+  EXPECT_TRUE(differencer.Compare(ToApi(manager), expected_manager)) << diff;
 }
 
 }  // namespace

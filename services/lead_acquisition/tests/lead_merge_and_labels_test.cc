@@ -2,7 +2,9 @@
 // line breaks in one-line fields, internationalised e-mails, leads with only an external id; the
 // import's dry run; and merging two leads that are one person. Command path with a fake publisher
 // and a real store in a temp folder.
+#include <fstream>
 #include <set>
+#include <sstream>
 
 #include "common/events/envelope.h"
 #include "common/testing/fake_clock.h"
@@ -10,10 +12,10 @@
 #include "common/testing/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "services/lead_acquisition/lead_commands.h"
-#include "services/lead_acquisition/lead_projection.h"
-#include "services/lead_acquisition/lead_queries.h"
-#include "services/lead_acquisition/source_channels.h"
+#include "services/lead_acquisition/commands/lead_commands.h"
+#include "services/lead_acquisition/projection/lead_projection.h"
+#include "services/lead_acquisition/api/lead_queries.h"
+#include "services/lead_acquisition/domain/source_channels.h"
 
 namespace sales::lead_acquisition {
 namespace {
@@ -54,12 +56,12 @@ class RealExportsTest : public ::testing::Test {
     return r.ok() ? *r : CommandResult{};
   }
   Status Err(Command c) { return commands_->Execute(std::move(c), caller_).status(); }
-  Lead Get(const std::string& id) {
+  api::v1::Lead Get(const std::string& id) {
     api::v1::GetLeadRequest g;
     g.set_lead_id(id);
     return queries_->GetLead(g).value();
   }
-  std::vector<Lead> List(std::vector<api::v1::LeadStatus> statuses = {}) {
+  std::vector<api::v1::Lead> List(std::vector<api::v1::LeadStatus> statuses = {}) {
     api::v1::ListLeadsRequest r;
     for (auto s : statuses) r.add_statuses(s);
     auto out = queries_->ListLeads(r).value();
@@ -99,10 +101,10 @@ TEST(SourceChannels, BuiltInTableAndCustomTables) {
 }
 
 TEST_F(RealExportsTest, LabelsAreKeptVerbatimAndCountedInAChannelNeverRefused) {
-  const Lead partner = Get(Ok(Capture("l1", "Ελένη Παππά", "eleni@example.gr", "partner")).aggregate_id);
+  const api::v1::Lead partner = Get(Ok(Capture("l1", "Ελένη Παππά", "eleni@example.gr", "partner")).aggregate_id);
   EXPECT_EQ(partner.source(), events::v1::LEAD_SOURCE_REFERRAL);
   EXPECT_EQ(partner.source_label(), "partner");
-  const Lead unknown = Get(Ok(Capture("l2", "Νίκος Ρήγας", "nikos@example.gr", "Google Ads - Άνοιξη 2026")).aggregate_id);
+  const api::v1::Lead unknown = Get(Ok(Capture("l2", "Νίκος Ρήγας", "nikos@example.gr", "Google Ads - Άνοιξη 2026")).aggregate_id);
   EXPECT_EQ(unknown.source(), events::v1::LEAD_SOURCE_MARKETING_SYSTEM);
   EXPECT_EQ(unknown.source_label(), "Google Ads - Άνοιξη 2026");
   // A channel named by the caller wins over the table; the label is kept.
@@ -122,7 +124,7 @@ TEST_F(RealExportsTest, LabelsAreKeptVerbatimAndCountedInAChannelNeverRefused) {
 TEST_F(RealExportsTest, LineBreaksAndTabsInOneLineFieldsBecomeASpace) {
   auto r = Capture("b1", "Ιωάννα\r\nΜάρκου", "ioanna@example.gr");
   r.set_company("Μάρκου\nLogistics\tΑ.Ε.");
-  const Lead lead = Get(Ok(r).aggregate_id);
+  const api::v1::Lead lead = Get(Ok(r).aggregate_id);
   EXPECT_EQ(lead.name(), "Ιωάννα Μάρκου");
   EXPECT_EQ(lead.company(), "Μάρκου Logistics Α.Ε.");
   EXPECT_EQ(Ok(r).replayed, true) << "the same request again is a retry";
@@ -213,7 +215,7 @@ TEST_F(RealExportsTest, MergeKeepsBothHistoriesAndSourcesAndCountsOneLead) {
   }
   EXPECT_THAT(types, ElementsAre("lead.merged", "lead.merged_into"));
 
-  const Lead survivor = Get(a);
+  const api::v1::Lead survivor = Get(a);
   EXPECT_THAT(survivor.merged_lead_ids(), ElementsAre(b));
   EXPECT_EQ(survivor.phone(), "+30 210 555 0101") << "filled from the merged lead";
   EXPECT_EQ(survivor.email(), "eleni@example.gr") << "never overwritten";
@@ -222,7 +224,7 @@ TEST_F(RealExportsTest, MergeKeepsBothHistoriesAndSourcesAndCountsOneLead) {
   EXPECT_EQ(survivor.linked_sources(0).source_label(), "Google Ads - Spring");
   EXPECT_EQ(survivor.linked_sources(0).external_id(), "hs-9");
   EXPECT_EQ(survivor.linked_sources(0).from_lead_id(), b);
-  const Lead gone = Get(b);
+  const api::v1::Lead gone = Get(b);
   EXPECT_EQ(gone.status(), api::v1::LEAD_STATUS_MERGED);
   EXPECT_EQ(gone.merged_into_lead_id(), a);
 
@@ -260,6 +262,35 @@ TEST_F(RealExportsTest, MergeKeepsBothHistoriesAndSourcesAndCountsOneLead) {
   const CommandResult again = Ok(Capture("m3", "Ελένη Παππά", "e.pappa@work.example.gr", "newsletter"));
   EXPECT_EQ(again.capture, api::v1::CAPTURE_OUTCOME_LINKED);
   EXPECT_EQ(again.aggregate_id, a) << "the merged lead's e-mail now finds the survivor";
+}
+
+// Events stored before labels and merges existed replay as they did, and the stored bytes of a
+// merge (tests/fixtures/events/v1) keep building the same survivor.
+TEST(StoredEvents, OldCaptureAndAMergeReplay) {
+  auto read = [](const std::string& name) {
+    std::ifstream in(std::string(SALES_FIXTURES_DIR) + "/events/v1/" + name, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return events::Decode(ss.str());
+  };
+  auto captured = read("lead_captured.bin");
+  auto merged = read("lead_merged.bin");
+  ASSERT_TRUE(captured.ok()) << captured.status();
+  ASSERT_TRUE(merged.ok()) << merged.status();
+  std::optional<Lead> lead;
+  ASSERT_TRUE(EvolveLead(lead, *captured).ok());
+  EXPECT_EQ(lead->source(), events::v1::LEAD_SOURCE_WEB_FORM);
+  EXPECT_EQ(lead->source_label(), "") << "events before labels have none";
+  ASSERT_TRUE(EvolveLead(lead, *merged).ok());
+  EXPECT_EQ(lead->status(), Lead::STATUS_NEW);
+  EXPECT_EQ(lead->version(), 2);
+  ASSERT_EQ(lead->linked_sources_size(), 1);
+  EXPECT_EQ(lead->linked_sources(0).source_label(), "Google Ads - Άνοιξη");
+  EXPECT_EQ(lead->linked_sources(0).from_lead_id(), "9d8c7b6a-5f4e-5d3c-8b2a-1f0e9d8c7b6a");
+  EXPECT_THAT(lead->merged_lead_ids(), ElementsAre("9d8c7b6a-5f4e-5d3c-8b2a-1f0e9d8c7b6a"));
+  EXPECT_THAT(lead->product_interest(), ElementsAre("crm-basic", "crm-pro", "erp"));
+  EXPECT_EQ(lead->activities(), 2);
+  EXPECT_EQ(lead->email(), "eleni@example.gr") << "never overwritten by the merged lead's";
 }
 
 }  // namespace

@@ -26,7 +26,7 @@
 #include "gtest/gtest.h"
 #include "sales/api/v1/admin.grpc.pb.h"
 #include "sales/api/v1/lead_acquisition.grpc.pb.h"
-#include "services/lead_acquisition/lead.h"
+#include "services/lead_acquisition/domain/lead.h"
 
 namespace sales::lead_acquisition {
 

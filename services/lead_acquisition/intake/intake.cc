@@ -1,4 +1,4 @@
-#include "services/lead_acquisition/intake.h"
+#include "services/lead_acquisition/intake/intake.h"
 
 #include "common/command/command_feed.h"
 

@@ -1,11 +1,11 @@
-#include "services/lead_acquisition/lead_queries.h"
+#include "services/lead_acquisition/api/lead_queries.h"
 
 #include "absl/strings/escaping.h"
 #include "common/base/hash.h"
 #include "common/base/strings.h"
 #include "common/events/envelope.h"
-#include "services/lead_acquisition/lead_projection.h"
-#include "services/lead_acquisition/validation.h"
+#include "services/lead_acquisition/projection/lead_projection.h"
+#include "services/lead_acquisition/domain/validation.h"
 
 namespace sales::lead_acquisition {
 namespace {
@@ -25,9 +25,9 @@ std::string FilterFingerprint(const api::v1::ListLeadsRequest& r) {
 
 bool Matches(const Lead& lead, const api::v1::ListLeadsRequest& r) {
   // A merged lead is its survivor now: listed only when asked for (a pair counts as one lead).
-  if (r.statuses_size() == 0 && lead.status() == api::v1::LEAD_STATUS_MERGED) return false;
+  if (r.statuses_size() == 0 && lead.status() == Lead::STATUS_MERGED) return false;
   if (r.statuses_size() > 0 &&
-      std::find(r.statuses().begin(), r.statuses().end(), lead.status()) == r.statuses().end()) {
+      std::find(r.statuses().begin(), r.statuses().end(), ToApi(lead.status())) == r.statuses().end()) {
     return false;
   }
   if (!r.owner_manager_id().empty()) {
@@ -43,13 +43,85 @@ bool Matches(const Lead& lead, const api::v1::ListLeadsRequest& r) {
 
 }  // namespace
 
-StatusOr<Lead> LeadQueries::GetLead(const api::v1::GetLeadRequest& r) const {
+api::v1::LeadStatus ToApi(Lead::Status status) {
+  switch (status) {
+    case Lead::STATUS_NEW: return api::v1::LEAD_STATUS_NEW;
+    case Lead::STATUS_QUALIFIED: return api::v1::LEAD_STATUS_QUALIFIED;
+    case Lead::STATUS_DISQUALIFIED: return api::v1::LEAD_STATUS_DISQUALIFIED;
+    case Lead::STATUS_MERGED: return api::v1::LEAD_STATUS_MERGED;
+    default: return api::v1::LEAD_STATUS_UNSPECIFIED;
+  }
+}
+
+api::v1::Lead ToApi(const Lead& lead) {
+  api::v1::Lead out;
+  out.set_lead_id(lead.lead_id());
+  out.set_version(lead.version());
+  out.set_status(ToApi(lead.status()));
+  out.set_name(lead.name());
+  out.set_company(lead.company());
+  out.set_email(lead.email());
+  out.set_phone(lead.phone());
+  out.set_source(lead.source());
+  out.set_external_id(lead.external_id());
+  out.set_region(lead.region());
+  *out.mutable_product_interest() = lead.product_interest();
+  *out.mutable_captured_at() = lead.captured_at();
+  *out.mutable_updated_at() = lead.updated_at();
+  out.set_company_size(lead.company_size());
+  out.set_owner_manager_id(lead.owner_manager_id());
+  if (lead.has_assignment()) *out.mutable_assignment() = lead.assignment();
+  out.set_score(lead.score());
+  for (const auto& c : lead.score_components()) {
+    auto* o = out.add_score_components();
+    o->set_factor(c.factor());
+    o->set_points(c.points());
+    o->set_reason(c.reason());
+  }
+  out.set_target_client(lead.target_client());
+  if (lead.has_qualification()) *out.mutable_qualification() = lead.qualification();
+  if (lead.has_disqualification()) *out.mutable_disqualification() = lead.disqualification();
+  out.set_activities(lead.activities());
+  out.set_positive_activities(lead.positive_activities());
+  if (lead.has_last_activity_at()) *out.mutable_last_activity_at() = lead.last_activity_at();
+  for (const auto& l : lead.linked_sources()) {
+    auto* o = out.add_linked_sources();
+    o->set_source(l.source());
+    o->set_external_id(l.external_id());
+    o->set_matched_on(l.matched_on());
+    *o->mutable_linked_at() = l.linked_at();
+    o->set_source_label(l.source_label());
+    o->set_from_lead_id(l.from_lead_id());
+  }
+  out.set_source_label(lead.source_label());
+  out.set_merged_into_lead_id(lead.merged_into_lead_id());
+  *out.mutable_merged_lead_ids() = lead.merged_lead_ids();
+  return out;
+}
+
+api::v1::Manager ToApi(const Manager& manager) {
+  api::v1::Manager out;
+  out.set_manager_id(manager.manager_id());
+  out.set_version(manager.version());
+  out.set_name(manager.name());
+  out.set_email(manager.email());
+  *out.mutable_regions() = manager.regions();
+  *out.mutable_products() = manager.products();
+  out.set_active(manager.active());
+  out.set_open_leads(manager.open_leads());
+  out.set_assigned_total(manager.assigned_total());
+  *out.mutable_registered_at() = manager.registered_at();
+  out.set_extension(manager.extension());
+  return out;
+}
+
+StatusOr<api::v1::Lead> LeadQueries::GetLead(const api::v1::GetLeadRequest& r) const {
   Violations v;
   CheckId("lead_id", r.lead_id(), v);
   RETURN_IF_ERROR(Result(std::move(v)));
   ASSIGN_OR_RETURN(std::optional<Lead> lead, LoadLead(*store_, r.lead_id()));
   if (!lead) return absl::NotFoundError(StrCat("no lead with id ", r.lead_id()));
-  return *lead;
+  return ToApi(*lead);
 }
 
 StatusOr<api::v1::ListLeadsResponse> LeadQueries::ListLeads(const api::v1::ListLeadsRequest& r) const {
@@ -108,7 +180,7 @@ StatusOr<api::v1::ListLeadsResponse> LeadQueries::ListLeads(const api::v1::ListL
       inner = lead.status();
       return false;
     }
-    if (*lead && Matches(**lead, r)) *response.add_leads() = std::move(**lead);
+    if (*lead && Matches(**lead, r)) *response.add_leads() = ToApi(**lead);
     return true;
   };
   RETURN_IF_ERROR(start_after > lower ? store_->Scan(kOrderFamily, "", start_after, visit)
@@ -169,7 +241,7 @@ StatusOr<api::v1::ListManagersResponse> LeadQueries::ListManagers(const api::v1:
       inner = m.ok() ? absl::DataLossError("stored manager vanished") : m.status();
       return false;
     }
-    if ((*m)->active() || r.include_inactive()) *response.add_managers() = std::move(**m);
+    if ((*m)->active() || r.include_inactive()) *response.add_managers() = ToApi(**m);
     return true;
   }));
   RETURN_IF_ERROR(inner);

@@ -17,11 +17,13 @@
 #include "common/base/status.h"
 #include "sales/api/v1/lead_acquisition.pb.h"
 #include "sales/events/v1/envelope.pb.h"
+#include "sales/store/v1/lead_acquisition.pb.h"
 
 namespace sales::lead_acquisition {
 
-using api::v1::Lead;
-using api::v1::Manager;
+// The aggregates' state: the service's own store types (the API maps from them in api/).
+using Lead = store::v1::LeadState;
+using Manager = store::v1::ManagerState;
 using events::v1::EventEnvelope;
 using events::v1::LeadEvent;
 using events::v1::ManagerEvent;
@@ -43,6 +45,7 @@ Status ValidateAssign(const api::v1::AssignLeadRequest& r);
 Status ValidateLogActivity(const api::v1::LogLeadActivityRequest& r, absl::Time now);
 Status ValidateRegisterManager(const api::v1::RegisterManagerRequest& r);
 Status ValidateDeactivateManager(const api::v1::DeactivateManagerRequest& r);
+Status ValidateSetManagerExtension(const api::v1::SetManagerExtensionRequest& r);
 Status ValidateMerge(const api::v1::MergeLeadsRequest& r);
 
 // ---- Identity and de-duplication keys. ----
@@ -74,6 +77,13 @@ struct MergeEvents {
 StatusOr<MergeEvents> DecideMerge(const Lead& survivor, const Lead& merged, const api::v1::MergeLeadsRequest& r);
 ManagerEvent DecideRegisterManager(const api::v1::RegisterManagerRequest& r);
 StatusOr<ManagerEvent> DecideDeactivateManager(const Manager& manager, const api::v1::DeactivateManagerRequest& r);
+// A telephone (PBX) extension belongs to at most one active manager: `holder` is the manager the
+// extension index names for it (null: nobody). FAILED_PRECONDITION naming the holder otherwise.
+Status ExtensionFree(const std::string& manager_id, const std::string& extension, const Manager* holder);
+// Nothing (no event) when the manager already has this extension.
+StatusOr<std::optional<ManagerEvent>> DecideSetManagerExtension(const Manager& manager,
+                                                                const api::v1::SetManagerExtensionRequest& r,
+                                                                const Manager* holder);
 
 // Automatic assignment, deterministic and fair: among the active managers covering the region
 // (listing it, or "*"), prefer those handling one of the products of interest (if any does), then

@@ -19,8 +19,8 @@
 #include "common/kafka/publisher.h"
 #include "common/observability/metrics.h"
 #include "common/projection/projection.h"
-#include "services/lead_acquisition/lead.h"
-#include "services/lead_acquisition/source_channels.h"
+#include "services/lead_acquisition/domain/lead.h"
+#include "services/lead_acquisition/domain/source_channels.h"
 
 namespace sales::lead_acquisition {
 
@@ -33,7 +33,7 @@ using command::CommandHash;
 using Command = std::variant<api::v1::CaptureLeadRequest, api::v1::QualifyLeadRequest, api::v1::DisqualifyLeadRequest,
                              api::v1::AssignLeadRequest, api::v1::LogLeadActivityRequest,
                              api::v1::RegisterManagerRequest, api::v1::DeactivateManagerRequest,
-                             api::v1::MergeLeadsRequest>;
+                             api::v1::SetManagerExtensionRequest, api::v1::MergeLeadsRequest>;
 
 // What a command did.
 struct CommandResult {

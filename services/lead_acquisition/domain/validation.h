@@ -25,6 +25,8 @@ bool ValidRegion(const std::string& s);
 bool ValidProductCode(const std::string& s);
 bool ValidEmail(const std::string& e);
 bool ValidPhone(const std::string& p);
+// A telephone exchange extension: empty (none) or 2-8 digits.
+void CheckExtension(const std::string& field, const std::string& value, Violations& out);
 
 // OK, or INVALID_ARGUMENT with every violation.
 Status Result(Violations violations);

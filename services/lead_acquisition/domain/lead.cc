@@ -1,4 +1,4 @@
-#include "services/lead_acquisition/lead.h"
+#include "services/lead_acquisition/domain/lead.h"
 
 #include <algorithm>
 #include <tuple>
@@ -8,7 +8,7 @@
 #include "common/base/strings.h"
 #include "common/events/envelope.h"
 #include "common/unicode/unicode.h"
-#include "services/lead_acquisition/validation.h"
+#include "services/lead_acquisition/domain/validation.h"
 
 namespace sales::lead_acquisition {
 namespace {
@@ -43,12 +43,12 @@ Status CheckVersion(const Lead& lead, int64_t expected) {
 }
 
 Status NotDisqualified(const Lead& lead, std::string_view action) {
-  if (lead.status() == api::v1::LEAD_STATUS_MERGED) {
+  if (lead.status() == Lead::STATUS_MERGED) {
     return absl::FailedPreconditionError(StrCat("lead ", lead.lead_id(), " was merged into lead ",
                                                 lead.merged_into_lead_id(), "; it cannot be ", action,
                                                 ": use lead ", lead.merged_into_lead_id()));
   }
-  if (lead.status() != api::v1::LEAD_STATUS_DISQUALIFIED) return absl::OkStatus();
+  if (lead.status() != Lead::STATUS_DISQUALIFIED) return absl::OkStatus();
   return absl::FailedPreconditionError(
       StrCat("lead ", lead.lead_id(), " is disqualified (",
              events::v1::DisqualificationReason_Name(lead.disqualification().reason()), "); it cannot be ", action));
@@ -227,6 +227,16 @@ Status ValidateRegisterManager(const api::v1::RegisterManagerRequest& r) {
     if (!ValidRegion(r.regions(i))) v.push_back({StrCat("regions[", i, "]"), "a region code or \"*\""});
   }
   CheckProducts("products", r.products(), v);
+  CheckExtension("extension", r.extension(), v);
+  return Result(std::move(v));
+}
+
+Status ValidateSetManagerExtension(const api::v1::SetManagerExtensionRequest& r) {
+  Violations v;
+  CheckIdempotencyKey(r.idempotency_key(), v);
+  CheckId("manager_id", r.manager_id(), v);
+  CheckExtension("extension", r.extension(), v);
+  if (r.expected_version() < 0) v.push_back({"expected_version", "0 (any) or a version"});
   return Result(std::move(v));
 }
 
@@ -308,7 +318,7 @@ LeadEvent DecideLink(const api::v1::CaptureLeadRequest& r, const std::string& ma
 StatusOr<LeadEvent> DecideQualify(const Lead& lead, const api::v1::QualifyLeadRequest& r) {
   RETURN_IF_ERROR(CheckVersion(lead, r.expected_version()));
   RETURN_IF_ERROR(NotDisqualified(lead, "qualified"));
-  if (lead.status() == api::v1::LEAD_STATUS_QUALIFIED) {
+  if (lead.status() == Lead::STATUS_QUALIFIED) {
     return absl::FailedPreconditionError(StrCat("lead ", lead.lead_id(), " is already qualified"));
   }
   LeadEvent event;
@@ -363,11 +373,11 @@ StatusOr<LeadEvent> DecideLogActivity(const Lead& lead, const Manager& manager,
 }
 
 StatusOr<MergeEvents> DecideMerge(const Lead& survivor, const Lead& merged, const api::v1::MergeLeadsRequest& r) {
-  if (survivor.status() == api::v1::LEAD_STATUS_MERGED) {
+  if (survivor.status() == Lead::STATUS_MERGED) {
     return absl::FailedPreconditionError(StrCat("lead ", survivor.lead_id(), " was itself merged into lead ",
                                                 survivor.merged_into_lead_id(), ": merge into that lead instead"));
   }
-  if (merged.status() == api::v1::LEAD_STATUS_MERGED) {
+  if (merged.status() == Lead::STATUS_MERGED) {
     return absl::FailedPreconditionError(StrCat("lead ", merged.lead_id(), " is already merged into lead ",
                                                 merged.merged_into_lead_id()));
   }
@@ -417,7 +427,36 @@ ManagerEvent DecideRegisterManager(const api::v1::RegisterManagerRequest& r) {
   std::sort(products.begin(), products.end());
   products.erase(std::unique(products.begin(), products.end()), products.end());
   for (auto& p : products) m->add_products(p);
+  m->set_extension(Trim(r.extension()));
   return event;
+}
+
+Status ExtensionFree(const std::string& manager_id, const std::string& extension, const Manager* holder) {
+  if (extension.empty() || holder == nullptr || holder->manager_id() == manager_id || !holder->active() ||
+      holder->extension() != extension) {
+    return absl::OkStatus();
+  }
+  return absl::FailedPreconditionError(StrCat("extension ", extension, " belongs to ", holder->name(), " (manager ",
+                                              holder->manager_id(), "); clear it there first (SetManagerExtension)"));
+}
+
+StatusOr<std::optional<ManagerEvent>> DecideSetManagerExtension(const Manager& manager,
+                                                                const api::v1::SetManagerExtensionRequest& r,
+                                                                const Manager* holder) {
+  if (!manager.active()) {
+    return absl::FailedPreconditionError(
+        StrCat("manager ", manager.manager_id(), " is inactive: an inactive manager holds no extension"));
+  }
+  if (r.expected_version() != 0 && r.expected_version() != manager.version()) {
+    return absl::AbortedError(StrCat("manager ", manager.manager_id(), " is at version ", manager.version(),
+                                     ", not ", r.expected_version()));
+  }
+  const std::string extension = Trim(r.extension());
+  if (extension == manager.extension()) return std::optional<ManagerEvent>();  // already so: nothing to record
+  RETURN_IF_ERROR(ExtensionFree(manager.manager_id(), extension, holder));
+  ManagerEvent event;
+  event.mutable_extension_changed()->set_extension(extension);
+  return std::optional<ManagerEvent>(std::move(event));
 }
 
 StatusOr<ManagerEvent> DecideDeactivateManager(const Manager& manager, const api::v1::DeactivateManagerRequest& r) {
@@ -465,7 +504,7 @@ events::v1::Assignment ChooseManager(const std::string& region, const std::vecto
 // Evolution
 
 bool IsOpen(const Lead& lead) {
-  return lead.status() == api::v1::LEAD_STATUS_NEW || lead.status() == api::v1::LEAD_STATUS_QUALIFIED;
+  return lead.status() == Lead::STATUS_NEW || lead.status() == Lead::STATUS_QUALIFIED;
 }
 
 void Rescore(Lead& lead) {
@@ -507,7 +546,7 @@ void Rescore(Lead& lead) {
   const int positive = lead.positive_activities();
   add("activity", std::min(20, 5 * positive),
       StrCat(positive, " positive contact", positive == 1 ? "" : "s", " of ", lead.activities(), " activities"));
-  if (lead.status() == api::v1::LEAD_STATUS_QUALIFIED || lead.has_qualification()) {
+  if (lead.status() == Lead::STATUS_QUALIFIED || lead.has_qualification()) {
     add("qualification", 15, "qualified: need confirmed");
   } else {
     add("qualification", 0, "not qualified yet");
@@ -515,8 +554,8 @@ void Rescore(Lead& lead) {
   int total = 0;
   for (const auto& c : lead.score_components()) total += c.points();
   lead.set_score(std::min(100, total));
-  lead.set_target_client(lead.score() >= kTargetClientScore && lead.status() != api::v1::LEAD_STATUS_DISQUALIFIED &&
-                         lead.status() != api::v1::LEAD_STATUS_MERGED);
+  lead.set_target_client(lead.score() >= kTargetClientScore && lead.status() != Lead::STATUS_DISQUALIFIED &&
+                         lead.status() != Lead::STATUS_MERGED);
 }
 
 Status EvolveLead(std::optional<Lead>& state, const EventEnvelope& e) {
@@ -533,7 +572,7 @@ Status EvolveLead(std::optional<Lead>& state, const EventEnvelope& e) {
     if (c.contact().name().empty()) return InvalidField("lead.captured.contact.name", "missing");
     Lead lead;
     lead.set_lead_id(e.aggregate_id());
-    lead.set_status(api::v1::LEAD_STATUS_NEW);
+    lead.set_status(Lead::STATUS_NEW);
     lead.set_name(c.contact().name());
     lead.set_company(c.contact().company());
     lead.set_email(c.contact().email());
@@ -579,18 +618,18 @@ Status EvolveLead(std::optional<Lead>& state, const EventEnvelope& e) {
         break;
       }
       case LeadEvent::kQualified:
-        if (lead.status() != api::v1::LEAD_STATUS_NEW) {
+        if (lead.status() != Lead::STATUS_NEW) {
           return absl::FailedPreconditionError(StrCat("lead ", lead.lead_id(), " qualified while ",
-                                                      api::v1::LeadStatus_Name(lead.status())));
+                                                      Lead::Status_Name(lead.status())));
         }
-        lead.set_status(api::v1::LEAD_STATUS_QUALIFIED);
+        lead.set_status(Lead::STATUS_QUALIFIED);
         *lead.mutable_qualification() = event.qualified();
         break;
       case LeadEvent::kDisqualified:
-        if (lead.status() == api::v1::LEAD_STATUS_DISQUALIFIED) {
+        if (lead.status() == Lead::STATUS_DISQUALIFIED) {
           return absl::FailedPreconditionError(StrCat("lead ", lead.lead_id(), " disqualified twice"));
         }
-        lead.set_status(api::v1::LEAD_STATUS_DISQUALIFIED);
+        lead.set_status(Lead::STATUS_DISQUALIFIED);
         *lead.mutable_disqualification() = event.disqualified();
         break;
       case LeadEvent::kAssigned:
@@ -636,10 +675,10 @@ Status EvolveLead(std::optional<Lead>& state, const EventEnvelope& e) {
         break;
       }
       case LeadEvent::kMergedInto:
-        if (lead.status() == api::v1::LEAD_STATUS_MERGED) {
+        if (lead.status() == Lead::STATUS_MERGED) {
           return absl::FailedPreconditionError(StrCat("lead ", lead.lead_id(), " merged twice"));
         }
-        lead.set_status(api::v1::LEAD_STATUS_MERGED);
+        lead.set_status(Lead::STATUS_MERGED);
         lead.set_merged_into_lead_id(event.merged_into().survivor_lead_id());
         break;
       default:
@@ -676,6 +715,7 @@ Status EvolveManager(std::optional<Manager>& state, const EventEnvelope& e) {
     case ManagerEvent::kDeactivated:
       if (!state) return absl::FailedPreconditionError(StrCat("manager ", e.aggregate_id(), " deactivated unregistered"));
       state->set_active(false);
+      state->clear_extension();  // an inactive manager answers no calls: the extension is free
       break;
     case ManagerEvent::kExtensionChanged:
       if (!state) return absl::FailedPreconditionError(StrCat("manager ", e.aggregate_id(), " changed extension unregistered"));

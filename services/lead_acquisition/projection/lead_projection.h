@@ -12,6 +12,11 @@
 //                      (de-duplication: the first lead to claim a key keeps it)
 //   lead_order         <captured-at nanos, 8 bytes big-endian><lead id> -> "" (ListLeads order)
 //   lead_events        <lead id>/<version, 8 bytes> -> the event envelope (a lead's history)
+//   manager_extension  PBX extension -> <claimed-at nanos, 8 bytes big-endian><manager id>: who holds
+//                      it. Manager events of different managers may replay in any order, so a
+//                      later claim (by occurred_at, then manager id) wins over an earlier one, and a
+//                      release only removes the holder's own claim if it is not newer: the same
+//                      rows whatever the interleaving.
 // An event whose version is not above the stored one is a duplicate; a version gap is refused
 // (dead letter).
 #pragma once
@@ -21,7 +26,7 @@
 
 #include "common/command/idempotency.h"
 #include "common/projection/projection.h"
-#include "services/lead_acquisition/lead.h"
+#include "services/lead_acquisition/domain/lead.h"
 
 namespace sales::lead_acquisition {
 
@@ -32,6 +37,7 @@ inline constexpr char kIdempotencyFamily[] = "lead_idempotency";
 inline constexpr char kIndexFamily[] = "lead_index";
 inline constexpr char kOrderFamily[] = "lead_order";
 inline constexpr char kEventsFamily[] = "lead_events";
+inline constexpr char kExtensionFamily[] = "manager_extension";
 
 // What a command with a given idempotency key produced, for answering its retries.
 using command::IdempotencyRecord;
@@ -40,8 +46,8 @@ class LeadProjection final : public projection::EventProjection {
  public:
   std::string name() const override { return "leads"; }
   std::vector<std::string> column_families() const override {
-    return {kLeadsFamily,  kManagersFamily, kManagerLoadFamily, kIdempotencyFamily,
-            kIndexFamily, kOrderFamily,    kEventsFamily};
+    return {kLeadsFamily, kManagersFamily, kManagerLoadFamily, kIdempotencyFamily,
+            kIndexFamily, kOrderFamily,    kEventsFamily,      kExtensionFamily};
   }
 
  protected:
@@ -113,6 +119,14 @@ StatusOr<std::optional<IdempotencyRecord>> LoadIdempotency(const Reader& r, cons
 template <typename Reader>
 StatusOr<std::optional<std::string>> LookupIndex(const Reader& r, const std::string& key) {
   return r.Get(kIndexFamily, key);
+}
+
+// The manager holding a PBX extension (nullopt: nobody).
+template <typename Reader>
+StatusOr<std::optional<std::string>> ExtensionHolder(const Reader& r, const std::string& extension) {
+  ASSIGN_OR_RETURN(std::optional<std::string> claim, r.Get(kExtensionFamily, extension));
+  if (!claim || claim->size() <= 8) return std::optional<std::string>();
+  return std::optional<std::string>(claim->substr(8));
 }
 
 }  // namespace sales::lead_acquisition

@@ -24,7 +24,7 @@
 #include "common/observability/metrics.h"
 #include "common/projection/stored_offset_consumer.h"
 #include "common/store/store.h"
-#include "services/lead_acquisition/lead_commands.h"
+#include "services/lead_acquisition/commands/lead_commands.h"
 
 namespace sales::lead_acquisition {
 

@@ -1,4 +1,4 @@
-#include "services/lead_acquisition/lead_projection.h"
+#include "services/lead_acquisition/projection/lead_projection.h"
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
@@ -21,6 +21,25 @@ Status CountForManager(Batch& batch, const std::string& manager_id, int open_del
 Status ClaimIfFree(Batch& batch, const std::string& key, const std::string& lead_id) {
   ASSIGN_OR_RETURN(auto existing, LookupIndex(batch, key));
   if (!existing) batch.Put(kIndexFamily, key, lead_id);
+  return absl::OkStatus();
+}
+
+// Manager `id` holds `extension` from `at`, unless a later claim was applied already.
+Status ClaimExtension(Batch& batch, const std::string& extension, absl::Time at, const std::string& id) {
+  if (extension.empty()) return absl::OkStatus();
+  const std::string claim = EncodeInt64(absl::ToUnixNanos(at)) + id;
+  ASSIGN_OR_RETURN(std::optional<std::string> held, batch.Get(kExtensionFamily, extension));
+  if (!held || *held < claim) batch.Put(kExtensionFamily, extension, claim);
+  return absl::OkStatus();
+}
+
+// Manager `id` gave `extension` up at `at`: its own claim from before then goes.
+Status ReleaseExtension(Batch& batch, const std::string& extension, absl::Time at, const std::string& id) {
+  if (extension.empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::optional<std::string> held, batch.Get(kExtensionFamily, extension));
+  if (held && held->size() > 8 && held->substr(8) == id && held->substr(0, 8) <= EncodeInt64(absl::ToUnixNanos(at))) {
+    batch.Delete(kExtensionFamily, extension);
+  }
   return absl::OkStatus();
 }
 
@@ -121,7 +140,14 @@ StatusOr<projection::Outcome> LeadProjection::ApplyManager(const EventEnvelope& 
     return absl::FailedPreconditionError(StrCat("version gap for manager ", id, ": stored version ", current,
                                                 ", event version ", event.aggregate_version()));
   }
+  const std::string old_extension = state && state->active() ? state->extension() : "";
   RETURN_IF_ERROR(EvolveManager(state, event));
+  const std::string new_extension = state->active() ? state->extension() : "";
+  if (old_extension != new_extension) {
+    const absl::Time at = events::FromProto(event.occurred_at());
+    RETURN_IF_ERROR(ReleaseExtension(batch, old_extension, at, id));
+    RETURN_IF_ERROR(ClaimExtension(batch, new_extension, at, id));
+  }
   state->clear_open_leads();  // kept in manager_load
   state->clear_assigned_total();
   batch.Put(kManagersFamily, id, state->SerializeAsString());

@@ -1,4 +1,6 @@
-#include "services/lead_acquisition/validation.h"
+#include "services/lead_acquisition/domain/validation.h"
+
+#include <algorithm>
 
 #include "absl/strings/ascii.h"
 #include "common/base/ids.h"
@@ -114,6 +116,14 @@ bool ValidPhone(const std::string& p) {
 Status Result(Violations violations) {
   if (violations.empty()) return absl::OkStatus();
   return InvalidArgument(std::move(violations));
+}
+
+void CheckExtension(const std::string& field, const std::string& value, Violations& out) {
+  const std::string e = Trim(value);
+  if (e.empty()) return;
+  if (e.size() < 2 || e.size() > 8 || !std::all_of(e.begin(), e.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    out.push_back({field, "2 to 8 digits, as the telephone exchange numbers extensions (empty: none)"});
+  }
 }
 
 }  // namespace sales::lead_acquisition

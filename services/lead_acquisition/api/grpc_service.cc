@@ -1,4 +1,4 @@
-#include "services/lead_acquisition/grpc_service.h"
+#include "services/lead_acquisition/api/grpc_service.h"
 
 #include <condition_variable>
 #include <deque>
@@ -281,6 +281,12 @@ template <typename Request>
                                                          const api::v1::DeactivateManagerRequest* r,
                                                          api::v1::ManagerCommandResponse* out) {
   return ManagerCommand(c, "DeactivateManager", *r, out);
+}
+
+::grpc::Status LeadAcquisitionService::SetManagerExtension(::grpc::ServerContext* c,
+                                                           const api::v1::SetManagerExtensionRequest* r,
+                                                           api::v1::ManagerCommandResponse* out) {
+  return ManagerCommand(c, "SetManagerExtension", *r, out);
 }
 
 ::grpc::Status LeadAcquisitionService::MergeLeads(::grpc::ServerContext* c, const api::v1::MergeLeadsRequest* r,

@@ -1,4 +1,4 @@
-#include "services/lead_acquisition/source_channels.h"
+#include "services/lead_acquisition/domain/source_channels.h"
 
 #include <algorithm>
 #include <fstream>

@@ -1,11 +1,11 @@
-#include "services/lead_acquisition/lead_commands.h"
+#include "services/lead_acquisition/commands/lead_commands.h"
 
 #include "common/base/strings.h"
 #include "common/command/idempotency.h"
 #include "common/events/envelope.h"
 #include "common/unicode/unicode.h"
-#include "services/lead_acquisition/lead_projection.h"
-#include "services/lead_acquisition/validation.h"
+#include "services/lead_acquisition/projection/lead_projection.h"
+#include "services/lead_acquisition/domain/validation.h"
 
 namespace sales::lead_acquisition {
 
@@ -26,14 +26,17 @@ Status Validate(const Command& command, absl::Time now) {
         if constexpr (std::is_same_v<T, api::v1::LogLeadActivityRequest>) return ValidateLogActivity(r, now);
         if constexpr (std::is_same_v<T, api::v1::RegisterManagerRequest>) return ValidateRegisterManager(r);
         if constexpr (std::is_same_v<T, api::v1::DeactivateManagerRequest>) return ValidateDeactivateManager(r);
+        if constexpr (std::is_same_v<T, api::v1::SetManagerExtensionRequest>) return ValidateSetManagerExtension(r);
         if constexpr (std::is_same_v<T, api::v1::MergeLeadsRequest>) return ValidateMerge(r);
       },
       command);
 }
 
 const char* CommandName(const Command& command) {
-  static constexpr const char* kNames[] = {"CaptureLead",     "QualifyLead",     "DisqualifyLead",    "AssignLead",
-                                           "LogLeadActivity", "RegisterManager", "DeactivateManager", "MergeLeads"};
+  static constexpr const char* kNames[] = {"CaptureLead",       "QualifyLead",     "DisqualifyLead",
+                                           "AssignLead",        "LogLeadActivity", "RegisterManager",
+                                           "DeactivateManager", "SetManagerExtension", "MergeLeads"};
+  static_assert(std::size(kNames) == std::variant_size_v<Command>);
   return kNames[command.index()];
 }
 
@@ -91,6 +94,11 @@ class LeadCommands::Logic final : public command::DecisionLogic<Command, Command
   template <typename Request, typename Fn>
   StatusOr<Decision> DecideOnLead(const Request& r, const char* command, const Caller& caller, Batch& batch, Fn decide);
   StatusOr<std::vector<Manager>> Candidates(Batch& batch);
+  // The active manager other than `manager_id` holding `extension`, if any.
+  StatusOr<std::optional<Manager>> HolderOf(Batch& batch, const std::string& extension);
+  StatusOr<Decision> DecideManager(const api::v1::RegisterManagerRequest& r, const Caller& caller, Batch& batch);
+  StatusOr<Decision> DecideManager(const api::v1::DeactivateManagerRequest& r, const Caller& caller, Batch& batch);
+  StatusOr<Decision> DecideManager(const api::v1::SetManagerExtensionRequest& r, const Caller& caller, Batch& batch);
   // A decision with one event (its payload set by the caller), answering `aggregate_id` at `version`.
   Decision Emit(std::string aggregate_type, std::string aggregate_id, int64_t version, const char* command,
                 const std::string& key, const std::string& hash, const Caller& caller);
@@ -182,36 +190,70 @@ StatusOr<Decision> LeadCommands::Logic::Decide(const Command& command, const Cal
                                   return DecideLogActivity(lead, *m, r, clock_->Now());
                                 }
                               });
-        } else if constexpr (std::is_same_v<T, api::v1::RegisterManagerRequest>) {
-          const std::string hash = HashWithoutKey(r);
-          ASSIGN_OR_RETURN(auto replay, Replay(batch, r.idempotency_key(), hash));
-          if (replay) return Decision{std::move(*replay), {}};
-          const std::string id = ManagerIdFor(r.idempotency_key());
-          ASSIGN_OR_RETURN(std::optional<Manager> existing, LoadManager(batch, id));
-          if (existing) return absl::AlreadyExistsError(StrCat("manager ", id, " already exists"));
-          Decision d = Emit(kManagerAggregate, id, 1, "RegisterManager", r.idempotency_key(), hash, caller);
-          *Event(d).mutable_manager() = DecideRegisterManager(r);
-          Event(d).set_event_type(EventTypeOf(Event(d).manager()));
-          if (std::find(roster_.begin(), roster_.end(), id) == roster_.end()) roster_.push_back(id);
-          return d;
         } else if constexpr (std::is_same_v<T, api::v1::MergeLeadsRequest>) {
           return DecideMergeLeads(r, caller, batch);
         } else {
-          static_assert(std::is_same_v<T, api::v1::DeactivateManagerRequest>);
-          const std::string hash = HashWithoutKey(r);
-          ASSIGN_OR_RETURN(auto replay, Replay(batch, r.idempotency_key(), hash));
-          if (replay) return Decision{std::move(*replay), {}};
-          ASSIGN_OR_RETURN(std::optional<Manager> m, LoadManager(batch, r.manager_id()));
-          if (!m) return absl::NotFoundError(StrCat("no manager with id ", r.manager_id()));
-          ASSIGN_OR_RETURN(ManagerEvent event, DecideDeactivateManager(*m, r));
-          Decision d = Emit(kManagerAggregate, r.manager_id(), m->version() + 1, "DeactivateManager",
-                            r.idempotency_key(), hash, caller);
-          *Event(d).mutable_manager() = std::move(event);
-          Event(d).set_event_type(EventTypeOf(Event(d).manager()));
-          return d;
+          return DecideManager(r, caller, batch);
         }
       },
       command);
+}
+
+StatusOr<std::optional<Manager>> LeadCommands::Logic::HolderOf(Batch& batch, const std::string& extension) {
+  if (extension.empty()) return std::optional<Manager>();
+  ASSIGN_OR_RETURN(std::optional<std::string> id, ExtensionHolder(batch, extension));
+  if (!id) return std::optional<Manager>();
+  return LoadManager(batch, *id);
+}
+
+StatusOr<Decision> LeadCommands::Logic::DecideManager(const api::v1::RegisterManagerRequest& r, const Caller& caller,
+                                                      Batch& batch) {
+  const std::string hash = HashWithoutKey(r);
+  ASSIGN_OR_RETURN(auto replay, Replay(batch, r.idempotency_key(), hash));
+  if (replay) return Decision{std::move(*replay), {}};
+  const std::string id = ManagerIdFor(r.idempotency_key());
+  ASSIGN_OR_RETURN(std::optional<Manager> existing, LoadManager(batch, id));
+  if (existing) return absl::AlreadyExistsError(StrCat("manager ", id, " already exists"));
+  ManagerEvent event = DecideRegisterManager(r);
+  ASSIGN_OR_RETURN(std::optional<Manager> holder, HolderOf(batch, event.registered().extension()));
+  RETURN_IF_ERROR(ExtensionFree(id, event.registered().extension(), holder ? &*holder : nullptr));
+  Decision d = Emit(kManagerAggregate, id, 1, "RegisterManager", r.idempotency_key(), hash, caller);
+  Event(d).set_event_type(EventTypeOf(event));
+  *Event(d).mutable_manager() = std::move(event);
+  if (std::find(roster_.begin(), roster_.end(), id) == roster_.end()) roster_.push_back(id);
+  return d;
+}
+
+StatusOr<Decision> LeadCommands::Logic::DecideManager(const api::v1::DeactivateManagerRequest& r, const Caller& caller,
+                                                      Batch& batch) {
+  const std::string hash = HashWithoutKey(r);
+  ASSIGN_OR_RETURN(auto replay, Replay(batch, r.idempotency_key(), hash));
+  if (replay) return Decision{std::move(*replay), {}};
+  ASSIGN_OR_RETURN(std::optional<Manager> m, LoadManager(batch, r.manager_id()));
+  if (!m) return absl::NotFoundError(StrCat("no manager with id ", r.manager_id()));
+  ASSIGN_OR_RETURN(ManagerEvent event, DecideDeactivateManager(*m, r));
+  Decision d = Emit(kManagerAggregate, r.manager_id(), m->version() + 1, "DeactivateManager", r.idempotency_key(),
+                    hash, caller);
+  Event(d).set_event_type(EventTypeOf(event));
+  *Event(d).mutable_manager() = std::move(event);
+  return d;
+}
+
+StatusOr<Decision> LeadCommands::Logic::DecideManager(const api::v1::SetManagerExtensionRequest& r,
+                                                      const Caller& caller, Batch& batch) {
+  const std::string hash = HashWithoutKey(r);
+  ASSIGN_OR_RETURN(auto replay, Replay(batch, r.idempotency_key(), hash));
+  if (replay) return Decision{std::move(*replay), {}};
+  ASSIGN_OR_RETURN(std::optional<Manager> m, LoadManager(batch, r.manager_id()));
+  if (!m) return absl::NotFoundError(StrCat("no manager with id ", r.manager_id()));
+  ASSIGN_OR_RETURN(std::optional<Manager> holder, HolderOf(batch, Trim(r.extension())));
+  ASSIGN_OR_RETURN(std::optional<ManagerEvent> event, DecideSetManagerExtension(*m, r, holder ? &*holder : nullptr));
+  if (!event) return Decision{CommandResult{r.manager_id(), m->version()}, {}};  // already so
+  Decision d = Emit(kManagerAggregate, r.manager_id(), m->version() + 1, "SetManagerExtension", r.idempotency_key(),
+                    hash, caller);
+  Event(d).set_event_type(EventTypeOf(*event));
+  *Event(d).mutable_manager() = std::move(*event);
+  return d;
 }
 
 template <typename Request, typename Fn>
@@ -232,7 +274,7 @@ StatusOr<Decision> LeadCommands::Logic::DecideOnLead(const Request& r, const cha
 StatusOr<std::optional<std::string>> LeadCommands::Logic::Survivor(Batch& batch, std::optional<std::string> id) {
   for (int hops = 0; id && hops < 64; ++hops) {
     ASSIGN_OR_RETURN(std::optional<Lead> lead, LoadLead(batch, *id));
-    if (!lead || lead->status() != api::v1::LEAD_STATUS_MERGED) return id;
+    if (!lead || lead->status() != Lead::STATUS_MERGED) return id;
     id = lead->merged_into_lead_id();
   }
   return id;
@@ -247,7 +289,7 @@ StatusOr<Decision> LeadCommands::Logic::DecideMergeLeads(const api::v1::MergeLea
   if (!survivor) return absl::NotFoundError(StrCat("no lead with id ", r.survivor_lead_id()));
   ASSIGN_OR_RETURN(std::optional<Lead> merged, LoadLead(batch, r.merged_lead_id()));
   if (!merged) return absl::NotFoundError(StrCat("no lead with id ", r.merged_lead_id()));
-  if (merged->status() == api::v1::LEAD_STATUS_MERGED && merged->merged_into_lead_id() == survivor->lead_id()) {
+  if (merged->status() == Lead::STATUS_MERGED && merged->merged_into_lead_id() == survivor->lead_id()) {
     // Merged before (another key, another manager): the same answer, nothing appended.
     Decision d;
     d.result.aggregate_id = survivor->lead_id();

@@ -4,8 +4,8 @@
 
 #include "common/observability/metrics.h"
 #include "sales/api/v1/lead_acquisition.grpc.pb.h"
-#include "services/lead_acquisition/lead_commands.h"
-#include "services/lead_acquisition/lead_queries.h"
+#include "services/lead_acquisition/commands/lead_commands.h"
+#include "services/lead_acquisition/api/lead_queries.h"
 
 namespace sales::lead_acquisition {
 
@@ -37,6 +37,8 @@ class LeadAcquisitionService final : public api::v1::LeadAcquisition::Service {
                                  api::v1::ManagerCommandResponse* response) override;
   ::grpc::Status DeactivateManager(::grpc::ServerContext* context, const api::v1::DeactivateManagerRequest* request,
                                    api::v1::ManagerCommandResponse* response) override;
+  ::grpc::Status SetManagerExtension(::grpc::ServerContext* context, const api::v1::SetManagerExtensionRequest* request,
+                                     api::v1::ManagerCommandResponse* response) override;
   ::grpc::Status MergeLeads(::grpc::ServerContext* context, const api::v1::MergeLeadsRequest* request,
                             api::v1::MergeLeadsResponse* response) override;
   ::grpc::Status GetLead(::grpc::ServerContext* context, const api::v1::GetLeadRequest* request,

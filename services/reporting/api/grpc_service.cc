@@ -1,0 +1,49 @@
+#include "services/reporting/api/grpc_service.h"
+
+#include "common/grpc/call.h"
+
+namespace sales::reporting {
+
+::grpc::Status ReportingService::PlanCommand(::grpc::ServerContext* c, const char* method, Command command,
+                                             api::v1::PlanCommandResponse* out) {
+  return grpc_util::ObserveCall(c, method, metrics_, [&](const Caller& caller) -> Status {
+    ASSIGN_OR_RETURN(CommandResult result, commands_->Execute(std::move(command), caller));
+    out->set_aggregate_id(result.aggregate_id);
+    out->set_version(result.version);
+    out->set_replayed(result.replayed);
+    return absl::OkStatus();
+  });
+}
+
+template <typename Request, typename Response, typename Query>
+::grpc::Status ReportingService::Read(::grpc::ServerContext* c, const char* method, const Request& r, Response* out,
+                                      Query query) {
+  return grpc_util::ObserveCall(c, method, metrics_, [&](const Caller&) -> Status {
+    ASSIGN_OR_RETURN(*out, (queries_->*query)(r));
+    return absl::OkStatus();
+  });
+}
+
+::grpc::Status ReportingService::SetTarget(::grpc::ServerContext* c, const api::v1::SetTargetRequest* r,
+                                           api::v1::PlanCommandResponse* out) {
+  return PlanCommand(c, "SetTarget", *r, out);
+}
+::grpc::Status ReportingService::SetExchangeRate(::grpc::ServerContext* c, const api::v1::SetExchangeRateRequest* r,
+                                                 api::v1::PlanCommandResponse* out) {
+  return PlanCommand(c, "SetExchangeRate", *r, out);
+}
+::grpc::Status ReportingService::ListTargets(::grpc::ServerContext* c, const api::v1::ListTargetsRequest* r,
+                                             api::v1::ListTargetsResponse* out) {
+  return Read(c, "ListTargets", *r, out, &ReportQueries::ListTargets);
+}
+::grpc::Status ReportingService::ListExchangeRates(::grpc::ServerContext* c,
+                                                   const api::v1::ListExchangeRatesRequest* r,
+                                                   api::v1::ListExchangeRatesResponse* out) {
+  return Read(c, "ListExchangeRates", *r, out, &ReportQueries::ListExchangeRates);
+}
+::grpc::Status ReportingService::GetPlanVsActual(::grpc::ServerContext* c, const api::v1::PlanVsActualRequest* r,
+                                                 api::v1::PlanVsActualResponse* out) {
+  return Read(c, "GetPlanVsActual", *r, out, &ReportQueries::GetPlanVsActual);
+}
+
+}  // namespace sales::reporting

@@ -1,0 +1,40 @@
+// gRPC handlers of the reporting API: they only translate protos and statuses; decisions live in
+// PlanCommands and domain/plan, reads in ReportQueries.
+#pragma once
+
+#include "common/observability/metrics.h"
+#include "sales/api/v1/reporting.grpc.pb.h"
+#include "services/reporting/api/report_queries.h"
+#include "services/reporting/commands/plan_commands.h"
+
+namespace sales::reporting {
+
+class ReportingService final : public api::v1::Reporting::Service {
+ public:
+  // Pointers must outlive the service.
+  ReportingService(PlanCommands* commands, const ReportQueries* queries, MetricsRegistry* metrics)
+      : commands_(commands), queries_(queries), metrics_(metrics) {}
+
+  ::grpc::Status SetTarget(::grpc::ServerContext* c, const api::v1::SetTargetRequest* r,
+                           api::v1::PlanCommandResponse* out) override;
+  ::grpc::Status SetExchangeRate(::grpc::ServerContext* c, const api::v1::SetExchangeRateRequest* r,
+                                 api::v1::PlanCommandResponse* out) override;
+  ::grpc::Status ListTargets(::grpc::ServerContext* c, const api::v1::ListTargetsRequest* r,
+                             api::v1::ListTargetsResponse* out) override;
+  ::grpc::Status ListExchangeRates(::grpc::ServerContext* c, const api::v1::ListExchangeRatesRequest* r,
+                                   api::v1::ListExchangeRatesResponse* out) override;
+  ::grpc::Status GetPlanVsActual(::grpc::ServerContext* c, const api::v1::PlanVsActualRequest* r,
+                                 api::v1::PlanVsActualResponse* out) override;
+
+ private:
+  ::grpc::Status PlanCommand(::grpc::ServerContext* c, const char* method, Command command,
+                             api::v1::PlanCommandResponse* out);
+  template <typename Request, typename Response, typename Query>
+  ::grpc::Status Read(::grpc::ServerContext* c, const char* method, const Request& r, Response* out, Query query);
+
+  PlanCommands* commands_;
+  const ReportQueries* queries_;
+  MetricsRegistry* metrics_;
+};
+
+}  // namespace sales::reporting

@@ -1,0 +1,43 @@
+#include "services/reporting/app.h"
+
+#include "common/money/money.h"
+#include "common/service/service.h"
+#include "services/reporting/api/grpc_service.h"
+#include "services/reporting/projection/reporting_projection.h"
+
+namespace sales::reporting {
+
+int RunService(int argc, char** argv) {
+  std::string currency, time_zone;
+  service::Spec spec{.name = "reporting",
+                     .grpc_port = 50054,
+                     .http_port = 9104,
+                     .own_topic = service::topics::kPlans,
+                     .read_topics = {service::topics::kLeads, service::topics::kOffers, service::topics::kClients},
+                     .inbound_topics = {},
+                     .declare = [&](Config& c) {
+                       c.AddString("reporting-currency", "SALES_REPORTING_CURRENCY", "EUR",
+                                   "the currency every report answers in (ISO 4217; docs/REPORTS.md)", &currency);
+                       c.AddString("time-zone", "SALES_TIME_ZONE", "UTC",
+                                   "the time zone of report periods, e.g. Europe/Athens (IANA name)", &time_zone);
+                     }};
+  ReportingProjection projection;
+  return service::Main(argc, argv, spec, &projection, [&](service::Kit& kit) -> StatusOr<service::Parts> {
+    if (!IsCurrency(currency)) {
+      return absl::InvalidArgumentError(StrCat("--reporting-currency: \"", currency, "\" is not an ISO 4217 code"));
+    }
+    ReportSettings settings{.currency = currency};
+    if (!absl::LoadTimeZone(time_zone, &settings.time_zone)) {
+      return absl::InvalidArgumentError(StrCat("--time-zone: \"", time_zone, "\" is not a known time zone"));
+    }
+    auto* commands = kit.Own(std::make_unique<PlanCommands>(kit.DeciderOptions(), currency, &kit.publisher(),
+                                                            &kit.applier(), &kit.clock(), &kit.metrics()));
+    RETURN_IF_ERROR(commands->Start());
+    kit.AddHealthCheck([commands] { return commands->Health(); });
+    auto* queries = kit.Own(std::make_unique<ReportQueries>(&kit.store(), &kit.clock(), std::move(settings)));
+    auto* service = kit.Own(std::make_unique<ReportingService>(commands, queries, &kit.metrics()));
+    return service::Parts{.services = {service}};
+  });
+}
+
+}  // namespace sales::reporting

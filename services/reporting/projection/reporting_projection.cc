@@ -1,0 +1,265 @@
+#include "services/reporting/projection/reporting_projection.h"
+
+#include <map>
+
+#include "absl/strings/str_format.h"
+#include "common/base/strings.h"
+#include "common/command/idempotency.h"
+#include "common/events/envelope.h"
+#include "common/store/store.h"
+
+namespace sales::reporting {
+namespace {
+
+constexpr char kLead[] = "lead";
+constexpr char kOffer[] = "offer";
+constexpr char kClient[] = "client";
+constexpr char kCall[] = "call";
+
+using events::v1::ClientEvent;
+using events::v1::LeadEvent;
+using events::v1::OfferEvent;
+using store::v1::ClientAttribution;
+using store::v1::LeadAttribution;
+using store::v1::OfferAttribution;
+
+// A fact of `event` at `occurred_at`.
+Fact NewFact(Fact::Kind kind, const EventEnvelope& event, const google::protobuf::Timestamp& occurred_at) {
+  Fact f;
+  f.set_kind(kind);
+  *f.mutable_occurred_at() = occurred_at.seconds() != 0 || occurred_at.nanos() != 0 ? occurred_at : event.occurred_at();
+  *f.mutable_recorded_at() = event.recorded_at();
+  f.set_event_id(event.event_id());
+  return f;
+}
+
+void PutFact(Batch& batch, const Fact& fact, int line = 0) {
+  batch.Put(kFactsFamily, FactKey(fact, line), fact.SerializeAsString());
+}
+
+void Attribute(Fact& f, const events::v1::LeadFacts& lead) {
+  f.set_manager_id(lead.owner_manager_id());
+  f.set_region(lead.region());
+  f.set_source(lead.source());
+  f.set_client_id(lead.lead_id());
+  f.set_client_label(lead.contact().company().empty() ? lead.contact().name() : lead.contact().company());
+}
+
+void Attribute(Fact& f, const ClientAttribution& client) {
+  f.set_manager_id(client.owner_manager_id());
+  f.set_region(client.region());
+  f.set_source(client.source());
+  f.set_client_id(client.lead_id());
+  f.set_client_label(client.company());
+}
+
+// One sale fact per line of `lines` (net amounts; cost from `unit_costs` when known).
+void PutSaleLines(Batch& batch, const Fact& base, const google::protobuf::RepeatedPtrField<events::v1::OfferLine>& lines,
+                  const std::map<std::string, events::v1::Money>& unit_costs) {
+  for (int i = 0; i < lines.size(); ++i) {
+    const auto& line = lines[i];
+    Fact f = base;
+    f.set_product_code(line.product_code());
+    *f.mutable_amount() = line.net();
+    if (auto it = unit_costs.find(line.product_code()); it != unit_costs.end()) {
+      const auto cost = Money::FromProto(it->second, "unit_cost");
+      const auto total = cost.ok() ? cost->Times(line.quantity()) : cost;
+      if (total.ok()) {
+        *f.mutable_cost() = total->ToProto();
+        f.set_cost_known(true);
+      }
+    }
+    PutFact(batch, f, i);
+  }
+}
+
+}  // namespace
+
+std::string FactKeyPrefix(Fact::Kind kind, absl::Time at) {
+  return std::string(1, static_cast<char>(kind)) + EncodeInt64(absl::ToUnixNanos(at));
+}
+
+std::string FactKey(const Fact& fact, int line) {
+  return FactKeyPrefix(fact.kind(), events::FromProto(fact.occurred_at())) + fact.event_id() +
+         absl::StrFormat("/%04d", line);
+}
+
+bool ReportingProjection::Uses(const EventEnvelope& event) const {
+  const std::string& type = event.aggregate_type();
+  if (type == kTargetAggregate || type == kRateAggregate) return true;  // ours: always (else a dead letter)
+  // Other services' aggregates this build counts facts from; managers, products and event types
+  // added later are stepped over.
+  if (type == kLead) return event.payload_case() == EventEnvelope::kLead;
+  if (type == kOffer) return event.payload_case() == EventEnvelope::kOffer;
+  if (type == kClient) return event.payload_case() == EventEnvelope::kClient;
+  if (type == kCall) return event.payload_case() == EventEnvelope::kCall;
+  return false;
+}
+
+StatusOr<projection::Outcome> ReportingProjection::ApplyEvent(const EventEnvelope& event, Batch& batch) {
+  const std::string& type = event.aggregate_type();
+  if (type == kTargetAggregate || type == kRateAggregate) return ApplyPlan(event, batch);
+  if (type == kLead) return ApplyLead(event, batch);
+  if (type == kOffer) return ApplyOffer(event, batch);
+  if (type == kClient) return ApplyClient(event, batch);
+  return ApplyCall(event, batch);
+}
+
+StatusOr<projection::Outcome> ReportingProjection::ApplyPlan(const EventEnvelope& event, Batch& batch) {
+  const char* family = event.aggregate_type() == kTargetAggregate ? kTargetsFamily : kRatesFamily;
+  const std::string& id = event.aggregate_id();
+  ASSIGN_OR_RETURN(std::optional<PlanState> state, LoadRow<PlanState>(batch, family, id));
+  const int64_t current = state ? state->version() : 0;
+  if (event.aggregate_version() <= current) return projection::Outcome::kDuplicate;
+  if (event.aggregate_version() != current + 1) {
+    return absl::FailedPreconditionError(StrCat("version gap for ", event.aggregate_type(), " ", id,
+                                                ": stored version ", current, ", event version ",
+                                                event.aggregate_version()));
+  }
+  RETURN_IF_ERROR(EvolvePlan(state, event));
+  batch.Put(family, id, state->SerializeAsString());
+  command::RecordIdempotency(batch, kIdempotencyFamily, event);
+  return projection::Outcome::kApplied;
+}
+
+// Other services' aggregates: a version at or below the one seen is a re-delivery. A gap is
+// tolerated (the owner may have dead-lettered an event of its own): what arrives still counts.
+
+StatusOr<projection::Outcome> ReportingProjection::ApplyLead(const EventEnvelope& event, Batch& batch) {
+  ASSIGN_OR_RETURN(std::optional<LeadAttribution> view, LoadRow<LeadAttribution>(batch, kLeadViewsFamily, event.aggregate_id()));
+  if (view && event.aggregate_version() <= view->version()) return projection::Outcome::kDuplicate;
+  if (!view) view.emplace();
+  view->set_version(event.aggregate_version());
+  const LeadEvent& e = event.lead();
+  if (e.has_captured()) {
+    view->set_region(e.captured().region());
+    view->set_source(e.captured().source());
+  } else if (e.has_activity_logged()) {
+    const auto& a = e.activity_logged();
+    const Fact::Kind kind = a.type() == events::v1::ACTIVITY_TYPE_CALL      ? Fact::KIND_CALL
+                            : a.type() == events::v1::ACTIVITY_TYPE_MEETING ? Fact::KIND_MEETING
+                                                                            : Fact::KIND_UNSPECIFIED;
+    if (kind != Fact::KIND_UNSPECIFIED) {
+      Fact f = NewFact(kind, event, a.occurred_at());
+      f.set_manager_id(a.manager_id());
+      f.set_region(view->region());
+      f.set_source(view->source());
+      PutFact(batch, f);
+    }
+  }
+  batch.Put(kLeadViewsFamily, event.aggregate_id(), view->SerializeAsString());
+  return projection::Outcome::kApplied;
+}
+
+StatusOr<projection::Outcome> ReportingProjection::ApplyOffer(const EventEnvelope& event, Batch& batch) {
+  ASSIGN_OR_RETURN(std::optional<OfferAttribution> view, LoadRow<OfferAttribution>(batch, kOfferViewsFamily, event.aggregate_id()));
+  if (view && event.aggregate_version() <= view->version()) return projection::Outcome::kDuplicate;
+  if (!view) view.emplace();
+  view->set_version(event.aggregate_version());
+  const OfferEvent& e = event.offer();
+  switch (e.event_case()) {
+    case OfferEvent::kDrafted:
+      *view->mutable_lead() = e.drafted().lead();
+      *view->add_revisions() = e.drafted().terms();
+      break;
+    case OfferEvent::kRevised:
+      *view->add_revisions() = e.revised().terms();
+      break;
+    case OfferEvent::kSent: {
+      Fact f = NewFact(Fact::KIND_OFFER_SENT, event, event.occurred_at());
+      Attribute(f, view->lead());
+      PutFact(batch, f);
+      break;
+    }
+    case OfferEvent::kAccepted: {
+      const auto& a = e.accepted();
+      Fact base = NewFact(Fact::KIND_SALE, event, event.occurred_at());
+      Attribute(base, view->lead());
+      const events::v1::OfferTerms* terms = nullptr;
+      for (const auto& t : view->revisions()) {
+        if (t.revision() == a.revision()) terms = &t;
+      }
+      if (terms != nullptr && !terms->lines().empty()) {
+        std::map<std::string, events::v1::Money> costs;
+        for (const auto& c : a.costs()) costs[c.product_code()] = c.unit_cost();
+        PutSaleLines(batch, base, terms->lines(), costs);
+      } else {
+        // The draft never reached us (the owner dead-lettered it?): the value still counts.
+        *base.mutable_amount() = a.value();
+        PutFact(batch, base);
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  batch.Put(kOfferViewsFamily, event.aggregate_id(), view->SerializeAsString());
+  return projection::Outcome::kApplied;
+}
+
+StatusOr<projection::Outcome> ReportingProjection::ApplyClient(const EventEnvelope& event, Batch& batch) {
+  ASSIGN_OR_RETURN(std::optional<ClientAttribution> view,
+                   LoadRow<ClientAttribution>(batch, kClientViewsFamily, event.aggregate_id()));
+  if (view && event.aggregate_version() <= view->version()) return projection::Outcome::kDuplicate;
+  if (!view) view.emplace();
+  view->set_version(event.aggregate_version());
+  const ClientEvent& e = event.client();
+  switch (e.event_case()) {
+    case ClientEvent::kOpened: {
+      const auto& c = e.opened().conversion();
+      view->set_lead_id(e.opened().lead_id());
+      view->set_company(c.contact().company().empty() ? c.contact().name() : c.contact().company());
+      view->set_owner_manager_id(c.owner_manager_id());
+      view->set_region(c.region());
+      view->set_source(c.source());
+      Fact f = NewFact(Fact::KIND_NEW_CLIENT, event, e.opened().won_at());
+      Attribute(f, *view);
+      PutFact(batch, f);
+      break;
+    }
+    case ClientEvent::kInteractionLogged: {
+      const auto& i = e.interaction_logged();
+      const Fact::Kind kind = i.kind() == events::v1::INTERACTION_KIND_CALL ? Fact::KIND_CALL
+                              : i.kind() == events::v1::INTERACTION_KIND_MEETING ||
+                                      i.kind() == events::v1::INTERACTION_KIND_VISIT
+                                  ? Fact::KIND_MEETING
+                                  : Fact::KIND_UNSPECIFIED;
+      if (kind != Fact::KIND_UNSPECIFIED) {
+        Fact f = NewFact(kind, event, i.has_call() ? i.call().started_at() : i.occurred_at());
+        Attribute(f, *view);
+        // The call or meeting is the manager's who made it, not necessarily the client's owner.
+        f.set_manager_id(!i.manager_id().empty() ? i.manager_id() : i.call().manager_id());
+        PutFact(batch, f);
+      }
+      break;
+    }
+    case ClientEvent::kOrderRecorded: {
+      Fact base = NewFact(Fact::KIND_SALE, event, e.order_recorded().ordered_at());
+      Attribute(base, *view);
+      PutSaleLines(batch, base, e.order_recorded().lines(), {});
+      break;
+    }
+    case ClientEvent::kRenewalRecorded: {
+      Fact f = NewFact(Fact::KIND_SALE, event, e.renewal_recorded().renewed_at());
+      Attribute(f, *view);
+      *f.mutable_amount() = e.renewal_recorded().value();
+      PutFact(batch, f);
+      break;
+    }
+    default:
+      break;
+  }
+  batch.Put(kClientViewsFamily, event.aggregate_id(), view->SerializeAsString());
+  return projection::Outcome::kApplied;
+}
+
+StatusOr<projection::Outcome> ReportingProjection::ApplyCall(const EventEnvelope& event, Batch& batch) {
+  if (!event.call().has_unmatched()) return projection::Outcome::kSkipped;
+  const auto& call = event.call().unmatched().call();
+  Fact f = NewFact(Fact::KIND_CALL, event, call.started_at());
+  f.set_manager_id(call.manager_id());
+  PutFact(batch, f);  // keyed by the event: a re-delivery writes the same row
+  return projection::Outcome::kApplied;
+}
+
+}  // namespace sales::reporting
