@@ -236,7 +236,10 @@ StatusOr<projection::Outcome> ReportingProjection::ApplyClient(const EventEnvelo
     case ClientEvent::kOrderRecorded: {
       Fact base = NewFact(Fact::KIND_SALE, event, e.order_recorded().ordered_at());
       Attribute(base, *view);
-      PutSaleLines(batch, base, e.order_recorded().lines(), {});
+      // Client support records the catalogue's unit cost of each product on the order.
+      std::map<std::string, events::v1::Money> costs;
+      for (const auto& c : e.order_recorded().costs()) costs[c.product_code()] = c.unit_cost();
+      PutSaleLines(batch, base, e.order_recorded().lines(), costs);
       break;
     }
     case ClientEvent::kRenewalRecorded: {

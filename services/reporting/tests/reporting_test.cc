@@ -257,6 +257,9 @@ class WorkedExample : public ::testing::Test {
     line->set_product_code("crm-pro");
     line->set_quantity(4);
     *line->mutable_net() = Eur(200000, "USD");
+    auto* cost = o->add_costs();  // 250.00 USD a unit: 1,000.00 for the line
+    cost->set_product_code("crm-pro");
+    *cost->mutable_unit_cost() = Eur(25000, "USD");
     Apply(order);
     AcceptedOffer("offer-2", "lead-n", "nikos", 2000000, "2026-11-12T15:00:00Z");
   }
@@ -361,6 +364,23 @@ TEST_F(WorkedExample, CountsAndFiltersAndTheSameRowsWhateverTheInterleaving) {
     return true;
   }).ok());
   EXPECT_EQ(facts.size(), 6u);  // 2 sales from offers, 1 order line, 2 sends, 1 new client
+}
+
+TEST_F(WorkedExample, MarginUsesTheCostRecordedOnTheSaleAndCountsLinesWithout) {
+  History();
+  SetRateEvent("2026-10-01", "0.9100", "2026-11-21T09:00:00Z");
+  api::v1::PlanVsActualRequest req;
+  req.set_period("2026-10");
+  req.set_metric(events::v1::PLAN_METRIC_MARGIN);
+  *req.mutable_as_of() = events::ToProto(At("2026-12-01T00:00:00Z"));
+  auto r = queries_->GetPlanVsActual(req).value();
+  ASSERT_EQ(r.total().rows_size(), 1);
+  EXPECT_EQ(r.total().rows(0).actual_amount().units(), 91000);  // (2,000.00 - 1,000.00) USD x 0.91
+  EXPECT_EQ(r.margin_without_cost(), 0);
+  req.set_period("2026-11");
+  r = queries_->GetPlanVsActual(req).value();
+  EXPECT_EQ(r.total().rows(0).actual_amount().units(), 3000000);  // the offers carry no cost here
+  EXPECT_EQ(r.margin_without_cost(), 2);
 }
 
 TEST_F(WorkedExample, ReportErrorsNameTheField) {
