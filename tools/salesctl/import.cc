@@ -233,7 +233,12 @@ std::string DescribeRow(const api::v1::CaptureLeadRequest& lead) {
   add("company", lead.company());
   add("email", lead.email());
   add("phone", lead.phone());
-  add("source", lead.source_label().empty() ? events::v1::LeadSource_Name(lead.source()) : lead.source_label());
+  if (!lead.source_label().empty()) {
+    add("source", lead.source_label());
+  } else if (lead.source() != events::v1::LEAD_SOURCE_UNSPECIFIED) {
+    // No label: the channel itself ("marketing_system").
+    StrAppend(&out, ", channel ", absl::AsciiStrToLower(events::v1::LeadSource_Name(lead.source()).substr(12)));
+  }
   add("external_id", lead.external_id());
   add("region", lead.region());
   std::string products;
