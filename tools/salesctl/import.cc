@@ -304,6 +304,7 @@ StatusOr<ImportSummary> RunImport(api::v1::LeadAcquisition::StubInterface& stub,
         } else {
           ++summary.imported;
         }
+        for (const auto& v : r.left_out()) summary.left_out.push_back({line, v});
       }
       if (progress) progress(start + answered, total);
     }

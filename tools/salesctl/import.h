@@ -73,6 +73,7 @@ struct ImportSummary {
   int64_t linked = 0;      // same person as an existing lead: recorded on it
   std::vector<RowProblem> rejected;
   std::vector<RowProblem> duplicate_rows;  // line and what it duplicates
+  std::vector<RowProblem> left_out;        // imported rows with a malformed value left out, and which
 };
 
 // Rejections grouped by reason, most frequent first: (reason, count).

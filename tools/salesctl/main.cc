@@ -128,6 +128,11 @@ int Import(const std::string& target, const std::string& path, const ImportOptio
             << "  duplicates  " << Thousands(summary->duplicates) << "\n"
             << "  rejected    " << Thousands(rejected) << "\n";
   PrintRejections(summary->rejected, dry_run ? "Would reject" : "Rejected");
+  if (!summary->left_out.empty()) {
+    std::cout << (dry_run ? "Would leave out" : "Left out") << " (malformed, beside a usable contact; the lead "
+              << (dry_run ? "would be" : "was") << " imported without it):\n";
+    for (const auto& r : summary->left_out) std::cout << "  line " << r.line << ": " << r.reason << "\n";
+  }
   return summary->rejected.empty() ? 0 : 3;
 }
 

@@ -111,6 +111,7 @@ template <typename Fn>
     response->set_replayed(r.replayed);
     response->set_outcome(r.capture);
     response->set_assigned_manager_id(r.assigned_manager_id);
+    for (auto& v : r.left_out) response->add_left_out(std::move(v));
     return absl::OkStatus();
   });
 }
@@ -129,6 +130,7 @@ api::v1::ImportResult ToImportResult(int64_t index, const std::string& client_re
   out.set_lead_id(result->aggregate_id);
   out.set_replayed(result->replayed);
   out.set_reason(result->replayed ? "already imported (same record, same idempotency key)" : result->detail);
+  for (const auto& v : result->left_out) out.add_left_out(v);
   return out;
 }
 

@@ -345,12 +345,12 @@ StatusOr<Decision> LeadCommands::Logic::DecideCapture(const api::v1::CaptureLead
   }
   std::optional<std::string> match;
   std::string matched_on;
-  if (const std::string email = NormalizeEmail(r.email()); !email.empty()) {
+  if (const std::string email = UsableEmail(r); !email.empty()) {
     ASSIGN_OR_RETURN(match, existing_by(EmailKey(email)));
     ASSIGN_OR_RETURN(match, Survivor(batch, std::move(match)));
     if (match) matched_on = "email";
   }
-  if (const std::string phone = NormalizePhone(r.phone()); !match && !phone.empty()) {
+  if (const std::string phone = NormalizePhone(UsablePhone(r)); !match && !phone.empty()) {
     ASSIGN_OR_RETURN(match, existing_by(PhoneKey(phone)));
     ASSIGN_OR_RETURN(match, Survivor(batch, std::move(match)));
     if (match) matched_on = "phone";
@@ -363,6 +363,7 @@ StatusOr<Decision> LeadCommands::Logic::DecideCapture(const api::v1::CaptureLead
     Event(d).set_event_type(EventTypeOf(Event(d).lead()));
     d.result.capture = api::v1::CAPTURE_OUTCOME_LINKED;
     d.result.assigned_manager_id = lead->owner_manager_id();
+    d.result.left_out = LeftOut(r);
     d.result.detail = StrCat("same ", matched_on == "email" ? "e-mail" : "phone", " as lead ", *match);
     return d;
   }
@@ -376,6 +377,7 @@ StatusOr<Decision> LeadCommands::Logic::DecideCapture(const api::v1::CaptureLead
   Decision d = Emit(kLeadAggregate, id, 1, "CaptureLead", r.idempotency_key(), hash, caller);
   d.result.capture = api::v1::CAPTURE_OUTCOME_CREATED;
   d.result.assigned_manager_id = assignment.manager_id();
+  d.result.left_out = LeftOut(r);
   *Event(d).mutable_lead() = lead_acquisition::DecideCapture(r, std::move(assignment));
   Event(d).set_event_type(EventTypeOf(Event(d).lead()));
   return d;

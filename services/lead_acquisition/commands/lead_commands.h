@@ -43,6 +43,7 @@ struct CommandResult {
   api::v1::CaptureOutcome capture = api::v1::CAPTURE_OUTCOME_UNSPECIFIED;  // captures only
   std::string assigned_manager_id;                                         // captures only
   std::string detail;  // e.g. what a duplicate duplicates
+  std::vector<std::string> left_out;  // captures: malformed values left out of a usable lead
 };
 
 class LeadCommands {

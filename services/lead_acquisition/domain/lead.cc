@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "common/base/ids.h"
 #include "common/base/strings.h"
+#include "common/base/text.h"
 #include "common/events/envelope.h"
 #include "common/unicode/unicode.h"
 #include "services/lead_acquisition/domain/validation.h"
@@ -17,6 +18,7 @@ using events::v1::ActivityOutcome;
 using events::v1::DisqualificationReason;
 
 constexpr size_t kMaxName = 200;
+constexpr char kBadPhone[] = "not a valid phone number (7-15 digits, optional leading +, separators - . ( ) space)";
 constexpr size_t kMaxNote = 2000;
 constexpr int kMaxProducts = 20;
 
@@ -121,14 +123,18 @@ Status ValidateCapture(const api::v1::CaptureLeadRequest& r) {
   CheckIdempotencyKey(r.idempotency_key(), v);
   CheckText("name", r.name(), kMaxName, true, v);
   CheckText("company", r.company(), kMaxName, false, v);
+  // Refused only when truly unusable: nothing valid to reach the person by and no id to recognise
+  // them again. A malformed e-mail or phone beside something usable is left out of the lead, and
+  // the answer says so (LeftOut).
   const std::string email = Trim(r.email()), phone = Trim(r.phone());
-  // Truly unusable: nothing to reach the person by, and no id to recognise them again.
-  if (email.empty() && phone.empty() && Trim(r.external_id()).empty()) {
-    v.push_back({"email", "an e-mail or a phone number is required (or an external id)"});
-  }
-  if (!email.empty() && !ValidEmail(email)) v.push_back({"email", "not a valid e-mail address"});
-  if (!phone.empty() && !ValidPhone(phone)) {
-    v.push_back({"phone", "not a valid phone number (7-15 digits, optional leading +, separators - . ( ) space)"});
+  const bool usable = (!email.empty() && ValidEmail(email)) || (!phone.empty() && ValidPhone(phone)) ||
+                      !Trim(r.external_id()).empty();
+  if (!usable) {
+    if (email.empty() && phone.empty()) {
+      v.push_back({"email", "an e-mail or a phone number is required (or an external id)"});
+    }
+    if (!email.empty()) v.push_back({"email", "not a valid e-mail address"});
+    if (!phone.empty()) v.push_back({"phone", kBadPhone});
   }
   if (r.source() == events::v1::LEAD_SOURCE_UNSPECIFIED && Trim(r.source_label()).empty()) {
     v.push_back({"source", "must be set (a channel, or the sender's label in source_label)"});
@@ -268,6 +274,26 @@ std::string ManagerIdFor(const std::string& idempotency_key) { return NameUuid("
 
 std::string NormalizeEmail(const std::string& email) { return unicode::NormalizeEmail(email); }
 
+std::string UsableEmail(const api::v1::CaptureLeadRequest& r) {
+  return ValidEmail(Trim(r.email())) ? NormalizeEmail(r.email()) : "";
+}
+
+std::string UsablePhone(const api::v1::CaptureLeadRequest& r) {
+  const std::string phone = Trim(r.phone());
+  return ValidPhone(phone) ? phone : "";
+}
+
+std::vector<std::string> LeftOut(const api::v1::CaptureLeadRequest& r) {
+  std::vector<std::string> out;
+  if (const std::string email = Trim(r.email()); !email.empty() && !ValidEmail(email)) {
+    out.push_back(StrCat("email \"", EscapeForDisplay(email), "\" left out: not a valid e-mail address"));
+  }
+  if (const std::string phone = Trim(r.phone()); !phone.empty() && !ValidPhone(phone)) {
+    out.push_back(StrCat("phone \"", EscapeForDisplay(phone), "\" left out: ", kBadPhone));
+  }
+  return out;
+}
+
 std::string NormalizePhone(const std::string& phone) {
   const std::string p = Trim(phone);
   std::string digits;
@@ -288,8 +314,8 @@ LeadEvent DecideCapture(const api::v1::CaptureLeadRequest& r, events::v1::Assign
   auto* c = event.mutable_captured();
   c->mutable_contact()->set_name(Trim(r.name()));
   c->mutable_contact()->set_company(Trim(r.company()));
-  c->mutable_contact()->set_email(NormalizeEmail(r.email()));
-  c->mutable_contact()->set_phone(Trim(r.phone()));
+  c->mutable_contact()->set_email(UsableEmail(r));
+  c->mutable_contact()->set_phone(UsablePhone(r));
   c->set_source(r.source());
   c->set_source_label(Trim(r.source_label()));
   c->set_external_id(Trim(r.external_id()));
@@ -308,8 +334,8 @@ LeadEvent DecideLink(const api::v1::CaptureLeadRequest& r, const std::string& ma
   l->set_external_id(Trim(r.external_id()));
   l->mutable_contact()->set_name(Trim(r.name()));
   l->mutable_contact()->set_company(Trim(r.company()));
-  l->mutable_contact()->set_email(NormalizeEmail(r.email()));
-  l->mutable_contact()->set_phone(Trim(r.phone()));
+  l->mutable_contact()->set_email(UsableEmail(r));
+  l->mutable_contact()->set_phone(UsablePhone(r));
   l->set_matched_on(matched_on);
   AddUnique(r.product_interest(), l->mutable_product_interest());
   return event;

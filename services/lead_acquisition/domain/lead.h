@@ -55,6 +55,12 @@ std::string ManagerIdFor(const std::string& idempotency_key);
 // E-mail: trimmed, NFC, case folded, the domain in Unicode form (unicode::NormalizeEmail). Phone: digits with a leading '+' for international numbers
 // ("00" prefix read as '+'); national numbers keep their digits. Empty when absent.
 std::string NormalizeEmail(const std::string& email);
+// The request's e-mail (normalised) and phone (trimmed) when valid, else empty: a malformed value
+// beside a usable one is left out of the lead (ValidateCapture refuses a lead with nothing usable).
+std::string UsableEmail(const api::v1::CaptureLeadRequest& r);
+std::string UsablePhone(const api::v1::CaptureLeadRequest& r);
+// What a capture leaves out, one line each ("email \"x@\" left out: not a valid e-mail address").
+std::vector<std::string> LeftOut(const api::v1::CaptureLeadRequest& r);
 std::string NormalizePhone(const std::string& phone);
 
 // ---- Decisions. ----

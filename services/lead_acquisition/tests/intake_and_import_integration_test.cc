@@ -66,13 +66,14 @@ TEST_F(IntakeIT, ValidDuplicateAndMalformedRecords) {
       {"{\"schema_version\":1,\"external_id\":\"x2\",\"name\":\"" + std::string(80000, 'a') + "\"}", "oversized"},
       {"{\"schema_version\":7,\"external_id\":\"x3\",\"name\":\"N\",\"email\":\"n@example.gr\"}",
        "unsupported version 7"},
-      {"{\"schema_version\":1,\"external_id\":\"x4\",\"name\":\"N\",\"email\":\"not-an-email\"}",
-       "email: not a valid e-mail address"},
+      // Truly unusable (an external id and a malformed e-mail would still be a lead: no name here).
+      {"{\"schema_version\":1,\"external_id\":\"x4\",\"name\":\" \",\"email\":\"not-an-email\"}",
+       "name: must not be empty"},
       // Untrusted bytes: neither the reason header nor the log may carry them raw.
       {"{\"schema_version\":1,\"external_id\":\"x5\",\"name\":\"Bad \xff\xfe\",\"email\":\"x5@example.gr\"}",
        "record: not a valid JSON lead record: Encountered non UTF-8 code points."},
-      {"{\"schema_version\":1,\"external_id\":\"x6\",\"name\":\"N\",\"email\":\"x6\\n@example.gr\"}",
-       "email: not a valid e-mail address"},
+      {"{\"schema_version\":1,\"external_id\":\"x6\",\"name\":\"\\u200b\",\"email\":\"x6\\n@example.gr\"}",
+       "name: must contain a visible character"},
   };
   for (const auto& [record, reason] : bad) ASSERT_TRUE(producer.Send(topic, "bad", record).ok());
   ASSERT_TRUE(producer.Send(topic, "hs-3", Inbound("hs-3", "Γιάννης Τσάκωνας", "giannis@example.gr")).ok());

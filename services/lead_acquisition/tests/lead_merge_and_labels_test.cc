@@ -150,6 +150,21 @@ TEST_F(RealExportsTest, ARowIsRefusedOnlyWhenTrulyUnusable) {
   EXPECT_EQ(Ok(id_only).capture, api::v1::CAPTURE_OUTCOME_CREATED) << "an external id is enough to know them again";
   EXPECT_THAT(Err(Capture("u2", "Μαρίνα Σπύρου", "")).message(), HasSubstr("an e-mail or a phone number is required"));
   EXPECT_THAT(Err(Capture("u3", " \t", "m@example.gr")).message(), HasSubstr("name: must not be empty"));
+  // A malformed value beside a usable one is left out, and the answer says so.
+  auto typo = Capture("u4", "Σοφία Δημητρίου", "sofia(at)example.gr");
+  typo.set_phone("+30 210 555 0123");
+  const CommandResult created = Ok(typo);
+  EXPECT_EQ(created.capture, api::v1::CAPTURE_OUTCOME_CREATED);
+  EXPECT_THAT(created.left_out, ElementsAre("email \"sofia(at)example.gr\" left out: not a valid e-mail address"));
+  EXPECT_EQ(Get(created.aggregate_id).email(), "");
+  EXPECT_EQ(Get(created.aggregate_id).phone(), "+30 210 555 0123");
+  auto bad_phone = Capture("u5", "Σοφία Δημητρίου", "", "partner");
+  bad_phone.set_phone("12");
+  bad_phone.set_external_id("crm-5");
+  EXPECT_THAT(Ok(bad_phone).left_out, ElementsAre(HasSubstr("phone \"12\" left out")));
+  auto nothing = Capture("u6", "Σοφία Δημητρίου", "sofia(at)example.gr");
+  nothing.set_phone("12");
+  EXPECT_THAT(Err(nothing).message(), HasSubstr("email: not a valid e-mail address; phone: not a valid phone number"));
 }
 
 TEST_F(RealExportsTest, DryRunDecidesLikeTheImportAndWritesNothing) {
