@@ -161,6 +161,14 @@ Status IntakeConsumer::ProcessBatch(std::vector<projection::Record>& messages) {
       continue;
     }
     const auto o = results[k]->capture;
+    if (!results[k]->left_out.empty()) {
+      // The record became a lead without a malformed value: said where operators look.
+      std::string left_out;
+      for (const auto& v : results[k]->left_out) StrAppend(&left_out, left_out.empty() ? "" : "; ", v);
+      const auto& m = messages[command_of[k]];
+      log::Warn("inbound lead: value left out", {{"partition", m.partition}, {"offset", m.offset},
+                                                 {"lead_id", results[k]->aggregate_id}, {"left_out", left_out}});
+    }
     outcomes[o == api::v1::CAPTURE_OUTCOME_CREATED && !results[k]->replayed ? "created"
              : o == api::v1::CAPTURE_OUTCOME_LINKED && !results[k]->replayed ? "linked"
                                                                              : "duplicate"]++;
