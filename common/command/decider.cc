@@ -152,6 +152,17 @@ Status DeciderCore::Resync() {
   return s;
 }
 
+Status DeciderCore::ApplyDecided(const events::EventEnvelope& e, Batch& batch) {
+  projection::Record record{options_.topic, -1, -1, e.aggregate_id(), events::Encode(e),
+                            {{"event_type", e.event_type()}, {"content-type", "application/x-protobuf"}}};
+  auto applied = projection_ ? projection_->ApplyDecoded(e, batch) : applier_->projection()->Apply(record, batch);
+  if (!applied.ok()) return applied.status();
+  if (*applied != projection::Outcome::kApplied) {
+    return absl::InternalError(StrCat("decided event ", e.event_type(), " does not apply: seen as a duplicate"));
+  }
+  return absl::OkStatus();
+}
+
 void DeciderCore::ProcessChunk(std::vector<std::unique_ptr<Job>>& chunk) {
   if (in_doubt_) {
     // Never decide on a store that may lack events already in the log (duplicates undetected,

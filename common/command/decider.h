@@ -143,6 +143,9 @@ class DeciderCore {
   // OK, or why commands cannot be decided now (waiting to resync after a failed append).
   Status Health() const;
   const Clock& clock() const { return *clock_; }
+  // Applies a decided event to `batch` with the service's projection, as the decider does after
+  // each decision. For jobs that decide several commands themselves (dry runs); decider thread only.
+  Status ApplyDecided(const events::EventEnvelope& event, Batch& batch);
 
  private:
   void Run();
@@ -220,9 +223,77 @@ class Decider {
     return results;
   }
 
+  // Decides the commands in order exactly as ExecuteAll would - each seeing the decisions before
+  // it, also across what ExecuteAll would split into chunks - and then throws every decision away:
+  // nothing is appended to Kafka or written to the store. What an import would do, without doing
+  // it. One job for the decider: it holds the projection's lock while it decides the whole list
+  // (CPU and store reads, no I/O).
+  std::vector<StatusOr<Result>> DryRunAll(std::vector<Command> commands, const Caller& caller) {
+    std::vector<StatusOr<Result>> results(commands.size(), absl::UnknownError("not decided"));
+    auto job = std::make_unique<DryRunJob>(logic_, &core_, caller);
+    std::vector<size_t> index;  // position of each of the job's commands
+    const absl::Time now = core_.clock().Now();
+    for (size_t i = 0; i < commands.size(); ++i) {
+      if (Status s = logic_->Validate(commands[i], now); !s.ok()) {
+        results[i] = s;
+        continue;
+      }
+      index.push_back(i);
+      job->commands.push_back(std::move(commands[i]));
+    }
+    if (index.empty()) return results;
+    auto future = job->promise.get_future();
+    std::vector<std::unique_ptr<DeciderCore::Job>> jobs;
+    jobs.push_back(std::move(job));
+    if (Status s = core_.Submit(jobs); !s.ok()) {
+      for (size_t i : index) results[i] = s;
+      return results;
+    }
+    StatusOr<std::vector<StatusOr<Result>>> decided = future.get();
+    for (size_t k = 0; k < index.size(); ++k) results[index[k]] = decided.ok() ? (*decided)[k] : decided.status();
+    return results;
+  }
+
   Status Health() const { return core_.Health(); }
 
  private:
+  struct DryRunJob final : DeciderCore::Job {
+    DryRunJob(DecisionLogic<Command, Result>* l, DeciderCore* c, Caller who)
+        : logic(l), core(c), caller(std::move(who)) {}
+    const char* name() const override { return "DryRun"; }
+    StatusOr<std::vector<events::EventEnvelope>> Decide(Batch& batch, EventFactory& events) override {
+      batch.SetSavePoint();  // everything below is rolled back to here
+      for (const Command& command : commands) {
+        batch.SetSavePoint();
+        StatusOr<Decision<Result>> d = logic->Decide(command, caller, batch, events);
+        Status s = d.status();
+        for (size_t k = 0; s.ok() && k < d->events.size(); ++k) s = core->ApplyDecided(d->events[k], batch);
+        if (s.ok()) {
+          batch.PopSavePoint().IgnoreError();
+          results.push_back(std::move(d->result));
+        } else {
+          batch.RollbackToSavePoint().IgnoreError();
+          results.push_back(s);
+        }
+      }
+      batch.RollbackToSavePoint().IgnoreError();
+      return std::vector<events::EventEnvelope>{};
+    }
+    void Finish(Status status) override {
+      if (status.ok()) {
+        promise.set_value(std::move(results));
+      } else {
+        promise.set_value(std::move(status));
+      }
+    }
+    DecisionLogic<Command, Result>* logic;
+    DeciderCore* core;
+    Caller caller;
+    std::vector<Command> commands;
+    std::vector<StatusOr<Result>> results;
+    std::promise<StatusOr<std::vector<StatusOr<Result>>>> promise;
+  };
+
   struct TypedJob final : DeciderCore::Job {
     TypedJob(DecisionLogic<Command, Result>* l, Command c, Caller who)
         : logic(l), command(std::move(c)), caller(std::move(who)) {}

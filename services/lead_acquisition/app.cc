@@ -1,6 +1,7 @@
 #include "services/lead_acquisition/app.h"
 
 #include "common/base/log.h"
+#include "common/base/strings.h"
 #include "common/service/service.h"
 #include "services/lead_acquisition/api/grpc_service.h"
 #include "services/lead_acquisition/intake/intake.h"
@@ -9,16 +10,29 @@
 namespace sales::lead_acquisition {
 
 int RunService(int argc, char** argv) {
+  std::string channels_file;
   service::Spec spec{.name = "lead-acquisition",
                      .grpc_port = 50051,
                      .http_port = 9101,
                      .own_topic = service::topics::kLeads,
                      .read_topics = {},
-                     .inbound_topics = {service::topics::kMarketingLeadsInbound}};
+                     .inbound_topics = {service::topics::kMarketingLeadsInbound},
+                     .declare = [&](Config& c) {
+                       c.AddString("source-channels", "SALES_SOURCE_CHANNELS", "",
+                                   "file of source label = channel lines (docs/INTAKE.md); empty: the built-in table",
+                                   &channels_file);
+                     }};
   LeadProjection projection;
-  return service::Main(argc, argv, spec, &projection, [](service::Kit& kit) -> StatusOr<service::Parts> {
+  return service::Main(argc, argv, spec, &projection, [&](service::Kit& kit) -> StatusOr<service::Parts> {
+    auto* channels = kit.Own(std::make_unique<SourceChannels>());
+    if (!channels_file.empty()) {
+      StatusOr<SourceChannels> loaded = SourceChannels::Load(channels_file);
+      if (!loaded.ok()) return absl::InvalidArgumentError(StrCat("--source-channels: ", loaded.status().message()));
+      *channels = std::move(*loaded);
+      log::Info("source channels loaded", {{"file", channels_file}});
+    }
     auto* commands = kit.Own(std::make_unique<LeadCommands>(kit.DeciderOptions(), &kit.publisher(), &kit.applier(),
-                                                            &kit.clock(), &kit.metrics()));
+                                                            &kit.clock(), &kit.metrics(), channels));
     RETURN_IF_ERROR(commands->Start());
     kit.AddHealthCheck([commands] { return commands->Health(); });
 

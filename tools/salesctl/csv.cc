@@ -4,7 +4,7 @@
 
 namespace sales::salesctl {
 
-CsvDocument ParseCsv(std::string_view text) {
+CsvDocument ParseCsv(std::string_view text, char delimiter) {
   if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
   CsvDocument doc;
   std::vector<CsvRecord>& out = doc.records;
@@ -54,10 +54,11 @@ CsvDocument ParseCsv(std::string_view text) {
       }
       continue;
     }
+    if (c == delimiter) {
+      end_field();
+      continue;
+    }
     switch (c) {
-      case ',':
-        end_field();
-        break;
       case '\r':
         if (i + 1 < text.size() && text[i + 1] == '\n') break;  // CRLF: the '\n' ends the record
         ++line;
@@ -89,6 +90,23 @@ CsvDocument ParseCsv(std::string_view text) {
     end_record();
   }
   return doc;
+}
+
+char DetectDelimiter(std::string_view text) {
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+  int commas = 0, semicolons = 0, tabs = 0;
+  bool in_quotes = false;
+  for (char c : text) {
+    if (c == '"') in_quotes = !in_quotes;
+    if (in_quotes) continue;
+    if (c == '\n' || c == '\r') break;
+    commas += c == ',';
+    semicolons += c == ';';
+    tabs += c == '\t';
+  }
+  if (tabs > commas && tabs >= semicolons) return '\t';
+  if (semicolons > commas) return ';';
+  return ',';
 }
 
 }  // namespace sales::salesctl

@@ -1,6 +1,7 @@
 // A CSV reader for real-world exports (RFC 4180 and what spreadsheets actually write): UTF-8 with
-// or without a byte-order mark, CRLF or LF line ends, quoted fields holding commas, doubled
-// quotes and line breaks. Bytes inside fields are passed through untouched (Greek names come back
+// or without a byte-order mark, CRLF or LF line ends, quoted fields holding the delimiter, doubled
+// quotes and line breaks; comma, semicolon (Excel where the comma is the decimal separator, as in
+// Greece) or tab between fields. Other encodings are decoded first (unicode::Decode). Bytes inside fields are passed through untouched (Greek names come back
 // byte for byte). Each record knows the line it starts on, for error messages.
 #pragma once
 
@@ -32,6 +33,10 @@ struct CsvDocument {
 // Parses a whole document. Empty lines are skipped. A quote inside an unquoted field, or text
 // after a closing quote, makes that record a problem; a quoted field never closed makes the rest of
 // the file one problem.
-CsvDocument ParseCsv(std::string_view text);
+CsvDocument ParseCsv(std::string_view text, char delimiter = ',');
+
+// The delimiter of a file, from its first record (the header): whichever of ',', ';' and tab
+// occurs most often outside quotes; ',' when none does.
+char DetectDelimiter(std::string_view text);
 
 }  // namespace sales::salesctl

@@ -15,50 +15,79 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "common/base/strings.h"
+#include "common/unicode/unicode.h"
 
 namespace sales::salesctl {
 namespace {
 
-enum class Column { kName, kCompany, kEmail, kPhone, kSource, kExternalId, kRegion, kProducts, kCompanySize };
-
-const std::map<std::string, Column>& Columns() {
-  static const auto* columns = new std::map<std::string, Column>{
-      {"name", Column::kName},           {"fullname", Column::kName},          {"contact", Column::kName},
-      {"contactname", Column::kName},    {"company", Column::kCompany},        {"organisation", Column::kCompany},
-      {"organization", Column::kCompany}, {"email", Column::kEmail},           {"e-mail", Column::kEmail},
-      {"emailaddress", Column::kEmail},  {"phone", Column::kPhone},            {"telephone", Column::kPhone},
-      {"mobile", Column::kPhone},        {"phonenumber", Column::kPhone},      {"source", Column::kSource},
-      {"externalid", Column::kExternalId}, {"external_id", Column::kExternalId}, {"id", Column::kExternalId},
-      {"region", Column::kRegion},       {"productinterest", Column::kProducts}, {"product_interest", Column::kProducts},
-      {"products", Column::kProducts},   {"companysize", Column::kCompanySize}, {"company_size", Column::kCompanySize},
-      {"employees", Column::kCompanySize}};
-  return *columns;
-}
-
-std::string HeaderKey(const std::string& h) {
-  std::string out;
-  for (char c : absl::AsciiStrToLower(std::string(absl::StripAsciiWhitespace(h)))) {
-    if (c != ' ') out.push_back(c);
+// The first non-empty value among the columns (trimmed).
+std::string Cell(const CsvRecord& record, const ColumnMapping& mapping, Field field) {
+  auto it = mapping.columns.find(field);
+  if (it == mapping.columns.end()) return "";
+  for (size_t c : it->second) {
+    if (c >= record.fields.size()) continue;
+    std::string v(absl::StripAsciiWhitespace(record.fields[c]));
+    if (!v.empty()) return v;
   }
-  return out;
+  return "";
 }
 
-StatusOr<events::v1::LeadSource> ParseSource(const std::string& text) {
-  static const std::map<std::string, events::v1::LeadSource> kNames = {
-      {"web_form", events::v1::LEAD_SOURCE_WEB_FORM},         {"marketing_system", events::v1::LEAD_SOURCE_MARKETING_SYSTEM},
-      {"inbound_call", events::v1::LEAD_SOURCE_INBOUND_CALL}, {"manual", events::v1::LEAD_SOURCE_MANUAL},
-      {"referral", events::v1::LEAD_SOURCE_REFERRAL},         {"event", events::v1::LEAD_SOURCE_EVENT}};
-  std::string key = absl::AsciiStrToLower(std::string(absl::StripAsciiWhitespace(text)));
-  std::replace(key.begin(), key.end(), ' ', '_');
-  std::replace(key.begin(), key.end(), '-', '_');
-  if (auto it = kNames.find(key); it != kNames.end()) return it->second;
-  events::v1::LeadSource s;
-  if (events::v1::LeadSource_Parse(absl::AsciiStrToUpper(text), &s) && s != events::v1::LEAD_SOURCE_UNSPECIFIED) return s;
-  return InvalidField("source", StrCat("\"", text, "\" is not one of web_form, marketing_system, inbound_call, manual, "
-                                       "referral, event"));
+// Employees as exports write them: "1.200", "1,200", "1 200", "50-199" (the lower bound),
+// "1000+". Anything else is unknown (0): a company size is never a reason to refuse a lead.
+int32_t ParseCompanySize(const std::string& text) {
+  int64_t n = 0;
+  bool digits = false;
+  for (char c : text) {
+    if (absl::ascii_isdigit(static_cast<unsigned char>(c))) {
+      n = n * 10 + (c - '0');
+      digits = true;
+      if (n > 10000000) return 0;
+    } else if (digits && (c == '.' || c == ',' || c == ' ' || c == '\'')) {
+      continue;  // a thousands separator
+    } else {
+      break;
+    }
+  }
+  return digits ? static_cast<int32_t>(n) : 0;
 }
+
+std::string Quote(const std::string& s) { return StrCat("\"", s, "\""); }
 
 }  // namespace
+
+StatusOr<ReadText> DecodeFile(std::string_view bytes, const ImportOptions& options) {
+  std::string encoding = options.encoding;
+  if (encoding.empty()) {
+    encoding = unicode::DetectEncoding(bytes);
+    if (encoding == "utf-8" && bytes.find('\0') != std::string_view::npos) {
+      // Zero bytes are valid UTF-8, but no export has them: UTF-16 without a byte-order mark.
+      return InvalidField("file", "holds zero bytes: UTF-16 without a byte-order mark? Add --encoding=utf-16le "
+                                  "(what Windows writes) or --encoding=utf-16be");
+    }
+    if (encoding.empty()) {
+      auto as_utf8 = unicode::Decode(bytes, "utf-8");
+      return InvalidField("file", StrCat("not UTF-8 (", as_utf8.status().message(),
+                                         "). If Excel saved it as \"CSV\" on a Greek system, add "
+                                         "--encoding=windows-1253 (or --encoding=iso-8859-7); otherwise "
+                                         "--encoding=NAME, or save it as \"CSV UTF-8\""));
+    }
+  }
+  auto decoded = unicode::Decode(bytes, encoding);
+  if (!decoded.ok()) {
+    if (decoded.status().code() == absl::StatusCode::kNotFound) {
+      return InvalidField("encoding", StrCat("--encoding=", encoding,
+                                             ": not an encoding (e.g. utf-8, utf-16, windows-1253, iso-8859-7)"));
+    }
+    return InvalidField("file", StrCat("cannot be read as ", encoding, ": ", decoded.status().message(),
+                                       options.encoding.empty() ? "; name the encoding with --encoding=NAME"
+                                                                : "; is --encoding right?"));
+  }
+  ReadText out;
+  out.encoding = decoded->encoding;
+  out.text = std::move(decoded->text);
+  out.delimiter = options.delimiter ? options.delimiter : DetectDelimiter(out.text);
+  return out;
+}
 
 StatusOr<std::string> ReadFile(const std::string& path) {
   auto failed = [&](int error) {
@@ -93,84 +122,143 @@ StatusOr<std::string> ReadFile(const std::string& path) {
   return out;
 }
 
-StatusOr<PreparedImport> PrepareRows(const CsvDocument& document, const std::string& default_source) {
+StatusOr<PreparedImport> PrepareRows(const CsvDocument& document, const ImportOptions& options) {
   PreparedImport out;
   const std::vector<CsvRecord>& records = document.records;
   if (records.empty()) return InvalidField("file", "empty: expected a header row and data rows");
   if (!document.problems.empty() && document.problems.front().line <= records.front().line) {
     return InvalidField("header", StrCat("line ", document.problems.front().line, ": ", document.problems.front().reason));
   }
-  for (const auto& p : document.problems) out.rejected.push_back({p.line, p.reason});
-  ASSIGN_OR_RETURN(const events::v1::LeadSource fallback, ParseSource(default_source));
-  std::vector<std::optional<Column>> layout;
-  bool has_name = false;
-  for (const auto& h : records[0].fields) {
-    auto it = Columns().find(HeaderKey(h));
-    if (it == Columns().end()) {
-      layout.push_back(std::nullopt);
-      out.ignored_columns.push_back(h);
-    } else {
-      layout.push_back(it->second);
-      has_name = has_name || it->second == Column::kName;
+  out.headers = records[0].fields;
+  ASSIGN_OR_RETURN(out.mapping, MapColumns(out.headers, options.map));
+  for (size_t c : out.mapping.unknown) out.ignored_columns.push_back(out.headers[c]);
+
+  // A row with another number of fields than the header cannot be read safely (a value would go
+  // into another column): the whole file is refused, with the lines, before anything is sent.
+  std::vector<RowProblem> unreadable;
+  for (const auto& p : document.problems) unreadable.push_back({p.line, p.reason});
+  const size_t width = out.headers.size();
+  for (size_t i = 1; i < records.size(); ++i) {
+    const auto& fields = records[i].fields;
+    const bool extra_empty = fields.size() > width && std::all_of(fields.begin() + width, fields.end(), [](const auto& f) {
+                               return absl::StripAsciiWhitespace(f).empty();
+                             });
+    if (fields.size() != width && !extra_empty) {
+      unreadable.push_back({records[i].line, StrCat(fields.size(), " field", fields.size() == 1 ? "" : "s",
+                                                    " where the header has ", width)});
     }
   }
-  if (!has_name) return InvalidField("header", "no name column (expected e.g. name, email, phone, company, source)");
+  if (!unreadable.empty()) {
+    std::sort(unreadable.begin(), unreadable.end(), [](const RowProblem& a, const RowProblem& b) { return a.line < b.line; });
+    std::string lines;
+    for (size_t i = 0; i < unreadable.size() && i < 5; ++i) {
+      StrAppend(&lines, i ? "; " : "", "line ", unreadable[i].line, ": ", unreadable[i].reason);
+    }
+    if (unreadable.size() > 5) StrAppend(&lines, "; and ", unreadable.size() - 5, " more");
+    return InvalidField("file", StrCat("cannot be read as a table (", lines,
+                                       "). Nothing was imported. If every row looks wrong, the delimiter is: try "
+                                       "--delimiter=';' or --delimiter=',' or --delimiter=tab; otherwise fix those lines "
+                                       "(a field holding the delimiter or a line break must be in double quotes)"));
+  }
 
   for (size_t i = 1; i < records.size(); ++i) {
     const CsvRecord& rec = records[i];
-    if (rec.fields.size() != layout.size()) {
-      out.rejected.push_back({rec.line, StrCat("expected ", layout.size(), " fields like the header, got ",
-                                               rec.fields.size())});
-      continue;
-    }
     api::v1::ImportLeadsRequest req;
     req.set_client_ref(StrCat(rec.line));
     auto* lead = req.mutable_lead();
-    lead->set_source(fallback);
-    std::string problem;
-    for (size_t c = 0; c < layout.size() && problem.empty(); ++c) {
-      if (!layout[c]) continue;
-      const std::string& v = rec.fields[c];
-      switch (*layout[c]) {
-        case Column::kName: lead->set_name(v); break;
-        case Column::kCompany: lead->set_company(v); break;
-        case Column::kEmail: lead->set_email(v); break;
-        case Column::kPhone: lead->set_phone(v); break;
-        case Column::kExternalId: lead->set_external_id(v); break;
-        case Column::kRegion: lead->set_region(std::string(absl::StripAsciiWhitespace(v))); break;
-        case Column::kSource:
-          if (!absl::StripAsciiWhitespace(v).empty()) {
-            auto s = ParseSource(v);
-            if (s.ok()) lead->set_source(*s);
-            else problem = std::string(s.status().message());
-          }
-          break;
-        case Column::kProducts:
-          for (absl::string_view p : absl::StrSplit(v, absl::ByAnyChar(";|"), absl::SkipWhitespace())) {
-            lead->add_product_interest(std::string(absl::StripAsciiWhitespace(p)));
-          }
-          break;
-        case Column::kCompanySize: {
-          const std::string t(absl::StripAsciiWhitespace(v));
-          int32_t n = 0;
-          if (!t.empty() && !absl::SimpleAtoi(t, &n)) problem = StrCat("company_size: \"", t, "\" is not a number");
-          lead->set_company_size(n);
-          break;
-        }
+    auto cell = [&](Field f) { return unicode::SingleLine(Cell(rec, out.mapping, f)); };
+    std::string name = cell(Field::kName);
+    if (name.empty()) {
+      for (Field part : {Field::kFirstName, Field::kMiddleName, Field::kLastName}) {
+        const std::string p = cell(part);
+        if (!p.empty()) StrAppend(&name, name.empty() ? "" : " ", p);
       }
     }
-    if (!problem.empty()) {
-      out.rejected.push_back({rec.line, problem});
-      continue;
+    lead->set_name(name);
+    lead->set_company(cell(Field::kCompany));
+    lead->set_email(cell(Field::kEmail));
+    lead->set_phone(cell(Field::kPhone));
+    lead->set_external_id(cell(Field::kExternalId));
+    lead->set_region(cell(Field::kRegion));
+    std::string label = cell(Field::kSource);
+    if (label.empty()) label = cell(Field::kCampaign);
+    if (label.empty()) label = options.default_source;
+    if (label.empty()) {
+      lead->set_source(events::v1::LEAD_SOURCE_MARKETING_SYSTEM);
+    } else {
+      lead->set_source_label(label);  // the service maps it to a channel
     }
+    for (absl::string_view p : absl::StrSplit(Cell(rec, out.mapping, Field::kProducts), absl::ByAnyChar(";|,"),
+                                              absl::SkipWhitespace())) {
+      lead->add_product_interest(std::string(absl::StripAsciiWhitespace(p)));
+    }
+    lead->set_company_size(ParseCompanySize(Cell(rec, out.mapping, Field::kCompanySize)));
     out.requests.push_back(std::move(req));
   }
   return out;
 }
 
+std::vector<std::string> DescribeMapping(const PreparedImport& prepared) {
+  std::vector<std::string> lines;
+  for (const auto& [field, spellings] : KnownSpellings()) {
+    auto it = prepared.mapping.columns.find(field);
+    if (it == prepared.mapping.columns.end()) continue;
+    std::string columns;
+    for (size_t c : it->second) StrAppend(&columns, columns.empty() ? "" : " or ", Quote(prepared.headers[c]));
+    std::string line = StrCat(FieldName(field), std::string(std::max<size_t>(1, 18 - std::string(FieldName(field)).size()), ' '),
+                              "<- ", columns);
+    if (prepared.mapping.chosen.count(field)) StrAppend(&line, "   (--map)");
+    if (it->second.size() > 1) StrAppend(&line, "   (the first non-empty)");
+    lines.push_back(std::move(line));
+  }
+  const bool whole = prepared.mapping.columns.count(Field::kName);
+  const bool parts = prepared.mapping.columns.count(Field::kFirstName) || prepared.mapping.columns.count(Field::kLastName);
+  if (parts) {
+    lines.push_back(whole ? "name is the whole-name column, else first, middle and last name joined"
+                          : "name is first, middle and last name joined in that order");
+  }
+  if (!prepared.ignored_columns.empty()) {
+    std::string ignored;
+    for (const auto& h : prepared.ignored_columns) StrAppend(&ignored, ignored.empty() ? "" : ", ", Quote(h));
+    lines.push_back(StrCat("not imported: ", ignored, " (no lead field; --map FIELD=COLUMN to use one)"));
+  }
+  return lines;
+}
+
+std::string DescribeRow(const api::v1::CaptureLeadRequest& lead) {
+  std::string out = StrCat("name ", Quote(lead.name()));
+  auto add = [&](const char* field, const std::string& v) {
+    if (!v.empty()) StrAppend(&out, ", ", field, " ", Quote(v));
+  };
+  add("company", lead.company());
+  add("email", lead.email());
+  add("phone", lead.phone());
+  if (!lead.source_label().empty()) {
+    add("source", lead.source_label());
+  } else if (lead.source() != events::v1::LEAD_SOURCE_UNSPECIFIED) {
+    // No label: the channel itself ("marketing_system").
+    StrAppend(&out, ", channel ", absl::AsciiStrToLower(events::v1::LeadSource_Name(lead.source()).substr(12)));
+  }
+  add("external_id", lead.external_id());
+  add("region", lead.region());
+  std::string products;
+  for (const auto& p : lead.product_interest()) StrAppend(&products, products.empty() ? "" : ";", p);
+  add("product_interest", products);
+  if (lead.company_size() > 0) StrAppend(&out, ", company_size ", lead.company_size());
+  return out;
+}
+
+std::vector<std::pair<std::string, int64_t>> RejectionsByReason(const std::vector<RowProblem>& rejected) {
+  std::map<std::string, int64_t> counts;
+  for (const auto& r : rejected) ++counts[r.reason];
+  std::vector<std::pair<std::string, int64_t>> out(counts.begin(), counts.end());
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  return out;
+}
+
 StatusOr<ImportSummary> RunImport(api::v1::LeadAcquisition::StubInterface& stub, const PreparedImport& prepared,
                                   const std::string& actor, int64_t per_call,
-                                  const std::function<void(int64_t, int64_t)>& progress) {
+                                  const std::function<void(int64_t, int64_t)>& progress, bool dry_run) {
   ImportSummary summary;
   summary.rows = static_cast<int64_t>(prepared.requests.size() + prepared.rejected.size());
   summary.rejected = prepared.rejected;
@@ -184,7 +272,15 @@ StatusOr<ImportSummary> RunImport(api::v1::LeadAcquisition::StubInterface& stub,
     // answers chunk by chunk as it decides).
     std::thread writer([&] {
       for (int64_t i = start; i < end; ++i) {
-        if (!stream->Write(prepared.requests[i])) break;  // the server ended the call; Finish says why
+        bool written;
+        if (dry_run && i == start) {
+          api::v1::ImportLeadsRequest first = prepared.requests[i];
+          first.set_dry_run(true);  // the call's first record says it for the whole call
+          written = stream->Write(first);
+        } else {
+          written = stream->Write(prepared.requests[i]);
+        }
+        if (!written) break;  // the server ended the call; Finish says why
       }
       stream->WritesDone();
     });
@@ -208,6 +304,7 @@ StatusOr<ImportSummary> RunImport(api::v1::LeadAcquisition::StubInterface& stub,
         } else {
           ++summary.imported;
         }
+        for (const auto& v : r.left_out()) summary.left_out.push_back({line, v});
       }
       if (progress) progress(start + answered, total);
     }

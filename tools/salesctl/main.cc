@@ -1,6 +1,7 @@
 // salesctl: the platform's command-line tool for operators and integrators.
 //
-//   salesctl [--target=HOST:PORT] import FILE.csv [--source=NAME] [--actor=NAME]
+//   salesctl [--target=HOST:PORT] import FILE.csv [--source=LABEL] [--actor=NAME] [--map FIELD=COLUMN]...
+//            [--delimiter=,|;|tab] [--encoding=NAME] [--dry-run]
 //   salesctl [--target=HOST:PORT] status
 //
 // The target defaults to $SALES_TARGET or 127.0.0.1:50051 (lead acquisition under `make run`).
@@ -25,11 +26,22 @@ constexpr char kUsage[] =
     "usage: salesctl [--target=HOST:PORT] COMMAND\n"
     "\n"
     "commands:\n"
-    "  import FILE.csv [--source=NAME] [--actor=NAME]\n"
-    "      Streams a CSV export of leads through StreamingImportLeads. Header names: name (required),\n"
-    "      company, email, phone, source, external_id, region, product_interest (';'-separated),\n"
-    "      company_size.\n"
-    "      --source is used for rows without one (default marketing_system).\n"
+    "  import FILE.csv [--source=LABEL] [--actor=NAME] [--map FIELD=COLUMN]... [--delimiter=D]\n"
+    "                  [--encoding=NAME] [--dry-run]\n"
+    "      Streams an export of leads through StreamingImportLeads. Columns are recognised by the\n"
+    "      header spellings of common CRM, marketing and spreadsheet exports, English and Greek\n"
+    "      (First Name + Last Name, E-mail Address, Mobile Phone, Company Name, Όνομα, Επώνυμο,\n"
+    "      Εταιρεία, Τηλέφωνο, ...; docs/INTAKE.md). Fields: name, first_name, middle_name,\n"
+    "      last_name, company, email, phone, source, campaign, external_id, region,\n"
+    "      product_interest, company_size.\n"
+    "      --map FIELD=COLUMN    take FIELD from that column (repeatable; wins over the guess;\n"
+    "                            --map FIELD= leaves it out)\n"
+    "      --delimiter=D         ',', ';' or tab (default: detected from the header)\n"
+    "      --encoding=NAME       utf-8, utf-16, windows-1253, iso-8859-7, ... (default: UTF-8, or\n"
+    "                            UTF-16 with a byte-order mark)\n"
+    "      --source=LABEL        the source of rows without one (default: channel marketing_system)\n"
+    "      --dry-run             show the mapping, the first rows and what the import would do\n"
+    "                            (the service decides every row), writing nothing\n"
     "  status\n"
     "      Where each consumer of the service stands - projections and intakes: offsets, lag,\n"
     "      counts, and how many records went to which dead-letter topic.\n"
@@ -54,39 +66,72 @@ void DrawProgress(int64_t done, int64_t total) {
   std::fflush(stderr);
 }
 
-int Import(const std::string& target, const std::string& path, const std::string& source, const std::string& actor) {
-  auto text = ReadFile(path);
-  if (!text.ok()) {
-    std::cerr << "salesctl: cannot read " << text.status().message() << "\n";
+// The rejected rows: grouped by reason with counts, then line by line.
+void PrintRejections(const std::vector<RowProblem>& rejected, const char* verb) {
+  if (rejected.empty()) return;
+  std::cout << verb << " rows by reason:\n";
+  for (const auto& [reason, n] : RejectionsByReason(rejected)) {
+    std::cout << "  " << Thousands(n) << std::string(std::max<size_t>(1, 8 - Thousands(n).size()), ' ') << reason
+              << "\n";
+  }
+  std::cout << verb << " rows:\n";
+  for (const auto& r : rejected) std::cout << "  line " << r.line << ": " << r.reason << "\n";
+}
+
+int Import(const std::string& target, const std::string& path, const ImportOptions& options,
+           const std::string& actor, bool dry_run) {
+  auto bytes = ReadFile(path);
+  if (!bytes.ok()) {
+    std::cerr << "salesctl: cannot read " << bytes.status().message() << "\n";
     return 1;
   }
-  auto prepared = PrepareRows(ParseCsv(*text), source);
+  auto text = DecodeFile(*bytes, options);
+  if (!text.ok()) {
+    std::cerr << "salesctl: " << path << ": " << text.status().message() << "\n";
+    return 2;
+  }
+  auto prepared = PrepareRows(ParseCsv(text->text, text->delimiter), options);
   if (!prepared.ok()) {
     std::cerr << "salesctl: " << path << ": " << prepared.status().message() << "\n";
     return prepared.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
   }
-  if (!prepared->ignored_columns.empty()) {
-    std::cerr << "salesctl: ignoring columns:";
+  const char* delimiter = text->delimiter == '\t' ? "tab" : text->delimiter == ';' ? "';'" : "','";
+  if (dry_run) {
+    std::cout << "Dry run of " << path << ": " << text->encoding << ", delimiter " << delimiter << ", "
+              << Thousands(static_cast<int64_t>(prepared->requests.size())) << " rows. Nothing is written.\n"
+              << "Columns:\n";
+    for (const auto& line : DescribeMapping(*prepared)) std::cout << "  " << line << "\n";
+    std::cout << "First rows as they would be imported:\n";
+    for (size_t i = 0; i < prepared->requests.size() && i < 5; ++i) {
+      std::cout << "  line " << prepared->requests[i].client_ref() << ": " << DescribeRow(prepared->requests[i].lead())
+                << "\n";
+    }
+  } else if (!prepared->ignored_columns.empty()) {
+    std::cerr << "salesctl: not imported (no lead field):";
     for (const auto& c : prepared->ignored_columns) std::cerr << " \"" << c << "\"";
     std::cerr << "\n";
   }
   // Default channel settings: the answer comes in chunks well below gRPC's 4 MB message limit.
   auto stub = api::v1::LeadAcquisition::NewStub(grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
   const bool tty = isatty(STDERR_FILENO);
-  auto summary = RunImport(*stub, *prepared, actor, 100000, tty ? DrawProgress : std::function<void(int64_t, int64_t)>());
+  auto summary = RunImport(*stub, *prepared, actor, 100000,
+                           tty ? DrawProgress : std::function<void(int64_t, int64_t)>(), dry_run);
   if (!summary.ok()) {
     std::cerr << (tty ? "\n" : "") << "salesctl: " << summary.status().message()
-              << "\nNothing is lost: run the same import again; rows already imported are recognised.\n";
+              << (dry_run ? "\n" : "\nNothing is lost: run the same import again; rows already imported are recognised.\n");
     return 1;
   }
-  std::cout << "Imported " << path << " (" << Thousands(summary->rows) << " rows)\n"
-            << "  imported    " << Thousands(summary->imported) << "\n"
+  const int64_t rejected = static_cast<int64_t>(summary->rejected.size());
+  std::cout << (dry_run ? "Would import " : "Imported ") << path << " (" << Thousands(summary->rows) << " rows)\n"
+            << "  " << (dry_run ? "created " : "imported") << "    " << Thousands(summary->imported) << "\n"
             << "  linked      " << Thousands(summary->linked) << "   (same person as an existing lead)\n"
             << "  duplicates  " << Thousands(summary->duplicates) << "\n"
-            << "  rejected    " << Thousands(static_cast<int64_t>(summary->rejected.size())) << "\n";
-  if (!summary->rejected.empty()) {
-    std::cout << "Rejected rows:\n";
-    for (const auto& r : summary->rejected) std::cout << "  line " << r.line << ": " << r.reason << "\n";
+            << "  rejected    " << Thousands(rejected) << "\n";
+  PrintRejections(summary->rejected, dry_run ? "Would reject" : "Rejected");
+  if (!summary->left_out.empty()) {
+    std::cout << (dry_run ? "Would leave out" : "Left out") << " (malformed, beside a usable contact; the lead "
+              << (dry_run ? "would be" : "was") << " imported without it):\n";
+    for (const auto& r : summary->left_out) std::cout << "  line " << r.line << ": " << r.reason << "\n";
   }
   return summary->rejected.empty() ? 0 : 3;
 }
@@ -135,7 +180,9 @@ int Status(const std::string& target) {
 int Main(int argc, char** argv) {
   const char* env_target = std::getenv("SALES_TARGET");
   std::string target = env_target && *env_target ? env_target : "127.0.0.1:50051";
-  std::string source = "marketing_system", actor = "salesctl";
+  std::string actor = "salesctl";
+  ImportOptions options;
+  bool dry_run = false;
   std::vector<std::string> positional;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -150,7 +197,35 @@ int Main(int argc, char** argv) {
     } else if (auto v = value("--target")) {
       target = *v;
     } else if (auto v = value("--source")) {
-      source = *v;
+      options.default_source = *v;
+    } else if (auto v = value("--encoding")) {
+      options.encoding = *v;
+    } else if (auto v = value("--delimiter")) {
+      if (*v == "," || *v == "comma") {
+        options.delimiter = ',';
+      } else if (*v == ";" || *v == "semicolon") {
+        options.delimiter = ';';
+      } else if (*v == "tab" || *v == "\t" || *v == "\\t") {
+        options.delimiter = '\t';
+      } else {
+        std::cerr << "salesctl: --delimiter=" << *v << ": say ',', ';' or tab\n";
+        return 2;
+      }
+    } else if (a == "--map" || value("--map")) {
+      std::string spec;
+      if (auto v = value("--map")) {
+        spec = *v;
+      } else if (i + 1 < argc) {
+        spec = argv[++i];
+      }
+      const size_t eq = spec.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        std::cerr << "salesctl: --map takes FIELD=COLUMN (e.g. --map \"email=E-mail Address\")\n";
+        return 2;
+      }
+      options.map.emplace_back(spec.substr(0, eq), spec.substr(eq + 1));
+    } else if (a == "--dry-run") {
+      dry_run = true;
     } else if (auto v = value("--actor")) {
       actor = *v;
     } else if (a.rfind("--", 0) == 0) {
@@ -160,7 +235,7 @@ int Main(int argc, char** argv) {
       positional.push_back(a);
     }
   }
-  if (positional.size() == 2 && positional[0] == "import") return Import(target, positional[1], source, actor);
+  if (positional.size() == 2 && positional[0] == "import") return Import(target, positional[1], options, actor, dry_run);
   if (positional.size() == 1 && positional[0] == "status") return Status(target);
   std::cerr << kUsage;
   return 2;

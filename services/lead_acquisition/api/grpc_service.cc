@@ -111,6 +111,7 @@ template <typename Fn>
     response->set_replayed(r.replayed);
     response->set_outcome(r.capture);
     response->set_assigned_manager_id(r.assigned_manager_id);
+    for (auto& v : r.left_out) response->add_left_out(std::move(v));
     return absl::OkStatus();
   });
 }
@@ -129,6 +130,7 @@ api::v1::ImportResult ToImportResult(int64_t index, const std::string& client_re
   out.set_lead_id(result->aggregate_id);
   out.set_replayed(result->replayed);
   out.set_reason(result->replayed ? "already imported (same record, same idempotency key)" : result->detail);
+  for (const auto& v : result->left_out) out.add_left_out(v);
   return out;
 }
 
@@ -146,12 +148,28 @@ api::v1::ImportResult ToImportResult(int64_t index, const std::string& client_re
     };
     std::vector<Record> chunk;
     std::vector<Command> commands;
+    // A dry run (the first record says so) decides every record of the call together, as the
+    // import would, and writes nothing; its results are sent in the same chunks.
+    bool dry_run = false;
     // Decides the chunk and sends its results. A record whose command answered UNAVAILABLE has no
     // result (it may or may not have been recorded), and the call then fails UNAVAILABLE.
     auto flush = [&]() -> Status {
-      std::vector<StatusOr<CommandResult>> results = commands_->ExecuteAll(std::move(commands), caller);
+      std::vector<StatusOr<CommandResult>> results = dry_run ? commands_->DryRunAll(std::move(commands), caller)
+                                                             : commands_->ExecuteAll(std::move(commands), caller);
       commands.clear();
       api::v1::ImportLeadsResponse response;
+      bool sent = false;
+      auto send = [&] {
+        response.set_received(totals.received());
+        response.set_created(totals.created());
+        response.set_duplicates(totals.duplicates());
+        response.set_linked(totals.linked());
+        response.set_rejected(totals.rejected());
+        writer.Send(std::move(response));
+        response = api::v1::ImportLeadsResponse();
+        ++responses;
+        sent = true;
+      };
       Status unavailable = absl::OkStatus();
       int64_t unknown = 0;
       size_t next = 0;
@@ -164,15 +182,10 @@ api::v1::ImportResult ToImportResult(int64_t index, const std::string& client_re
         api::v1::ImportResult* out = response.add_results();
         *out = ToImportResult(record.index, record.client_ref, result);
         Tally(*out, &totals);
+        if (response.results_size() == kImportChunk) send();
       }
       chunk.clear();
-      response.set_received(totals.received());
-      response.set_created(totals.created());
-      response.set_duplicates(totals.duplicates());
-      response.set_linked(totals.linked());
-      response.set_rejected(totals.rejected());
-      writer.Send(std::move(response));
-      ++responses;
+      if (response.results_size() > 0 || !sent) send();
       if (unknown > 0) {
         // Nothing after the last acknowledged events was recorded for sure, and a retry of every
         // record without a result is safe (each has an idempotency key).
@@ -191,6 +204,7 @@ api::v1::ImportResult ToImportResult(int64_t index, const std::string& client_re
                                            kMaxImportRecords, " were decided and answered, record ", kMaxImportRecords,
                                            " and those after it were not read; send them in another call"));
       }
+      if (totals.received() == 0) dry_run = request.dry_run();
       Record record{totals.received(), std::move(*request.mutable_client_ref()), std::nullopt};
       totals.set_received(totals.received() + 1);
       api::v1::CaptureLeadRequest lead = std::move(*request.mutable_lead());
@@ -207,10 +221,10 @@ api::v1::ImportResult ToImportResult(int64_t index, const std::string& client_re
         commands.push_back(std::move(lead));
       }
       chunk.push_back(std::move(record));
-      if (static_cast<int>(chunk.size()) == kImportChunk) RETURN_IF_ERROR(flush());
+      if (!dry_run && static_cast<int>(chunk.size()) == kImportChunk) RETURN_IF_ERROR(flush());
     }
     if (!chunk.empty() || responses == 0) RETURN_IF_ERROR(flush());
-    log::Info("leads imported", {{"received", totals.received()}, {"created", totals.created()},
+    log::Info(dry_run ? "leads import dry run" : "leads imported", {{"received", totals.received()}, {"created", totals.created()},
                                  {"duplicates", totals.duplicates()}, {"linked", totals.linked()},
                                  {"rejected", totals.rejected()}});
     return absl::OkStatus();
@@ -275,6 +289,18 @@ template <typename Request>
                                                            const api::v1::SetManagerExtensionRequest* r,
                                                            api::v1::ManagerCommandResponse* out) {
   return ManagerCommand(c, "SetManagerExtension", *r, out);
+}
+
+::grpc::Status LeadAcquisitionService::MergeLeads(::grpc::ServerContext* c, const api::v1::MergeLeadsRequest* r,
+                                                  api::v1::MergeLeadsResponse* out) {
+  return Observe(c, "MergeLeads", [&](const Caller& caller) -> Status {
+    ASSIGN_OR_RETURN(CommandResult result, commands_->Execute(*r, caller));
+    out->set_survivor_lead_id(result.aggregate_id);
+    out->set_survivor_version(result.version);
+    out->set_merged_lead_id(r->merged_lead_id());
+    out->set_replayed(result.replayed);
+    return absl::OkStatus();
+  });
 }
 
 ::grpc::Status LeadAcquisitionService::GetLead(::grpc::ServerContext* c, const api::v1::GetLeadRequest* r,

@@ -39,6 +39,8 @@ class LeadAcquisitionService final : public api::v1::LeadAcquisition::Service {
                                    api::v1::ManagerCommandResponse* response) override;
   ::grpc::Status SetManagerExtension(::grpc::ServerContext* context, const api::v1::SetManagerExtensionRequest* request,
                                      api::v1::ManagerCommandResponse* response) override;
+  ::grpc::Status MergeLeads(::grpc::ServerContext* context, const api::v1::MergeLeadsRequest* request,
+                            api::v1::MergeLeadsResponse* response) override;
   ::grpc::Status GetLead(::grpc::ServerContext* context, const api::v1::GetLeadRequest* request,
                          api::v1::Lead* response) override;
   ::grpc::Status ListLeads(::grpc::ServerContext* context, const api::v1::ListLeadsRequest* request,

@@ -24,6 +24,8 @@ std::string FilterFingerprint(const api::v1::ListLeadsRequest& r) {
 }
 
 bool Matches(const Lead& lead, const api::v1::ListLeadsRequest& r) {
+  // A merged lead is its survivor now: listed only when asked for (a pair counts as one lead).
+  if (r.statuses_size() == 0 && lead.status() == Lead::STATUS_MERGED) return false;
   if (r.statuses_size() > 0 &&
       std::find(r.statuses().begin(), r.statuses().end(), ToApi(lead.status())) == r.statuses().end()) {
     return false;
@@ -46,6 +48,7 @@ api::v1::LeadStatus ToApi(Lead::Status status) {
     case Lead::STATUS_NEW: return api::v1::LEAD_STATUS_NEW;
     case Lead::STATUS_QUALIFIED: return api::v1::LEAD_STATUS_QUALIFIED;
     case Lead::STATUS_DISQUALIFIED: return api::v1::LEAD_STATUS_DISQUALIFIED;
+    case Lead::STATUS_MERGED: return api::v1::LEAD_STATUS_MERGED;
     default: return api::v1::LEAD_STATUS_UNSPECIFIED;
   }
 }
@@ -87,7 +90,12 @@ api::v1::Lead ToApi(const Lead& lead) {
     o->set_external_id(l.external_id());
     o->set_matched_on(l.matched_on());
     *o->mutable_linked_at() = l.linked_at();
+    o->set_source_label(l.source_label());
+    o->set_from_lead_id(l.from_lead_id());
   }
+  out.set_source_label(lead.source_label());
+  out.set_merged_into_lead_id(lead.merged_into_lead_id());
+  *out.mutable_merged_lead_ids() = lead.merged_lead_ids();
   return out;
 }
 
@@ -188,25 +196,39 @@ StatusOr<api::v1::GetLeadHistoryResponse> LeadQueries::GetLeadHistory(const api:
   RETURN_IF_ERROR(Result(std::move(v)));
   api::v1::GetLeadHistoryResponse response;
   Status inner = absl::OkStatus();
-  RETURN_IF_ERROR(store_->Scan(kEventsFamily, r.lead_id() + "/", "", [&](std::string_view, std::string_view value) {
-    EventEnvelope e;
-    if (!e.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-      inner = absl::DataLossError(StrCat("stored event of lead ", r.lead_id(), " is corrupt"));
-      return false;
-    }
-    auto* h = response.add_events();
-    h->set_version(e.aggregate_version());
-    h->set_event_type(e.event_type());
-    h->set_event_id(e.event_id());
-    *h->mutable_occurred_at() = e.occurred_at();
-    *h->mutable_recorded_at() = e.recorded_at();
-    h->set_actor(e.actor());
-    h->set_correlation_id(e.correlation_id());
-    *h->mutable_event() = e.lead();
-    return true;
-  }));
-  RETURN_IF_ERROR(inner);
+  // The lead's own events, then those of the leads merged into it (and into them), in the order
+  // they were recorded; each names its lead.
+  std::vector<std::string> ids = {r.lead_id()};
+  for (size_t next = 0; next < ids.size() && next < 1000; ++next) {
+    const std::string id = ids[next];
+    RETURN_IF_ERROR(store_->Scan(kEventsFamily, id + "/", "", [&](std::string_view, std::string_view value) {
+      EventEnvelope e;
+      if (!e.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+        inner = absl::DataLossError(StrCat("stored event of lead ", id, " is corrupt"));
+        return false;
+      }
+      auto* h = response.add_events();
+      h->set_version(e.aggregate_version());
+      h->set_event_type(e.event_type());
+      h->set_event_id(e.event_id());
+      *h->mutable_occurred_at() = e.occurred_at();
+      *h->mutable_recorded_at() = e.recorded_at();
+      h->set_actor(e.actor());
+      h->set_correlation_id(e.correlation_id());
+      h->set_lead_id(id);
+      if (e.lead().has_merged()) ids.push_back(e.lead().merged().merged_lead_id());
+      *h->mutable_event() = std::move(*e.mutable_lead());
+      return true;
+    }));
+    RETURN_IF_ERROR(inner);
+  }
   if (response.events().empty()) return absl::NotFoundError(StrCat("no lead with id ", r.lead_id()));
+  if (ids.size() > 1) {
+    std::stable_sort(response.mutable_events()->begin(), response.mutable_events()->end(),
+                     [](const api::v1::HistoryEvent& a, const api::v1::HistoryEvent& b) {
+                       return events::FromProto(a.recorded_at()) < events::FromProto(b.recorded_at());
+                     });
+  }
   return response;
 }
 

@@ -3,6 +3,7 @@
 #include "common/base/strings.h"
 #include "common/command/idempotency.h"
 #include "common/events/envelope.h"
+#include "common/unicode/unicode.h"
 #include "services/lead_acquisition/projection/lead_projection.h"
 #include "services/lead_acquisition/domain/validation.h"
 
@@ -26,14 +27,15 @@ Status Validate(const Command& command, absl::Time now) {
         if constexpr (std::is_same_v<T, api::v1::RegisterManagerRequest>) return ValidateRegisterManager(r);
         if constexpr (std::is_same_v<T, api::v1::DeactivateManagerRequest>) return ValidateDeactivateManager(r);
         if constexpr (std::is_same_v<T, api::v1::SetManagerExtensionRequest>) return ValidateSetManagerExtension(r);
+        if constexpr (std::is_same_v<T, api::v1::MergeLeadsRequest>) return ValidateMerge(r);
       },
       command);
 }
 
 const char* CommandName(const Command& command) {
-  static constexpr const char* kNames[] = {"CaptureLead",       "QualifyLead",    "DisqualifyLead",
+  static constexpr const char* kNames[] = {"CaptureLead",       "QualifyLead",     "DisqualifyLead",
                                            "AssignLead",        "LogLeadActivity", "RegisterManager",
-                                           "DeactivateManager", "SetManagerExtension"};
+                                           "DeactivateManager", "SetManagerExtension", "MergeLeads"};
   static_assert(std::size(kNames) == std::variant_size_v<Command>);
   return kNames[command.index()];
 }
@@ -52,12 +54,24 @@ StatusOr<std::optional<CommandResult>> Replay(Batch& batch, const std::string& k
   return std::optional<CommandResult>(std::move(r));
 }
 
+// Line breaks and tabs in one-line fields are a space (a company name broken over two lines in
+// the source system), for every way a capture arrives. Before the idempotency hash, so a retry of
+// the same request is recognised.
+void NormalizeText(Command& command) {
+  if (auto* r = std::get_if<api::v1::CaptureLeadRequest>(&command)) {
+    r->set_name(unicode::SingleLine(r->name()));
+    r->set_company(unicode::SingleLine(r->company()));
+    r->set_external_id(unicode::SingleLine(r->external_id()));
+    r->set_source_label(unicode::SingleLine(r->source_label()));
+  }
+}
+
 }  // namespace
 
 // The decisions of lead acquisition, run by the kit's decider (decider thread only).
 class LeadCommands::Logic final : public command::DecisionLogic<Command, CommandResult> {
  public:
-  explicit Logic(const Clock* clock) : clock_(clock) {}
+  Logic(const Clock* clock, const SourceChannels* channels) : clock_(clock), channels_(channels) {}
 
   const char* Name(const Command& command) const override { return CommandName(command); }
   Status Validate(const Command& command, absl::Time now) const override {
@@ -73,7 +87,10 @@ class LeadCommands::Logic final : public command::DecisionLogic<Command, Command
                             command::EventFactory& events) override;
 
  private:
-  StatusOr<Decision> DecideCapture(const api::v1::CaptureLeadRequest& r, const Caller& caller, Batch& batch);
+  StatusOr<Decision> DecideCapture(const api::v1::CaptureLeadRequest& request, const Caller& caller, Batch& batch);
+  StatusOr<Decision> DecideMergeLeads(const api::v1::MergeLeadsRequest& r, const Caller& caller, Batch& batch);
+  // The lead an index entry stands for: itself, or the survivor it was merged into.
+  StatusOr<std::optional<std::string>> Survivor(Batch& batch, std::optional<std::string> id);
   template <typename Request, typename Fn>
   StatusOr<Decision> DecideOnLead(const Request& r, const char* command, const Caller& caller, Batch& batch, Fn decide);
   StatusOr<std::vector<Manager>> Candidates(Batch& batch);
@@ -88,13 +105,18 @@ class LeadCommands::Logic final : public command::DecisionLogic<Command, Command
   static EventEnvelope& Event(Decision& d) { return d.events.front(); }
 
   const Clock* clock_;
+  const SourceChannels* channels_;
   command::EventFactory* events_ = nullptr;  // during Decide
   std::vector<std::string> roster_;          // manager ids
 };
 
 LeadCommands::LeadCommands(CommandOptions options, kafka::EventPublisher* publisher, projection::Applier* applier,
-                           const Clock* clock, MetricsRegistry* metrics)
-    : logic_(std::make_unique<Logic>(clock)) {
+                           const Clock* clock, MetricsRegistry* metrics, const SourceChannels* channels) {
+  if (!channels) {
+    static const SourceChannels* built_in = new SourceChannels();
+    channels = built_in;
+  }
+  logic_ = std::make_unique<Logic>(clock, channels);
   if (options.producer.empty()) options.producer = "lead-acquisition";
   decider_ = std::make_unique<command::Decider<Command, CommandResult>>(std::move(options), logic_.get(), publisher,
                                                                        applier, clock, metrics);
@@ -105,11 +127,18 @@ LeadCommands::~LeadCommands() { decider_.reset(); }
 Status LeadCommands::Start() { return decider_->Start(); }
 
 StatusOr<CommandResult> LeadCommands::Execute(Command command, const Caller& caller) {
+  NormalizeText(command);
   return decider_->Execute(std::move(command), caller);
 }
 
 std::vector<StatusOr<CommandResult>> LeadCommands::ExecuteAll(std::vector<Command> commands, const Caller& caller) {
+  for (auto& c : commands) NormalizeText(c);
   return decider_->ExecuteAll(std::move(commands), caller);
+}
+
+std::vector<StatusOr<CommandResult>> LeadCommands::DryRunAll(std::vector<Command> commands, const Caller& caller) {
+  for (auto& c : commands) NormalizeText(c);
+  return decider_->DryRunAll(std::move(commands), caller);
 }
 
 Status LeadCommands::Health() const { return decider_->Health(); }
@@ -161,6 +190,8 @@ StatusOr<Decision> LeadCommands::Logic::Decide(const Command& command, const Cal
                                   return DecideLogActivity(lead, *m, r, clock_->Now());
                                 }
                               });
+        } else if constexpr (std::is_same_v<T, api::v1::MergeLeadsRequest>) {
+          return DecideMergeLeads(r, caller, batch);
         } else {
           return DecideManager(r, caller, batch);
         }
@@ -240,9 +271,55 @@ StatusOr<Decision> LeadCommands::Logic::DecideOnLead(const Request& r, const cha
   return d;
 }
 
-StatusOr<Decision> LeadCommands::Logic::DecideCapture(const api::v1::CaptureLeadRequest& r, const Caller& caller,
-                                                      Batch& batch) {
+StatusOr<std::optional<std::string>> LeadCommands::Logic::Survivor(Batch& batch, std::optional<std::string> id) {
+  for (int hops = 0; id && hops < 64; ++hops) {
+    ASSIGN_OR_RETURN(std::optional<Lead> lead, LoadLead(batch, *id));
+    if (!lead || lead->status() != Lead::STATUS_MERGED) return id;
+    id = lead->merged_into_lead_id();
+  }
+  return id;
+}
+
+StatusOr<Decision> LeadCommands::Logic::DecideMergeLeads(const api::v1::MergeLeadsRequest& r, const Caller& caller,
+                                                         Batch& batch) {
   const std::string hash = HashWithoutKey(r);
+  ASSIGN_OR_RETURN(auto replay, Replay(batch, r.idempotency_key(), hash));
+  if (replay) return Decision{std::move(*replay), {}};
+  ASSIGN_OR_RETURN(std::optional<Lead> survivor, LoadLead(batch, r.survivor_lead_id()));
+  if (!survivor) return absl::NotFoundError(StrCat("no lead with id ", r.survivor_lead_id()));
+  ASSIGN_OR_RETURN(std::optional<Lead> merged, LoadLead(batch, r.merged_lead_id()));
+  if (!merged) return absl::NotFoundError(StrCat("no lead with id ", r.merged_lead_id()));
+  if (merged->status() == Lead::STATUS_MERGED && merged->merged_into_lead_id() == survivor->lead_id()) {
+    // Merged before (another key, another manager): the same answer, nothing appended.
+    Decision d;
+    d.result.aggregate_id = survivor->lead_id();
+    d.result.version = survivor->version();
+    d.result.replayed = true;
+    return d;
+  }
+  ASSIGN_OR_RETURN(MergeEvents events, DecideMerge(*survivor, *merged, r));
+  // Two events, one per lead, so each lead's row is built from its own events. Only the
+  // survivor's carries the idempotency key: a retry answers with the survivor, whichever order a
+  // rebuild applies the two in.
+  Decision d = Emit(kLeadAggregate, survivor->lead_id(), survivor->version() + 1, "MergeLeads", r.idempotency_key(),
+                    hash, caller);
+  *Event(d).mutable_lead() = std::move(events.survivor);
+  Event(d).set_event_type(EventTypeOf(Event(d).lead()));
+  d.events.push_back(events_->New(kLeadAggregate, merged->lead_id(), merged->version() + 1, "", kSchemaVersion,
+                                  "MergeLeads", r.idempotency_key(), hash, caller));
+  d.events.back().clear_idempotency_key();
+  *d.events.back().mutable_lead() = std::move(events.merged);
+  d.events.back().set_event_type(EventTypeOf(d.events.back().lead()));
+  return d;
+}
+
+StatusOr<Decision> LeadCommands::Logic::DecideCapture(const api::v1::CaptureLeadRequest& request, const Caller& caller,
+                                                      Batch& batch) {
+  const std::string hash = HashWithoutKey(request);
+  // The channel of the sender's label, from the table as it is now (the events record it, so a
+  // rebuild never looks it up again). After the hash: a retry is the same request.
+  api::v1::CaptureLeadRequest r = request;
+  if (r.source() == events::v1::LEAD_SOURCE_UNSPECIFIED) r.set_source(channels_->Channel(r.source_label()));
   ASSIGN_OR_RETURN(auto replay, Replay(batch, r.idempotency_key(), hash));
   if (replay) {
     ASSIGN_OR_RETURN(std::optional<Lead> lead, LoadLead(batch, replay->aggregate_id));
@@ -256,6 +333,7 @@ StatusOr<Decision> LeadCommands::Logic::DecideCapture(const api::v1::CaptureLead
   const std::string external_id = Trim(r.external_id());
   if (!external_id.empty()) {
     ASSIGN_OR_RETURN(std::optional<std::string> id, existing_by(SourceKey(r.source(), external_id)));
+    ASSIGN_OR_RETURN(id, Survivor(batch, std::move(id)));
     if (id) {
       ASSIGN_OR_RETURN(std::optional<Lead> lead, LoadLead(batch, *id));
       Decision d;
@@ -267,12 +345,14 @@ StatusOr<Decision> LeadCommands::Logic::DecideCapture(const api::v1::CaptureLead
   }
   std::optional<std::string> match;
   std::string matched_on;
-  if (const std::string email = NormalizeEmail(r.email()); !email.empty()) {
+  if (const std::string email = UsableEmail(r); !email.empty()) {
     ASSIGN_OR_RETURN(match, existing_by(EmailKey(email)));
+    ASSIGN_OR_RETURN(match, Survivor(batch, std::move(match)));
     if (match) matched_on = "email";
   }
-  if (const std::string phone = NormalizePhone(r.phone()); !match && !phone.empty()) {
+  if (const std::string phone = NormalizePhone(UsablePhone(r)); !match && !phone.empty()) {
     ASSIGN_OR_RETURN(match, existing_by(PhoneKey(phone)));
+    ASSIGN_OR_RETURN(match, Survivor(batch, std::move(match)));
     if (match) matched_on = "phone";
   }
   if (match) {
@@ -283,6 +363,7 @@ StatusOr<Decision> LeadCommands::Logic::DecideCapture(const api::v1::CaptureLead
     Event(d).set_event_type(EventTypeOf(Event(d).lead()));
     d.result.capture = api::v1::CAPTURE_OUTCOME_LINKED;
     d.result.assigned_manager_id = lead->owner_manager_id();
+    d.result.left_out = LeftOut(r);
     d.result.detail = StrCat("same ", matched_on == "email" ? "e-mail" : "phone", " as lead ", *match);
     return d;
   }
@@ -296,6 +377,7 @@ StatusOr<Decision> LeadCommands::Logic::DecideCapture(const api::v1::CaptureLead
   Decision d = Emit(kLeadAggregate, id, 1, "CaptureLead", r.idempotency_key(), hash, caller);
   d.result.capture = api::v1::CAPTURE_OUTCOME_CREATED;
   d.result.assigned_manager_id = assignment.manager_id();
+  d.result.left_out = LeftOut(r);
   *Event(d).mutable_lead() = lead_acquisition::DecideCapture(r, std::move(assignment));
   Event(d).set_event_type(EventTypeOf(Event(d).lead()));
   return d;

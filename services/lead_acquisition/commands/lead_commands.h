@@ -20,6 +20,7 @@
 #include "common/observability/metrics.h"
 #include "common/projection/projection.h"
 #include "services/lead_acquisition/domain/lead.h"
+#include "services/lead_acquisition/domain/source_channels.h"
 
 namespace sales::lead_acquisition {
 
@@ -32,7 +33,7 @@ using command::CommandHash;
 using Command = std::variant<api::v1::CaptureLeadRequest, api::v1::QualifyLeadRequest, api::v1::DisqualifyLeadRequest,
                              api::v1::AssignLeadRequest, api::v1::LogLeadActivityRequest,
                              api::v1::RegisterManagerRequest, api::v1::DeactivateManagerRequest,
-                             api::v1::SetManagerExtensionRequest>;
+                             api::v1::SetManagerExtensionRequest, api::v1::MergeLeadsRequest>;
 
 // What a command did.
 struct CommandResult {
@@ -42,14 +43,16 @@ struct CommandResult {
   api::v1::CaptureOutcome capture = api::v1::CAPTURE_OUTCOME_UNSPECIFIED;  // captures only
   std::string assigned_manager_id;                                         // captures only
   std::string detail;  // e.g. what a duplicate duplicates
+  std::vector<std::string> left_out;  // captures: malformed values left out of a usable lead
 };
 
 class LeadCommands {
  public:
   // Pointers must outlive this object. `metrics` may be null.
-  // `applier` must apply with a LeadProjection.
+  // `applier` must apply with a LeadProjection. `channels`: the source label table (null: the
+  // built-in one).
   LeadCommands(CommandOptions options, kafka::EventPublisher* publisher, projection::Applier* applier,
-               const Clock* clock, MetricsRegistry* metrics);
+               const Clock* clock, MetricsRegistry* metrics, const SourceChannels* channels = nullptr);
   ~LeadCommands();  // stops the decider; queued commands are answered UNAVAILABLE
 
   // Loads the manager roster and starts the decider. Call once the projection has caught up.
@@ -58,6 +61,9 @@ class LeadCommands {
   StatusOr<CommandResult> Execute(Command command, const Caller& caller);
   // Decided together, in order; one result each.
   std::vector<StatusOr<CommandResult>> ExecuteAll(std::vector<Command> commands, const Caller& caller);
+  // What ExecuteAll would answer, deciding every command in order on one batch, with nothing
+  // appended or stored (an import's dry run; command::Decider::DryRunAll).
+  std::vector<StatusOr<CommandResult>> DryRunAll(std::vector<Command> commands, const Caller& caller);
 
   // OK, or why commands cannot be decided now.
   Status Health() const;

@@ -6,7 +6,9 @@
 #include "absl/strings/ascii.h"
 #include "common/base/ids.h"
 #include "common/base/strings.h"
+#include "common/base/text.h"
 #include "common/events/envelope.h"
+#include "common/unicode/unicode.h"
 #include "services/lead_acquisition/domain/validation.h"
 
 namespace sales::lead_acquisition {
@@ -16,6 +18,7 @@ using events::v1::ActivityOutcome;
 using events::v1::DisqualificationReason;
 
 constexpr size_t kMaxName = 200;
+constexpr char kBadPhone[] = "not a valid phone number (7-15 digits, optional leading +, separators - . ( ) space)";
 constexpr size_t kMaxNote = 2000;
 constexpr int kMaxProducts = 20;
 
@@ -42,6 +45,11 @@ Status CheckVersion(const Lead& lead, int64_t expected) {
 }
 
 Status NotDisqualified(const Lead& lead, std::string_view action) {
+  if (lead.status() == Lead::STATUS_MERGED) {
+    return absl::FailedPreconditionError(StrCat("lead ", lead.lead_id(), " was merged into lead ",
+                                                lead.merged_into_lead_id(), "; it cannot be ", action,
+                                                ": use lead ", lead.merged_into_lead_id()));
+  }
   if (lead.status() != Lead::STATUS_DISQUALIFIED) return absl::OkStatus();
   return absl::FailedPreconditionError(
       StrCat("lead ", lead.lead_id(), " is disqualified (",
@@ -90,6 +98,8 @@ std::string EventTypeOf(const LeadEvent& e) {
     case LeadEvent::kDisqualified: return "lead.disqualified";
     case LeadEvent::kAssigned: return "lead.assigned";
     case LeadEvent::kActivityLogged: return "lead.activity_logged";
+    case LeadEvent::kMerged: return "lead.merged";
+    case LeadEvent::kMergedInto: return "lead.merged_into";
     case LeadEvent::EVENT_NOT_SET: break;
   }
   return "lead.unknown";
@@ -113,17 +123,25 @@ Status ValidateCapture(const api::v1::CaptureLeadRequest& r) {
   CheckIdempotencyKey(r.idempotency_key(), v);
   CheckText("name", r.name(), kMaxName, true, v);
   CheckText("company", r.company(), kMaxName, false, v);
+  // Refused only when truly unusable: nothing valid to reach the person by and no id to recognise
+  // them again. A malformed e-mail or phone beside something usable is left out of the lead, and
+  // the answer says so (LeftOut).
   const std::string email = Trim(r.email()), phone = Trim(r.phone());
-  if (email.empty() && phone.empty()) v.push_back({"email", "an e-mail or a phone number is required"});
-  if (!email.empty() && !ValidEmail(email)) v.push_back({"email", "not a valid e-mail address"});
-  if (!phone.empty() && !ValidPhone(phone)) {
-    v.push_back({"phone", "not a valid phone number (7-15 digits, optional leading +, separators - . ( ) space)"});
+  const bool usable = (!email.empty() && ValidEmail(email)) || (!phone.empty() && ValidPhone(phone)) ||
+                      !Trim(r.external_id()).empty();
+  if (!usable) {
+    if (email.empty() && phone.empty()) {
+      v.push_back({"email", "an e-mail or a phone number is required (or an external id)"});
+    }
+    if (!email.empty()) v.push_back({"email", "not a valid e-mail address"});
+    if (!phone.empty()) v.push_back({"phone", kBadPhone});
   }
-  if (r.source() == events::v1::LEAD_SOURCE_UNSPECIFIED) {
-    v.push_back({"source", "must be set"});
+  if (r.source() == events::v1::LEAD_SOURCE_UNSPECIFIED && Trim(r.source_label()).empty()) {
+    v.push_back({"source", "must be set (a channel, or the sender's label in source_label)"});
   } else if (!events::v1::LeadSource_IsValid(r.source())) {
     v.push_back({"source", StrCat("unknown value ", static_cast<int>(r.source()))});
   }
+  CheckText("source_label", r.source_label(), kMaxName, false, v);
   CheckText("external_id", r.external_id(), 128, false, v);
   if (!r.region().empty() && (r.region() == "*" || !ValidRegion(r.region()))) {
     v.push_back({"region", "1-32 characters of A-Z, a-z, 0-9, '-', '_'"});
@@ -228,6 +246,18 @@ Status ValidateSetManagerExtension(const api::v1::SetManagerExtensionRequest& r)
   return Result(std::move(v));
 }
 
+Status ValidateMerge(const api::v1::MergeLeadsRequest& r) {
+  Violations v;
+  CheckIdempotencyKey(r.idempotency_key(), v);
+  CheckId("survivor_lead_id", r.survivor_lead_id(), v);
+  CheckId("merged_lead_id", r.merged_lead_id(), v);
+  if (!r.survivor_lead_id().empty() && r.survivor_lead_id() == r.merged_lead_id()) {
+    v.push_back({"merged_lead_id", "is the survivor itself: name two different leads"});
+  }
+  CheckText("note", r.note(), kMaxNote, false, v);
+  return Result(std::move(v));
+}
+
 Status ValidateDeactivateManager(const api::v1::DeactivateManagerRequest& r) {
   Violations v;
   CheckIdempotencyKey(r.idempotency_key(), v);
@@ -242,7 +272,27 @@ Status ValidateDeactivateManager(const api::v1::DeactivateManagerRequest& r) {
 std::string LeadIdFor(const std::string& idempotency_key) { return NameUuid("sales.lead", idempotency_key); }
 std::string ManagerIdFor(const std::string& idempotency_key) { return NameUuid("sales.manager", idempotency_key); }
 
-std::string NormalizeEmail(const std::string& email) { return absl::AsciiStrToLower(Trim(email)); }
+std::string NormalizeEmail(const std::string& email) { return unicode::NormalizeEmail(email); }
+
+std::string UsableEmail(const api::v1::CaptureLeadRequest& r) {
+  return ValidEmail(Trim(r.email())) ? NormalizeEmail(r.email()) : "";
+}
+
+std::string UsablePhone(const api::v1::CaptureLeadRequest& r) {
+  const std::string phone = Trim(r.phone());
+  return ValidPhone(phone) ? phone : "";
+}
+
+std::vector<std::string> LeftOut(const api::v1::CaptureLeadRequest& r) {
+  std::vector<std::string> out;
+  if (const std::string email = Trim(r.email()); !email.empty() && !ValidEmail(email)) {
+    out.push_back(StrCat("email \"", EscapeForDisplay(email), "\" left out: not a valid e-mail address"));
+  }
+  if (const std::string phone = Trim(r.phone()); !phone.empty() && !ValidPhone(phone)) {
+    out.push_back(StrCat("phone \"", EscapeForDisplay(phone), "\" left out: ", kBadPhone));
+  }
+  return out;
+}
 
 std::string NormalizePhone(const std::string& phone) {
   const std::string p = Trim(phone);
@@ -264,9 +314,10 @@ LeadEvent DecideCapture(const api::v1::CaptureLeadRequest& r, events::v1::Assign
   auto* c = event.mutable_captured();
   c->mutable_contact()->set_name(Trim(r.name()));
   c->mutable_contact()->set_company(Trim(r.company()));
-  c->mutable_contact()->set_email(NormalizeEmail(r.email()));
-  c->mutable_contact()->set_phone(Trim(r.phone()));
+  c->mutable_contact()->set_email(UsableEmail(r));
+  c->mutable_contact()->set_phone(UsablePhone(r));
   c->set_source(r.source());
+  c->set_source_label(Trim(r.source_label()));
   c->set_external_id(Trim(r.external_id()));
   c->set_region(r.region());
   AddUnique(r.product_interest(), c->mutable_product_interest());
@@ -279,11 +330,12 @@ LeadEvent DecideLink(const api::v1::CaptureLeadRequest& r, const std::string& ma
   LeadEvent event;
   auto* l = event.mutable_source_linked();
   l->set_source(r.source());
+  l->set_source_label(Trim(r.source_label()));
   l->set_external_id(Trim(r.external_id()));
   l->mutable_contact()->set_name(Trim(r.name()));
   l->mutable_contact()->set_company(Trim(r.company()));
-  l->mutable_contact()->set_email(NormalizeEmail(r.email()));
-  l->mutable_contact()->set_phone(Trim(r.phone()));
+  l->mutable_contact()->set_email(UsableEmail(r));
+  l->mutable_contact()->set_phone(UsablePhone(r));
   l->set_matched_on(matched_on);
   AddUnique(r.product_interest(), l->mutable_product_interest());
   return event;
@@ -344,6 +396,48 @@ StatusOr<LeadEvent> DecideLogActivity(const Lead& lead, const Manager& manager,
   a->set_duration_seconds(r.duration_seconds());
   a->set_note(Trim(r.note()));
   return event;
+}
+
+StatusOr<MergeEvents> DecideMerge(const Lead& survivor, const Lead& merged, const api::v1::MergeLeadsRequest& r) {
+  if (survivor.status() == Lead::STATUS_MERGED) {
+    return absl::FailedPreconditionError(StrCat("lead ", survivor.lead_id(), " was itself merged into lead ",
+                                                survivor.merged_into_lead_id(), ": merge into that lead instead"));
+  }
+  if (merged.status() == Lead::STATUS_MERGED) {
+    return absl::FailedPreconditionError(StrCat("lead ", merged.lead_id(), " is already merged into lead ",
+                                                merged.merged_into_lead_id()));
+  }
+  events::v1::LeadsMerged m;
+  m.set_survivor_lead_id(survivor.lead_id());
+  m.set_merged_lead_id(merged.lead_id());
+  m.set_note(Trim(r.note()));
+  auto* contact = m.mutable_merged_contact();
+  contact->set_name(merged.name());
+  contact->set_company(merged.company());
+  contact->set_email(merged.email());
+  contact->set_phone(merged.phone());
+  auto* first = m.add_merged_sources();
+  first->set_source(merged.source());
+  first->set_source_label(merged.source_label());
+  first->set_external_id(merged.external_id());
+  first->set_matched_on("capture");
+  *first->mutable_at() = merged.captured_at();
+  for (const auto& l : merged.linked_sources()) {
+    auto* s = m.add_merged_sources();
+    s->set_source(l.source());
+    s->set_source_label(l.source_label());
+    s->set_external_id(l.external_id());
+    s->set_matched_on(l.matched_on());
+    *s->mutable_at() = l.linked_at();
+  }
+  *m.mutable_merged_product_interest() = merged.product_interest();
+  m.set_merged_activities(merged.activities());
+  m.set_merged_positive_activities(merged.positive_activities());
+  m.set_merged_company_size(merged.company_size());
+  MergeEvents out;
+  *out.survivor.mutable_merged() = m;
+  *out.merged.mutable_merged_into() = std::move(m);
+  return out;
 }
 
 ManagerEvent DecideRegisterManager(const api::v1::RegisterManagerRequest& r) {
@@ -486,7 +580,8 @@ void Rescore(Lead& lead) {
   int total = 0;
   for (const auto& c : lead.score_components()) total += c.points();
   lead.set_score(std::min(100, total));
-  lead.set_target_client(lead.score() >= kTargetClientScore && lead.status() != Lead::STATUS_DISQUALIFIED);
+  lead.set_target_client(lead.score() >= kTargetClientScore && lead.status() != Lead::STATUS_DISQUALIFIED &&
+                         lead.status() != Lead::STATUS_MERGED);
 }
 
 Status EvolveLead(std::optional<Lead>& state, const EventEnvelope& e) {
@@ -509,6 +604,7 @@ Status EvolveLead(std::optional<Lead>& state, const EventEnvelope& e) {
     lead.set_email(c.contact().email());
     lead.set_phone(c.contact().phone());
     lead.set_source(c.source());
+    lead.set_source_label(c.source_label());
     lead.set_external_id(c.external_id());
     lead.set_region(c.region());
     AddUnique(c.product_interest(), lead.mutable_product_interest());  // events before de-duplication
@@ -530,6 +626,7 @@ Status EvolveLead(std::optional<Lead>& state, const EventEnvelope& e) {
         const auto& l = event.source_linked();
         auto* s = lead.add_linked_sources();
         s->set_source(l.source());
+        s->set_source_label(l.source_label());
         s->set_external_id(l.external_id());
         s->set_matched_on(l.matched_on());
         *s->mutable_linked_at() = e.occurred_at();
@@ -574,6 +671,42 @@ Status EvolveLead(std::optional<Lead>& state, const EventEnvelope& e) {
         }
         break;
       }
+      case LeadEvent::kMerged: {
+        // The survivor takes over the other lead's sources, contact details it lacks, interest
+        // and activity; the other lead's history stays under its own id (GetLeadHistory joins them).
+        const auto& m = event.merged();
+        lead.add_merged_lead_ids(m.merged_lead_id());
+        for (const auto& from : m.merged_sources()) {
+          auto* s = lead.add_linked_sources();
+          s->set_source(from.source());
+          s->set_source_label(from.source_label());
+          s->set_external_id(from.external_id());
+          s->set_matched_on(from.matched_on());
+          *s->mutable_linked_at() = from.at();
+          s->set_from_lead_id(m.merged_lead_id());
+        }
+        if (lead.email().empty()) lead.set_email(m.merged_contact().email());
+        if (lead.phone().empty()) lead.set_phone(m.merged_contact().phone());
+        if (lead.company().empty()) lead.set_company(m.merged_contact().company());
+        if (lead.company_size() == 0) lead.set_company_size(m.merged_company_size());
+        for (const auto& p : m.merged_product_interest()) {
+          if (std::find(lead.product_interest().begin(), lead.product_interest().end(), p) ==
+                  lead.product_interest().end() &&
+              lead.product_interest_size() < kMaxProducts) {
+            lead.add_product_interest(p);
+          }
+        }
+        lead.set_activities(lead.activities() + m.merged_activities());
+        lead.set_positive_activities(lead.positive_activities() + m.merged_positive_activities());
+        break;
+      }
+      case LeadEvent::kMergedInto:
+        if (lead.status() == Lead::STATUS_MERGED) {
+          return absl::FailedPreconditionError(StrCat("lead ", lead.lead_id(), " merged twice"));
+        }
+        lead.set_status(Lead::STATUS_MERGED);
+        lead.set_merged_into_lead_id(event.merged_into().survivor_lead_id());
+        break;
       default:
         break;
     }

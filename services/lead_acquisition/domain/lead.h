@@ -46,14 +46,21 @@ Status ValidateLogActivity(const api::v1::LogLeadActivityRequest& r, absl::Time 
 Status ValidateRegisterManager(const api::v1::RegisterManagerRequest& r);
 Status ValidateDeactivateManager(const api::v1::DeactivateManagerRequest& r);
 Status ValidateSetManagerExtension(const api::v1::SetManagerExtensionRequest& r);
+Status ValidateMerge(const api::v1::MergeLeadsRequest& r);
 
 // ---- Identity and de-duplication keys. ----
 // Ids derived from the idempotency key of the creating command: the same on every retry.
 std::string LeadIdFor(const std::string& idempotency_key);
 std::string ManagerIdFor(const std::string& idempotency_key);
-// E-mail: trimmed, lower-cased. Phone: digits with a leading '+' for international numbers
+// E-mail: trimmed, NFC, case folded, the domain in Unicode form (unicode::NormalizeEmail). Phone: digits with a leading '+' for international numbers
 // ("00" prefix read as '+'); national numbers keep their digits. Empty when absent.
 std::string NormalizeEmail(const std::string& email);
+// The request's e-mail (normalised) and phone (trimmed) when valid, else empty: a malformed value
+// beside a usable one is left out of the lead (ValidateCapture refuses a lead with nothing usable).
+std::string UsableEmail(const api::v1::CaptureLeadRequest& r);
+std::string UsablePhone(const api::v1::CaptureLeadRequest& r);
+// What a capture leaves out, one line each ("email \"x@\" left out: not a valid e-mail address").
+std::vector<std::string> LeftOut(const api::v1::CaptureLeadRequest& r);
 std::string NormalizePhone(const std::string& phone);
 
 // ---- Decisions. ----
@@ -66,6 +73,14 @@ StatusOr<LeadEvent> DecideDisqualify(const Lead& lead, const api::v1::Disqualify
 StatusOr<LeadEvent> DecideAssign(const Lead& lead, const Manager& manager, const api::v1::AssignLeadRequest& r);
 StatusOr<LeadEvent> DecideLogActivity(const Lead& lead, const Manager& manager,
                                       const api::v1::LogLeadActivityRequest& r, absl::Time now);
+// Two leads are one person: the event for the survivor (`merged`, carrying what it takes over)
+// and the one for the other lead (`merged_into`). FAILED_PRECONDITION when either is already
+// merged into another lead.
+struct MergeEvents {
+  LeadEvent survivor;
+  LeadEvent merged;
+};
+StatusOr<MergeEvents> DecideMerge(const Lead& survivor, const Lead& merged, const api::v1::MergeLeadsRequest& r);
 ManagerEvent DecideRegisterManager(const api::v1::RegisterManagerRequest& r);
 StatusOr<ManagerEvent> DecideDeactivateManager(const Manager& manager, const api::v1::DeactivateManagerRequest& r);
 // A telephone (PBX) extension belongs to at most one active manager: `holder` is the manager the
@@ -93,6 +108,6 @@ Status EvolveManager(std::optional<Manager>& state, const EventEnvelope& event);
 void Rescore(Lead& lead);
 inline constexpr int kTargetClientScore = 60;
 
-bool IsOpen(const Lead& lead);  // NEW or QUALIFIED
+bool IsOpen(const Lead& lead);  // NEW or QUALIFIED (a merged lead is not open: its survivor is)
 
 }  // namespace sales::lead_acquisition

@@ -6,6 +6,7 @@
 #include "common/base/ids.h"
 #include "common/base/strings.h"
 #include "common/base/text.h"
+#include "common/unicode/unicode.h"
 
 namespace sales::lead_acquisition {
 namespace {
@@ -23,11 +24,6 @@ bool IsInvisible(char32_t c) {
          c == 0x3000 || c == 0x3164 || (c >= 0xFE00 && c <= 0xFE0F) || c == 0xFEFF || c == 0xFFA0 ||
          (c >= 0xFFF0 && c <= 0xFFF8) || (c >= 0x1BCA0 && c <= 0x1BCA3) || (c >= 0x1D173 && c <= 0x1D17A) ||
          (c >= 0xE0000 && c <= 0xE0FFF);
-}
-
-bool IsAtext(char c) {
-  return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
-         std::string_view("!#$%&'*+/=?^_`{|}~-").find(c) != std::string_view::npos;
 }
 
 bool ValidCode(const std::string& s, size_t max, bool product) {
@@ -101,36 +97,9 @@ void CheckText(const std::string& field, const std::string& value, size_t max, b
 bool ValidRegion(const std::string& s) { return s == "*" || ValidCode(s, 32, false); }
 bool ValidProductCode(const std::string& s) { return ValidCode(s, 64, true); }
 
-// A practical subset of RFC 5322 addr-spec: dot-atom local part, DNS host name with a TLD.
-bool ValidEmail(const std::string& e) {
-  if (e.size() > 254) return false;
-  const size_t at = e.find('@');
-  if (at == std::string::npos || at == 0 || at > 64 || e.find('@', at + 1) != std::string::npos) return false;
-  const std::string local = e.substr(0, at), domain = e.substr(at + 1);
-  if (local.front() == '.' || local.back() == '.' || local.find("..") != std::string::npos) return false;
-  for (char c : local) {
-    if (c != '.' && !IsAtext(c)) return false;
-  }
-  if (domain.size() < 4 || domain.find('.') == std::string::npos) return false;
-  size_t start = 0;
-  while (start <= domain.size()) {
-    size_t dot = domain.find('.', start);
-    if (dot == std::string::npos) dot = domain.size();
-    const std::string label = domain.substr(start, dot - start);
-    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
-    for (char c : label) {
-      if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-') return false;
-    }
-    if (dot == domain.size()) {
-      if (label.size() < 2) return false;
-      for (char c : label) {
-        if (!absl::ascii_isalpha(static_cast<unsigned char>(c))) return false;
-      }
-    }
-    start = dot + 1;
-  }
-  return true;
-}
+// RFC 5321 addresses with RFC 6531's internationalised local parts and IDNA domains (ICU):
+// common/unicode/unicode.h.
+bool ValidEmail(const std::string& e) { return unicode::IsValidEmail(e); }
 
 // International format: optional leading '+', digits and the usual separators, 7-15 digits (E.164).
 bool ValidPhone(const std::string& p) {

@@ -20,19 +20,6 @@ constexpr char kConsumerName[] = "intake";  // owner of the stored offsets and c
 // How operators see it: in dead letters' `dlq.consumer` header and in the Admin status.
 constexpr char kShownName[] = "lead-acquisition/intake";
 
-StatusOr<events::v1::LeadSource> SourceFromName(const std::string& name) {
-  static const std::pair<const char*, events::v1::LeadSource> kNames[] = {
-      {"web_form", events::v1::LEAD_SOURCE_WEB_FORM},     {"marketing_system", events::v1::LEAD_SOURCE_MARKETING_SYSTEM},
-      {"inbound_call", events::v1::LEAD_SOURCE_INBOUND_CALL}, {"manual", events::v1::LEAD_SOURCE_MANUAL},
-      {"referral", events::v1::LEAD_SOURCE_REFERRAL},     {"event", events::v1::LEAD_SOURCE_EVENT}};
-  if (name.empty()) return events::v1::LEAD_SOURCE_MARKETING_SYSTEM;
-  for (const auto& [n, s] : kNames) {
-    if (name == n) return s;
-  }
-  return InvalidField("source", StrCat("\"", EscapeForDisplay(name), "\" is not one of web_form, marketing_system, "
-                                       "inbound_call, manual, referral, event"));
-}
-
 }  // namespace
 
 StatusOr<api::v1::CaptureLeadRequest> ParseInboundLead(std::string_view json) {
@@ -58,8 +45,14 @@ StatusOr<api::v1::CaptureLeadRequest> ParseInboundLead(std::string_view json) {
   }
   if (in.external_id().empty()) return InvalidField("external_id", "required: the record's id in the sending system");
   api::v1::CaptureLeadRequest r;
-  ASSIGN_OR_RETURN(events::v1::LeadSource source, SourceFromName(in.source()));
-  r.set_source(source);
+  // The sender's label, verbatim (the campaign when there is no source); the decider maps it to a
+  // channel with the service's table, and an unknown label goes to the default channel.
+  const std::string label = !in.source().empty() ? in.source() : in.campaign();
+  if (label.empty()) {
+    r.set_source(events::v1::LEAD_SOURCE_MARKETING_SYSTEM);
+  } else {
+    r.set_source_label(label);
+  }
   r.set_external_id(in.external_id());
   r.set_name(in.name());
   r.set_company(in.company());
@@ -168,6 +161,14 @@ Status IntakeConsumer::ProcessBatch(std::vector<projection::Record>& messages) {
       continue;
     }
     const auto o = results[k]->capture;
+    if (!results[k]->left_out.empty()) {
+      // The record became a lead without a malformed value: said where operators look.
+      std::string left_out;
+      for (const auto& v : results[k]->left_out) StrAppend(&left_out, left_out.empty() ? "" : "; ", v);
+      const auto& m = messages[command_of[k]];
+      log::Warn("inbound lead: value left out", {{"partition", m.partition}, {"offset", m.offset},
+                                                 {"lead_id", results[k]->aggregate_id}, {"left_out", left_out}});
+    }
     outcomes[o == api::v1::CAPTURE_OUTCOME_CREATED && !results[k]->replayed ? "created"
              : o == api::v1::CAPTURE_OUTCOME_LINKED && !results[k]->replayed ? "linked"
                                                                              : "duplicate"]++;

@@ -66,14 +66,14 @@ TEST_F(IntakeIT, ValidDuplicateAndMalformedRecords) {
       {"{\"schema_version\":1,\"external_id\":\"x2\",\"name\":\"" + std::string(80000, 'a') + "\"}", "oversized"},
       {"{\"schema_version\":7,\"external_id\":\"x3\",\"name\":\"N\",\"email\":\"n@example.gr\"}",
        "unsupported version 7"},
-      {"{\"schema_version\":1,\"external_id\":\"x4\",\"name\":\"N\",\"email\":\"not-an-email\"}",
-       "email: not a valid e-mail address"},
+      // Truly unusable (an external id and a malformed e-mail would still be a lead: no name here).
+      {"{\"schema_version\":1,\"external_id\":\"x4\",\"name\":\" \",\"email\":\"not-an-email\"}",
+       "name: must not be empty"},
       // Untrusted bytes: neither the reason header nor the log may carry them raw.
       {"{\"schema_version\":1,\"external_id\":\"x5\",\"name\":\"Bad \xff\xfe\",\"email\":\"x5@example.gr\"}",
        "record: not a valid JSON lead record: Encountered non UTF-8 code points."},
-      {"{\"schema_version\":1,\"external_id\":\"x6\",\"name\":\"N\",\"email\":\"x6@example.gr\","
-       "\"source\":\"web\\nform\"}",
-       "source: \"web\\nform\" is not one of"},
+      {"{\"schema_version\":1,\"external_id\":\"x6\",\"name\":\"\\u200b\",\"email\":\"x6\\n@example.gr\"}",
+       "name: must contain a visible character"},
   };
   for (const auto& [record, reason] : bad) ASSERT_TRUE(producer.Send(topic, "bad", record).ok());
   ASSERT_TRUE(producer.Send(topic, "hs-3", Inbound("hs-3", "Γιάννης Τσάκωνας", "giannis@example.gr")).ok());
@@ -195,8 +195,8 @@ TEST_F(IntakeIT, CsvImportGivesExactCountsAndReimportCreatesNothing) {
     } else if (i < 9950) {  // refused by the service
       csv << "Bad Email " << n << ",,not-an-email-" << n << ",,web_form,,GR-ATT,,\r\n";
       bad_lines.insert(line);
-    } else {  // refused by salesctl: a field missing
-      csv << "Short Row " << n << ",,x" << n << "@example.gr\r\n";
+    } else {  // refused by the service: truly unusable (no name)
+      csv << ",,x" << n << "@example.gr,,web_form,,GR-ATT,,\r\n";
       bad_lines.insert(line);
     }
   }
@@ -210,7 +210,9 @@ TEST_F(IntakeIT, CsvImportGivesExactCountsAndReimportCreatesNothing) {
   EXPECT_THAT(out, HasSubstr("duplicates  500\n"));
   EXPECT_THAT(out, HasSubstr("rejected    200\n"));
   EXPECT_THAT(out, HasSubstr("line 9802: email: not a valid e-mail address"));
-  EXPECT_THAT(out, HasSubstr("line 9952: expected 9 fields like the header, got 3"));
+  EXPECT_THAT(out, HasSubstr("line 9952: name: must not be empty"));
+  EXPECT_THAT(out, HasSubstr("Rejected rows by reason:\n  150     email: not a valid e-mail address\n"
+                             "  50      name: must not be empty\nRejected rows:\n"));
   for (int l : bad_lines) EXPECT_THAT(out, HasSubstr("line " + std::to_string(l) + ":"));
 
   auto leads = AllLeads();

@@ -18,7 +18,7 @@ TEST(ParseInboundLead, AcceptsAVersionOneRecordInEitherFieldNaming) {
       "name": "Δήμητρα Ρήγα", "email": "dimitra@example.gr", "productInterest": ["crm-pro"],
       "company_size": 40, "utm_campaign": "autumn"})");
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_EQ(r->source(), events::v1::LEAD_SOURCE_WEB_FORM);
+  EXPECT_EQ(r->source_label(), "web_form") << "verbatim; the decider maps it to the web form channel";
   EXPECT_EQ(r->external_id(), "hs-1001");
   EXPECT_EQ(r->name(), "Δήμητρα Ρήγα");
   EXPECT_EQ(r->product_interest(0), "crm-pro");
@@ -43,7 +43,6 @@ TEST(ParseInboundLead, RefusesWithAReason) {
       {R"({"external_id": "x", "name": "N"})", "schema_version: required"},
       {R"({"schema_version": 2, "external_id": "x", "name": "N"})", "unsupported version 2"},
       {R"({"schema_version": 1, "name": "N", "email": "a@b.co"})", "external_id: required"},
-      {R"({"schema_version": 1, "external_id": "x", "source": "fax"})", "\"fax\" is not one of"},
       {R"({"schema_version": 1, "external_id": "x", "name": ")" + std::string(70000, 'a') + "\"}", "oversized"},
   };
   for (const auto& c : cases) {
@@ -57,7 +56,6 @@ TEST(ParseInboundLead, RefusesWithAReason) {
 TEST(ParseInboundLead, InvalidUtf8AndLineBreaksAreRefusedWithoutCopyingThem) {
   const std::vector<std::string> records = {
       "{\"schema_version\":1,\"external_id\":\"x\",\"email\":\"a@b.co\",\"name\":\"Bad \xff\xfe\"}",
-      "{\"schema_version\":1,\"external_id\":\"x\",\"email\":\"a@b.co\",\"name\":\"N\",\"source\":\"web\\nform\"}",
       "{\"schema_version\":1,\"external_id\":\"x\",\"email\":\"a@b.co\",\"name\":\"N\",\"source\":\"\xff\"}",
       "{\"schema_version\":1,\"external_id\":\"x\xc3\",\"email\":\"a@b.co\",\"name\":\"N\"}",
       "{\"schema_version\":1,\"external_id\":\"x\",\"email\":\"a@b.co\",\"name\":\"Ann\\u202ea\"}",
@@ -77,11 +75,26 @@ TEST(ParseInboundLead, InvalidUtf8AndLineBreaksAreRefusedWithoutCopyingThem) {
     reasons.push_back(reason);
   }
   EXPECT_THAT(reasons, ElementsAre("record: not a valid JSON lead record: Encountered non UTF-8 code points.",
-                                   "source: \"web\\nform\" is not one of web_form, marketing_system, inbound_call, "
-                                   "manual, referral, event",
                                    "record: not a valid JSON lead record: Encountered non UTF-8 code points.",
                                    "record: not a valid JSON lead record: Encountered non UTF-8 code points.",
                                    "name: must not contain bidirectional controls (U+202A-U+202E, U+2066-U+2069)"));
+}
+
+// Sources are whatever the sender calls them: kept verbatim as the label (the decider maps it to a
+// channel, and makes line breaks spaces); a record is never refused for its source.
+TEST(ParseInboundLead, SourceLabelsAreKeptVerbatim) {
+  auto fax = ParseInboundLead(R"({"schema_version":1,"external_id":"x","name":"N","email":"a@b.co","source":"fax"})");
+  ASSERT_TRUE(fax.ok()) << fax.status();
+  EXPECT_EQ(fax->source_label(), "fax");
+  EXPECT_EQ(fax->source(), events::v1::LEAD_SOURCE_UNSPECIFIED) << "the decider looks the channel up";
+  auto campaign = ParseInboundLead(
+      R"({"schema_version":1,"external_id":"x","name":"N","email":"a@b.co","campaign":"Google Ads - Άνοιξη"})");
+  ASSERT_TRUE(campaign.ok());
+  EXPECT_EQ(campaign->source_label(), "Google Ads - Άνοιξη") << "the campaign when there is no source";
+  auto none = ParseInboundLead(R"({"schema_version":1,"external_id":"x","name":"N","email":"a@b.co"})");
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->source(), events::v1::LEAD_SOURCE_MARKETING_SYSTEM);
+  EXPECT_TRUE(none->source_label().empty());
 }
 
 }  // namespace

@@ -448,11 +448,13 @@ TEST(ValidateCapture, InvisibleAndBidiControlledTextIsRefused) {
   }
 }
 
-TEST(ValidateCapture, ContactNeedsEmailOrPhone) {
+TEST(ValidateCapture, ContactNeedsEmailOrPhoneOrAnExternalId) {
   auto r = ValidRequest();
   r.clear_email();
   EXPECT_TRUE(ValidateCapture(r).ok());
   r.clear_phone();
+  EXPECT_TRUE(ValidateCapture(r).ok()) << "an external id alone: the sender can still tell us who it is";
+  r.clear_external_id();
   EXPECT_THAT(ViolationsOf(ValidateCapture(r)),
               ElementsAre(Field(&FieldViolation::description, HasSubstr("e-mail or a phone"))));
 }
@@ -466,6 +468,8 @@ TEST(ValidateCapture, Emails) {
   for (const char* bad : {"plain", "@example.com", "a@", "a@b", "a..b@example.com", "a@-x.com", "a@x.c", "a b@x.com",
                           "a@x.c0m", "a@@x.com"}) {
     auto r = ValidRequest();
+    r.clear_phone();  // nothing else usable: a malformed e-mail refuses the lead
+    r.clear_external_id();
     r.set_email(bad);
     EXPECT_THAT(ViolationsOf(ValidateCapture(r)), ElementsAre(Field(&FieldViolation::field, "email"))) << bad;
   }
@@ -479,6 +483,8 @@ TEST(ValidateCapture, Phones) {
   }
   for (const char* bad : {"12345", "+1 (555) 0101 2222 33333", "555-CALL-NOW", "30+210555010"}) {
     auto r = ValidRequest();
+    r.clear_email();
+    r.clear_external_id();
     r.set_phone(bad);
     EXPECT_THAT(ViolationsOf(ValidateCapture(r)), ElementsAre(Field(&FieldViolation::field, "phone"))) << bad;
   }
