@@ -19,6 +19,7 @@
 #include "common/store/store.h"
 #include "common/testing/kafka_env.h"
 #include "common/testing/service_process.h"
+#include "common/testing/store_rows.h"
 #include "common/testing/temp_dir.h"
 #include "gtest/gtest.h"
 #include "sales/api/v1/admin.grpc.pb.h"
@@ -247,24 +248,6 @@ class FirstOffersIT : public ::testing::Test {
     return out;
   }
 
-  // Every row of every column family of the offers projection in the store folder (the service
-  // that used it must have stopped), except the meta family (offsets and counters).
-  std::map<std::string, std::string> Rows(const std::string& store) {
-    OffersProjection projection;
-    auto opened = Store::Open({.path = dir_.File(store), .column_families = projection.column_families()});
-    EXPECT_TRUE(opened.ok()) << opened.status();
-    std::map<std::string, std::string> rows;
-    if (!opened.ok()) return rows;
-    for (const auto& family : projection.column_families()) {
-      auto s = (*opened)->Scan(family, "", "", [&](std::string_view k, std::string_view v) {
-        rows[family + "|" + std::string(k)] = std::string(v);
-        return true;
-      });
-      EXPECT_TRUE(s.ok()) << s;
-    }
-    return rows;
-  }
-
   // Stops the serving first offers, rebuilds a fresh store from both topics with a second
   // instance, and checks that both stores hold the same rows byte for byte.
   void ExpectRebuildGivesIdenticalRows() {
@@ -273,18 +256,9 @@ class FirstOffersIT : public ::testing::Test {
     auto rebuild = StartOffersProcess("rebuild-store");
     ASSERT_TRUE(rebuild.ok()) << rebuild.status();  // ready = caught up with both topics
     ASSERT_TRUE((*rebuild)->Stop().ok());
-    const auto serving = Rows("offers-store");
-    const auto rebuilt = Rows("rebuild-store");
-    EXPECT_GT(serving.size(), 0u);
-    EXPECT_EQ(serving.size(), rebuilt.size());
-    for (const auto& [key, value] : serving) {
-      auto it = rebuilt.find(key);
-      if (it == rebuilt.end()) {
-        ADD_FAILURE() << "row missing after rebuild: " << key;
-      } else if (it->second != value) {
-        ADD_FAILURE() << "row differs after rebuild: " << key;
-      }
-    }
+    OffersProjection projection;
+    testing::ExpectSameRows(testing::StoreRows(dir_.File("offers-store"), projection),
+                            testing::StoreRows(dir_.File("rebuild-store"), projection));
     StartOffers();
   }
 

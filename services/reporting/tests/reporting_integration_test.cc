@@ -95,24 +95,6 @@ class ReportingIT : public first_offers::FirstOffersIT {
     ASSERT_TRUE(Accept(key + "-accept", out.offer_id(), &out).ok());
   }
 
-  std::map<std::string, std::string> ReportingRows(const std::string& store) {
-    ReportingProjection projection;
-    auto opened = Store::Open({.path = dir_.File(store), .column_families = projection.column_families()});
-    EXPECT_TRUE(opened.ok()) << opened.status();
-    std::map<std::string, std::string> rows;
-    if (!opened.ok()) return rows;
-    for (const auto& family : projection.column_families()) {
-      EXPECT_TRUE((*opened)
-                      ->Scan(family, "", "",
-                             [&](std::string_view k, std::string_view v) {
-                               rows[family + "|" + std::string(k)] = std::string(v);
-                               return true;
-                             })
-                      .ok());
-    }
-    return rows;
-  }
-
   // Stops the serving reporting, rebuilds a fresh store from the four topics with a second
   // instance, and checks both stores hold the same rows byte for byte.
   void ExpectReportingRebuildGivesIdenticalRows() {
@@ -121,18 +103,9 @@ class ReportingIT : public first_offers::FirstOffersIT {
     auto rebuild = StartReportingProcess("reporting-rebuild");
     ASSERT_TRUE(rebuild.ok()) << rebuild.status();
     ASSERT_TRUE((*rebuild)->Stop().ok());
-    const auto serving = ReportingRows("reporting-store");
-    const auto rebuilt = ReportingRows("reporting-rebuild");
-    EXPECT_GT(serving.size(), 0u);
-    EXPECT_EQ(serving.size(), rebuilt.size());
-    for (const auto& [key, value] : serving) {
-      auto it = rebuilt.find(key);
-      if (it == rebuilt.end()) {
-        ADD_FAILURE() << "row missing after rebuild: " << key;
-      } else if (it->second != value) {
-        ADD_FAILURE() << "row differs after rebuild: " << key;
-      }
-    }
+    ReportingProjection projection;
+    testing::ExpectSameRows(testing::StoreRows(dir_.File("reporting-store"), projection),
+                            testing::StoreRows(dir_.File("reporting-rebuild"), projection));
     StartReporting();
   }
 
