@@ -16,8 +16,14 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 grpcurl=${SALES_GRPCURL:-${SALES_TOOLS_DIR:-$HOME/.cache/sales-platform/bin}/grpcurl}
 
 echo "demo: registering a sales manager for Attica (leads there are assigned automatically):"
-"$grpcurl" -plaintext -d '{"idempotency_key":"demo-manager-anna","name":"Άννα Κωστάκη","email":"anna@example.gr",
-  "regions":["GR-ATT"],"products":["crm-pro"],"extension":"201"}' "$target" sales.api.v1.LeadAcquisition/RegisterManager
+anna=$("$grpcurl" -plaintext -d '{"idempotency_key":"demo-manager-anna","name":"Άννα Κωστάκη","email":"anna@example.gr",
+  "regions":["GR-ATT"],"products":["crm-pro"]}' "$target" sales.api.v1.LeadAcquisition/RegisterManager)
+echo "$anna"
+anna_id=$(echo "$anna" | sed -n 's/.*"manager_id": "\([^"]*\)".*/\1/p')
+# Her telephone extension, for client support's PBX calls (a separate command: a state left by an
+# earlier `make run` registered her without one, and a key must keep meaning the same request).
+"$grpcurl" -plaintext -d "{\"idempotency_key\":\"demo-manager-anna-extension-201\",\"manager_id\":\"$anna_id\",
+  \"extension\":\"201\"}" "$target" sales.api.v1.LeadAcquisition/SetManagerExtension >/dev/null
 echo
 echo "demo: capturing a lead:"
 echo "  grpcurl -plaintext -d '{...}' $target sales.api.v1.LeadAcquisition/CaptureLead"
