@@ -72,6 +72,7 @@ prepare() {
   write_config
   if [ ! -f "$dir/data/meta.properties" ]; then
     local id; id=$(head -c16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+    id=${id/#-/A}  # one id in 64 starts with '-', which the tool would read as an option
     "${java_cmd[@]}" kafka.tools.StorageTool format -t "$id" -c "$dir/server.properties" >"$dir/format.log" 2>&1 \
       || { log "formatting storage failed:"; cat "$dir/format.log" >&2; exit 1; }
   fi
