@@ -228,6 +228,13 @@ void DeciderCore::ProcessChunk(std::vector<std::unique_ptr<Job>>& chunk) {
   phase("decide");
 
   if (!records.empty()) {
+    // Until this chunk is committed (or given up), the runner waits before applying what it
+    // polled, so that it confirms these events by their markers rather than applying them first.
+    struct AppendInFlight {
+      explicit AppendInFlight(projection::Applier* a) : applier(a) { applier->BeginAppend(); }
+      ~AppendInFlight() { applier->EndAppend(); }
+      projection::Applier* applier;
+    } in_flight(applier_);
     std::vector<kafka::OutgoingMessage> messages;
     messages.reserve(records.size());
     for (const auto& r : records) messages.push_back({r.topic, r.key, r.value, r.headers});

@@ -893,5 +893,31 @@ TEST(StatusMatchers, MatchTheCodeAndTheMessageAndSayWhyNot) {
   EXPECT_THAT(why_not_ok.str(), HasSubstr("NOT_FOUND: no such counter"));
 }
 
+// The runner waits for the command path's appends begun before it polled (so it finds their
+// markers), but never for appends begun after it started waiting.
+TEST(ApplierHandOff, TheRunnerWaitsForAppendsBegunBeforeItAndOnlyThose) {
+  projection::Applier applier(nullptr, nullptr);
+  applier.AwaitAppends(absl::Seconds(5));  // nothing in flight: returns at once
+  applier.BeginAppend();
+  std::atomic<bool> ended{false}, returned{false};
+  std::thread runner([&] {
+    applier.AwaitAppends(absl::Seconds(5));
+    EXPECT_TRUE(ended.load()) << "the runner went on before the append in flight was committed";
+    returned = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(returned.load());
+  applier.BeginAppend();  // a later append: not waited for
+  ended = true;
+  applier.EndAppend();
+  runner.join();
+  EXPECT_TRUE(returned.load());
+  // Bounded: an append never ended lets the runner go on after the limit.
+  const absl::Time start = absl::Now();
+  applier.AwaitAppends(absl::Milliseconds(50));
+  EXPECT_GE(absl::Now() - start, absl::Milliseconds(40));
+  applier.EndAppend();
+}
+
 }  // namespace
 }  // namespace sales::command

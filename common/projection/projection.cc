@@ -53,6 +53,25 @@ Status Applier::Commit(Batch& batch, bool changes_rows) {
   return absl::OkStatus();
 }
 
+void Applier::BeginAppend() {
+  std::lock_guard lock(appends_mu_);
+  ++appends_begun_;
+}
+
+void Applier::EndAppend() {
+  {
+    std::lock_guard lock(appends_mu_);
+    ++appends_ended_;
+  }
+  appends_cv_.notify_all();
+}
+
+void Applier::AwaitAppends(absl::Duration limit) {
+  std::unique_lock lock(appends_mu_);
+  const uint64_t target = appends_begun_;
+  appends_cv_.wait_for(lock, absl::ToChronoMilliseconds(limit), [&] { return appends_ended_ >= target; });
+}
+
 bool Applier::MayHaveAppliedAhead() {
   int state = ahead_state_.load();
   if (state < 0) {

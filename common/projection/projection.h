@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -111,6 +112,18 @@ class Applier {
   // Call under mutex().
   Status CommitAppended(Batch& batch, const std::vector<Record>& applied);
 
+  // The hand-off between a command path's append and the runner. A command path that releases
+  // mutex() while Kafka acknowledges its events calls BeginAppend() before releasing it and
+  // EndAppend() once it committed them (or gave up). The runner calls AwaitAppends() before it
+  // applies what it polled: records it polled can only be of appends begun by then, so waiting for
+  // those (one acknowledgement at most, never for appends begun later) lets it find their
+  // applied-ahead markers instead of applying the events itself - which would make the command
+  // path apply them a second time (its batch no longer rests on the rows). Bounded by `limit`:
+  // after that the runner applies them and the command path re-applies (correct, only slower).
+  void BeginAppend();
+  void EndAppend();
+  void AwaitAppends(absl::Duration limit);
+
   // Whether applied-ahead markers may exist (some were written since this process started, or
   // some were in the store when it was first asked). A rebuild into a fresh store has none, and
   // its runner skips looking them up.
@@ -122,6 +135,10 @@ class Applier {
   std::mutex mu_;
   uint64_t commits_ = 0;              // guarded by mu_
   std::atomic<int> ahead_state_{-1};  // -1 unknown, 0 none, 1 maybe
+  std::mutex appends_mu_;
+  std::condition_variable appends_cv_;
+  uint64_t appends_begun_ = 0;        // guarded by appends_mu_
+  uint64_t appends_ended_ = 0;        // guarded by appends_mu_
 };
 
 }  // namespace sales::projection

@@ -184,6 +184,9 @@ Status ProjectionRunner::ApplyBatch(std::vector<Record>& records, const std::set
 }
 
 Status ProjectionRunner::ProcessBatch(std::vector<Record>& records) {
+  // Events the command path is still committing (appended, acknowledged, not yet in the store):
+  // let it commit them with their markers first (Applier::AwaitAppends).
+  applier_->AwaitAppends(absl::Seconds(5));
   std::vector<std::pair<Record, Status>> rejected;
   Tally tally;
   RETURN_IF_ERROR(ApplyBatch(records, nullptr, &rejected, &tally));
