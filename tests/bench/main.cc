@@ -29,6 +29,7 @@
 #include "common/testing/temp_dir.h"
 #include "sales/api/v1/admin.grpc.pb.h"
 #include "sales/api/v1/client_support.grpc.pb.h"
+#include "sales/api/v1/reporting.grpc.pb.h"
 #include "tests/bench/cpu.h"
 #include "tests/bench/kafka_bench.h"
 #include "tests/bench/lead_data.h"
@@ -36,6 +37,7 @@
 #include "tests/bench/offers_bench.h"
 #include "tests/bench/report.h"
 #include "tests/bench/service_bench.h"
+#include "tests/bench/stats.h"
 #include "tests/bench/store_bench.h"
 #include "tests/bench/support_data.h"
 
@@ -61,6 +63,7 @@ struct Plan {
   absl::Duration offer_duration = absl::Seconds(10);
   int64_t offer_rebuild_events = 1000000;  // offer events in the rebuild topic (plus their leads')
   int64_t support_rebuild_events = 1000000;  // client support events (plus their managers' and the product)
+  int report_calls = 300;                    // GetPlanVsActual calls per repeat
   int64_t pbx_clients = 10000;               // clients known before the PBX records arrive
   int64_t pbx_records = 50000;               // PBX call records per repeat
 
@@ -78,14 +81,23 @@ struct Plan {
     p.offer_duration = absl::Seconds(1);
     p.offer_rebuild_events = 20000;
     p.support_rebuild_events = 20000;
+    p.report_calls = 50;
     p.pbx_clients = 500;
     p.pbx_records = 2000;
     return p;
   }
 };
 
+// The topics of the offers rebuild (sales.leads and sales.offers), written once per run and read
+// by the first offers and the reporting rebuilds.
+struct OffersTopics {
+  std::string full_prefix, empty_prefix;
+  int64_t lead_events = 0, offer_events = 0;  // offer_events includes the one product event
+};
+
 struct Bench {
   Plan plan;
+  std::optional<OffersTopics> offers_topics;
   ServiceSetup setup;
   std::string run;  // unique per invocation: topic prefixes and idempotency keys
   Report report;
@@ -431,7 +443,8 @@ Status MeasureOffers(Bench& b) {
 // sales.offers: one drafted, sent and accepted (it converts the lead), two drafted and sent, one
 // only drafted - 8 offer events per lead - after the product they are priced from. Written in the
 // order built (ProduceInOrder), so every offer's events follow each other.
-Status MeasureOffersRebuild(Bench& b) {
+StatusOr<OffersTopics> WriteOffersTopics(Bench& b) {
+  if (b.offers_topics) return *b.offers_topics;
   constexpr int kOfferEventsPerLead = 8;
   const int64_t leads = std::max<int64_t>(1, b.plan.offer_rebuild_events / kOfferEventsPerLead);
   const std::string full_prefix = b.Prefix("offers-rebuild"), empty_prefix = b.Prefix("offers-empty");
@@ -467,11 +480,70 @@ Status MeasureOffersRebuild(Bench& b) {
                   }).status());
   b.Log(StrCat("offers rebuild: ", offer_events, " offer events (product included) and ", lead_events,
                " lead events written in ", absl::ToInt64Seconds(absl::Now() - start), " s"));
-  return RebuildRepeats(b, b.setup.offers_binary, full_prefix, empty_prefix, offer_events + lead_events,
+  b.offers_topics = OffersTopics{full_prefix, empty_prefix, lead_events, offer_events};
+  return *b.offers_topics;
+}
+
+Status MeasureOffersRebuild(Bench& b) {
+  ASSIGN_OR_RETURN(OffersTopics t, WriteOffersTopics(b));
+  return RebuildRepeats(b, b.setup.offers_binary, t.full_prefix, t.empty_prefix, t.offer_events + t.lead_events,
                         {"offers-rebuild", "offers_rebuild_events_per_s", "offers_rebuild_peak_rss_mb",
                          "offers_rebuild_ready_s", "offers_startup_empty_s"});
 }
 
+// Reporting over the offers rebuild's topics: its rebuild (every lead and offer event applied; the
+// product event is not used) and then, on the store it built, GetPlanVsActual of revenue for the
+// current year in months by manager (the facts: one accepted offer per qualified lead), called one
+// after another; latency per call from the client's side.
+Status MeasureReporting(Bench& b) {
+  ASSIGN_OR_RETURN(OffersTopics t, WriteOffersTopics(b));
+  RETURN_IF_ERROR(RebuildRepeats(b, b.setup.reporting_binary, t.full_prefix, t.empty_prefix,
+                                 t.offer_events - 1 + t.lead_events,
+                                 {"reporting-rebuild", "reporting_rebuild_events_per_s", "reporting_rebuild_peak_rss_mb",
+                                  "reporting_rebuild_ready_s", "reporting_startup_empty_s"}));
+  ASSIGN_OR_RETURN(auto service,
+                   StartService(b, t.full_prefix, b.Dir("reporting-query-store"), b.setup.reporting_binary));
+  auto stub = api::v1::Reporting::NewStub(service->Channel());
+  api::v1::PlanVsActualRequest request;
+  request.set_period(absl::FormatTime("%Y", absl::Now(), absl::UTCTimeZone()));
+  request.set_metric(events::v1::PLAN_METRIC_REVENUE);
+  request.set_by(events::v1::PLAN_DIMENSION_MANAGER);
+  request.set_dynamics(api::v1::BUCKET_MONTH);
+  const auto call = [&](absl::Duration* took) -> Status {
+    api::v1::PlanVsActualResponse response;
+    ::grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    const absl::Time start = absl::Now();
+    ::grpc::Status s = stub->GetPlanVsActual(&ctx, request, &response);
+    *took = absl::Now() - start;
+    if (!s.ok()) return absl::InternalError(StrCat("GetPlanVsActual: ", s.error_message()));
+    if (response.total().facts() == 0) return absl::InternalError("GetPlanVsActual counted no facts: nothing measured");
+    return absl::OkStatus();
+  };
+  auto& p50 = b.report.Get("report_year_by_month_p50_ms");
+  auto& p99 = b.report.Get("report_year_by_month_p99_ms");
+  const int calls = b.plan.report_calls;
+  absl::Duration took;
+  for (int i = 0; i < 10; ++i) RETURN_IF_ERROR(call(&took));  // warm-up: caches, connections
+  CpuTally cpu(&b.cpu);
+  for (int r = 1; r <= b.plan.repeats; ++r) {
+    std::vector<double> ms;
+    cpu.Begin();
+    for (int i = 0; i < calls; ++i) {
+      RETURN_IF_ERROR(call(&took));
+      ms.push_back(absl::ToDoubleMilliseconds(took));
+    }
+    cpu.End(static_cast<double>(calls));
+    const double median = Percentile(ms, 0.50), tail = Percentile(ms, 0.99);
+    p50.repeats.push_back(median);
+    p99.repeats.push_back(tail);
+    b.Log(StrCat("report year by month ", r, "/", b.plan.repeats, ": p50 ", median, " ms, p99 ", tail, " ms over ",
+                 calls, " calls"));
+  }
+  AddCpu(b, "report year by month", "call", cpu);
+  RETURN_IF_ERROR(StopService(b, std::move(service)));
+  return RemoveAll(b.Dir("reporting-query-store"));
+}
 // Client support's topics for `clients` clients: the product they order on sales.offers, a manager
 // per kClientsPerManager clients on sales.leads (registered with an extension; every other one
 // moved away and back), each client's kSupportEventsPerClient events on sales.clients. Written in
@@ -642,6 +714,13 @@ void AddFigures(Report& r) {
   r.Add("support_rebuild_vs_raw_consume", "client support rebuild / raw consume", 2, Goal::kAtLeast, 0.5);
   r.Add("support_rebuild_peak_rss_mb", "client support rebuild peak RSS (MiB)", 0);
   r.Add("pbx_intake_records_per_s", "PBX intake, records to interactions (records/s)", 0);
+  r.Add("reporting_startup_empty_s", "reporting start-up, empty topics (s)", 2);
+  r.Add("reporting_rebuild_ready_s", "reporting start-up, offers rebuild topics (s)", 2);
+  r.Add("reporting_rebuild_events_per_s", "reporting rebuild (events/s)", 0);
+  r.Add("reporting_rebuild_vs_raw_consume", "reporting rebuild / raw consume", 2, Goal::kAtLeast, 0.5);
+  r.Add("reporting_rebuild_peak_rss_mb", "reporting rebuild peak RSS (MiB)", 0);
+  r.Add("report_year_by_month_p50_ms", "plan vs actual, year by month, p50 (ms)", 2);
+  r.Add("report_year_by_month_p99_ms", "plan vs actual, year by month, p99 (ms)", 2, Goal::kAtMost, 20);
 }
 
 std::string Machine(std::map<std::string, std::string>* meta) {
@@ -675,7 +754,8 @@ std::string LoadAverage() {
 }
 
 int Main(int argc, char** argv) {
-  std::string bootstrap, out, work_dir, binary, offers_binary, support_binary, only, broker_pid_file;
+  std::string bootstrap, out, work_dir, binary, offers_binary, support_binary, reporting_binary, only,
+      broker_pid_file;
   bool quick = false;
   int64_t repeats = 0, rebuild_events = 0, offer_rebuild_events = 0, support_rebuild_events = 0;
   Config config("sales_bench");
@@ -687,6 +767,7 @@ int Main(int argc, char** argv) {
   config.AddString("service-bin", "", SALES_LEAD_ACQUISITION_BIN, "the lead-acquisition executable", &binary);
   config.AddString("offers-bin", "", SALES_FIRST_OFFERS_BIN, "the first-offers executable", &offers_binary);
   config.AddString("support-bin", "", SALES_CLIENT_SUPPORT_BIN, "the client-support executable", &support_binary);
+  config.AddString("reporting-bin", "", SALES_REPORTING_BIN, "the reporting executable", &reporting_binary);
   config.AddBool("quick", "", false, "every measurement once with small counts (a smoke test: figures mean nothing)",
                  &quick);
   config.AddInt("repeats", "", 0, 0, 100, "repeats per figure (0: 3, or 1 with --quick)", &repeats);
@@ -703,7 +784,7 @@ int Main(int argc, char** argv) {
                    "pid file of the broker, to show its CPU use (default: $KAFKA_DIR/broker.pid if it exists)",
                    &broker_pid_file);
   config.AddString("only", "", "", "comma-separated subset of: kafka,store,capture,peak,append,rebuild,import,offers,offers-rebuild,"
-                   "support-rebuild,pbx",
+                   "support-rebuild,pbx,reporting",
                    &only);
   if (Status s = config.Parse(argc, argv); !s.ok()) {
     std::cerr << "sales_bench: " << s.message() << "\n\n" << config.Usage();
@@ -726,7 +807,8 @@ int Main(int argc, char** argv) {
     work_dir = temp->path();
   }
   std::filesystem::create_directories(work_dir);
-  b.setup = {binary, offers_binary, support_binary, bootstrap, std::filesystem::absolute(work_dir).string()};
+  b.setup = {binary, offers_binary, support_binary, reporting_binary, bootstrap,
+             std::filesystem::absolute(work_dir).string()};
   b.run = StrCat(getpid(), "-", absl::ToUnixSeconds(absl::Now()));
   AddFigures(b.report);
   if (const char* kafka_dir = std::getenv("KAFKA_DIR"); broker_pid_file.empty() && kafka_dir) {
@@ -752,7 +834,7 @@ int Main(int argc, char** argv) {
       {"kafka", MeasureRawKafka}, {"store", MeasureStore},   {"capture", MeasureCapture}, {"peak", MeasurePeak},
       {"append", MeasureAppendToQuery}, {"rebuild", MeasureRebuild}, {"import", MeasureImport},
       {"offers", MeasureOffers}, {"offers-rebuild", MeasureOffersRebuild},
-      {"support-rebuild", MeasureSupportRebuild}, {"pbx", MeasurePbxIntake}};
+      {"support-rebuild", MeasureSupportRebuild}, {"pbx", MeasurePbxIntake}, {"reporting", MeasureReporting}};
   std::vector<std::string> selected = absl::StrSplit(only, ',', absl::SkipEmpty());
   int failures = 0;
   if (!quick && !selected.empty() && std::find(selected.begin(), selected.end(), "kafka") == selected.end()) {
@@ -777,7 +859,8 @@ int Main(int argc, char** argv) {
   const auto& consume = b.report.Get("raw_consume_per_s").value;
   for (const auto& [rebuild, ratio] : {std::pair{"rebuild_events_per_s", "rebuild_vs_raw_consume"},
                                        std::pair{"offers_rebuild_events_per_s", "offers_rebuild_vs_raw_consume"},
-                                       std::pair{"support_rebuild_events_per_s", "support_rebuild_vs_raw_consume"}}) {
+                                       std::pair{"support_rebuild_events_per_s", "support_rebuild_vs_raw_consume"},
+                                       std::pair{"reporting_rebuild_events_per_s", "reporting_rebuild_vs_raw_consume"}}) {
     const auto& rate = b.report.Get(rebuild).value;
     if (rate && consume && *consume > 0) b.report.Get(ratio).value = *rate / *consume;
   }

@@ -30,7 +30,12 @@ set(figures
   support_rebuild_events_per_s:1:1e9
   support_rebuild_vs_raw_consume:0:1000
   support_rebuild_peak_rss_mb:1:100000
-  pbx_intake_records_per_s:1:1e9)
+  pbx_intake_records_per_s:1:1e9
+  reporting_rebuild_events_per_s:1:1e9
+  reporting_rebuild_vs_raw_consume:0:1000
+  reporting_rebuild_peak_rss_mb:1:100000
+  report_year_by_month_p50_ms:0:60000
+  report_year_by_month_p99_ms:0:60000)
 foreach(figure IN LISTS figures)
   string(REPLACE ":" ";" figure "${figure}")
   list(GET figure 0 key)

@@ -23,6 +23,7 @@ struct ServiceSetup {
   std::string binary;         // the lead-acquisition executable
   std::string offers_binary;  // the first-offers executable
   std::string support_binary;  // the client-support executable
+  std::string reporting_binary;  // the reporting executable
   std::string bootstrap;      // Kafka
   std::string work_dir;       // service logs, ready files and stores go below it
 };
