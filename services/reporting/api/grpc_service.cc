@@ -45,5 +45,25 @@ template <typename Request, typename Response, typename Query>
                                                  api::v1::PlanVsActualResponse* out) {
   return Read(c, "GetPlanVsActual", *r, out, &ReportQueries::GetPlanVsActual);
 }
+::grpc::Status ReportingService::GetProductReport(::grpc::ServerContext* c, const api::v1::ProductReportRequest* r,
+                                                  api::v1::ProductReportResponse* out) {
+  return Read(c, "GetProductReport", *r, out, &ReportQueries::GetProductReport);
+}
+::grpc::Status ReportingService::GetClientRevenue(::grpc::ServerContext* c, const api::v1::ClientRevenueRequest* r,
+                                                  api::v1::ClientRevenueResponse* out) {
+  return Read(c, "GetClientRevenue", *r, out, &ReportQueries::GetClientRevenue);
+}
+::grpc::Status ReportingService::GetConcentration(::grpc::ServerContext* c, const api::v1::ConcentrationRequest* r,
+                                                  api::v1::ConcentrationResponse* out) {
+  return Read(c, "GetConcentration", *r, out, &ReportQueries::GetConcentration);
+}
+::grpc::Status ReportingService::GetInboundCalls(::grpc::ServerContext* c, const api::v1::InboundCallsRequest* r,
+                                                 api::v1::InboundCallsResponse* out) {
+  return Read(c, "GetInboundCalls", *r, out, &ReportQueries::GetInboundCalls);
+}
+::grpc::Status ReportingService::GetPipeline(::grpc::ServerContext* c, const api::v1::PipelineRequest* r,
+                                             api::v1::PipelineResponse* out) {
+  return Read(c, "GetPipeline", *r, out, &ReportQueries::GetPipeline);
+}
 
 }  // namespace sales::reporting

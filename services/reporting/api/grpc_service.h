@@ -25,6 +25,16 @@ class ReportingService final : public api::v1::Reporting::Service {
                                    api::v1::ListExchangeRatesResponse* out) override;
   ::grpc::Status GetPlanVsActual(::grpc::ServerContext* c, const api::v1::PlanVsActualRequest* r,
                                  api::v1::PlanVsActualResponse* out) override;
+  ::grpc::Status GetProductReport(::grpc::ServerContext* c, const api::v1::ProductReportRequest* r,
+                                  api::v1::ProductReportResponse* out) override;
+  ::grpc::Status GetClientRevenue(::grpc::ServerContext* c, const api::v1::ClientRevenueRequest* r,
+                                  api::v1::ClientRevenueResponse* out) override;
+  ::grpc::Status GetConcentration(::grpc::ServerContext* c, const api::v1::ConcentrationRequest* r,
+                                  api::v1::ConcentrationResponse* out) override;
+  ::grpc::Status GetInboundCalls(::grpc::ServerContext* c, const api::v1::InboundCallsRequest* r,
+                                 api::v1::InboundCallsResponse* out) override;
+  ::grpc::Status GetPipeline(::grpc::ServerContext* c, const api::v1::PipelineRequest* r,
+                             api::v1::PipelineResponse* out) override;
 
  private:
   ::grpc::Status PlanCommand(::grpc::ServerContext* c, const char* method, Command command,

@@ -7,6 +7,7 @@
 #include "common/base/strings.h"
 #include "common/command/request_checks.h"
 #include "common/events/envelope.h"
+#include "services/reporting/api/pipeline.h"
 #include "services/reporting/api/report_basics.h"
 #include "services/reporting/projection/reporting_projection.h"
 
@@ -240,6 +241,7 @@ StatusOr<api::v1::PlanVsActualResponse> ReportQueries::GetPlanVsActual(const api
   };
   emit(total, out.mutable_total());
   for (const auto& b : buckets) emit(b, out.add_buckets());
+  RETURN_IF_ERROR(AddWeightedForecast(*store_, settings_, r, as_of, out));
   return out;
 }
 

@@ -8,12 +8,14 @@
 #include "common/base/clock.h"
 #include "common/store/store.h"
 #include "services/reporting/domain/plan.h"
+#include "services/reporting/domain/sales_rules.h"
 
 namespace sales::reporting {
 
 struct ReportSettings {
   std::string currency = "EUR";       // the reporting currency
   absl::TimeZone time_zone = absl::UTCTimeZone();
+  SalesReportRules sales;             // products, clients, inbound calls, pipeline
 };
 
 class ReportQueries {
@@ -24,6 +26,13 @@ class ReportQueries {
   StatusOr<api::v1::ListTargetsResponse> ListTargets(const api::v1::ListTargetsRequest& r) const;
   StatusOr<api::v1::ListExchangeRatesResponse> ListExchangeRates(const api::v1::ListExchangeRatesRequest& r) const;
   StatusOr<api::v1::PlanVsActualResponse> GetPlanVsActual(const api::v1::PlanVsActualRequest& r) const;
+  // Products, clients and concentration (api/sales_reports.cc), inbound calls
+  // (api/inbound_calls.cc), the pipeline (api/pipeline.cc).
+  StatusOr<api::v1::ProductReportResponse> GetProductReport(const api::v1::ProductReportRequest& r) const;
+  StatusOr<api::v1::ClientRevenueResponse> GetClientRevenue(const api::v1::ClientRevenueRequest& r) const;
+  StatusOr<api::v1::ConcentrationResponse> GetConcentration(const api::v1::ConcentrationRequest& r) const;
+  StatusOr<api::v1::InboundCallsResponse> GetInboundCalls(const api::v1::InboundCallsRequest& r) const;
+  StatusOr<api::v1::PipelineResponse> GetPipeline(const api::v1::PipelineRequest& r) const;
 
  private:
   const Store* store_;

@@ -189,11 +189,13 @@ StatusOr<projection::Outcome> ReportingProjection::ApplyOffer(const EventEnvelop
         *base.mutable_amount() = a.value();
         PutFact(batch, base);
       }
+      if (a.converts_lead()) RETURN_IF_ERROR(PutFirstDealFacts(event, batch));
       break;
     }
     default:
       break;
   }
+  RETURN_IF_ERROR(TrackPipeline(event, *view, batch));
   batch.Put(kOfferViewsFamily, event.aggregate_id(), view->SerializeAsString());
   return projection::Outcome::kApplied;
 }
@@ -231,6 +233,7 @@ StatusOr<projection::Outcome> ReportingProjection::ApplyClient(const EventEnvelo
         // The call or meeting is the manager's who made it, not necessarily the client's owner.
         f.set_manager_id(!i.manager_id().empty() ? i.manager_id() : i.call().manager_id());
         PutFact(batch, f);
+        if (i.has_call()) PutPbxCall(batch, f, i.call());
       }
       break;
     }
@@ -263,6 +266,7 @@ StatusOr<projection::Outcome> ReportingProjection::ApplyCall(const EventEnvelope
   Fact f = NewFact(Fact::KIND_CALL, event, call.started_at());
   f.set_manager_id(call.manager_id());
   PutFact(batch, f);  // keyed by the event: a re-delivery writes the same row
+  PutPbxCall(batch, f, call);
   return projection::Outcome::kApplied;
 }
 

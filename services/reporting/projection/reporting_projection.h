@@ -16,6 +16,8 @@
 //   facts            <kind, 1 byte><occurred-at nanos, 8 bytes big-endian><event id>/<line, 4 bytes>
 //                    -> store.v1.Fact; the key is the fact's identity, so applying an event twice
 //                    writes the same rows
+//   open_offers, closed_offers   the pipeline (projection/pipeline.h)
+//   call_numbers                 PBX calls by number (projection/sales_facts.h)
 #pragma once
 
 #include <optional>
@@ -23,6 +25,8 @@
 
 #include "common/projection/projection.h"
 #include "services/reporting/domain/plan.h"
+#include "services/reporting/projection/pipeline.h"
+#include "services/reporting/projection/sales_facts.h"
 
 namespace sales::reporting {
 
@@ -39,7 +43,8 @@ class ReportingProjection final : public projection::EventProjection {
   std::string name() const override { return "reporting"; }
   std::vector<std::string> column_families() const override {
     return {kTargetsFamily,     kRatesFamily,     kIdempotencyFamily, kOfferViewsFamily,
-            kClientViewsFamily, kLeadViewsFamily, kFactsFamily};
+            kClientViewsFamily, kLeadViewsFamily, kFactsFamily,
+            kOpenOffersFamily,  kClosedOffersFamily, kCallNumbersFamily};
   }
 
  protected:

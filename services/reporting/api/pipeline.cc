@@ -1,0 +1,254 @@
+#include "services/reporting/api/pipeline.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "common/events/envelope.h"
+#include "services/reporting/api/sales_reports.h"
+#include "services/reporting/projection/reporting_projection.h"
+
+namespace sales::reporting {
+namespace {
+
+using store::v1::OfferPipeline;
+using store::v1::PipelineStep;
+
+// Win rates are measured over the offers closed in this long before the moment of the pipeline.
+constexpr absl::Duration kWinRateWindow = absl::Hours(24 * 365);
+
+// The open offers, and the closed ones whose closing time (projection/pipeline.h) is at or after
+// `closed_from`: every offer that may be open at a moment from then on, or closed in the win-rate
+// window before it.
+StatusOr<std::vector<OfferPipeline>> LoadOffers(const Store& store, absl::Time closed_from) {
+  ASSIGN_OR_RETURN(std::vector<OfferPipeline> offers, ReadAll<OfferPipeline>(store, kOpenOffersFamily));
+  Status inner = absl::OkStatus();
+  RETURN_IF_ERROR(store.ScanFrom(kClosedOffersFamily, ClosedOfferKey(closed_from),
+                                 [&](std::string_view key, std::string_view value) {
+                                   OfferPipeline o;
+                                   if (!o.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+                                     inner = absl::DataLossError(StrCat("stored closed offer ", key, " is corrupt"));
+                                     return false;
+                                   }
+                                   offers.push_back(std::move(o));
+                                   return true;
+                                 }));
+  RETURN_IF_ERROR(inner);
+  return offers;
+}
+
+// The step in force at `at`, as known at `as_of` (steps are recorded in order); null before the draft.
+const PipelineStep* StepAt(const OfferPipeline& o, absl::Time at, absl::Time as_of) {
+  const PipelineStep* out = nullptr;
+  for (const auto& s : o.steps()) {
+    if (events::FromProto(s.recorded_at()) > as_of) break;
+    if (events::FromProto(s.occurred_at()) <= at) out = &s;
+  }
+  return out;
+}
+
+// The offer at `step` as facts, one per product (for the filters and the dimension's key).
+std::vector<Fact> LinesOf(const OfferPipeline& o, const PipelineStep& step) {
+  Fact base;
+  base.set_manager_id(o.manager_id());
+  base.set_region(o.region());
+  base.set_source(o.source());
+  base.set_client_id(o.client_id());
+  base.set_client_label(o.client_label());
+  if (step.lines().empty()) {
+    *base.mutable_amount() = step.value();
+    return {base};
+  }
+  std::vector<Fact> out;
+  for (const auto& line : step.lines()) {
+    Fact f = base;
+    f.set_product_code(line.product_code());
+    *f.mutable_amount() = line.net();
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+struct StageCell {
+  std::set<std::string> offers;
+  std::map<std::string, __int128> value;  // per currency
+};
+
+struct Outcomes {
+  int64_t closed = 0;
+  int64_t won = 0;
+};
+
+// The pipeline at one moment.
+struct Snapshot {
+  std::map<std::pair<std::string, PipelineStage>, StageCell> rows;  // (key, stage)
+  std::map<std::string, std::string> labels;
+  std::map<PipelineStage, Outcomes> history;  // offers closed in the window that reached the stage
+};
+
+void AddClosed(const OfferPipeline& o, const PipelineStep& closing, Snapshot& s) {
+  const bool won = closing.stage() == store::v1::PIPELINE_STAGE_ACCEPTED;
+  for (PipelineStage stage : OpenStages()) {
+    const bool reached = std::any_of(o.steps().begin(), o.steps().end(), [&](const auto& step) { return step.stage() == stage; });
+    if (!reached) continue;
+    ++s.history[stage].closed;
+    s.history[stage].won += won ? 1 : 0;
+  }
+}
+
+Snapshot TakeSnapshot(const std::vector<OfferPipeline>& offers, absl::Time at, absl::Time as_of, PlanDimension by,
+                      const api::v1::ReportFilters& filters) {
+  Snapshot s;
+  for (const OfferPipeline& o : offers) {
+    const PipelineStep* step = StepAt(o, at, as_of);
+    if (step == nullptr) continue;
+    std::vector<Fact> lines = LinesOf(o, *step);
+    lines.erase(std::remove_if(lines.begin(), lines.end(), [&](const Fact& f) { return !Matches(f, filters); }),
+                lines.end());
+    if (lines.empty()) continue;
+    if (!IsOpenStage(step->stage())) {
+      if (events::FromProto(step->occurred_at()) > at - kWinRateWindow) AddClosed(o, *step, s);
+      continue;
+    }
+    for (const Fact& line : lines) {
+      const std::string key = KeyOf(line, by);
+      StageCell& cell = s.rows[{key, step->stage()}];
+      cell.offers.insert(o.offer_id());
+      cell.value[line.amount().currency()] += line.amount().units();
+      if (by == events::v1::PLAN_DIMENSION_CLIENT && !o.client_label().empty()) s.labels[key] = o.client_label();
+    }
+  }
+  return s;
+}
+
+api::v1::StageProbability OddsOf(PipelineStage stage, const Snapshot& s, const SalesReportRules& rules) {
+  api::v1::StageProbability out;
+  out.set_stage(static_cast<api::v1::PipelineStage>(stage));
+  if (auto it = s.history.find(stage); it != s.history.end() && it->second.closed > 0) {
+    out.set_measured(true);
+    out.set_closed(it->second.closed);
+    out.set_won(it->second.won);
+    out.set_measured_probability(static_cast<double>(it->second.won) / it->second.closed);
+    out.set_probability(out.measured_probability());
+  }
+  if (auto it = rules.stage_probabilities.find(stage); it != rules.stage_probabilities.end()) {
+    out.set_configured(true);
+    out.set_configured_probability(it->second);
+    out.set_probability(it->second);
+  }
+  return out;
+}
+
+// The snapshot in the reporting currency at the rate of `at`'s day.
+api::v1::PipelinePeriod ToApi(const Period& period, absl::Time at, const Snapshot& s, const Rates& rates,
+                              const ReportSettings& settings) {
+  api::v1::PipelinePeriod out;
+  *out.mutable_period() = ToProto(period);
+  *out.mutable_at() = events::ToProto(at);
+  std::map<PipelineStage, double> used;
+  for (PipelineStage stage : OpenStages()) {
+    *out.add_probabilities() = OddsOf(stage, s, settings.sales);
+    used[stage] = out.probabilities().rbegin()->probability();
+  }
+  const absl::CivilDay day = absl::ToCivilDay(at, settings.time_zone);
+  std::set<std::string> offers;
+  __int128 value = 0, weighted = 0;
+  std::map<std::string, __int128> unconverted;
+  for (const auto& [key_stage, cell] : s.rows) {
+    __int128 units = 0;
+    for (const auto& [currency, amount] : cell.value) {
+      if (auto converted = ToReportingUnits(amount, currency, day, rates, settings.currency)) {
+        units += *converted;
+      } else {
+        unconverted[currency] += amount;
+      }
+    }
+    const auto row_weighted =
+        static_cast<__int128>(std::llround(static_cast<double>(units) * used[key_stage.second]));
+    auto* row = out.add_rows();
+    row->set_key(key_stage.first);
+    auto label = s.labels.find(key_stage.first);
+    row->set_label(label != s.labels.end() ? label->second : key_stage.first);
+    row->set_stage(static_cast<api::v1::PipelineStage>(key_stage.second));
+    row->set_offers(static_cast<int64_t>(cell.offers.size()));
+    *row->mutable_value() = ToMoney(units, settings.currency);
+    row->set_probability(used[key_stage.second]);
+    *row->mutable_weighted_value() = ToMoney(row_weighted, settings.currency);
+    offers.insert(cell.offers.begin(), cell.offers.end());
+    value += units;
+    weighted += row_weighted;
+  }
+  out.set_offers(static_cast<int64_t>(offers.size()));
+  *out.mutable_value() = ToMoney(value, settings.currency);
+  *out.mutable_weighted_value() = ToMoney(weighted, settings.currency);
+  ListUnconverted(unconverted, out.mutable_unconverted());
+  return out;
+}
+
+// The moment a period's pipeline is taken at: the end of its last day, or `as_of` when earlier.
+absl::Time MomentOf(const Period& p, absl::Time as_of, absl::TimeZone tz) {
+  return std::min(absl::FromCivil(p.last + 1, tz) - absl::Nanoseconds(1), as_of);
+}
+
+}  // namespace
+
+StatusOr<api::v1::PipelineResponse> ReportQueries::GetPipeline(const api::v1::PipelineRequest& r) const {
+  ASSIGN_OR_RETURN(ReportScope scope, CheckScope(r.period(), r.by(), r.dynamics(), r.filters(), r.as_of(), *clock_));
+  const std::vector<Period> windows = Windows(scope);
+  absl::Time earliest = scope.as_of;
+  for (const Period& w : windows) earliest = std::min(earliest, MomentOf(w, scope.as_of, settings_.time_zone));
+  ASSIGN_OR_RETURN(std::vector<OfferPipeline> offers, LoadOffers(*store_, earliest - kWinRateWindow));
+  ASSIGN_OR_RETURN(Rates rates, Rates::Load(*store_, scope.as_of));
+  api::v1::PipelineResponse out;
+  out.set_reporting_currency(settings_.currency);
+  *out.mutable_as_of() = events::ToProto(scope.as_of);
+  for (size_t i = 0; i < windows.size(); ++i) {
+    const absl::Time at = MomentOf(windows[i], scope.as_of, settings_.time_zone);
+    *(i == 0 ? out.mutable_total() : out.add_buckets()) =
+        ToApi(windows[i], at, TakeSnapshot(offers, at, scope.as_of, scope.by, r.filters()), rates, settings_);
+  }
+  return out;
+}
+
+Status AddWeightedForecast(const Store& store, const ReportSettings& settings, const api::v1::PlanVsActualRequest& r,
+                           absl::Time as_of, api::v1::PlanVsActualResponse& out) {
+  if (r.metric() != events::v1::PLAN_METRIC_REVENUE) return absl::OkStatus();
+  const PlanDimension by = r.by() == events::v1::PLAN_DIMENSION_UNSPECIFIED ? events::v1::PLAN_DIMENSION_COMPANY : r.by();
+  ASSIGN_OR_RETURN(std::vector<OfferPipeline> offers, LoadOffers(store, as_of - kWinRateWindow));
+  ASSIGN_OR_RETURN(Rates rates, Rates::Load(store, as_of));
+  const Snapshot snapshot = TakeSnapshot(offers, as_of, as_of, by, r.filters());
+  std::map<std::string, int64_t> weighted;  // per key
+  std::map<std::string, std::string> labels;
+  const api::v1::PipelinePeriod pipeline = ToApi(Period{}, as_of, snapshot, rates, settings);
+  for (const auto& row : pipeline.rows()) {
+    weighted[row.key()] += row.weighted_value().units();
+    labels[row.key()] = row.label();
+  }
+  const auto forecast = [&](api::v1::PlanVsActualPeriod& p) -> Status {
+    ASSIGN_OR_RETURN(Period period, FromProto(p.period()));
+    const bool running = absl::FromCivil(period.first, settings.time_zone) <= as_of &&
+                         as_of < absl::FromCivil(period.last + 1, settings.time_zone);
+    std::map<std::string, api::v1::PlanVsActualRow> rows;
+    for (auto& row : *p.mutable_rows()) rows[row.key()] = std::move(row);
+    for (const auto& entry : running ? weighted : std::map<std::string, int64_t>{}) {
+      if (rows.count(entry.first)) continue;
+      auto& row = rows[entry.first];  // open offers, nothing won yet, no target
+      row.set_key(entry.first);
+      row.set_label(labels[entry.first]);
+      *row.mutable_actual_amount() = *row.mutable_target_amount() = *row.mutable_forecast_amount() =
+          ToMoney(0, settings.currency);
+    }
+    p.clear_rows();
+    for (auto& [key, row] : rows) {
+      const int64_t pipeline = running && weighted.count(key) ? weighted[key] : 0;
+      *row.mutable_weighted_forecast_amount() = ToMoney(row.actual_amount().units() + pipeline, settings.currency);
+      *p.add_rows() = std::move(row);
+    }
+    return absl::OkStatus();
+  };
+  RETURN_IF_ERROR(forecast(*out.mutable_total()));
+  for (auto& b : *out.mutable_buckets()) RETURN_IF_ERROR(forecast(b));
+  return absl::OkStatus();
+}
+
+}  // namespace sales::reporting
