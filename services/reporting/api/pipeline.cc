@@ -214,7 +214,10 @@ Status AddWeightedForecast(const Store& store, const ReportSettings& settings, c
                            absl::Time as_of, api::v1::PlanVsActualResponse& out) {
   if (r.metric() != events::v1::PLAN_METRIC_REVENUE) return absl::OkStatus();
   const PlanDimension by = r.by() == events::v1::PLAN_DIMENSION_UNSPECIFIED ? events::v1::PLAN_DIMENSION_COMPANY : r.by();
-  ASSIGN_OR_RETURN(std::vector<OfferPipeline> offers, LoadOffers(store, as_of - kWinRateWindow));
+  // Closed offers only matter for a stage whose probability is measured, and for offers open at
+  // `as_of` whose closing was recorded later: with every stage configured, a short scan.
+  const bool measured = settings.sales.stage_probabilities.size() < OpenStages().size();
+  ASSIGN_OR_RETURN(std::vector<OfferPipeline> offers, LoadOffers(store, measured ? as_of - kWinRateWindow : as_of));
   ASSIGN_OR_RETURN(Rates rates, Rates::Load(store, as_of));
   const Snapshot snapshot = TakeSnapshot(offers, as_of, as_of, by, r.filters());
   std::map<std::string, int64_t> weighted;  // per key
