@@ -10,6 +10,8 @@ namespace sales::reporting {
 int RunService(int argc, char** argv) {
   std::string currency, time_zone, stage_probabilities;
   int64_t concentration_threshold = 0, call_return_hours = 0;
+  ReportSettings settings;
+  ReportingProjection projection;
   service::Spec spec{.name = "reporting",
                      .grpc_port = 50054,
                      .http_port = 9104,
@@ -20,7 +22,9 @@ int RunService(int argc, char** argv) {
                        c.AddString("reporting-currency", "SALES_REPORTING_CURRENCY", "EUR",
                                    "the currency every report answers in (ISO 4217; docs/REPORTS.md)", &currency);
                        c.AddString("time-zone", "SALES_TIME_ZONE", "UTC",
-                                   "the time zone of report periods, e.g. Europe/Athens (IANA name)", &time_zone);
+                                   "the time zone of report periods, e.g. Europe/Athens (IANA name; a store is "
+                                   "built for one: another needs a rebuild)",
+                                   &time_zone);
                        c.AddString("stage-probabilities", "SALES_STAGE_PROBABILITIES", "DRAFT=0.1,SENT=0.3",
                                    "win probability of an open offer's stage for the weighted pipeline; a stage "
                                    "left out (or an empty value) uses the rate measured from history",
@@ -29,19 +33,24 @@ int RunService(int argc, char** argv) {
                                 "the HHI of client revenue above which concentration is flagged", &concentration_threshold);
                        c.AddInt("call-return-hours", "SALES_CALL_RETURN_HOURS", 4, 1, 720,
                                 "hours within which a missed inbound call counts as returned", &call_return_hours);
+                     },
+                     .configure = [&]() -> Status {
+                       if (!IsCurrency(currency)) {
+                         return absl::InvalidArgumentError(
+                             StrCat("--reporting-currency: \"", currency, "\" is not an ISO 4217 code"));
+                       }
+                       settings.currency = currency;
+                       if (!absl::LoadTimeZone(time_zone, &settings.time_zone)) {
+                         return absl::InvalidArgumentError(
+                             StrCat("--time-zone: \"", time_zone, "\" is not a known time zone"));
+                       }
+                       projection.set_time_zone(settings.time_zone);
+                       ASSIGN_OR_RETURN(settings.sales.stage_probabilities, ParseStageProbabilities(stage_probabilities));
+                       settings.sales.concentration_threshold = concentration_threshold;
+                       settings.sales.call_return_hours = call_return_hours;
+                       return absl::OkStatus();
                      }};
-  ReportingProjection projection;
   return service::Main(argc, argv, spec, &projection, [&](service::Kit& kit) -> StatusOr<service::Parts> {
-    if (!IsCurrency(currency)) {
-      return absl::InvalidArgumentError(StrCat("--reporting-currency: \"", currency, "\" is not an ISO 4217 code"));
-    }
-    ReportSettings settings{.currency = currency};
-    if (!absl::LoadTimeZone(time_zone, &settings.time_zone)) {
-      return absl::InvalidArgumentError(StrCat("--time-zone: \"", time_zone, "\" is not a known time zone"));
-    }
-    ASSIGN_OR_RETURN(settings.sales.stage_probabilities, ParseStageProbabilities(stage_probabilities));
-    settings.sales.concentration_threshold = concentration_threshold;
-    settings.sales.call_return_hours = call_return_hours;
     auto* commands = kit.Own(std::make_unique<PlanCommands>(kit.DeciderOptions(), currency, &kit.publisher(),
                                                             &kit.applier(), &kit.clock(), &kit.metrics()));
     RETURN_IF_ERROR(commands->Start());

@@ -6,7 +6,7 @@
 
 namespace sales::reporting {
 
-Status PutFirstDealFacts(const EventEnvelope& event, Batch& batch) {
+Status PutFirstDealFacts(const EventEnvelope& event, const Batch& batch, PutFactFn put) {
   Fact sale;
   sale.set_kind(Fact::KIND_SALE);
   *sale.mutable_occurred_at() = event.occurred_at();
@@ -16,7 +16,7 @@ Status PutFirstDealFacts(const EventEnvelope& event, Batch& batch) {
     ASSIGN_OR_RETURN(std::optional<Fact> f, LoadRow<Fact>(batch, kFactsFamily, FactKey(sale, line)));
     if (!f) return absl::OkStatus();
     f->set_kind(Fact::KIND_FIRST_DEAL);
-    batch.Put(kFactsFamily, FactKey(*f, line), f->SerializeAsString());
+    RETURN_IF_ERROR(put(*f, line));
   }
 }
 
@@ -24,7 +24,7 @@ std::string CallNumberKey(const std::string& phone_key, absl::Time at) {
   return StrCat(phone_key, "/", EncodeInt64(absl::ToUnixNanos(at)));
 }
 
-void PutPbxCall(Batch& batch, const Fact& call_fact, const events::v1::PbxCall& call) {
+Status PutPbxCall(Batch& batch, const Fact& call_fact, const events::v1::PbxCall& call, PutFactFn put) {
   const bool inbound = call.direction() == events::v1::CALL_DIRECTION_INBOUND;
   // The other party: who called us, or whom we called (client support's match key).
   const std::string phone_key = client_support::PhoneMatchKey(inbound ? call.from() : call.to());
@@ -32,9 +32,9 @@ void PutPbxCall(Batch& batch, const Fact& call_fact, const events::v1::PbxCall& 
     Fact f = call_fact;
     f.set_kind(call.answered() ? Fact::KIND_INBOUND_ANSWERED : Fact::KIND_INBOUND_MISSED);
     if (!call.answered()) f.set_phone_key(phone_key);
-    batch.Put(kFactsFamily, FactKey(f, 0), f.SerializeAsString());
+    RETURN_IF_ERROR(put(f, 0));
   }
-  if (phone_key.empty()) return;
+  if (phone_key.empty()) return absl::OkStatus();
   store::v1::CallContact contact;
   contact.set_call_id(call.call_id());
   contact.set_direction(call.direction());
@@ -44,6 +44,7 @@ void PutPbxCall(Batch& batch, const Fact& call_fact, const events::v1::PbxCall& 
   contact.set_manager_id(call_fact.manager_id());
   batch.Put(kCallNumbersFamily, CallNumberKey(phone_key, events::FromProto(call.started_at())) + call.call_id(),
             contact.SerializeAsString());
+  return absl::OkStatus();
 }
 
 }  // namespace sales::reporting
