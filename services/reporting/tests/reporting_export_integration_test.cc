@@ -29,14 +29,14 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
-struct Run {
+struct Ran {
   int code = -1;
   std::string out, err;
 };
 
 // Runs a command line; stdout and stderr apart.
-Run Command(const std::string& cmd, const std::string& err_file) {
-  Run run;
+Ran Command(const std::string& cmd, const std::string& err_file) {
+  Ran run;
   FILE* p = popen((cmd + " 2>" + err_file).c_str(), "r");
   char buf[4096];
   for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) run.out.append(buf, n);
@@ -118,7 +118,7 @@ class ReportExportIT : public first_offers::FirstOffersIT {
     return reporting_stub_->ExportReport(Context(&ctx), e, out);
   }
 
-  Run Salesctl(const std::string& args) {
+  Ran Salesctl(const std::string& args) {
     return Command(StrCat(SALES_SALESCTL_BIN, " report plan-vs-actual --target=", Target(), " --period=", period_,
                           " --as-of=", absl::FormatTime(absl::RFC3339_full, events::FromProto(as_of_), absl::UTCTimeZone()),
                           " ", args),
@@ -127,7 +127,7 @@ class ReportExportIT : public first_offers::FirstOffersIT {
 
   // The cells of a workbook, by reference ("A5" -> "n\t499"), read by tests/xlsx_cells.py.
   std::map<std::string, std::pair<std::string, std::string>> Cells(const std::string& path) {
-    const Run r = Command(StrCat(SALES_PYTHON3, " ", SALES_XLSX_CELLS, " ", path), dir_.File("python.err"));
+    const Ran r = Command(StrCat(SALES_PYTHON3, " ", SALES_XLSX_CELLS, " ", path), dir_.File("python.err"));
     EXPECT_EQ(r.code, 0) << r.err;
     std::map<std::string, std::pair<std::string, std::string>> cells;
     for (absl::string_view line : absl::StrSplit(r.out, '\n', absl::SkipEmpty())) {
@@ -234,7 +234,7 @@ TEST_F(ReportExportIT, TablesFilesAndSalesctlGiveThePlanAgainstActualsFigures) {
   EXPECT_DOUBLE_EQ(std::stod(book["C5"].second), 499.0);
 
   // salesctl: the aligned table, with the figures as a person reads them.
-  Run run = Salesctl("");
+  Ran run = Salesctl("");
   ASSERT_EQ(run.code, 0) << run.out << run.err;
   EXPECT_THAT(run.out, HasSubstr("Plan vs actual: revenue, " + period_ + ", company"));
   std::vector<std::string> lines = absl::StrSplit(run.out, '\n');
@@ -305,7 +305,7 @@ TEST_F(ReportExportIT, BadRequestsNameTheFieldAndSalesctlShowsIt) {
   EXPECT_THAT(Fields(s), ElementsAre("report"));
 
   // salesctl: the service's refusal with the field and the flag (exit 1); a usage error (exit 2).
-  Run run = Command(StrCat(SALES_SALESCTL_BIN, " report plan-vs-actual --target=", Target(), " --period=2026-13"),
+  Ran run = Command(StrCat(SALES_SALESCTL_BIN, " report plan-vs-actual --target=", Target(), " --period=2026-13"),
                     dir_.File("salesctl.err"));
   EXPECT_EQ(run.code, 1);
   EXPECT_THAT(run.err, HasSubstr("INVALID_ARGUMENT"));
