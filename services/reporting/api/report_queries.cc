@@ -7,6 +7,7 @@
 #include "common/base/strings.h"
 #include "common/command/request_checks.h"
 #include "common/events/envelope.h"
+#include "services/reporting/api/report_basics.h"
 #include "services/reporting/projection/reporting_projection.h"
 
 namespace sales::reporting {
@@ -14,28 +15,6 @@ namespace {
 
 using command::Violations;
 using events::v1::PlanDimension;
-
-absl::Time AsOf(const google::protobuf::Timestamp& as_of, const Clock& clock) {
-  return as_of.seconds() == 0 && as_of.nanos() == 0 ? clock.Now() : events::FromProto(as_of);
-}
-
-// Every row of a family, parsed.
-template <typename Message>
-StatusOr<std::vector<Message>> ReadAll(const Store& store, const char* family) {
-  std::vector<Message> rows;
-  Status inner = absl::OkStatus();
-  RETURN_IF_ERROR(store.Scan(family, "", "", [&](std::string_view key, std::string_view value) {
-    Message m;
-    if (!m.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-      inner = absl::DataLossError(StrCat("stored ", family, " row ", key, " is corrupt"));
-      return false;
-    }
-    rows.push_back(std::move(m));
-    return true;
-  }));
-  RETURN_IF_ERROR(inner);
-  return rows;
-}
 
 api::v1::TargetRevision ToApi(const store::v1::PlanRevision& r) {
   api::v1::TargetRevision out;
@@ -46,64 +25,6 @@ api::v1::TargetRevision ToApi(const store::v1::PlanRevision& r) {
   *out.mutable_recorded_at() = r.recorded_at();
   out.set_actor(r.actor());
   return out;
-}
-
-// Exchange rates as of a time: per currency, (day, rate) in day order.
-class Rates {
- public:
-  static StatusOr<Rates> Load(const Store& store, absl::Time as_of) {
-    ASSIGN_OR_RETURN(std::vector<PlanState> states, ReadAll<PlanState>(store, kRatesFamily));
-    Rates rates;
-    for (const auto& s : states) {
-      const auto* revision = RevisionAsOf(s, as_of);
-      const auto day = ParseDay(s.day());
-      if (revision != nullptr && day) rates.by_currency_[s.currency()][*day] = revision->rate_micros();
-    }
-    return rates;
-  }
-  // The rate of `currency` on `day`: set for that day or the latest earlier one.
-  std::optional<int64_t> On(const std::string& currency, absl::CivilDay day) const {
-    auto c = by_currency_.find(currency);
-    if (c == by_currency_.end()) return std::nullopt;
-    auto it = c->second.upper_bound(day);
-    if (it == c->second.begin()) return std::nullopt;
-    return std::prev(it)->second;
-  }
-
- private:
-  std::map<std::string, std::map<absl::CivilDay, int64_t>> by_currency_;
-};
-
-// The dimension key a fact is counted under.
-std::string KeyOf(const Fact& f, PlanDimension by) {
-  switch (by) {
-    case events::v1::PLAN_DIMENSION_MANAGER: return f.manager_id();
-    case events::v1::PLAN_DIMENSION_REGION: return f.region();
-    case events::v1::PLAN_DIMENSION_PRODUCT: return f.product_code();
-    case events::v1::PLAN_DIMENSION_CLIENT: return f.client_id();
-    case events::v1::PLAN_DIMENSION_SOURCE: return events::v1::LeadSource_Name(f.source());
-    default: return "";
-  }
-}
-
-bool Matches(const Fact& f, const api::v1::ReportFilters& filters) {
-  return (filters.manager_id().empty() || f.manager_id() == filters.manager_id()) &&
-         (filters.region().empty() || f.region() == filters.region()) &&
-         (filters.product_code().empty() || f.product_code() == filters.product_code()) &&
-         (filters.client_id().empty() || f.client_id() == filters.client_id()) &&
-         (filters.source().empty() || events::v1::LeadSource_Name(f.source()) == filters.source());
-}
-
-// The filter on the `by` dimension itself, if any: only that key is listed.
-std::string FilterOn(PlanDimension by, const api::v1::ReportFilters& filters) {
-  switch (by) {
-    case events::v1::PLAN_DIMENSION_MANAGER: return filters.manager_id();
-    case events::v1::PLAN_DIMENSION_REGION: return filters.region();
-    case events::v1::PLAN_DIMENSION_PRODUCT: return filters.product_code();
-    case events::v1::PLAN_DIMENSION_CLIENT: return filters.client_id();
-    case events::v1::PLAN_DIMENSION_SOURCE: return filters.source();
-    default: return "";
-  }
 }
 
 // One row being summed: money in reporting-currency minor units (exact), counts as numbers.
@@ -123,10 +44,6 @@ struct PeriodSums {
   std::map<std::string, __int128> unconverted;  // per currency, minor units
   int64_t facts = 0;
 };
-
-int64_t Clamp(__int128 v) {
-  return static_cast<int64_t>(std::clamp<__int128>(v, INT64_MIN, INT64_MAX));
-}
 
 }  // namespace
 
@@ -199,9 +116,7 @@ StatusOr<api::v1::PlanVsActualResponse> ReportQueries::GetPlanVsActual(const api
   }
   if (!events::v1::PlanDimension_IsValid(r.by())) v.push_back({"by", "unknown dimension"});
   if (!api::v1::Bucket_IsValid(r.dynamics())) v.push_back({"dynamics", "DAY, WEEK or MONTH (or none)"});
-  if (events::v1::LeadSource source; !r.filters().source().empty() && !events::v1::LeadSource_Parse(r.filters().source(), &source)) {
-    v.push_back({"filters.source", "a lead source such as LEAD_SOURCE_REFERRAL"});
-  }
+  CheckFilters(r.filters(), "filters", v);
   RETURN_IF_ERROR(command::Result(std::move(v)));
   const Period period = *parsed;
   const PlanDimension by = r.by() == events::v1::PLAN_DIMENSION_UNSPECIFIED ? events::v1::PLAN_DIMENSION_COMPANY : r.by();
@@ -223,63 +138,39 @@ StatusOr<api::v1::PlanVsActualResponse> ReportQueries::GetPlanVsActual(const api
     return it == buckets.begin() ? nullptr : &*std::prev(it);
   };
 
-  // Actuals: the facts of the metric's kind that occurred in the period, known as of as_of.
+  // Actuals: the cells of the metric's facts that occurred in the period, known as of as_of.
   ASSIGN_OR_RETURN(Rates rates, Rates::Load(*store_, as_of));
+  ASSIGN_OR_RETURN(CellSums cells, SumCells(*store_, CellQuery{.kind = FactKindOf(r.metric()),
+                                                                .period = period,
+                                                                .by = by,
+                                                                .filters = r.filters(),
+                                                                .as_of = as_of},
+                                            tz));
   int64_t margin_without_cost = 0;
-  const Fact::Kind kind = FactKindOf(r.metric());
-  const std::string end_key = FactKeyPrefix(kind, absl::FromCivil(period.last + 1, tz));
-  Status inner = absl::OkStatus();
-  RETURN_IF_ERROR(store_->ScanFrom(
-      kFactsFamily, FactKeyPrefix(kind, absl::FromCivil(period.first, tz)), [&](std::string_view key, std::string_view value) {
-        if (key >= end_key) return false;
-        Fact f;
-        if (!f.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-          inner = absl::DataLossError("stored fact is corrupt");
-          return false;
-        }
-        if (events::FromProto(f.recorded_at()) > as_of || !Matches(f, r.filters())) return true;
-        const std::string row_key = KeyOf(f, by);
-        if (!only_key.empty() && row_key != only_key) return true;
-        const absl::CivilDay day = absl::ToCivilDay(events::FromProto(f.occurred_at()), tz);
-        PeriodSums* bucket = buckets.empty() ? nullptr : bucket_of(day);
-        __int128 units = 0;
-        if (money) {
-          StatusOr<::sales::Money> amount = ::sales::Money::FromProto(f.amount(), "amount");
-          if (!amount.ok()) return true;  // not a valid amount: nothing to add (the owner validated it)
-          if (margin) {
-            if (f.cost_known()) {
-              auto cost = ::sales::Money::FromProto(f.cost(), "cost");
-              if (cost.ok()) amount = amount->Subtract(*cost);
-              if (!amount.ok()) return true;
-            } else {
-              ++margin_without_cost;
-            }
-          }
-          if (amount->currency() != settings_.currency) {
-            const std::optional<int64_t> rate = rates.On(std::string(amount->currency()), day);
-            if (!rate) {
-              for (PeriodSums* s : {&total, bucket}) {
-                if (s != nullptr) s->unconverted[std::string(amount->currency())] += amount->units();
-              }
-              return true;
-            }
-            StatusOr<::sales::Money> converted = Convert(*amount, *rate, settings_.currency);
-            if (!converted.ok()) return true;
-            amount = converted;
-          }
-          units = amount->units();
-        }
+  for (const auto& [at, cell] : cells.cells) {
+    PeriodSums* bucket = buckets.empty() ? nullptr : bucket_of(at.day);
+    __int128 units = 0;
+    if (money) {
+      units = margin ? cell.amount - cell.cost : cell.amount;
+      if (margin) margin_without_cost += cell.without_cost;
+      std::optional<__int128> converted = ToReportingUnits(units, at.currency, at.day, rates, settings_.currency);
+      if (!converted) {
         for (PeriodSums* s : {&total, bucket}) {
-          if (s == nullptr) continue;
-          Sum& sum = s->rows[row_key];
-          if (by == events::v1::PLAN_DIMENSION_CLIENT && !f.client_label().empty()) sum.label = f.client_label();
-          sum.actual_units += units;
-          sum.actual_count += money ? 0 : 1;
-          ++s->facts;
+          if (s != nullptr) s->unconverted[at.currency] += units;
         }
-        return true;
-      }));
-  RETURN_IF_ERROR(inner);
+        continue;
+      }
+      units = *converted;
+    }
+    for (PeriodSums* s : {&total, bucket}) {
+      if (s == nullptr) continue;
+      Sum& sum = s->rows[at.key];
+      if (auto label = cells.labels.find(at.key); label != cells.labels.end()) sum.label = label->second;
+      sum.actual_units += units;
+      sum.actual_count += money ? 0 : cell.facts;
+      s->facts += cell.facts;
+    }
+  }
 
   // Targets of this metric for the `by` dimension, prorated by days into each period.
   ASSIGN_OR_RETURN(std::vector<PlanState> targets, ReadAll<PlanState>(*store_, kTargetsFamily));
@@ -322,7 +213,7 @@ StatusOr<api::v1::PlanVsActualResponse> ReportQueries::GetPlanVsActual(const api
       if (money) {
         const auto to_money = [&](__int128 units) {
           events::v1::Money m;
-          m.set_units(Clamp(units));
+          m.set_units(ClampToInt64(units));
           m.set_currency(settings_.currency);
           return m;
         };
@@ -343,7 +234,7 @@ StatusOr<api::v1::PlanVsActualResponse> ReportQueries::GetPlanVsActual(const api
     }
     for (const auto& [currency, units] : s.unconverted) {
       auto* m = p->add_unconverted();
-      m->set_units(Clamp(units));
+      m->set_units(ClampToInt64(units));
       m->set_currency(currency);
     }
   };

@@ -60,6 +60,7 @@ void PutSaleLines(Batch& batch, const Fact& base, const google::protobuf::Repeat
     const auto& line = lines[i];
     Fact f = base;
     f.set_product_code(line.product_code());
+    f.set_quantity(line.quantity());
     *f.mutable_amount() = line.net();
     if (auto it = unit_costs.find(line.product_code()); it != unit_costs.end()) {
       const auto cost = Money::FromProto(it->second, "unit_cost");

@@ -1,0 +1,104 @@
+// What every report is computed from (docs/REPORTS.md, "Common rules"): the as-of time, the
+// filters, the exchange rates known at that time, and the sums of facts per cell - one kind of
+// fact, one day, one key of the report's dimension and one currency. A report adds cells up; the
+// money of a cell is converted at its day's rate and rounded once, so every report rounds alike.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "common/base/clock.h"
+#include "common/command/request_checks.h"
+#include "common/store/store.h"
+#include "services/reporting/domain/plan.h"
+
+namespace sales::reporting {
+
+// The request's as-of time; unset means now.
+absl::Time AsOf(const google::protobuf::Timestamp& as_of, const Clock& clock);
+
+// Every row of a family, parsed (DATA_LOSS on a corrupt row).
+template <typename Message>
+StatusOr<std::vector<Message>> ReadAll(const Store& store, const char* family) {
+  std::vector<Message> rows;
+  Status inner = absl::OkStatus();
+  RETURN_IF_ERROR(store.Scan(family, "", "", [&](std::string_view key, std::string_view value) {
+    Message m;
+    if (!m.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      inner = absl::DataLossError(StrCat("stored ", family, " row ", key, " is corrupt"));
+      return false;
+    }
+    rows.push_back(std::move(m));
+    return true;
+  }));
+  RETURN_IF_ERROR(inner);
+  return rows;
+}
+
+// Exchange rates as of a time: per currency, (day, rate) in day order.
+class Rates {
+ public:
+  static StatusOr<Rates> Load(const Store& store, absl::Time as_of);
+  // The rate of `currency` on `day`: set for that day or the latest earlier one.
+  std::optional<int64_t> On(const std::string& currency, absl::CivilDay day) const;
+
+ private:
+  std::map<std::string, std::map<absl::CivilDay, int64_t>> by_currency_;
+};
+
+// ---- Dimensions and filters ----
+// The key a fact is counted under in dimension `by` (COMPANY and UNSPECIFIED: "").
+std::string KeyOf(const Fact& f, PlanDimension by);
+// Whether the fact passes every filter given.
+bool Matches(const Fact& f, const api::v1::ReportFilters& filters);
+// The filter on dimension `by` itself, if any ("" when none): only that key is listed.
+std::string FilterOn(PlanDimension by, const api::v1::ReportFilters& filters);
+// Violations of `filters` (a source that is not a lead source), fields named "<prefix>.source".
+void CheckFilters(const api::v1::ReportFilters& filters, const std::string& prefix, command::Violations& v);
+
+// ---- Cells ----
+struct CellKey {
+  absl::CivilDay day;
+  std::string key;       // the dimension's key ("" for COMPANY)
+  std::string currency;  // "" for facts without an amount
+  friend bool operator<(const CellKey& a, const CellKey& b) {
+    return std::tie(a.day, a.key, a.currency) < std::tie(b.day, b.key, b.currency);
+  }
+};
+
+struct Cell {
+  int64_t facts = 0;
+  __int128 amount = 0;       // minor units of the cell's currency
+  __int128 cost = 0;         // quantity x unit cost of the lines whose cost is known in that currency
+  int64_t without_cost = 0;  // lines whose cost is not known (or not in the sale's currency)
+  int64_t quantity = 0;      // units sold (sale lines)
+};
+
+struct CellQuery {
+  Fact::Kind kind = Fact::KIND_UNSPECIFIED;
+  Period period;                     // facts that occurred in it (reporting time zone)
+  PlanDimension by = events::v1::PLAN_DIMENSION_COMPANY;
+  api::v1::ReportFilters filters;    // facts matching every filter; with a filter on `by`, only that key
+  absl::Time as_of = absl::InfiniteFuture();  // facts recorded after it are left out
+};
+
+struct CellSums {
+  std::map<CellKey, Cell> cells;
+  std::map<std::string, std::string> labels;  // key -> label where it is not the key (a client's company)
+};
+
+// The cells of the facts `q` selects.
+StatusOr<CellSums> SumCells(const Store& store, const CellQuery& q, absl::TimeZone tz);
+
+// A cell's money in the reporting currency: `units` of `cell_currency` converted at the rate of
+// `day` (rounded once), or nullopt when there is no rate on or before that day.
+std::optional<__int128> ToReportingUnits(__int128 units, const std::string& cell_currency, absl::CivilDay day,
+                                         const Rates& rates, const std::string& reporting_currency);
+
+int64_t ClampToInt64(__int128 v);
+
+}  // namespace sales::reporting
