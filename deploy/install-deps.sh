@@ -7,8 +7,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 packages=(
   g++ cmake ninja-build make pkg-config
   librdkafka-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
-  librocksdb-dev libgtest-dev libgmock-dev uuid-dev libssl-dev libicu-dev
-  kcat jq maven openjdk-17-jre-headless
+  librocksdb-dev libgtest-dev libgmock-dev uuid-dev libssl-dev libicu-dev libxlsxwriter-dev
+  kcat jq maven openjdk-17-jre-headless python3
 )
 
 missing=()

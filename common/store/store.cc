@@ -188,6 +188,7 @@ Status Store::Commit(Batch& batch) {
   // No fsync per batch: a process crash (kill -9) keeps the WAL, and after a machine crash a lost
   // WAL tail loses rows and their offsets together, so the events are simply consumed again.
   wo.sync = false;
+  batch.MergePendingSums();
   return FromRocks(db_->Write(wo, batch.wb_->GetWriteBatch()), "write");
 }
 
@@ -225,7 +226,24 @@ void Batch::Put(std::string_view cf, std::string_view key, std::string_view valu
 void Batch::AddSums(std::string_view cf, std::string_view key, const std::vector<int64_t>& values) {
   auto family = store_->Family(cf);
   if (!family.ok()) std::abort();
-  wb_->Merge(*family, rocksdb::Slice(key.data(), key.size()), EncodeSums(values)).PermitUncheckedError();
+  pending_sums_.push_back({*family, std::string(key), values});
+}
+
+// One merge per row for the whole batch: the indexed batch walks every earlier entry of a key on
+// each new one, so a row added to by every event (a day's company cell) made a batch quadratic.
+void Batch::MergePendingSums() {
+  std::map<std::pair<uint32_t, std::string_view>, std::pair<rocksdb::ColumnFamilyHandle*, std::vector<int64_t>>> rows;
+  for (const PendingSums& p : pending_sums_) {
+    auto& [family, sums] = rows[{p.family->GetID(), p.key}];
+    family = p.family;
+    if (sums.size() < p.values.size()) sums.resize(p.values.size(), 0);
+    for (size_t i = 0; i < p.values.size(); ++i) sums[i] += p.values[i];
+  }
+  for (const auto& [key, row] : rows) {
+    wb_->Merge(row.first, rocksdb::Slice(key.second.data(), key.second.size()), EncodeSums(row.second))
+        .PermitUncheckedError();
+  }
+  pending_sums_.clear();
 }
 
 void Batch::Delete(std::string_view cf, std::string_view key) {
@@ -261,10 +279,22 @@ Status Batch::AddToCounter(std::string_view name, int64_t delta) {
   return absl::OkStatus();
 }
 
-size_t Batch::size() const { return wb_->GetWriteBatch()->Count(); }
+size_t Batch::size() const { return wb_->GetWriteBatch()->Count() + pending_sums_.size(); }
 
-void Batch::SetSavePoint() { wb_->SetSavePoint(); }
-Status Batch::RollbackToSavePoint() { return FromRocks(wb_->RollbackToSavePoint(), "rollback"); }
-Status Batch::PopSavePoint() { return FromRocks(wb_->PopSavePoint(), "pop save point"); }
+void Batch::SetSavePoint() {
+  wb_->SetSavePoint();
+  sums_at_save_points_.push_back(pending_sums_.size());
+}
+Status Batch::RollbackToSavePoint() {
+  RETURN_IF_ERROR(FromRocks(wb_->RollbackToSavePoint(), "rollback"));
+  pending_sums_.resize(sums_at_save_points_.back());
+  sums_at_save_points_.pop_back();
+  return absl::OkStatus();
+}
+Status Batch::PopSavePoint() {
+  RETURN_IF_ERROR(FromRocks(wb_->PopSavePoint(), "pop save point"));
+  sums_at_save_points_.pop_back();
+  return absl::OkStatus();
+}
 
 }  // namespace sales

@@ -49,9 +49,10 @@ class Batch {
 
   void Put(std::string_view cf, std::string_view key, std::string_view value);
   void Delete(std::string_view cf, std::string_view key);
-  // Adds `values` element-wise to the row's sums (a RocksDB merge: no read, and the order of the
-  // additions does not change the result). Read the row with DecodeSums. Only for rows written
-  // this way; a Put replaces the sums.
+  // Adds `values` element-wise to the row's sums (a RocksDB merge at commit, one per row: no read,
+  // and the order of the additions does not change the result). Read the row with DecodeSums. Not
+  // seen by this batch's Get before it commits; only for rows written this way (a Put replaces
+  // the sums).
   void AddSums(std::string_view cf, std::string_view key, const std::vector<int64_t>& values);
   // The value as it will be after this batch commits (nullopt when absent).
   StatusOr<std::optional<std::string>> Get(std::string_view cf, std::string_view key) const;
@@ -72,8 +73,17 @@ class Batch {
  private:
   friend class Store;
   explicit Batch(Store* store);
+  void MergePendingSums();
+
+  struct PendingSums {
+    rocksdb::ColumnFamilyHandle* family;
+    std::string key;
+    std::vector<int64_t> values;
+  };
   Store* store_;
   std::unique_ptr<rocksdb::WriteBatchWithIndex> wb_;
+  std::vector<PendingSums> pending_sums_;
+  std::vector<size_t> sums_at_save_points_;
 };
 
 class Store {

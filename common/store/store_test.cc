@@ -74,8 +74,11 @@ TEST(Store, SumsAddUpAcrossBatchesAndSurviveReopen) {
     Batch first = store->NewBatch();
     first.AddSums("rows", "cell", {1, 100});
     first.AddSums("rows", "cell", {1, -30, 7});  // a longer vector: the first is padded with zeros
-    EXPECT_EQ(DecodeSums(first.Get("rows", "cell").value().value()).value(), (std::vector<int64_t>{2, 70, 7}));
+    first.SetSavePoint();
+    first.AddSums("rows", "cell", {100, 100, 100});  // rolled back: never added
+    ASSERT_TRUE(first.RollbackToSavePoint().ok());
     ASSERT_TRUE(store->Commit(first).ok());
+    EXPECT_EQ(DecodeSums(store->Get("rows", "cell").value().value()).value(), (std::vector<int64_t>{2, 70, 7}));
     Batch second = store->NewBatch();
     second.AddSums("rows", "cell", {3, 5, 0});
     ASSERT_TRUE(store->Commit(second).ok());

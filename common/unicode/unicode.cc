@@ -200,6 +200,29 @@ std::string SingleLine(std::string_view text) {
   return out;
 }
 
+int DisplayWidth(std::string_view text) {
+  UErrorCode ec = U_ZERO_ERROR;
+  const icu::Normalizer2* nfc = icu::Normalizer2::getNFCInstance(ec);
+  icu::UnicodeString s = FromUtf8(text);  // ill-formed bytes become U+FFFD: one column each
+  if (U_SUCCESS(ec)) {
+    icu::UnicodeString normalized = nfc->normalize(s, ec);
+    if (U_SUCCESS(ec)) s = normalized;
+  }
+  int width = 0;
+  for (int32_t i = 0; i < s.length();) {
+    const UChar32 c = s.char32At(i);
+    i += U16_LENGTH(c);
+    const auto category = static_cast<UCharCategory>(u_charType(c));
+    if (category == U_NON_SPACING_MARK || category == U_ENCLOSING_MARK || category == U_FORMAT_CHAR ||
+        category == U_CONTROL_CHAR || (c >= 0x1160 && c <= 0x11FF)) {
+      continue;
+    }
+    const auto east_asian = static_cast<UEastAsianWidth>(u_getIntPropertyValue(c, UCHAR_EAST_ASIAN_WIDTH));
+    width += east_asian == U_EA_WIDE || east_asian == U_EA_FULLWIDTH ? 2 : 1;
+  }
+  return width;
+}
+
 bool IsValidEmail(std::string_view email) {
   const std::string e = Trimmed(email);
   if (e.size() > 320) return false;

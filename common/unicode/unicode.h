@@ -22,6 +22,13 @@ std::string MatchKey(std::string_view text);
 // feed, with the spaces around it, becomes one space. Nothing else changes (byte for byte).
 std::string SingleLine(std::string_view text);
 
+// The columns `text` takes on a terminal with a monospace font, after NFC: combining marks,
+// format characters (zero-width joiner, soft hyphen), controls and Hangul medial vowels and final
+// consonants take 0; East Asian wide and fullwidth characters (CJK, kana, Hangul syllables,
+// fullwidth forms, emoji shown as pictures) take 2; everything else 1. So "Ελένη" is 5 whether its
+// accent is precomposed or a combining mark, and "東京" is 4. A byte that is not UTF-8 counts 1.
+int DisplayWidth(std::string_view text);
+
 // E-mail addresses (RFC 5321 with RFC 6531's internationalised local parts, and internationalised
 // domain names checked with UTS #46): a dot-atom local part of at most 64 bytes whose characters are
 // the ASCII atext or any other visible character (letters of any script, `ελένη`, `josé`), an '@',

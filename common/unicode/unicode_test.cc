@@ -23,6 +23,36 @@ TEST(MatchKey, IgnoresCaseSpacesPunctuationAndAccents) {
   EXPECT_EQ(MatchKey("bad \xff bytes"), "badbytes");
 }
 
+TEST(DisplayWidth, GreekPrecomposedAndDecomposedTakeOneColumnPerLetter) {
+  EXPECT_EQ(DisplayWidth("Ελένη"), 5);
+  EXPECT_EQ(DisplayWidth("\u0395\u03bb\u03b5\u0301\u03bd\u03b7"), 5) << "έ as ε + U+0301";
+  EXPECT_EQ(DisplayWidth("ΐ"), 1);
+  EXPECT_EQ(DisplayWidth("\u03b9\u0308\u0301"), 1) << "ι + diaeresis + acute: one column";
+  EXPECT_EQ(DisplayWidth("Αλεξίου Ξυλεία Α.Ε."), 19);
+  EXPECT_EQ(DisplayWidth(""), 0);
+  EXPECT_EQ(DisplayWidth("plain ascii"), 11);
+}
+
+TEST(DisplayWidth, CombiningMarksAndFormatCharactersTakeNone) {
+  EXPECT_EQ(DisplayWidth("e\u0301\u0302\u0323"), 1) << "a letter with three combining marks";
+  EXPECT_EQ(DisplayWidth("a\u200db"), 2) << "zero-width joiner";
+  EXPECT_EQ(DisplayWidth("x\u20dd"), 1) << "enclosing circle";
+}
+
+TEST(DisplayWidth, EastAsianWideAndFullwidthTakeTwo) {
+  EXPECT_EQ(DisplayWidth("東京"), 4);
+  EXPECT_EQ(DisplayWidth("カタカナ"), 8);
+  EXPECT_EQ(DisplayWidth("한국어"), 6);
+  EXPECT_EQ(DisplayWidth("\u1100\u1161"), 2) << "conjoining jamo: one syllable after NFC";
+  EXPECT_EQ(DisplayWidth("ＡＢ"), 4) << "fullwidth Latin";
+  EXPECT_EQ(DisplayWidth("ｶ"), 1) << "halfwidth katakana";
+  EXPECT_EQ(DisplayWidth("a東b"), 4);
+}
+
+TEST(DisplayWidth, BytesThatAreNotUtf8CountOneEach) {
+  EXPECT_EQ(DisplayWidth("a\xff\xfe" "b"), 4);
+}
+
 TEST(SingleLine, LineBreaksAndTabsBecomeOneSpace) {
   EXPECT_EQ(SingleLine("Μάρκου\r\nLogistics"), "Μάρκου Logistics");
   EXPECT_EQ(SingleLine("Μάρκου \n  Logistics\tΑ.Ε."), "Μάρκου Logistics Α.Ε.");

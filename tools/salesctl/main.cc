@@ -3,13 +3,16 @@
 //   salesctl [--target=HOST:PORT] import FILE.csv [--source=LABEL] [--actor=NAME] [--map FIELD=COLUMN]...
 //            [--delimiter=,|;|tab] [--encoding=NAME] [--dry-run]
 //   salesctl [--target=HOST:PORT] status
+//   salesctl [--target=HOST:PORT] report NAME --period=P [flags]   (tools/salesctl/report.h)
 //
-// The target defaults to $SALES_TARGET or 127.0.0.1:50051 (lead acquisition under `make run`).
-// Exit codes: 0 done; 1 failed (service unreachable, file unreadable); 2 usage; 3 import done
-// with rejected rows.
+// The target defaults to $SALES_TARGET or 127.0.0.1:50051 (lead acquisition under `make run`);
+// for `report`, to $SALES_REPORTING_TARGET or 127.0.0.1:50054 (reporting).
+// Exit codes: 0 done; 1 failed (service unreachable or refused the request, file unreadable);
+// 2 usage; 3 import done with rejected rows.
 #include <grpcpp/grpcpp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <optional>
 #include <iostream>
@@ -18,11 +21,12 @@
 #include "sales/api/v1/admin.grpc.pb.h"
 #include "tools/salesctl/csv.h"
 #include "tools/salesctl/import.h"
+#include "tools/salesctl/report.h"
 
 namespace sales::salesctl {
 namespace {
 
-constexpr char kUsage[] =
+const std::string kUsage =
     "usage: salesctl [--target=HOST:PORT] COMMAND\n"
     "\n"
     "commands:\n"
@@ -44,9 +48,11 @@ constexpr char kUsage[] =
     "                            (the service decides every row), writing nothing\n"
     "  status\n"
     "      Where each consumer of the service stands - projections and intakes: offsets, lag,\n"
-    "      counts, and how many records went to which dead-letter topic.\n"
+    "      counts, and how many records went to which dead-letter topic.\n" +
+    ReportUsage() +
     "\n"
-    "The target defaults to $SALES_TARGET, else 127.0.0.1:50051.\n";
+    "The target defaults to $SALES_TARGET, else 127.0.0.1:50051 (report: $SALES_REPORTING_TARGET,\n"
+    "else 127.0.0.1:50054).\n";
 
 std::string Thousands(int64_t n) {
   std::string digits = StrCat(n < 0 ? -n : n), out;
@@ -175,9 +181,50 @@ int Status(const std::string& target) {
   return 0;
 }
 
+// `salesctl [--target=...] report NAME ...`: its own flags (tools/salesctl/report.h).
+int Report(const std::vector<std::string>& args) {
+  if (std::find(args.begin(), args.end(), "--help") != args.end() || std::find(args.begin(), args.end(), "-h") != args.end()) {
+    std::cout << kUsage;
+    return 0;
+  }
+  const char* env_target = std::getenv("SALES_REPORTING_TARGET");
+  auto parsed = ParseReportArgs(args, env_target && *env_target ? env_target : "127.0.0.1:50054");
+  if (!parsed.ok()) {
+    std::cerr << "salesctl: report: " << parsed.status().message() << "\n\n" << kUsage;
+    return 2;
+  }
+  auto stub = api::v1::Reporting::NewStub(grpc::CreateChannel(parsed->target, grpc::InsecureChannelCredentials()));
+  return RunReport(*parsed, *stub);
+}
+
+// The command word: the first argument that is not a flag (nor --map's value).
+std::string CommandOf(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--map") {
+      ++i;
+    } else if (a.rfind("-", 0) != 0) {
+      return a;
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 int Main(int argc, char** argv) {
+  if (CommandOf(argc, argv) == "report") {
+    std::vector<std::string> args;  // all but the word "report": NAME and every flag
+    bool command_seen = false;
+    for (int i = 1; i < argc; ++i) {
+      if (!command_seen && std::string(argv[i]) == "report") {
+        command_seen = true;
+      } else {
+        args.push_back(argv[i]);
+      }
+    }
+    return Report(args);
+  }
   const char* env_target = std::getenv("SALES_TARGET");
   std::string target = env_target && *env_target ? env_target : "127.0.0.1:50051";
   std::string actor = "salesctl";

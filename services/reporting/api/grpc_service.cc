@@ -1,6 +1,8 @@
 #include "services/reporting/api/grpc_service.h"
 
 #include "common/grpc/call.h"
+#include "services/reporting/api/export.h"
+#include "services/reporting/api/report_tables.h"
 
 namespace sales::reporting {
 
@@ -64,6 +66,26 @@ template <typename Request, typename Response, typename Query>
 ::grpc::Status ReportingService::GetPipeline(::grpc::ServerContext* c, const api::v1::PipelineRequest* r,
                                              api::v1::PipelineResponse* out) {
   return Read(c, "GetPipeline", *r, out, &ReportQueries::GetPipeline);
+}
+::grpc::Status ReportingService::GetReportTable(::grpc::ServerContext* c, const api::v1::ReportRequest* r,
+                                                api::v1::ReportTable* out) {
+  return grpc_util::ObserveCall(c, "GetReportTable", metrics_, [&](const Caller&) -> Status {
+    ASSIGN_OR_RETURN(*out, BuildTable(*queries_, *r));
+    return absl::OkStatus();
+  });
+}
+::grpc::Status ReportingService::ExportReport(::grpc::ServerContext* c, const api::v1::ExportReportRequest* r,
+                                              api::v1::ExportReportResponse* out) {
+  return grpc_util::ObserveCall(c, "ExportReport", metrics_, [&](const Caller&) -> Status {
+    // The format first: a bad one is refused before any report is computed.
+    if (r->format() != api::v1::EXPORT_FORMAT_CSV && r->format() != api::v1::EXPORT_FORMAT_XLSX) {
+      return InvalidField("format", "EXPORT_FORMAT_CSV or EXPORT_FORMAT_XLSX");
+    }
+    StatusOr<api::v1::ReportTable> table = BuildTable(*queries_, r->report());
+    if (!table.ok()) return PrefixFields(table.status(), "report");
+    ASSIGN_OR_RETURN(*out, Export(*table, r->format(), CsvOptions{.byte_order_mark = r->byte_order_mark()}));
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace sales::reporting

@@ -35,6 +35,10 @@ class ReportingService final : public api::v1::Reporting::Service {
                                  api::v1::InboundCallsResponse* out) override;
   ::grpc::Status GetPipeline(::grpc::ServerContext* c, const api::v1::PipelineRequest* r,
                              api::v1::PipelineResponse* out) override;
+  ::grpc::Status GetReportTable(::grpc::ServerContext* c, const api::v1::ReportRequest* r,
+                                api::v1::ReportTable* out) override;
+  ::grpc::Status ExportReport(::grpc::ServerContext* c, const api::v1::ExportReportRequest* r,
+                              api::v1::ExportReportResponse* out) override;
 
  private:
   ::grpc::Status PlanCommand(::grpc::ServerContext* c, const char* method, Command command,

@@ -135,7 +135,7 @@ StatusOr<std::optional<CellSums>> FromRollUps(const Store& store, const CellQuer
   const std::optional<CellSource> source = CellSourceFor(q.by, q.filters);
   if (!source) return std::optional<CellSums>();
   ASSIGN_OR_RETURN(std::optional<std::string> zone, store.Get(kSettingsFamily, kTimeZoneSetting));
-  if (zone && *zone != tz.name()) return std::optional<CellSums>();  // built for another zone
+  if (!zone || *zone != tz.name()) return std::optional<CellSums>();  // built for another zone
 
   CellSums sums;
   const std::string end = CellKeyPrefix(q.kind, source->dimension, q.period.last + 1);

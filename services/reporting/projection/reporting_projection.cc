@@ -102,9 +102,14 @@ std::optional<CellKey> DecodeCellKey(std::string_view key) {
   return CellKey{absl::CivilDay(1970, 1, 1) + *day, std::string(key.substr(10, nul - 10)), std::string(key.substr(nul + 1))};
 }
 
-Status ReportingProjection::Open(const Store& store) {
+Status ReportingProjection::Open(Store& store) {
   ASSIGN_OR_RETURN(std::optional<std::string> zone, store.Get(kSettingsFamily, kTimeZoneSetting));
-  if (zone && *zone != time_zone_.name()) {
+  if (!zone) {
+    Batch batch = store.NewBatch();
+    batch.Put(kSettingsFamily, kTimeZoneSetting, time_zone_.name());
+    return store.Commit(batch);
+  }
+  if (*zone != time_zone_.name()) {
     return absl::FailedPreconditionError(
         StrCat("the store's report cells are by day in time zone ", *zone, ", not ", time_zone_.name(),
                ": start with --time-zone=", *zone, ", or rebuild the store (an empty --data-dir) for the new zone"));
@@ -122,7 +127,6 @@ Status ReportingProjection::PutFact(Batch& batch, const Fact& fact, int line) co
     cell.key = CellKeyString(fact, dimension);
     batch.AddSums(kCellsFamily, EncodeCellKey(fact.kind(), dimension, cell), sums);
   }
-  batch.Put(kSettingsFamily, kTimeZoneSetting, time_zone_.name());
   if (fact.client_id().empty() || fact.client_label().empty()) return absl::OkStatus();
   ASSIGN_OR_RETURN(std::optional<store::v1::ClientLabel> label,
                    LoadRow<store::v1::ClientLabel>(batch, kClientLabelsFamily, fact.client_id()));

@@ -83,8 +83,9 @@ class ReportingProjection final : public projection::EventProjection {
             kSettingsFamily,
             kOpenOffersFamily, kClosedOffersFamily, kCallNumbersFamily};
   }
-  // FAILED_PRECONDITION when the store's cells are in another time zone.
-  Status Open(const Store& store) override;
+  // Records the time zone of the cells in a new store; FAILED_PRECONDITION when the store's cells
+  // are in another one.
+  Status Open(Store& store) override;
 
  protected:
   bool Uses(const EventEnvelope& event) const override;

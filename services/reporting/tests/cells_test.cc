@@ -150,6 +150,7 @@ class Cells : public ::testing::Test {
   static void ApplyInterleaved(const History& h, const std::string& path, uint32_t seed) {
     ReportingProjection projection;
     auto store = Store::Open({.path = path, .column_families = projection.column_families()}).value();
+    ASSERT_TRUE(projection.Open(*store).ok());
     projection::Applier applier(store.get(), &projection);
     std::vector<size_t> next(h.aggregates.size(), 0);
     std::mt19937 rng(seed);

@@ -157,6 +157,7 @@ class WorkedExample : public ::testing::Test {
  protected:
   void SetUp() override {
     store_ = Store::Open({.path = dir_.path(), .column_families = projection_.column_families()}).value();
+    ASSERT_TRUE(projection_.Open(*store_).ok());  // the roll-ups answer (they need the store's time zone)
     applier_ = std::make_unique<projection::Applier>(store_.get(), &projection_);
     queries_ = std::make_unique<ReportQueries>(store_.get(), &clock_, ReportSettings{});
   }
