@@ -74,6 +74,62 @@ StatusOr<api::v1::ReportRequest> PlanVsActual(const CommonFlags& f) {
   return out;
 }
 
+// The fields of the other reports' requests: a period, dynamics, as-of and filters, and `by` for
+// the reports keyed by a dimension. --metric is plan against actual's.
+template <typename Request>
+Status FillRequest(const CommonFlags& f, const std::string& report, Request* r) {
+  if (f.period.empty()) return absl::InvalidArgumentError("--period is required (e.g. --period=2026-11)");
+  if (!f.metric.empty()) return absl::InvalidArgumentError(StrCat("--metric is plan-vs-actual's, not ", report, "'s"));
+  r->set_period(f.period);
+  if constexpr (requires { r->set_by(events::v1::PLAN_DIMENSION_COMPANY); }) {
+    ASSIGN_OR_RETURN(events::v1::PlanDimension by,
+                     Choice<events::v1::PlanDimension>("by", f.by.empty() ? "company" : f.by, "PLAN_DIMENSION_",
+                                                       events::v1::PlanDimension_Parse,
+                                                       "company, manager, region, product, client or source"));
+    r->set_by(by);
+  } else if (!f.by.empty()) {
+    return absl::InvalidArgumentError(StrCat("--by does not apply to ", report));
+  }
+  if (!f.dynamics.empty()) {
+    ASSIGN_OR_RETURN(api::v1::Bucket b, Choice<api::v1::Bucket>("dynamics", f.dynamics, "BUCKET_",
+                                                               api::v1::Bucket_Parse, "day, week or month"));
+    r->set_dynamics(b);
+  }
+  if (f.as_of) {
+    r->mutable_as_of()->set_seconds(absl::ToUnixSeconds(*f.as_of));
+    r->mutable_as_of()->set_nanos(static_cast<int32_t>((*f.as_of - absl::FromUnixSeconds(absl::ToUnixSeconds(*f.as_of))) /
+                                                       absl::Nanoseconds(1)));
+  }
+  *r->mutable_filters() = f.filters;
+  return absl::OkStatus();
+}
+
+StatusOr<api::v1::ReportRequest> Products(const CommonFlags& f) {
+  api::v1::ReportRequest out;
+  RETURN_IF_ERROR(FillRequest(f, "products", out.mutable_products()));
+  return out;
+}
+StatusOr<api::v1::ReportRequest> ClientRevenue(const CommonFlags& f) {
+  api::v1::ReportRequest out;
+  RETURN_IF_ERROR(FillRequest(f, "client-revenue", out.mutable_client_revenue()));
+  return out;
+}
+StatusOr<api::v1::ReportRequest> Concentration(const CommonFlags& f) {
+  api::v1::ReportRequest out;
+  RETURN_IF_ERROR(FillRequest(f, "concentration", out.mutable_concentration()));
+  return out;
+}
+StatusOr<api::v1::ReportRequest> InboundCalls(const CommonFlags& f) {
+  api::v1::ReportRequest out;
+  RETURN_IF_ERROR(FillRequest(f, "inbound-calls", out.mutable_inbound_calls()));
+  return out;
+}
+StatusOr<api::v1::ReportRequest> Pipeline(const CommonFlags& f) {
+  api::v1::ReportRequest out;
+  RETURN_IF_ERROR(FillRequest(f, "pipeline", out.mutable_pipeline()));
+  return out;
+}
+
 struct ReportName {
   const char* name;
   StatusOr<api::v1::ReportRequest> (*request)(const CommonFlags&);
@@ -84,6 +140,11 @@ struct ReportName {
 constexpr ReportName kReports[] = {
     {"plan-vs-actual", PlanVsActual,
      "actual, target, attainment and forecast per key (--metric, default revenue; --by, default company)"},
+    {"products", Products, "revenue, units, margin, share and growth per product"},
+    {"client-revenue", ClientRevenue, "new clients' first deals against regular clients' revenue (--by)"},
+    {"concentration", Concentration, "largest client and top 5 share of the trailing 12 months, HHI, the flag"},
+    {"inbound-calls", InboundCalls, "the PBX's inbound calls per manager: answered share, missed calls returned"},
+    {"pipeline", Pipeline, "open offers by stage, win probabilities, weighted value (--by)"},
 };
 
 // ---- Formatting figures for the terminal ----

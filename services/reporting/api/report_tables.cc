@@ -6,6 +6,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "common/money/money.h"
+#include "services/reporting/api/sales_tables.h"
 
 namespace sales::reporting {
 namespace {
@@ -52,10 +53,22 @@ StatusOr<ReportTable> BuildTable(const ReportQueries& queries, const api::v1::Re
   switch (request.report_case()) {
     case R::kPlanVsActual:
       return Run(queries, &ReportQueries::GetPlanVsActual, request.plan_vs_actual(), "plan_vs_actual");
+    case R::kProducts:
+      return Run(queries, &ReportQueries::GetProductReport, request.products(), "products");
+    case R::kClientRevenue:
+      return Run(queries, &ReportQueries::GetClientRevenue, request.client_revenue(), "client_revenue");
+    case R::kConcentration:
+      return Run(queries, &ReportQueries::GetConcentration, request.concentration(), "concentration");
+    case R::kInboundCalls:
+      return Run(queries, &ReportQueries::GetInboundCalls, request.inbound_calls(), "inbound_calls");
+    case R::kPipeline:
+      return Run(queries, &ReportQueries::GetPipeline, request.pipeline(), "pipeline");
     case R::REPORT_NOT_SET:
       break;
   }
-  return InvalidField("report", "say which report: plan_vs_actual, ...");
+  return InvalidField("report",
+                      "say which report: plan_vs_actual, products, client_revenue, concentration, inbound_calls, "
+                      "pipeline, ...");
 }
 
 ReportTable ToTable(const api::v1::PlanVsActualResponse& response, const api::v1::PlanVsActualRequest& request) {

@@ -12,6 +12,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/reporting/api/report_queries.h"
+#include "services/reporting/api/report_tables.h"
 #include "services/reporting/projection/reporting_projection.h"
 
 namespace sales::reporting {
@@ -655,6 +656,80 @@ TEST_F(SalesReports, AClosedOfferLeavesTheOpenRowsAndAnUnknownEventIsSteppedOver
   }).ok());
   EXPECT_THAT(open, UnorderedElementsAre("offer-6", "offer-7", "offer-8"));
   EXPECT_EQ(GetPipeline("2026-11", "2026-11-15T00:00:00Z").total().offers(), 3);
+}
+
+// The tables GetReportTable answers (and ExportReport and `salesctl report` show).
+std::vector<std::string> ColumnNames(const api::v1::ReportTable& t) {
+  std::vector<std::string> out;
+  for (const auto& c : t.columns()) out.push_back(c.name());
+  return out;
+}
+
+TEST_F(SalesReports, EveryReportIsATable) {
+  Sales();
+  Calls();
+  ApplyAll();
+  const ReportQueries queries = Queries();
+  api::v1::ReportRequest r;
+  r.mutable_products()->set_period("2026-11");
+  auto t = BuildTable(queries, r);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->report(), "products");
+  EXPECT_EQ(t->title(), "Products: 2026-11");
+  EXPECT_THAT(ColumnNames(*t), ElementsAre("Product", "Revenue", "Units", "Margin", "Lines without cost", "Share",
+                                           "Previous revenue", "Growth"));
+  ASSERT_EQ(t->rows_size(), 3);
+  EXPECT_EQ(t->rows(0).cells(0).text(), "crm-pro");
+  EXPECT_EQ(t->rows(0).cells(1).money().units(), 680000);
+  EXPECT_FALSE(t->rows(1).cells(7).has_number()) << "renewals: no growth from nothing";
+
+  r.mutable_client_revenue()->set_period("2026-10");
+  r.mutable_client_revenue()->set_by(events::v1::PLAN_DIMENSION_CLIENT);
+  t = BuildTable(queries, r);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_THAT(ColumnNames(*t), ElementsAre("Client", "Company", "New clients", "Regular clients", "Total",
+                                           "Regular share"));
+  EXPECT_EQ(t->rows(0).cells(1).text(), "Company of lead-b");
+
+  r.mutable_concentration()->set_period("2026-Q4");
+  r.mutable_concentration()->set_dynamics(api::v1::BUCKET_MONTH);
+  t = BuildTable(queries, r);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->columns(0).name(), "Period");
+  EXPECT_EQ(t->rows_size(), 3);
+  EXPECT_EQ(t->rows(0).cells(0).text(), "2026-10");
+
+  r.mutable_inbound_calls()->set_period("2026-11");
+  t = BuildTable(queries, r);
+  ASSERT_TRUE(t.ok()) << t.status();
+  ASSERT_EQ(t->rows_size(), 3);  // anna, petros, all
+  EXPECT_EQ(t->rows(2).cells(0).text(), "(all)");
+  EXPECT_EQ(t->rows(2).cells(1).number(), 6);
+
+  const auto none = FieldViolations(BuildTable(queries, api::v1::ReportRequest{}).status());
+  ASSERT_EQ(none.size(), 1u);
+  EXPECT_EQ(none[0].field, "report");
+}
+
+TEST_F(SalesReports, ThePipelineIsATable) {
+  Pipeline();
+  ApplyAll();
+  const ReportQueries queries = Queries();
+  api::v1::ReportRequest r;
+  r.mutable_pipeline()->set_period("2026-11");
+  r.mutable_pipeline()->mutable_as_of()->set_seconds(absl::ToUnixSeconds(At("2026-11-15T00:00:00Z")));
+  auto t = BuildTable(queries, r);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_THAT(ColumnNames(*t), ElementsAre("Stage", "Offers", "Value", "Probability", "Weighted"));
+  EXPECT_EQ(t->rows(1).cells(0).text(), "SENT");
+  EXPECT_EQ(t->rows(1).cells(4).money().units(), 354000);
+  ASSERT_EQ(t->notes_size(), 2);
+  EXPECT_EQ(t->notes(1), "SENT: configured 30.0 %; measured 66.7 % (2 of 3 closed in 365 days won); used 30.0 %.");
+
+  r.mutable_pipeline()->set_period("2026-13");
+  const auto bad = FieldViolations(BuildTable(queries, r).status());
+  ASSERT_EQ(bad.size(), 1u);
+  EXPECT_EQ(bad[0].field, "pipeline.period");
 }
 
 TEST_F(SalesReports, BadRequestsNameTheFields) {

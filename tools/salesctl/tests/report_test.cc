@@ -83,6 +83,33 @@ TEST(ReportArgs, UsageErrorsSayWhatToWrite) {
   EXPECT_THAT(error({"plan-vs-actual", "--period="}), HasSubstr("--period takes a value"));
 }
 
+TEST(ReportArgs, TheProductsClientsCallsAndPipelineReports) {
+  auto a = ParseReportArgs({"products", "--period=2026-11", "--dynamics=week", "--region=GR-ATT",
+                            "--as-of=2026-11-15T00:00:00Z"},
+                           "x:1");
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(a->request.has_products());
+  EXPECT_EQ(a->request.products().period(), "2026-11");
+  EXPECT_EQ(a->request.products().dynamics(), api::v1::BUCKET_WEEK);
+  EXPECT_EQ(a->request.products().filters().region(), "GR-ATT");
+  EXPECT_EQ(a->request.products().as_of().seconds(), 1794700800);
+  a = ParseReportArgs({"client-revenue", "--period=2026", "--by=manager"}, "x:1");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->request.client_revenue().by(), events::v1::PLAN_DIMENSION_MANAGER);
+  a = ParseReportArgs({"pipeline", "--period=2026-11"}, "x:1");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_EQ(a->request.pipeline().by(), events::v1::PLAN_DIMENSION_COMPANY);
+  for (const char* name : {"concentration", "inbound-calls"}) {
+    a = ParseReportArgs({name, "--period=2026-11"}, "x:1");
+    EXPECT_TRUE(a.ok()) << name << ": " << a.status();
+  }
+  EXPECT_THAT(ParseReportArgs({"concentration", "--period=2026-11", "--by=manager"}, "x:1").status().message(),
+              HasSubstr("--by does not apply to concentration"));
+  EXPECT_THAT(ParseReportArgs({"products", "--period=2026-11", "--metric=revenue"}, "x:1").status().message(),
+              HasSubstr("--metric is plan-vs-actual's"));
+  EXPECT_THAT(ParseReportArgs({"inbound-calls"}, "x:1").status().message(), HasSubstr("--period is required"));
+}
+
 // ---- The terminal table ----
 
 events::v1::Money Eur(int64_t units) {
