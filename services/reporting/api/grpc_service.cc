@@ -18,8 +18,14 @@ namespace sales::reporting {
 template <typename Request, typename Response, typename Query>
 ::grpc::Status ReportingService::Read(::grpc::ServerContext* c, const char* method, const Request& r, Response* out,
                                       Query query) {
+  return Read(c, method, queries_, r, out, query);
+}
+
+template <typename Reports, typename Request, typename Response, typename Query>
+::grpc::Status ReportingService::Read(::grpc::ServerContext* c, const char* method, const Reports* reports,
+                                      const Request& r, Response* out, Query query) {
   return grpc_util::ObserveCall(c, method, metrics_, [&](const Caller&) -> Status {
-    ASSIGN_OR_RETURN(*out, (queries_->*query)(r));
+    ASSIGN_OR_RETURN(*out, (reports->*query)(r));
     return absl::OkStatus();
   });
 }
@@ -44,6 +50,22 @@ template <typename Request, typename Response, typename Query>
 ::grpc::Status ReportingService::GetPlanVsActual(::grpc::ServerContext* c, const api::v1::PlanVsActualRequest* r,
                                                  api::v1::PlanVsActualResponse* out) {
   return Read(c, "GetPlanVsActual", *r, out, &ReportQueries::GetPlanVsActual);
+}
+::grpc::Status ReportingService::GetFunnel(::grpc::ServerContext* c, const api::v1::FunnelRequest* r,
+                                           api::v1::FunnelResponse* out) {
+  return Read(c, "GetFunnel", funnel_, *r, out, &FunnelReports::GetFunnel);
+}
+::grpc::Status ReportingService::GetCycleTimes(::grpc::ServerContext* c, const api::v1::CycleTimesRequest* r,
+                                               api::v1::CycleTimesResponse* out) {
+  return Read(c, "GetCycleTimes", funnel_, *r, out, &FunnelReports::GetCycleTimes);
+}
+::grpc::Status ReportingService::GetLostReasons(::grpc::ServerContext* c, const api::v1::LostReasonsRequest* r,
+                                                api::v1::LostReasonsResponse* out) {
+  return Read(c, "GetLostReasons", funnel_, *r, out, &FunnelReports::GetLostReasons);
+}
+::grpc::Status ReportingService::GetScorecards(::grpc::ServerContext* c, const api::v1::ScorecardsRequest* r,
+                                               api::v1::ScorecardsResponse* out) {
+  return Read(c, "GetScorecards", scorecards_, *r, out, &Scorecards::GetScorecards);
 }
 
 }  // namespace sales::reporting

@@ -148,6 +148,7 @@ StatusOr<projection::Outcome> ReportingProjection::ApplyLead(const EventEnvelope
       PutFact(batch, f);
     }
   }
+  RETURN_IF_ERROR(RecordLeadEvent(event, *view, batch));
   batch.Put(kLeadViewsFamily, event.aggregate_id(), view->SerializeAsString());
   return projection::Outcome::kApplied;
 }
@@ -194,6 +195,7 @@ StatusOr<projection::Outcome> ReportingProjection::ApplyOffer(const EventEnvelop
     default:
       break;
   }
+  RETURN_IF_ERROR(RecordOfferEvent(event, *view, batch));
   batch.Put(kOfferViewsFamily, event.aggregate_id(), view->SerializeAsString());
   return projection::Outcome::kApplied;
 }
@@ -253,6 +255,7 @@ StatusOr<projection::Outcome> ReportingProjection::ApplyClient(const EventEnvelo
     default:
       break;
   }
+  RecordClientEvent(event, *view, batch);
   batch.Put(kClientViewsFamily, event.aggregate_id(), view->SerializeAsString());
   return projection::Outcome::kApplied;
 }
@@ -263,6 +266,7 @@ StatusOr<projection::Outcome> ReportingProjection::ApplyCall(const EventEnvelope
   Fact f = NewFact(Fact::KIND_CALL, event, call.started_at());
   f.set_manager_id(call.manager_id());
   PutFact(batch, f);  // keyed by the event: a re-delivery writes the same row
+  RecordCallEvent(event, batch);
   return projection::Outcome::kApplied;
 }
 

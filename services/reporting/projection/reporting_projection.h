@@ -16,6 +16,7 @@
 //   facts            <kind, 1 byte><occurred-at nanos, 8 bytes big-endian><event id>/<line, 4 bytes>
 //                    -> store.v1.Fact; the key is the fact's identity, so applying an event twice
 //                    writes the same rows
+//   journeys         lead id -> store.v1.LeadJourney (projection/journeys.h: the funnel's rows)
 #pragma once
 
 #include <optional>
@@ -23,6 +24,7 @@
 
 #include "common/projection/projection.h"
 #include "services/reporting/domain/plan.h"
+#include "services/reporting/projection/journeys.h"
 
 namespace sales::reporting {
 
@@ -39,7 +41,7 @@ class ReportingProjection final : public projection::EventProjection {
   std::string name() const override { return "reporting"; }
   std::vector<std::string> column_families() const override {
     return {kTargetsFamily,     kRatesFamily,     kIdempotencyFamily, kOfferViewsFamily,
-            kClientViewsFamily, kLeadViewsFamily, kFactsFamily};
+            kClientViewsFamily, kLeadViewsFamily, kFactsFamily,       kJourneysFamily};
   }
 
  protected:
