@@ -133,10 +133,10 @@ bool RejectionMatches(const Fact& f, const api::v1::ReportFilters& filters) {
                                                                             filters.product_code()) != products.end());
 }
 
-// Most frequent first, then by name.
-void EmitReasons(const std::map<std::string, int64_t>& counts, google::protobuf::RepeatedPtrField<api::v1::LostReason>* out,
-                 int64_t& total) {
-  total = 0;
+// Most frequent first, then by name; returns the total.
+int64_t EmitReasons(const std::map<std::string, int64_t>& counts,
+                    google::protobuf::RepeatedPtrField<api::v1::LostReason>* out) {
+  int64_t total = 0;
   for (const auto& [reason, n] : counts) total += n;
   std::vector<std::pair<std::string, int64_t>> sorted(counts.begin(), counts.end());
   std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
@@ -146,15 +146,13 @@ void EmitReasons(const std::map<std::string, int64_t>& counts, google::protobuf:
     r->set_count(n);
     r->set_share(static_cast<double>(n) / static_cast<double>(total));
   }
+  return total;
 }
 
 void EmitLost(const Period& period, const LostSums& sums, api::v1::LostReasonsPeriod* out) {
   *out->mutable_period() = ToProto(period);
-  int64_t total = 0;
-  EmitReasons(sums.disqualified, out->mutable_disqualified(), total);
-  out->set_disqualified_total(total);
-  EmitReasons(sums.rejected, out->mutable_rejected(), total);
-  out->set_rejected_total(total);
+  out->set_disqualified_total(EmitReasons(sums.disqualified, out->mutable_disqualified()));
+  out->set_rejected_total(EmitReasons(sums.rejected, out->mutable_rejected()));
 }
 
 }  // namespace

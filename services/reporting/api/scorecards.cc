@@ -173,7 +173,9 @@ StatusOr<api::v1::ScorecardsResponse> Scorecards::GetScorecards(const api::v1::S
                                               tz));
     for (const auto& [at, cell] : cells.cells) {
       std::optional<__int128> converted;
-      if (!at.currency.empty()) converted = ToReportingUnits(cell.amount, at.currency, at.day, rates, settings_.currency);
+      if (!at.currency.empty()) {
+        converted = ToReportingUnits(cell.amount, at.currency, at.day, rates, settings_.currency);
+      }
       for (auto* s : sums.At(at.day)) {
         AddCell(kind, cell, converted, s->managers[at.key]);
         // Revenue's gap is listed; a deal's value is the same money, averaged over the converted.

@@ -12,6 +12,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "services/reporting/api/funnel_reports.h"
+#include "services/reporting/api/funnel_tables.h"
 #include "services/reporting/api/scorecards.h"
 #include "services/reporting/projection/reporting_projection.h"
 
@@ -97,11 +98,22 @@ class History {
     call->set_duration_seconds(300);
   }
 
-  // Every event, topic after topic in `order`.
-  std::vector<EventEnvelope> InTopicOrder(const std::vector<std::string>& order) const {
+  // Every event, topic after topic in `order`; with `aggregates_reversed`, within a topic the
+  // aggregates in reverse order of their first event (each aggregate's own events still in order,
+  // as partitions keep them).
+  std::vector<EventEnvelope> InTopicOrder(const std::vector<std::string>& order,
+                                          bool aggregates_reversed = false) const {
     std::vector<EventEnvelope> out;
     for (const auto& topic : order) {
-      for (const auto& e : topics.at(topic)) out.push_back(e);
+      std::vector<EventEnvelope> events = topics.at(topic);
+      if (aggregates_reversed) {
+        std::map<std::string, size_t> first;
+        for (size_t i = 0; i < events.size(); ++i) first.try_emplace(events[i].aggregate_id(), i);
+        std::stable_sort(events.begin(), events.end(), [&](const auto& x, const auto& y) {
+          return first[x.aggregate_id()] > first[y.aggregate_id()];
+        });
+      }
+      out.insert(out.end(), events.begin(), events.end());
     }
     return out;
   }
@@ -418,6 +430,11 @@ TEST_F(FunnelTest, ScorecardDynamicsAndAsOf) {
 }
 
 TEST_F(FunnelTest, TheSameRowsWhateverTheTopicOrderAndHoweverOftenDelivered) {
+  // A second offer for L1 (before O1 in id order, after it in time), withdrawn: L1's journey has
+  // two offer entries that arrive in either order below.
+  auto* drafted = history_.Event("offers", "offer", "O0", "2026-02-25T09:00:00Z").mutable_offer()->mutable_drafted();
+  drafted->mutable_lead()->set_lead_id("L1");
+  history_.Event("offers", "offer", "O0", "2026-02-26T09:00:00Z").mutable_offer()->mutable_withdrawn();
   ApplyAll(history_.InTopicOrder({"leads", "offers", "clients", "calls"}));
   const auto leads_first = Rows();
 
@@ -427,7 +444,7 @@ TEST_F(FunnelTest, TheSameRowsWhateverTheTopicOrderAndHoweverOftenDelivered) {
     projection::Applier applier(store.get(), &projection_);
     // Offers (and clients, calls) before leads, and everything twice.
     for (int twice = 0; twice < 2; ++twice) {
-      for (const auto& e : history_.InTopicOrder({"calls", "clients", "offers", "leads"})) {
+      for (const auto& e : history_.InTopicOrder({"calls", "clients", "offers", "leads"}, true)) {
         ASSERT_TRUE(applier.ApplyAppended({{"t.topic", 0, -1, e.aggregate_id(), e.SerializeAsString(), {}}}).ok());
       }
     }
@@ -462,6 +479,50 @@ TEST_F(FunnelTest, UnknownEventsAreSteppedOverAndANewOfferReopensALostLead) {
   EXPECT_THAT(Figures(jan.total().rows(0).cohort()), ElementsAre(3, 2, 2, 1, 2));  // as it was known then
 }
 
+TEST_F(FunnelTest, EveryReportAsATypedTable) {
+  ApplyHistory();
+  api::v1::FunnelRequest f;
+  f.set_period("2026-Q1");
+  f.set_dynamics(api::v1::BUCKET_MONTH);
+  *f.mutable_as_of() = Ts("2026-03-01T00:00:00Z");
+  auto funnel = ToTable(funnel_->GetFunnel(f).value(), f);
+  EXPECT_EQ(funnel.title(), "Funnel by company, 2026-Q1");
+  ASSERT_EQ(funnel.rows_size(), 3);  // one per month, March's zeros included
+  EXPECT_EQ(funnel.columns(0).kind(), api::v1::COLUMN_KIND_DAY);
+  EXPECT_EQ(funnel.rows(2).cells(0).text(), "2026-03");
+  EXPECT_EQ(funnel.rows(0).cells(2).number(), 3);                // January's cohort captured
+  EXPECT_EQ(funnel.rows(2).cells(7).value_case(), api::v1::ReportCell::VALUE_NOT_SET);  // no rate of nothing
+  for (const auto& row : funnel.rows()) EXPECT_EQ(row.cells_size(), funnel.columns_size());
+
+  api::v1::ScorecardsRequest s;
+  s.set_period("2026-Q1");
+  *s.mutable_as_of() = Ts("2026-03-01T00:00:00Z");
+  auto cards = ToTable(scorecards_->GetScorecards(s).value(), s);
+  ASSERT_EQ(cards.rows_size(), 2);
+  std::map<std::string, int> column;
+  for (int i = 0; i < cards.columns_size(); ++i) column[cards.columns(i).name()] = i;
+  EXPECT_EQ(cards.columns(column["Revenue"]).kind(), api::v1::COLUMN_KIND_MONEY);
+  EXPECT_EQ(cards.rows(0).cells(column["Revenue"]).money().units(), 1500000);
+  EXPECT_DOUBLE_EQ(cards.rows(0).cells(column["Time with prospects"]).number(), 0.6);
+  EXPECT_EQ(cards.rows(0).cells(column["Meets target"]).text(), "no");
+  EXPECT_EQ(cards.rows(1).cells(column["Average deal"]).value_case(), api::v1::ReportCell::VALUE_NOT_SET);
+
+  api::v1::LostReasonsRequest l;
+  l.set_period("2026-Q1");
+  *l.mutable_as_of() = Ts("2026-03-01T00:00:00Z");
+  auto lost = ToTable(funnel_->GetLostReasons(l).value(), l);
+  ASSERT_EQ(lost.rows_size(), 2);
+  EXPECT_EQ(lost.rows(1).cells(1).text(), "REJECTION_REASON_PRICE");
+  api::v1::CycleTimesRequest c;
+  c.set_period("2026-Q1");
+  c.set_by(events::v1::PLAN_DIMENSION_MANAGER);
+  *c.mutable_as_of() = Ts("2026-03-01T00:00:00Z");
+  auto cycles = ToTable(funnel_->GetCycleTimes(c).value(), c);
+  EXPECT_EQ(cycles.title(), "Cycle times by manager, 2026-Q1");
+  EXPECT_EQ(cycles.columns(2).kind(), api::v1::COLUMN_KIND_SECONDS);
+  EXPECT_EQ(cycles.rows_size(), 2);
+}
+
 TEST_F(FunnelTest, BadRequestsNameEachField) {
   const auto fields = [](const Status& s) {
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
@@ -474,7 +535,8 @@ TEST_F(FunnelTest, BadRequestsNameEachField) {
   f.set_by(events::v1::PLAN_DIMENSION_CLIENT);
   f.set_dynamics(static_cast<api::v1::Bucket>(9));
   f.mutable_filters()->set_source("FAX");
-  EXPECT_THAT(fields(funnel_->GetFunnel(f).status()), UnorderedElementsAre("period", "by", "dynamics", "filters.source"));
+  EXPECT_THAT(fields(funnel_->GetFunnel(f).status()),
+              UnorderedElementsAre("period", "by", "dynamics", "filters.source"));
   api::v1::CycleTimesRequest c;
   EXPECT_THAT(fields(funnel_->GetCycleTimes(c).status()), UnorderedElementsAre("period"));
   api::v1::LostReasonsRequest l;
