@@ -15,9 +15,9 @@ class FunnelReports {
   FunnelReports(const Store* store, const Clock* clock, ReportSettings settings)
       : store_(store), clock_(clock), settings_(std::move(settings)) {}
 
-  StatusOr<api::v1::FunnelResponse> GetFunnel(const api::v1::FunnelRequest& r) const;
-  StatusOr<api::v1::CycleTimesResponse> GetCycleTimes(const api::v1::CycleTimesRequest& r) const;
-  StatusOr<api::v1::LostReasonsResponse> GetLostReasons(const api::v1::LostReasonsRequest& r) const;
+  [[nodiscard]] StatusOr<api::v1::FunnelResponse> GetFunnel(const api::v1::FunnelRequest& r) const;
+  [[nodiscard]] StatusOr<api::v1::CycleTimesResponse> GetCycleTimes(const api::v1::CycleTimesRequest& r) const;
+  [[nodiscard]] StatusOr<api::v1::LostReasonsResponse> GetLostReasons(const api::v1::LostReasonsRequest& r) const;
 
  private:
   const Store* store_;

@@ -40,10 +40,10 @@ std::vector<std::string> JourneyKeys(const LeadJourney& journey, const LeadStage
 bool JourneyMatches(const LeadJourney& journey, const LeadStages& stages, const api::v1::ReportFilters& filters);
 
 // Calls `fn` with every journey row.
-Status ForEachJourney(const Store& store, const std::function<void(const LeadJourney&)>& fn);
+[[nodiscard]] Status ForEachJourney(const Store& store, const std::function<void(const LeadJourney&)>& fn);
 // Calls `fn` with every fact of `kind` that occurred in `period` and was recorded by `as_of`.
-Status ForEachFact(const Store& store, Fact::Kind kind, const Period& period, absl::Time as_of, absl::TimeZone tz,
-                   const std::function<void(const Fact&)>& fn);
+[[nodiscard]] Status ForEachFact(const Store& store, Fact::Kind kind, const Period& period, absl::Time as_of,
+                                 absl::TimeZone tz, const std::function<void(const Fact&)>& fn);
 
 // The value at rank ceil(p x n) of `values` (sorted in place); nullopt when empty.
 std::optional<int64_t> NearestRank(std::vector<int64_t>& values, double p);

@@ -19,7 +19,7 @@ class Scorecards {
   Scorecards(const Store* store, const Clock* clock, ReportSettings settings)
       : store_(store), clock_(clock), settings_(std::move(settings)) {}
 
-  StatusOr<api::v1::ScorecardsResponse> GetScorecards(const api::v1::ScorecardsRequest& r) const;
+  [[nodiscard]] StatusOr<api::v1::ScorecardsResponse> GetScorecards(const api::v1::ScorecardsRequest& r) const;
 
  private:
   const Store* store_;

@@ -23,11 +23,12 @@ inline constexpr char kJourneysFamily[] = "journeys";
 
 // A lead's event: its journey (capture, assignments, first responses, qualification,
 // disqualification, merge) and a KIND_WORK fact per activity. `lead` holds its region and source.
-Status RecordLeadEvent(const events::v1::EventEnvelope& event, const store::v1::LeadAttribution& lead, Batch& batch);
+[[nodiscard]] Status RecordLeadEvent(const events::v1::EventEnvelope& event, const store::v1::LeadAttribution& lead,
+                                     Batch& batch);
 // An offer's event: its entry in its lead's journey and the outcome facts. `offer` holds the lead
 // facts of its draft and every revision.
-Status RecordOfferEvent(const events::v1::EventEnvelope& event, const store::v1::OfferAttribution& offer,
-                        Batch& batch);
+[[nodiscard]] Status RecordOfferEvent(const events::v1::EventEnvelope& event,
+                                      const store::v1::OfferAttribution& offer, Batch& batch);
 // A client's event: a KIND_WORK fact per interaction.
 void RecordClientEvent(const events::v1::EventEnvelope& event, const store::v1::ClientAttribution& client,
                        Batch& batch);
