@@ -46,6 +46,10 @@ class Projection {
   // Stable name: it keys the stored offsets and counters, so renaming it means a rebuild.
   virtual std::string name() const = 0;
   virtual std::vector<std::string> column_families() const = 0;
+  // Called once the store is open, before any record is applied: a projection whose rows depend on
+  // its settings checks that the store was built with the same ones (FAILED_PRECONDITION saying
+  // what to do when not).
+  virtual Status Open(const Store& /*store*/) { return absl::OkStatus(); }
 
   // Applies one record into `batch`.
   //   INVALID_ARGUMENT, FAILED_PRECONDITION: the record is bad for this projection (cannot be

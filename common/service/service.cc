@@ -238,6 +238,7 @@ Status KitImpl::Serve(projection::Projection* projection, const Wire& wire) {
     return absl::InvalidArgumentError(StrCat("--data-dir: cannot create \"", settings_.data_dir, "\": ", ec.message()));
   }
   ASSIGN_OR_RETURN(store_, Store::Open({.path = settings_.data_dir, .column_families = projection->column_families()}));
+  RETURN_IF_ERROR(projection->Open(*store_));
   applier_ = std::make_unique<projection::Applier>(store_.get(), projection);
 
   HttpServer http(&metrics_, [this] { return Health(); });
@@ -331,6 +332,12 @@ int Main(int argc, char** argv, Spec spec, projection::Projection* projection, W
   if (config.help_requested()) {
     std::cout << config.Usage();
     return 0;
+  }
+  if (spec.configure) {
+    if (Status s = spec.configure(); !s.ok()) {
+      std::cerr << spec.name << ": " << s.message() << "\n";
+      return 2;
+    }
   }
   log::Level level;
   if (!log::ParseLevel(settings.log_level, &level)) {

@@ -66,6 +66,8 @@ struct Spec {
   std::vector<std::string> feed_topics;     // other services' topics whose events become its
                                             // commands (command::CommandFeed), not projected
   std::function<void(Config&)> declare;     // the service's own flags (optional)
+  std::function<Status()> configure;        // checks them once parsed, before anything starts
+                                            // (optional; an error is a usage error, exit 2)
 };
 
 // The common settings, from flags and environment (see Declare in service.cc for the names).

@@ -6,6 +6,7 @@
 #include "rocksdb/table.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/merge_operator.h"
 #include "rocksdb/utilities/write_batch_with_index.h"
 
 namespace sales {
@@ -20,7 +21,41 @@ Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   return absl::InternalError(msg);
 }
 
+// Sums of Batch::AddSums: element-wise addition of two vectors of int64 (the shorter one padded
+// with zeros). Only rows written with AddSums are ever merged; set on every family so that the
+// database opens whatever a projection declares.
+class SumsOperator final : public rocksdb::AssociativeMergeOperator {
+ public:
+  bool Merge(const rocksdb::Slice&, const rocksdb::Slice* existing, const rocksdb::Slice& value, std::string* out,
+             rocksdb::Logger*) const override {
+    std::optional<std::vector<int64_t>> sums =
+        existing == nullptr ? std::optional<std::vector<int64_t>>(std::vector<int64_t>()) : DecodeSums(std::string_view(existing->data(), existing->size()));
+    std::optional<std::vector<int64_t>> add = DecodeSums(std::string_view(value.data(), value.size()));
+    if (!sums || !add) return false;  // corruption: RocksDB reports it on the read
+    if (sums->size() < add->size()) sums->resize(add->size(), 0);
+    for (size_t i = 0; i < add->size(); ++i) (*sums)[i] += (*add)[i];
+    *out = EncodeSums(*sums);
+    return true;
+  }
+  const char* Name() const override { return "sales.sums"; }
+};
+
 }  // namespace
+
+std::string EncodeSums(const std::vector<int64_t>& values) {
+  std::string out;
+  out.reserve(values.size() * 8);
+  for (int64_t v : values) out += EncodeInt64(v);
+  return out;
+}
+
+std::optional<std::vector<int64_t>> DecodeSums(std::string_view bytes) {
+  if (bytes.size() % 8 != 0) return std::nullopt;
+  std::vector<int64_t> values;
+  values.reserve(bytes.size() / 8);
+  for (size_t i = 0; i < bytes.size(); i += 8) values.push_back(*DecodeInt64(bytes.substr(i, 8)));
+  return values;
+}
 
 std::string EncodeInt64(int64_t v) {
   uint64_t u = static_cast<uint64_t>(v) ^ (uint64_t{1} << 63);  // order-preserving for negatives too
@@ -66,6 +101,7 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   table.block_cache = rocksdb::NewLRUCache(static_cast<size_t>(options.block_cache_mb) << 20);
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  cf_options.merge_operator = std::make_shared<SumsOperator>();
 
   std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName, std::string(kMetaFamily)};
   for (const auto& cf : options.column_families) {
@@ -184,6 +220,12 @@ void Batch::Put(std::string_view cf, std::string_view key, std::string_view valu
   if (!family.ok()) std::abort();
   wb_->Put(*family, rocksdb::Slice(key.data(), key.size()), rocksdb::Slice(value.data(), value.size()))
       .PermitUncheckedError();
+}
+
+void Batch::AddSums(std::string_view cf, std::string_view key, const std::vector<int64_t>& values) {
+  auto family = store_->Family(cf);
+  if (!family.ok()) std::abort();
+  wb_->Merge(*family, rocksdb::Slice(key.data(), key.size()), EncodeSums(values)).PermitUncheckedError();
 }
 
 void Batch::Delete(std::string_view cf, std::string_view key) {

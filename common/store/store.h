@@ -49,6 +49,10 @@ class Batch {
 
   void Put(std::string_view cf, std::string_view key, std::string_view value);
   void Delete(std::string_view cf, std::string_view key);
+  // Adds `values` element-wise to the row's sums (a RocksDB merge: no read, and the order of the
+  // additions does not change the result). Read the row with DecodeSums. Only for rows written
+  // this way; a Put replaces the sums.
+  void AddSums(std::string_view cf, std::string_view key, const std::vector<int64_t>& values);
   // The value as it will be after this batch commits (nullopt when absent).
   StatusOr<std::optional<std::string>> Get(std::string_view cf, std::string_view key) const;
 
@@ -117,5 +121,8 @@ class Store {
 // Fixed-width big-endian encoding, so numeric keys sort in numeric order and values are portable.
 std::string EncodeInt64(int64_t v);
 std::optional<int64_t> DecodeInt64(std::string_view bytes);
+// A row of Batch::AddSums: int64 values, each as EncodeInt64.
+std::string EncodeSums(const std::vector<int64_t>& values);
+std::optional<std::vector<int64_t>> DecodeSums(std::string_view bytes);
 
 }  // namespace sales

@@ -67,6 +67,30 @@ TEST(Store, UndeclaredFamilyIsAnError) {
   EXPECT_EQ(store->Get("nope", "k").status().code(), absl::StatusCode::kInternal);
 }
 
+TEST(Store, SumsAddUpAcrossBatchesAndSurviveReopen) {
+  testing::TempDir dir;
+  {
+    auto store = Store::Open(Options(dir.path())).value();
+    Batch first = store->NewBatch();
+    first.AddSums("rows", "cell", {1, 100});
+    first.AddSums("rows", "cell", {1, -30, 7});  // a longer vector: the first is padded with zeros
+    EXPECT_EQ(DecodeSums(first.Get("rows", "cell").value().value()).value(), (std::vector<int64_t>{2, 70, 7}));
+    ASSERT_TRUE(store->Commit(first).ok());
+    Batch second = store->NewBatch();
+    second.AddSums("rows", "cell", {3, 5, 0});
+    ASSERT_TRUE(store->Commit(second).ok());
+  }
+  auto store = Store::Open(Options(dir.path())).value();
+  EXPECT_EQ(DecodeSums(store->Get("rows", "cell").value().value()).value(), (std::vector<int64_t>{5, 75, 7}));
+  std::vector<int64_t> scanned;
+  ASSERT_TRUE(store->Scan("rows", "", "", [&](std::string_view, std::string_view v) {
+    scanned = DecodeSums(v).value();
+    return true;
+  }).ok());
+  EXPECT_EQ(scanned, (std::vector<int64_t>{5, 75, 7}));
+  EXPECT_FALSE(DecodeSums("short").has_value());
+}
+
 TEST(Store, Int64EncodingSortsNumerically) {
   EXPECT_LT(EncodeInt64(-5), EncodeInt64(3));
   EXPECT_LT(EncodeInt64(255), EncodeInt64(256));

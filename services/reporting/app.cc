@@ -9,6 +9,8 @@ namespace sales::reporting {
 
 int RunService(int argc, char** argv) {
   std::string currency, time_zone;
+  ReportSettings settings;
+  ReportingProjection projection;
   service::Spec spec{.name = "reporting",
                      .grpc_port = 50054,
                      .http_port = 9104,
@@ -19,17 +21,24 @@ int RunService(int argc, char** argv) {
                        c.AddString("reporting-currency", "SALES_REPORTING_CURRENCY", "EUR",
                                    "the currency every report answers in (ISO 4217; docs/REPORTS.md)", &currency);
                        c.AddString("time-zone", "SALES_TIME_ZONE", "UTC",
-                                   "the time zone of report periods, e.g. Europe/Athens (IANA name)", &time_zone);
+                                   "the time zone of report periods, e.g. Europe/Athens (IANA name; a store is "
+                                   "built for one: another needs a rebuild)",
+                                   &time_zone);
+                     },
+                     .configure = [&]() -> Status {
+                       if (!IsCurrency(currency)) {
+                         return absl::InvalidArgumentError(
+                             StrCat("--reporting-currency: \"", currency, "\" is not an ISO 4217 code"));
+                       }
+                       settings.currency = currency;
+                       if (!absl::LoadTimeZone(time_zone, &settings.time_zone)) {
+                         return absl::InvalidArgumentError(
+                             StrCat("--time-zone: \"", time_zone, "\" is not a known time zone"));
+                       }
+                       projection.set_time_zone(settings.time_zone);
+                       return absl::OkStatus();
                      }};
-  ReportingProjection projection;
   return service::Main(argc, argv, spec, &projection, [&](service::Kit& kit) -> StatusOr<service::Parts> {
-    if (!IsCurrency(currency)) {
-      return absl::InvalidArgumentError(StrCat("--reporting-currency: \"", currency, "\" is not an ISO 4217 code"));
-    }
-    ReportSettings settings{.currency = currency};
-    if (!absl::LoadTimeZone(time_zone, &settings.time_zone)) {
-      return absl::InvalidArgumentError(StrCat("--time-zone: \"", time_zone, "\" is not a known time zone"));
-    }
     auto* commands = kit.Own(std::make_unique<PlanCommands>(kit.DeciderOptions(), currency, &kit.publisher(),
                                                             &kit.applier(), &kit.clock(), &kit.metrics()));
     RETURN_IF_ERROR(commands->Start());

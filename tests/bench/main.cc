@@ -26,6 +26,7 @@
 #include "common/base/strings.h"
 #include "common/events/envelope.h"
 #include "common/kafka/client_config.h"
+#include "common/kafka/kafka_publisher.h"
 #include "common/testing/temp_dir.h"
 #include "sales/api/v1/admin.grpc.pb.h"
 #include "sales/api/v1/client_support.grpc.pb.h"
@@ -491,6 +492,66 @@ Status MeasureOffersRebuild(Bench& b) {
                          "offers_rebuild_ready_s", "offers_startup_empty_s"});
 }
 
+// The time from an acceptance's append to sales.offers until a report counts it (reporting's
+// consumer, projection and roll-ups, end to end): each sample's qualified lead and its drafted and
+// sent offer are appended first, untimed; then the acceptance, timed from its acknowledgement until
+// GetPlanVsActual of the day for that client (polled every 0.5 ms) counts the sale. One sample at
+// a time, `append_rate` a second, while the service holds the whole offers rebuild's store.
+Status MeasureAppendToReport(Bench& b, const OffersTopics& t, api::v1::Reporting::Stub& stub) {
+  kafka::PublisherOptions options;
+  options.client = {b.setup.bootstrap, "sales-bench-append-report", {}};
+  ASSIGN_OR_RETURN(auto publisher, kafka::KafkaPublisher::Create(options));
+  const std::string leads = kafka::Topic(t.full_prefix, kLeadsTopic);
+  const std::string offers = kafka::Topic(t.full_prefix, kOffersTopic);
+  const auto publish = [&](std::vector<kafka::OutgoingMessage> messages) {
+    return kafka::AllDelivered(publisher->Publish(std::move(messages), absl::Seconds(10))).status();
+  };
+  auto& p50 = b.report.Get("append_to_report_p50_ms");
+  auto& p99 = b.report.Get("append_to_report_p99_ms");
+  for (int r = 0; r <= b.plan.repeats; ++r) {  // r = 0: warm-up, not counted
+    OfferData data(StrCat(b.run, "-append-report-r", r));
+    std::vector<double> ms;
+    const int samples = r == 0 ? 5 : b.plan.append_samples;
+    const absl::Duration interval = absl::Seconds(1) / b.plan.append_rate;
+    const absl::Time start = absl::Now();
+    for (int i = 0; i < samples; ++i) {
+      const absl::Duration wait = start + interval * i - absl::Now();
+      if (wait > absl::ZeroDuration()) absl::SleepFor(wait);
+      std::vector<kafka::OutgoingMessage> before, offer, acceptance;
+      const std::string lead = data.QualifiedLead(leads, i, &before);
+      data.Offer(offers, i, /*sent=*/true, /*accepted=*/true, &offer);
+      acceptance.push_back(std::move(offer.back()));
+      offer.pop_back();
+      for (auto& m : offer) before.push_back(std::move(m));
+      RETURN_IF_ERROR(publish(std::move(before)));
+      RETURN_IF_ERROR(publish(std::move(acceptance)));
+      const absl::Time acked = absl::Now();
+      api::v1::PlanVsActualRequest request;
+      request.set_period(absl::FormatTime("%Y-%m-%d", absl::Now(), absl::UTCTimeZone()));
+      request.set_metric(events::v1::PLAN_METRIC_REVENUE);
+      request.mutable_filters()->set_client_id(lead);
+      while (true) {
+        api::v1::PlanVsActualResponse response;
+        ::grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+        ::grpc::Status s = stub.GetPlanVsActual(&ctx, request, &response);
+        if (!s.ok()) return absl::InternalError(StrCat("GetPlanVsActual: ", s.error_message()));
+        if (response.total().facts() > 0) break;
+        if (absl::Now() - acked > absl::Seconds(10)) return absl::DeadlineExceededError("a sale never reached the report");
+        absl::SleepFor(absl::Microseconds(500));
+      }
+      ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - acked));
+    }
+    if (r == 0) continue;
+    const double median = Percentile(ms, 0.50), tail = Percentile(ms, 0.99);
+    p50.repeats.push_back(median);
+    p99.repeats.push_back(tail);
+    b.Log(StrCat("append to report ", r, "/", b.plan.repeats, ": p50 ", median, " ms, p99 ", tail, " ms over ",
+                 samples, " sales"));
+  }
+  return absl::OkStatus();
+}
+
 // Reporting over the offers rebuild's topics: its rebuild (every lead and offer event applied; the
 // product event is not used) and then, on the store it built, GetPlanVsActual of revenue for the
 // current year in months by manager (the facts: one accepted offer per qualified lead), called one
@@ -541,6 +602,7 @@ Status MeasureReporting(Bench& b) {
                  calls, " calls"));
   }
   AddCpu(b, "report year by month", "call", cpu);
+  RETURN_IF_ERROR(MeasureAppendToReport(b, t, *stub));
   RETURN_IF_ERROR(StopService(b, std::move(service)));
   return RemoveAll(b.Dir("reporting-query-store"));
 }
@@ -721,6 +783,8 @@ void AddFigures(Report& r) {
   r.Add("reporting_rebuild_peak_rss_mb", "reporting rebuild peak RSS (MiB)", 0);
   r.Add("report_year_by_month_p50_ms", "plan vs actual, year by month, p50 (ms)", 2);
   r.Add("report_year_by_month_p99_ms", "plan vs actual, year by month, p99 (ms)", 2, Goal::kAtMost, 20);
+  r.Add("append_to_report_p50_ms", "sale appended -> in a report, p50 (ms)", 2);
+  r.Add("append_to_report_p99_ms", "sale appended -> in a report, p99 (ms)", 2);
 }
 
 std::string Machine(std::map<std::string, std::string>* meta) {

@@ -35,7 +35,9 @@ set(figures
   reporting_rebuild_vs_raw_consume:0:1000
   reporting_rebuild_peak_rss_mb:1:100000
   report_year_by_month_p50_ms:0:60000
-  report_year_by_month_p99_ms:0:60000)
+  report_year_by_month_p99_ms:0:60000
+  append_to_report_p50_ms:0:60000
+  append_to_report_p99_ms:0:60000)
 foreach(figure IN LISTS figures)
   string(REPLACE ":" ";" figure "${figure}")
   list(GET figure 0 key)

@@ -31,16 +31,7 @@ std::optional<int64_t> Rates::On(const std::string& currency, absl::CivilDay day
   return std::prev(it)->second;
 }
 
-std::string KeyOf(const Fact& f, PlanDimension by) {
-  switch (by) {
-    case events::v1::PLAN_DIMENSION_MANAGER: return f.manager_id();
-    case events::v1::PLAN_DIMENSION_REGION: return f.region();
-    case events::v1::PLAN_DIMENSION_PRODUCT: return f.product_code();
-    case events::v1::PLAN_DIMENSION_CLIENT: return f.client_id();
-    case events::v1::PLAN_DIMENSION_SOURCE: return events::v1::LeadSource_Name(f.source());
-    default: return "";
-  }
-}
+std::string KeyOf(const Fact& f, PlanDimension by) { return CellKeyString(f, by); }
 
 bool Matches(const Fact& f, const api::v1::ReportFilters& filters) {
   return (filters.manager_id().empty() || f.manager_id() == filters.manager_id()) &&
@@ -82,24 +73,111 @@ std::optional<__int128> ToReportingUnits(__int128 units, const std::string& cell
   return converted->units();
 }
 
-// Adds one fact to its cell.
-void AddToCell(const Fact& f, CellKey key, CellSums& sums) {
-  StatusOr<Money> amount = f.has_amount() ? Money::FromProto(f.amount(), "amount") : absl::NotFoundError("");
-  if (amount.ok()) key.currency = std::string(amount->currency());
-  Cell& c = sums.cells[key];
-  ++c.facts;
-  c.quantity += f.quantity();
-  if (!amount.ok()) return;  // a count, or not a valid amount (the owner validated it)
-  c.amount += amount->units();
-  StatusOr<Money> cost = f.cost_known() ? Money::FromProto(f.cost(), "cost") : absl::NotFoundError("");
-  if (cost.ok() && cost->currency() == amount->currency()) {
-    c.cost += cost->units();
-  } else if (f.kind() == Fact::KIND_SALE) {
-    ++c.without_cost;
-  }
+void Cell::Add(const std::vector<int64_t>& sums, int sign) {
+  const auto at = [&](CellSum i) -> int64_t { return i < static_cast<int>(sums.size()) ? sums[i] * sign : 0; };
+  facts += at(kCellFacts);
+  amount += at(kCellAmount);
+  cost += at(kCellCost);
+  without_cost += at(kCellWithoutCost);
+  quantity += at(kCellQuantity);
 }
 
-StatusOr<CellSums> SumCells(const Store& store, const CellQuery& q, absl::TimeZone tz) {
+namespace {
+
+// Beyond this many facts recorded after the as-of time, reading the facts is cheaper than taking
+// them out of the roll-ups one by one.
+constexpr int kMaxLateFacts = 50000;
+
+// Which cells answer a query: those of `dimension` (only `only_key` when set), re-keyed to the
+// company's "" when the query is by COMPANY with a filter.
+struct CellSource {
+  PlanDimension dimension;
+  std::string only_key;
+  bool as_company;
+};
+
+std::optional<CellSource> CellSourceFor(PlanDimension by, const api::v1::ReportFilters& filters) {
+  std::vector<std::pair<PlanDimension, std::string>> set;
+  for (PlanDimension d : kCellDimensions) {
+    if (std::string value = FilterOn(d, filters); !value.empty()) set.emplace_back(d, std::move(value));
+  }
+  if (set.empty()) return CellSource{by, "", false};
+  if (set.size() > 1) return std::nullopt;
+  const auto& [dimension, value] = set.front();
+  if (by == events::v1::PLAN_DIMENSION_COMPANY) return CellSource{dimension, value, true};
+  if (by == dimension) return CellSource{dimension, value, false};
+  return std::nullopt;
+}
+
+// The fact behind a key of the recorded-at index, when `q` selects it.
+StatusOr<std::optional<Fact>> SelectedFact(const Store& store, const CellQuery& q, std::string_view fact_key,
+                                            absl::TimeZone tz) {
+  if (fact_key.empty() || fact_key[0] != static_cast<char>(q.kind)) return std::optional<Fact>();
+  ASSIGN_OR_RETURN(std::optional<Fact> f, LoadRow<Fact>(store, kFactsFamily, std::string(fact_key)));
+  if (!f || !q.period.Contains(absl::ToCivilDay(events::FromProto(f->occurred_at()), tz)) || !Matches(*f, q.filters)) {
+    return std::optional<Fact>();
+  }
+  const std::string only_key = FilterOn(q.by, q.filters);
+  if (!only_key.empty() && KeyOf(*f, q.by) != only_key) return std::optional<Fact>();
+  return f;
+}
+
+void AddFact(const Fact& f, PlanDimension by, absl::TimeZone tz, int sign, CellSums& sums) {
+  CellKey cell{absl::ToCivilDay(events::FromProto(f.occurred_at()), tz), KeyOf(f, by), ""};
+  const std::vector<int64_t> add = CellSumsOf(f, &cell.currency);
+  Cell& c = sums.cells[cell];
+  c.Add(add, sign);
+  if (c.facts == 0) sums.cells.erase(cell);  // the only fact of the cell was recorded too late
+}
+
+// The cells from the roll-ups, or nullopt when they cannot answer `q`.
+StatusOr<std::optional<CellSums>> FromRollUps(const Store& store, const CellQuery& q, absl::TimeZone tz) {
+  const std::optional<CellSource> source = CellSourceFor(q.by, q.filters);
+  if (!source) return std::optional<CellSums>();
+  ASSIGN_OR_RETURN(std::optional<std::string> zone, store.Get(kSettingsFamily, kTimeZoneSetting));
+  if (zone && *zone != tz.name()) return std::optional<CellSums>();  // built for another zone
+
+  CellSums sums;
+  const std::string end = CellKeyPrefix(q.kind, source->dimension, q.period.last + 1);
+  Status inner = absl::OkStatus();
+  RETURN_IF_ERROR(store.ScanFrom(
+      kCellsFamily, CellKeyPrefix(q.kind, source->dimension, q.period.first),
+      [&](std::string_view key, std::string_view value) {
+        if (key >= end) return false;
+        std::optional<CellKey> cell = DecodeCellKey(key);
+        std::optional<std::vector<int64_t>> add = DecodeSums(value);
+        if (!cell || !add) {
+          inner = absl::DataLossError("stored cell is corrupt");
+          return false;
+        }
+        if (!source->only_key.empty() && cell->key != source->only_key) return true;
+        if (source->as_company) cell->key.clear();
+        sums.cells[*cell].Add(*add);
+        return true;
+      }));
+  RETURN_IF_ERROR(inner);
+
+  // Take out what was recorded after the as-of time.
+  if (q.as_of < absl::InfiniteFuture()) {
+    int late = 0;
+    std::vector<std::string> fact_keys;
+    RETURN_IF_ERROR(store.ScanFrom(kRecordedFamily, EncodeInt64(absl::ToUnixNanos(q.as_of) + 1),
+                                   [&](std::string_view key, std::string_view) {
+                                     if (++late > kMaxLateFacts) return false;
+                                     if (key.size() > 8) fact_keys.emplace_back(key.substr(8));
+                                     return true;
+                                   }));
+    if (late > kMaxLateFacts) return std::optional<CellSums>();
+    for (const std::string& fact_key : fact_keys) {
+      ASSIGN_OR_RETURN(std::optional<Fact> f, SelectedFact(store, q, fact_key, tz));
+      if (f) AddFact(*f, source->as_company ? events::v1::PLAN_DIMENSION_COMPANY : q.by, tz, -1, sums);
+    }
+  }
+  return std::optional<CellSums>(std::move(sums));
+}
+
+// The cells from every fact of the period.
+StatusOr<CellSums> FromFacts(const Store& store, const CellQuery& q, absl::TimeZone tz) {
   CellSums sums;
   const std::string only_key = FilterOn(q.by, q.filters);
   const std::string end_key = FactKeyPrefix(q.kind, absl::FromCivil(q.period.last + 1, tz));
@@ -114,16 +192,34 @@ StatusOr<CellSums> SumCells(const Store& store, const CellQuery& q, absl::TimeZo
           return false;
         }
         if (events::FromProto(f.recorded_at()) > q.as_of || !Matches(f, q.filters)) return true;
-        CellKey cell{absl::ToCivilDay(events::FromProto(f.occurred_at()), tz), KeyOf(f, q.by), ""};
-        if (!only_key.empty() && cell.key != only_key) return true;
-        if (q.by == events::v1::PLAN_DIMENSION_CLIENT && !f.client_label().empty()) {
-          sums.labels[cell.key] = f.client_label();
-        }
-        AddToCell(f, std::move(cell), sums);
+        if (!only_key.empty() && KeyOf(f, q.by) != only_key) return true;
+        AddFact(f, q.by, tz, 1, sums);
         return true;
       }));
   RETURN_IF_ERROR(inner);
   return sums;
+}
+
+}  // namespace
+
+StatusOr<CellSums> SumCells(const Store& store, const CellQuery& q, absl::TimeZone tz) {
+  std::optional<CellSums> sums;
+  if (!q.scan_facts) {
+    ASSIGN_OR_RETURN(sums, FromRollUps(store, q, tz));
+  }
+  if (!sums) {
+    ASSIGN_OR_RETURN(CellSums scanned, FromFacts(store, q, tz));
+    sums = std::move(scanned);
+  }
+  if (q.by == events::v1::PLAN_DIMENSION_CLIENT) {
+    for (const auto& [cell, sum] : sums->cells) {
+      if (cell.key.empty() || sums->labels.count(cell.key)) continue;
+      ASSIGN_OR_RETURN(std::optional<store::v1::ClientLabel> label,
+                       LoadRow<store::v1::ClientLabel>(store, kClientLabelsFamily, cell.key));
+      if (label) sums->labels[cell.key] = label->label();
+    }
+  }
+  return std::move(*sums);
 }
 
 }  // namespace sales::reporting

@@ -15,6 +15,7 @@
 #include "common/command/request_checks.h"
 #include "common/store/store.h"
 #include "services/reporting/domain/plan.h"
+#include "services/reporting/projection/reporting_projection.h"
 
 namespace sales::reporting {
 
@@ -61,21 +62,16 @@ std::string FilterOn(PlanDimension by, const api::v1::ReportFilters& filters);
 void CheckFilters(const api::v1::ReportFilters& filters, const std::string& prefix, command::Violations& v);
 
 // ---- Cells ----
-struct CellKey {
-  absl::CivilDay day;
-  std::string key;       // the dimension's key ("" for COMPANY)
-  std::string currency;  // "" for facts without an amount
-  friend bool operator<(const CellKey& a, const CellKey& b) {
-    return std::tie(a.day, a.key, a.currency) < std::tie(b.day, b.key, b.currency);
-  }
-};
-
+// The sums of one cell (CellKey, in the projection's header), as a report adds them up.
 struct Cell {
   int64_t facts = 0;
   __int128 amount = 0;       // minor units of the cell's currency
   __int128 cost = 0;         // quantity x unit cost of the lines whose cost is known in that currency
-  int64_t without_cost = 0;  // lines whose cost is not known (or not in the sale's currency)
+  int64_t without_cost = 0;  // sale lines whose cost is not known (or not in the sale's currency)
   int64_t quantity = 0;      // units sold (sale lines)
+
+  // Adds (sign 1) or takes away (sign -1) sums in the order of CellSum.
+  void Add(const std::vector<int64_t>& sums, int sign = 1);
 };
 
 struct CellQuery {
@@ -84,6 +80,7 @@ struct CellQuery {
   PlanDimension by = events::v1::PLAN_DIMENSION_COMPANY;
   api::v1::ReportFilters filters;    // facts matching every filter; with a filter on `by`, only that key
   absl::Time as_of = absl::InfiniteFuture();  // facts recorded after it are left out
+  bool scan_facts = false;           // read every fact instead of the roll-ups (tests compare the two)
 };
 
 struct CellSums {
@@ -91,7 +88,9 @@ struct CellSums {
   std::map<std::string, std::string> labels;  // key -> label where it is not the key (a client's company)
 };
 
-// The cells of the facts `q` selects.
+// The cells of the facts `q` selects: from the roll-ups when they can answer (no filter, or one
+// filter on the report's own dimension or with `by` COMPANY) minus the facts recorded after the
+// as-of time; else from the facts themselves. Both give the same cells.
 StatusOr<CellSums> SumCells(const Store& store, const CellQuery& q, absl::TimeZone tz);
 
 // A cell's money in the reporting currency: `units` of `cell_currency` converted at the rate of

@@ -39,8 +39,6 @@ Fact NewFact(Fact::Kind kind, const EventEnvelope& event, const Timestamp& occur
   return f;
 }
 
-void PutFact(Batch& batch, const Fact& fact) { batch.Put(kFactsFamily, FactKey(fact, 0), fact.SerializeAsString()); }
-
 Fact WorkFact(const EventEnvelope& event, store::v1::WorkType work, const Timestamp& at, int64_t seconds,
               const std::string& manager_id) {
   Fact f = NewFact(Fact::KIND_WORK, event, at);
@@ -118,7 +116,7 @@ Fact OfferOutcome(Fact::Kind kind, const EventEnvelope& event, const events::v1:
   return f;
 }
 
-void PutRejection(Batch& batch, const EventEnvelope& event, const store::v1::OfferAttribution& offer) {
+Status PutRejection(const EventEnvelope& event, const store::v1::OfferAttribution& offer, const PutFactFn& put_fact) {
   const auto& r = event.offer().rejected();
   Fact f = OfferOutcome(Fact::KIND_OFFER_REJECTED, event, offer.lead());
   f.set_reason(events::v1::RejectionReason_Name(r.reason()));
@@ -130,12 +128,13 @@ void PutRejection(Batch& batch, const EventEnvelope& event, const store::v1::Off
       }
     }
   }
-  PutFact(batch, f);
+  return put_fact(f);
 }
 
 }  // namespace
 
-Status RecordLeadEvent(const EventEnvelope& event, const store::v1::LeadAttribution& lead, Batch& batch) {
+Status RecordLeadEvent(const EventEnvelope& event, const store::v1::LeadAttribution& lead, Batch& batch,
+                       const PutFactFn& put_fact) {
   const LeadEvent& e = event.lead();
   ASSIGN_OR_RETURN(LeadJourney journey, LoadJourney(batch, event.aggregate_id()));
   const Stamp now = StampOf(event, event.occurred_at());
@@ -159,7 +158,7 @@ Status RecordLeadEvent(const EventEnvelope& event, const store::v1::LeadAttribut
         f.set_region(lead.region());
         f.set_source(lead.source());
         f.set_client_id(event.aggregate_id());
-        PutFact(batch, f);
+        RETURN_IF_ERROR(put_fact(f));
       }
       break;
     }
@@ -180,7 +179,8 @@ Status RecordLeadEvent(const EventEnvelope& event, const store::v1::LeadAttribut
   return absl::OkStatus();
 }
 
-Status RecordOfferEvent(const EventEnvelope& event, const store::v1::OfferAttribution& offer, Batch& batch) {
+Status RecordOfferEvent(const EventEnvelope& event, const store::v1::OfferAttribution& offer, Batch& batch,
+                        const PutFactFn& put_fact) {
   const std::string& lead_id = offer.lead().lead_id();
   if (lead_id.empty()) return absl::OkStatus();  // the draft never reached us: no lead to follow
   const OfferEvent& e = event.offer();
@@ -198,19 +198,19 @@ Status RecordOfferEvent(const EventEnvelope& event, const store::v1::OfferAttrib
       SetOnce(entry->mutable_accepted(), now);
       Fact f = OfferOutcome(Fact::KIND_OFFER_ACCEPTED, event, offer.lead());
       *f.mutable_amount() = e.accepted().value();
-      PutFact(batch, f);
+      RETURN_IF_ERROR(put_fact(f));
       break;
     }
     case OfferEvent::kRejected:
       SetOnce(entry->mutable_closed(), now);
-      PutRejection(batch, event, offer);
+      RETURN_IF_ERROR(PutRejection(event, offer, put_fact));
       break;
     case OfferEvent::kWithdrawn:
       SetOnce(entry->mutable_closed(), now);
       break;
     case OfferEvent::kExpired:
       SetOnce(entry->mutable_closed(), now);
-      PutFact(batch, OfferOutcome(Fact::KIND_OFFER_EXPIRED, event, offer.lead()));
+      RETURN_IF_ERROR(put_fact(OfferOutcome(Fact::KIND_OFFER_EXPIRED, event, offer.lead())));
       break;
     default:
       break;  // a revision changes no stage; event types added later are stepped over
@@ -219,11 +219,12 @@ Status RecordOfferEvent(const EventEnvelope& event, const store::v1::OfferAttrib
   return absl::OkStatus();
 }
 
-void RecordClientEvent(const EventEnvelope& event, const store::v1::ClientAttribution& client, Batch& batch) {
-  if (event.client().event_case() != ClientEvent::kInteractionLogged) return;
+Status RecordClientEvent(const EventEnvelope& event, const store::v1::ClientAttribution& client,
+                         const PutFactFn& put_fact) {
+  if (event.client().event_case() != ClientEvent::kInteractionLogged) return absl::OkStatus();
   const auto& i = event.client().interaction_logged();
   const store::v1::WorkType work = WorkOf(i.kind());
-  if (work == store::v1::WORK_TYPE_UNSPECIFIED) return;
+  if (work == store::v1::WORK_TYPE_UNSPECIFIED) return absl::OkStatus();
   // The interaction is the manager's who had it, not necessarily the client's owner's.
   Fact f = WorkFact(event, work, i.has_call() ? i.call().started_at() : i.occurred_at(),
                     i.duration_seconds() > 0 ? i.duration_seconds() : i.call().duration_seconds(),
@@ -233,14 +234,14 @@ void RecordClientEvent(const EventEnvelope& event, const store::v1::ClientAttrib
   f.set_source(client.source());
   f.set_client_id(client.lead_id());
   f.set_client_label(client.company());
-  PutFact(batch, f);
+  return put_fact(f);
 }
 
-void RecordCallEvent(const EventEnvelope& event, Batch& batch) {
+Status RecordCallEvent(const EventEnvelope& event, const PutFactFn& put_fact) {
   const auto& call = event.call().unmatched().call();
   Fact f = WorkFact(event, store::v1::WORK_TYPE_CALL, call.started_at(), call.duration_seconds(), call.manager_id());
   f.set_from_pbx(true);
-  PutFact(batch, f);
+  return put_fact(f);
 }
 
 }  // namespace sales::reporting

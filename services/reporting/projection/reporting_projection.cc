@@ -33,10 +33,6 @@ Fact NewFact(Fact::Kind kind, const EventEnvelope& event, const google::protobuf
   return f;
 }
 
-void PutFact(Batch& batch, const Fact& fact, int line = 0) {
-  batch.Put(kFactsFamily, FactKey(fact, line), fact.SerializeAsString());
-}
-
 void Attribute(Fact& f, const events::v1::LeadFacts& lead) {
   f.set_manager_id(lead.owner_manager_id());
   f.set_region(lead.region());
@@ -53,9 +49,95 @@ void Attribute(Fact& f, const ClientAttribution& client) {
   f.set_client_label(client.company());
 }
 
+// Days since 1970-01-01: the cells' day, signed and fixed-width so cells sort by day.
+int64_t DayNumber(absl::CivilDay day) { return day - absl::CivilDay(1970, 1, 1); }
+
+
+}  // namespace
+
+std::string CellKeyString(const Fact& f, PlanDimension dimension) {
+  switch (dimension) {
+    case events::v1::PLAN_DIMENSION_MANAGER: return f.manager_id();
+    case events::v1::PLAN_DIMENSION_REGION: return f.region();
+    case events::v1::PLAN_DIMENSION_PRODUCT: return f.product_code();
+    case events::v1::PLAN_DIMENSION_CLIENT: return f.client_id();
+    case events::v1::PLAN_DIMENSION_SOURCE: return events::v1::LeadSource_Name(f.source());
+    default: return "";
+  }
+}
+
+// A fact's contribution to its cells, and the currency of its cell ("" without a valid amount).
+std::vector<int64_t> CellSumsOf(const Fact& f, std::string* currency) {
+  std::vector<int64_t> sums(kCellSums, 0);
+  sums[kCellFacts] = 1;
+  sums[kCellQuantity] = f.quantity();
+  StatusOr<Money> amount = f.has_amount() ? Money::FromProto(f.amount(), "amount") : absl::NotFoundError("");
+  if (!amount.ok()) return sums;  // a count, or not a valid amount (the owner validated it)
+  *currency = std::string(amount->currency());
+  sums[kCellAmount] = amount->units();
+  StatusOr<Money> cost = f.cost_known() ? Money::FromProto(f.cost(), "cost") : absl::NotFoundError("");
+  if (cost.ok() && cost->currency() == amount->currency()) {
+    sums[kCellCost] = cost->units();
+  } else if (f.kind() == Fact::KIND_SALE) {
+    sums[kCellWithoutCost] = 1;
+  }
+  return sums;
+}
+
+std::string CellKeyPrefix(Fact::Kind kind, PlanDimension dimension, absl::CivilDay day) {
+  std::string key(1, static_cast<char>(kind));
+  key.push_back(static_cast<char>(dimension));
+  return key + EncodeInt64(DayNumber(day));
+}
+
+std::string EncodeCellKey(Fact::Kind kind, PlanDimension dimension, const CellKey& cell) {
+  return StrCat(CellKeyPrefix(kind, dimension, cell.day), cell.key, std::string_view("\0", 1), cell.currency);
+}
+
+std::optional<CellKey> DecodeCellKey(std::string_view key) {
+  if (key.size() < 10) return std::nullopt;
+  const std::optional<int64_t> day = DecodeInt64(key.substr(2, 8));
+  const size_t nul = key.find('\0', 10);
+  if (!day || nul == std::string_view::npos) return std::nullopt;
+  return CellKey{absl::CivilDay(1970, 1, 1) + *day, std::string(key.substr(10, nul - 10)), std::string(key.substr(nul + 1))};
+}
+
+Status ReportingProjection::Open(const Store& store) {
+  ASSIGN_OR_RETURN(std::optional<std::string> zone, store.Get(kSettingsFamily, kTimeZoneSetting));
+  if (zone && *zone != time_zone_.name()) {
+    return absl::FailedPreconditionError(
+        StrCat("the store's report cells are by day in time zone ", *zone, ", not ", time_zone_.name(),
+               ": start with --time-zone=", *zone, ", or rebuild the store (an empty --data-dir) for the new zone"));
+  }
+  return absl::OkStatus();
+}
+
+Status ReportingProjection::PutFact(Batch& batch, const Fact& fact, int line) const {
+  const std::string key = FactKey(fact, line);
+  batch.Put(kFactsFamily, key, fact.SerializeAsString());
+  batch.Put(kRecordedFamily, EncodeInt64(absl::ToUnixNanos(events::FromProto(fact.recorded_at()))) + key, "");
+  CellKey cell{absl::ToCivilDay(events::FromProto(fact.occurred_at()), time_zone_), "", ""};
+  const std::vector<int64_t> sums = CellSumsOf(fact, &cell.currency);
+  for (PlanDimension dimension : kCellDimensions) {
+    cell.key = CellKeyString(fact, dimension);
+    batch.AddSums(kCellsFamily, EncodeCellKey(fact.kind(), dimension, cell), sums);
+  }
+  batch.Put(kSettingsFamily, kTimeZoneSetting, time_zone_.name());
+  if (fact.client_id().empty() || fact.client_label().empty()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::optional<store::v1::ClientLabel> label,
+                   LoadRow<store::v1::ClientLabel>(batch, kClientLabelsFamily, fact.client_id()));
+  const std::string latest_first = key.substr(1);  // occurred-at, event id, line: whatever the kind
+  if (label && label->fact_key() >= latest_first) return absl::OkStatus();
+  store::v1::ClientLabel latest;
+  latest.set_fact_key(latest_first);
+  latest.set_label(fact.client_label());
+  batch.Put(kClientLabelsFamily, fact.client_id(), latest.SerializeAsString());
+  return absl::OkStatus();
+}
+
 // One sale fact per line of `lines` (net amounts; cost from `unit_costs` when known).
-void PutSaleLines(Batch& batch, const Fact& base, const google::protobuf::RepeatedPtrField<events::v1::OfferLine>& lines,
-                  const std::map<std::string, events::v1::Money>& unit_costs) {
+Status ReportingProjection::PutSaleLines(Batch& batch, const Fact& base, const google::protobuf::RepeatedPtrField<events::v1::OfferLine>& lines,
+                                       const std::map<std::string, events::v1::Money>& unit_costs) const {
   for (int i = 0; i < lines.size(); ++i) {
     const auto& line = lines[i];
     Fact f = base;
@@ -70,11 +152,11 @@ void PutSaleLines(Batch& batch, const Fact& base, const google::protobuf::Repeat
         f.set_cost_known(true);
       }
     }
-    PutFact(batch, f, i);
+    RETURN_IF_ERROR(PutFact(batch, f, i));
   }
+  return absl::OkStatus();
 }
 
-}  // namespace
 
 std::string FactKeyPrefix(Fact::Kind kind, absl::Time at) {
   return std::string(1, static_cast<char>(kind)) + EncodeInt64(absl::ToUnixNanos(at));
@@ -145,10 +227,10 @@ StatusOr<projection::Outcome> ReportingProjection::ApplyLead(const EventEnvelope
       f.set_manager_id(a.manager_id());
       f.set_region(view->region());
       f.set_source(view->source());
-      PutFact(batch, f);
+      RETURN_IF_ERROR(PutFact(batch, f));
     }
   }
-  RETURN_IF_ERROR(RecordLeadEvent(event, *view, batch));
+  RETURN_IF_ERROR(RecordLeadEvent(event, *view, batch, FactWriter(batch)));
   batch.Put(kLeadViewsFamily, event.aggregate_id(), view->SerializeAsString());
   return projection::Outcome::kApplied;
 }
@@ -170,7 +252,7 @@ StatusOr<projection::Outcome> ReportingProjection::ApplyOffer(const EventEnvelop
     case OfferEvent::kSent: {
       Fact f = NewFact(Fact::KIND_OFFER_SENT, event, event.occurred_at());
       Attribute(f, view->lead());
-      PutFact(batch, f);
+      RETURN_IF_ERROR(PutFact(batch, f));
       break;
     }
     case OfferEvent::kAccepted: {
@@ -184,18 +266,18 @@ StatusOr<projection::Outcome> ReportingProjection::ApplyOffer(const EventEnvelop
       if (terms != nullptr && !terms->lines().empty()) {
         std::map<std::string, events::v1::Money> costs;
         for (const auto& c : a.costs()) costs[c.product_code()] = c.unit_cost();
-        PutSaleLines(batch, base, terms->lines(), costs);
+        RETURN_IF_ERROR(PutSaleLines(batch, base, terms->lines(), costs));
       } else {
         // The draft never reached us (the owner dead-lettered it?): the value still counts.
         *base.mutable_amount() = a.value();
-        PutFact(batch, base);
+        RETURN_IF_ERROR(PutFact(batch, base));
       }
       break;
     }
     default:
       break;
   }
-  RETURN_IF_ERROR(RecordOfferEvent(event, *view, batch));
+  RETURN_IF_ERROR(RecordOfferEvent(event, *view, batch, FactWriter(batch)));
   batch.Put(kOfferViewsFamily, event.aggregate_id(), view->SerializeAsString());
   return projection::Outcome::kApplied;
 }
@@ -217,7 +299,7 @@ StatusOr<projection::Outcome> ReportingProjection::ApplyClient(const EventEnvelo
       view->set_source(c.source());
       Fact f = NewFact(Fact::KIND_NEW_CLIENT, event, e.opened().won_at());
       Attribute(f, *view);
-      PutFact(batch, f);
+      RETURN_IF_ERROR(PutFact(batch, f));
       break;
     }
     case ClientEvent::kInteractionLogged: {
@@ -232,7 +314,7 @@ StatusOr<projection::Outcome> ReportingProjection::ApplyClient(const EventEnvelo
         Attribute(f, *view);
         // The call or meeting is the manager's who made it, not necessarily the client's owner.
         f.set_manager_id(!i.manager_id().empty() ? i.manager_id() : i.call().manager_id());
-        PutFact(batch, f);
+        RETURN_IF_ERROR(PutFact(batch, f));
       }
       break;
     }
@@ -242,20 +324,20 @@ StatusOr<projection::Outcome> ReportingProjection::ApplyClient(const EventEnvelo
       // Client support records the catalogue's unit cost of each product on the order.
       std::map<std::string, events::v1::Money> costs;
       for (const auto& c : e.order_recorded().costs()) costs[c.product_code()] = c.unit_cost();
-      PutSaleLines(batch, base, e.order_recorded().lines(), costs);
+      RETURN_IF_ERROR(PutSaleLines(batch, base, e.order_recorded().lines(), costs));
       break;
     }
     case ClientEvent::kRenewalRecorded: {
       Fact f = NewFact(Fact::KIND_SALE, event, e.renewal_recorded().renewed_at());
       Attribute(f, *view);
       *f.mutable_amount() = e.renewal_recorded().value();
-      PutFact(batch, f);
+      RETURN_IF_ERROR(PutFact(batch, f));
       break;
     }
     default:
       break;
   }
-  RecordClientEvent(event, *view, batch);
+  RETURN_IF_ERROR(RecordClientEvent(event, *view, FactWriter(batch)));
   batch.Put(kClientViewsFamily, event.aggregate_id(), view->SerializeAsString());
   return projection::Outcome::kApplied;
 }
@@ -265,8 +347,11 @@ StatusOr<projection::Outcome> ReportingProjection::ApplyCall(const EventEnvelope
   const auto& call = event.call().unmatched().call();
   Fact f = NewFact(Fact::KIND_CALL, event, call.started_at());
   f.set_manager_id(call.manager_id());
-  PutFact(batch, f);  // keyed by the event: a re-delivery writes the same row
-  RecordCallEvent(event, batch);
+  // Calls have no aggregate version to tell a re-delivery: the fact's row (keyed by the event) does.
+  ASSIGN_OR_RETURN(std::optional<std::string> seen, batch.Get(kFactsFamily, FactKey(f, 0)));
+  if (seen) return projection::Outcome::kDuplicate;
+  RETURN_IF_ERROR(PutFact(batch, f));
+  RETURN_IF_ERROR(RecordCallEvent(event, FactWriter(batch)));
   return projection::Outcome::kApplied;
 }
 

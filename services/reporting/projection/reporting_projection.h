@@ -16,11 +16,21 @@
 //   facts            <kind, 1 byte><occurred-at nanos, 8 bytes big-endian><event id>/<line, 4 bytes>
 //                    -> store.v1.Fact; the key is the fact's identity, so applying an event twice
 //                    writes the same rows
+//   facts_by_recorded <recorded-at nanos, 8 bytes><fact key> -> "" (what as-of leaves out)
+//   cells            <kind, 1 byte><dimension, 1 byte><day, 8 bytes><key>\0<currency> -> sums
+//                    (Batch::AddSums: facts, amount, cost, lines without cost, quantity): the
+//                    roll-ups reports add up; every fact is added to its cell of each dimension
+//                    (company, manager, region, product, client, source) on its occurred-at day in
+//                    the reporting time zone
+//   client_labels    client id -> store.v1.ClientLabel (the company of its latest fact by key)
+//   report_settings  "time_zone" -> the zone the cells' days are in (a store is built for one)
 //   journeys         lead id -> store.v1.LeadJourney (projection/journeys.h: the funnel's rows)
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
+#include <tuple>
 
 #include "common/projection/projection.h"
 #include "services/reporting/domain/plan.h"
@@ -35,14 +45,43 @@ inline constexpr char kOfferViewsFamily[] = "offer_views";
 inline constexpr char kClientViewsFamily[] = "client_views";
 inline constexpr char kLeadViewsFamily[] = "lead_views";
 inline constexpr char kFactsFamily[] = "facts";
+inline constexpr char kRecordedFamily[] = "facts_by_recorded";
+inline constexpr char kCellsFamily[] = "cells";
+inline constexpr char kClientLabelsFamily[] = "client_labels";
+inline constexpr char kSettingsFamily[] = "report_settings";
+inline constexpr char kTimeZoneSetting[] = "time_zone";
+
+// The dimensions a fact is rolled up by (each is one cell per fact).
+inline constexpr PlanDimension kCellDimensions[] = {
+    events::v1::PLAN_DIMENSION_COMPANY, events::v1::PLAN_DIMENSION_MANAGER, events::v1::PLAN_DIMENSION_REGION,
+    events::v1::PLAN_DIMENSION_PRODUCT, events::v1::PLAN_DIMENSION_CLIENT,  events::v1::PLAN_DIMENSION_SOURCE};
+
+// A cell: one kind of fact, one day, one key of a dimension, one currency.
+struct CellKey {
+  absl::CivilDay day;
+  std::string key;       // the dimension's key ("" for COMPANY)
+  std::string currency;  // "" for facts without an amount
+  friend bool operator<(const CellKey& a, const CellKey& b) {
+    return std::tie(a.day, a.key, a.currency) < std::tie(b.day, b.key, b.currency);
+  }
+};
+// The sums of a cell row, in order.
+enum CellSum { kCellFacts, kCellAmount, kCellCost, kCellWithoutCost, kCellQuantity, kCellSums };
 
 class ReportingProjection final : public projection::EventProjection {
  public:
+  // Days of the cells are in `time_zone` (the reporting time zone).
+  explicit ReportingProjection(absl::TimeZone time_zone = absl::UTCTimeZone()) : time_zone_(time_zone) {}
+  void set_time_zone(absl::TimeZone time_zone) { time_zone_ = time_zone; }
+
   std::string name() const override { return "reporting"; }
   std::vector<std::string> column_families() const override {
-    return {kTargetsFamily,     kRatesFamily,     kIdempotencyFamily, kOfferViewsFamily,
-            kClientViewsFamily, kLeadViewsFamily, kFactsFamily,       kJourneysFamily};
+    return {kTargetsFamily,   kRatesFamily,  kIdempotencyFamily,  kOfferViewsFamily, kClientViewsFamily,
+            kLeadViewsFamily, kFactsFamily,  kRecordedFamily,     kCellsFamily,      kClientLabelsFamily,
+            kSettingsFamily,   kJourneysFamily};
   }
+  // FAILED_PRECONDITION when the store's cells are in another time zone.
+  Status Open(const Store& store) override;
 
  protected:
   bool Uses(const EventEnvelope& event) const override;
@@ -54,11 +93,32 @@ class ReportingProjection final : public projection::EventProjection {
   StatusOr<projection::Outcome> ApplyOffer(const EventEnvelope& event, Batch& batch);
   StatusOr<projection::Outcome> ApplyClient(const EventEnvelope& event, Batch& batch);
   StatusOr<projection::Outcome> ApplyCall(const EventEnvelope& event, Batch& batch);
+  // Records a fact: its row, its place in the recorded-at index, its cells and its client's label.
+  Status PutFact(Batch& batch, const Fact& fact, int line = 0) const;
+  Status PutSaleLines(Batch& batch, const Fact& base,
+                    const google::protobuf::RepeatedPtrField<events::v1::OfferLine>& lines,
+                    const std::map<std::string, events::v1::Money>& unit_costs) const;
+
+  // PutFact bound to `batch`: how the funnel's hooks (projection/journeys.h) write their facts.
+  PutFactFn FactWriter(Batch& batch) const {
+    return [this, &batch](const Fact& f) { return PutFact(batch, f); };
+  }
+
+  absl::TimeZone time_zone_;
 };
 
 // The first key of `kind`'s facts at or after `at`.
 std::string FactKeyPrefix(Fact::Kind kind, absl::Time at);
 std::string FactKey(const Fact& fact, int line);
+// The key of `f` in `dimension` (COMPANY: "").
+std::string CellKeyString(const Fact& f, PlanDimension dimension);
+// A fact's contribution to its cells (indexed by CellSum), and the currency of its cells ("" for
+// a fact without a valid amount).
+std::vector<int64_t> CellSumsOf(const Fact& f, std::string* currency);
+// The first key of the cells of `kind` by `dimension` on `day`; a cell's key; and back.
+std::string CellKeyPrefix(Fact::Kind kind, PlanDimension dimension, absl::CivilDay day);
+std::string EncodeCellKey(Fact::Kind kind, PlanDimension dimension, const CellKey& cell);
+std::optional<CellKey> DecodeCellKey(std::string_view key);
 
 // Readers over a Store or a Batch (anything with Get(cf, key) -> StatusOr<optional<string>>).
 template <typename Message, typename Reader>
