@@ -176,6 +176,25 @@ set -o pipefail
 for block in "$work"/blocks/block-*.sh; do run_block "$block"; done
 set -eu
 
+# make run's demo history, twice (the second must record nothing new), on what the blocks left.
+plans() { kcat -b "$bootstrap" -C -t "${prefix}sales.plans" -e -q 2>/dev/null | wc -l; }
+for run in 1 2; do
+  "$root/deploy/local/demo-history.sh" "$grpcurl" "$bootstrap" "$target" "127.0.0.1:$first_offers_grpc" \
+    "127.0.0.1:$client_support_grpc" "127.0.0.1:$reporting_grpc" "${CLIENT:-}" "$prefix" >"$work/history-$run.out" 2>&1
+  grep -q "history recorded" "$work/history-$run.out" ||
+    { cat "$work/history-$run.out" >&2; fail "deploy/local/demo-history.sh failed (run $run)"; }
+  [ "$run" = 2 ] && [ "$(plans)" != "$plans_after_first" ] && fail "the demo history is not idempotent (sales.plans grew)"
+  plans_after_first=$(plans)
+done
+last_month=$(date -u -d "$(date -u +%Y-%m-01) -1 month" +%Y-%m)
+for _ in $(seq 1 100); do  # the back-dated orders travel through sales.clients
+  revenue=$("$grpcurl" -plaintext -d "{\"period\":\"$last_month\",\"metric\":\"PLAN_METRIC_REVENUE\"}" \
+    "127.0.0.1:$reporting_grpc" sales.api.v1.Reporting/GetPlanVsActual | jq -r '.total.rows[0].actual_amount.units // 0')
+  [ "$revenue" != 0 ] && break
+  sleep 0.1
+done
+[ "$revenue" != 0 ] || fail "the demo history left no revenue in $last_month"
+
 # What no single block shows.
 emails=$("$grpcurl" -plaintext -d '{"include_inactive": true}' "$target" sales.api.v1.LeadAcquisition/ListManagers \
   | jq -r '.managers[].email' | sort | uniq -d)

@@ -100,6 +100,7 @@ demo_client() {  # lead_id: the accepted offer opened a client; a PBX call from 
     sleep 0.1
   done
   [ -n "$client" ] || { echo "run: client support has not opened the client yet"; return 0; }
+  echo "$client" >"$state/demo-client-id"
   echo "run: the accepted offer opened client $client (client support); a PBX call record from its number:"
   echo '{"schema_version":1,"call_id":"demo-call-1","from":"210 555 0101","to":"+30 210 000 0000","direction":"inbound","started_at":"2026-11-26T09:15:00+02:00","duration_seconds":240,"answered":true,"extension":"201"}' \
     | kcat -b "127.0.0.1:$KAFKA_PORT" -P -t telephony.calls.inbound
@@ -120,6 +121,8 @@ demo_report() {  # a company revenue target for this month, and where it stands
 lead_id=$(cat "$state/demo-lead-id")
 demo_offer "$lead_id"
 demo_client "$lead_id"
+"$root/deploy/local/demo-history.sh" "$grpcurl" "127.0.0.1:$KAFKA_PORT" "127.0.0.1:$lead_grpc" "127.0.0.1:$offers_grpc" \
+  "127.0.0.1:$support_grpc" "127.0.0.1:$reporting_grpc" "$(cat "$state/demo-client-id" 2>/dev/null)"
 demo_report
 cat <<MSG
 

@@ -84,9 +84,11 @@ class FirstOffersIT : public ::testing::Test {
     return ServiceProcess::Start(o);
   }
 
-  // Moves first offers' clock: real time + offset.
+  // Moves first offers' clock: real time + offset (in effect on return: the service reads the
+  // file again at most every 50 ms).
   void SetClockOffset(absl::Duration offset) {
     std::ofstream(dir_.File("clock-offset")) << absl::ToInt64Seconds(offset) << "\n";
+    absl::SleepFor(absl::Milliseconds(120));
   }
 
   static ::grpc::ClientContext* Context(::grpc::ClientContext* ctx, absl::Duration deadline = absl::Seconds(20)) {

@@ -2,6 +2,7 @@
 // reporting on the real Kafka broker of the test run, real RocksDB, real gRPC. Sales reach the
 // reports only through first offers' events on `sales.offers`; plans are reporting's own.
 #include <atomic>
+#include <optional>
 #include <thread>
 
 #include "gmock/gmock.h"
@@ -154,6 +155,146 @@ TEST_F(ReportingIT, AcceptedOffersReachPlanAgainstActualAndARebuildGivesTheSameR
   report = Report(events::v1::PLAN_METRIC_REVENUE);
   ASSERT_TRUE(report.ok());
   EXPECT_EQ(report->total().rows(0).actual_amount().units(), 99800);
+}
+
+// Four months of sales and plans, the figures computed by hand. First offers' clock is moved back
+// so each sale happens (and is recorded) on the 10th of its month; targets are set and revised
+// now; a call from two months ago is logged late (recorded now).
+TEST_F(ReportingIT, SeveralMonthsOfSalesAgainstTheirPlansAsOfAnyTime) {
+  const absl::TimeZone utc = absl::UTCTimeZone();
+  const absl::CivilMonth m = absl::ToCivilMonth(absl::Now(), utc);
+  const auto tenth_of = [&](absl::CivilMonth mm) {
+    return absl::FromCivil(absl::CivilSecond(absl::CivilDay(mm) + 9) + 10 * 3600, utc) - absl::Now();
+  };
+  // First offers' events never go back in time (a clock step back must not reorder them): its
+  // clock starts three months back, before its first event, and only moves forward.
+  SetClockOffset(tenth_of(m - 3) - absl::Hours(1));
+  ASSERT_TRUE(UpsertProduct("crm-pro", 4990, 1200).ok());
+  const std::string manager = RegisterManager("months-mgr");
+  const auto month = [](absl::CivilMonth mm) { return absl::FormatCivilTime(mm).substr(0, 7); };
+  const auto first = [](absl::CivilMonth mm) { return DayString(absl::CivilDay(mm)); };
+  const auto last = [](absl::CivilMonth mm) { return DayString(absl::CivilDay(mm + 1) - 1); };
+  // Sales of 499.00 EUR: one in M-3, two in M-2, one in M-1 (each on the 10th), one today.
+  for (const auto& [months_back, sales] : std::vector<std::pair<int, int>>{{3, 1}, {2, 2}, {1, 1}}) {
+    SetClockOffset(tenth_of(m - months_back));
+    for (int i = 0; i < sales; ++i) {
+      const std::string key = StrCat("months-", months_back, "-", i);
+      Sale(key);
+    }
+  }
+  SetClockOffset(absl::ZeroDuration());
+  const auto set_target = [&](const std::string& key, const std::string& period, events::v1::PlanDimension d,
+                              const std::string& k, int64_t units) {
+    api::v1::SetTargetRequest r;
+    r.set_idempotency_key(key);
+    r.set_period(period);
+    r.set_metric(events::v1::PLAN_METRIC_REVENUE);
+    r.set_dimension(d);
+    r.set_key(k);
+    r.mutable_amount()->set_units(units);
+    r.mutable_amount()->set_currency("EUR");
+    api::v1::PlanCommandResponse out;
+    ::grpc::ClientContext ctx;
+    auto s = reporting_stub_->SetTarget(Context(&ctx), r, &out);
+    EXPECT_TRUE(s.ok()) << key << ": " << s.error_message();
+  };
+  const auto company = events::v1::PLAN_DIMENSION_COMPANY;
+  set_target("months-t3", month(m - 3), company, "", 100000);
+  set_target("months-t2", month(m - 2), company, "", 100000);
+  set_target("months-t1", month(m - 1), company, "", 120000);
+  set_target("months-q", first(m - 3) + ".." + last(m - 1), events::v1::PLAN_DIMENSION_MANAGER, manager, 300000);
+  absl::SleepFor(absl::Milliseconds(5));  // the revision below is recorded strictly later
+  const absl::Time before_revision = absl::Now();
+  absl::SleepFor(absl::Milliseconds(5));
+  set_target("months-t2-revised", month(m - 2), company, "", 80000);
+  Sale("months-0-0");
+  // A call two months ago (the 15th), logged only now: it counts in its own month.
+  {
+    api::v1::LogLeadActivityRequest r;
+    r.set_idempotency_key("months-late-call");
+    r.set_lead_id(QualifiedLead("months-call-lead"));
+    r.set_type(events::v1::ACTIVITY_TYPE_CALL);
+    r.set_outcome(events::v1::ACTIVITY_OUTCOME_REACHED);
+    r.set_manager_id(manager);
+    *r.mutable_occurred_at() = events::ToProto(absl::FromCivil(absl::CivilDay(m - 2) + 14, utc));
+    api::v1::LeadCommandResponse out;
+    ::grpc::ClientContext ctx;
+    ASSERT_TRUE(lead_stub_->LogLeadActivity(Context(&ctx), r, &out).ok());
+  }
+  const absl::Time after_call = absl::Now();
+
+  const std::string whole = first(m - 3) + ".." + last(m);
+  const auto report = [&](events::v1::PlanMetric metric, events::v1::PlanDimension by, const std::string& period,
+                          std::optional<absl::Time> as_of) {
+    api::v1::PlanVsActualRequest r;
+    r.set_period(period);
+    r.set_metric(metric);
+    r.set_by(by);
+    r.set_dynamics(api::v1::BUCKET_MONTH);
+    if (as_of) *r.mutable_as_of() = events::ToProto(*as_of);
+    api::v1::PlanVsActualResponse out;
+    ::grpc::ClientContext ctx;
+    auto s = reporting_stub_->GetPlanVsActual(Context(&ctx), r, &out);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return out;
+  };
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] {
+        auto r = report(events::v1::PLAN_METRIC_REVENUE, company, whole, std::nullopt);
+        auto c = report(events::v1::PLAN_METRIC_CALLS, company, whole, std::nullopt);
+        return r.total().facts() == 5 && c.total().facts() == 1;
+      },
+      absl::Seconds(30)))
+      << "the five sales and the call never all reached the report";
+
+  // Company revenue by month: actual, target (M-2's revised), attainment.
+  const absl::Time now = absl::Now();
+  auto r = report(events::v1::PLAN_METRIC_REVENUE, company, whole, now);
+  ASSERT_EQ(r.buckets_size(), 4);
+  const int64_t actual[] = {49900, 99800, 49900, 49900};
+  const int64_t target[] = {100000, 80000, 120000, 0};
+  for (int i = 0; i < 4; ++i) {
+    SCOPED_TRACE(r.buckets(i).period().label());
+    EXPECT_EQ(r.buckets(i).period().label(), month(m - 3 + i));
+    ASSERT_EQ(r.buckets(i).rows_size(), 1);
+    const auto& row = r.buckets(i).rows(0);
+    EXPECT_EQ(row.actual_amount().units(), actual[i]);
+    EXPECT_EQ(row.target_amount().units(), target[i]);
+    EXPECT_EQ(row.has_target(), target[i] > 0);
+    if (target[i] > 0) {
+      EXPECT_DOUBLE_EQ(row.attainment(), static_cast<double>(actual[i]) / target[i]);
+    }
+  }
+  EXPECT_EQ(r.total().rows(0).actual_amount().units(), 249500);
+  EXPECT_EQ(r.total().rows(0).target_amount().units(), 300000);
+
+  // The manager's target over three months counts whole over them; each month its share by days.
+  auto by_manager = report(events::v1::PLAN_METRIC_REVENUE, events::v1::PLAN_DIMENSION_MANAGER,
+                           first(m - 3) + ".." + last(m - 1), std::nullopt);
+  ASSERT_EQ(by_manager.total().rows_size(), 1);
+  EXPECT_EQ(by_manager.total().rows(0).key(), manager);
+  EXPECT_EQ(by_manager.total().rows(0).actual_amount().units(), 199600);
+  EXPECT_EQ(by_manager.total().rows(0).target_amount().units(), 300000);
+  const int64_t days = absl::CivilDay(m) - absl::CivilDay(m - 3);
+  const int64_t m3_days = absl::CivilDay(m - 2) - absl::CivilDay(m - 3);
+  EXPECT_EQ(by_manager.buckets(0).rows(0).target_amount().units(),
+            (300000 * m3_days * 2 + days) / (2 * days));  // half away from zero
+
+  // As of before the revision: M-2's first target, and today's sale not known yet.
+  auto then = report(events::v1::PLAN_METRIC_REVENUE, company, whole, before_revision);
+  EXPECT_EQ(then.buckets(1).rows(0).target_amount().units(), 100000);
+  EXPECT_EQ(then.total().rows(0).actual_amount().units(), 199600);
+  EXPECT_EQ(then.buckets(3).rows_size(), 0);
+
+  // The late call counts in M-2, but only as of after it was recorded.
+  auto calls = report(events::v1::PLAN_METRIC_CALLS, company, whole, std::nullopt);
+  EXPECT_DOUBLE_EQ(calls.buckets(1).rows(0).actual_count(), 1);
+  EXPECT_EQ(report(events::v1::PLAN_METRIC_CALLS, company, whole, before_revision).total().facts(), 0);
+  EXPECT_EQ(report(events::v1::PLAN_METRIC_CALLS, company, whole, after_call).total().facts(), 1);
+
+  ExpectReportingRebuildGivesIdenticalRows();
+  auto rebuilt = report(events::v1::PLAN_METRIC_REVENUE, company, whole, now);
+  EXPECT_EQ(rebuilt.SerializeAsString(), r.SerializeAsString()) << "the rebuilt store answers differently";
 }
 
 TEST_F(ReportingIT, BadRequestsNameTheFieldAndRecordNothing) {
