@@ -61,8 +61,7 @@ class ReportingFunnelIT : public first_offers::FirstOffersIT {
 
   // Moves every service's clock to `days` from the real now; returns the moved now.
   absl::Time Phase(int days) {
-    SetClockOffset(absl::Hours(24 * days));
-    absl::SleepFor(absl::Milliseconds(120));  // the services re-read the offset every 50 ms
+    SetClockOffset(absl::Hours(24 * days));  // in effect on return
     return absl::Now() + absl::Hours(24 * days);
   }
 
