@@ -6,6 +6,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "common/money/money.h"
+#include "services/reporting/api/funnel_tables.h"
 
 namespace sales::reporting {
 namespace {
@@ -13,12 +14,11 @@ namespace {
 using api::v1::ColumnKind;
 using api::v1::ReportTable;
 
-// Runs `query` for the case's request and makes its table.
-template <typename Request, typename Response>
-StatusOr<ReportTable> Run(const ReportQueries& queries,
-                          StatusOr<Response> (ReportQueries::*query)(const Request&) const, const Request& request,
-                          std::string_view case_name) {
-  StatusOr<Response> response = (queries.*query)(request);
+// Runs `query` of `reports` for the case's request and makes its table.
+template <typename Reports, typename Request, typename Response>
+StatusOr<ReportTable> Run(const Reports* reports, StatusOr<Response> (Reports::*query)(const Request&) const,
+                          const Request& request, std::string_view case_name) {
+  StatusOr<Response> response = (reports->*query)(request);
   if (!response.ok()) return PrefixFields(response.status(), case_name);
   return ToTable(*response, request);
 }
@@ -47,15 +47,23 @@ Status PrefixFields(const Status& status, std::string_view prefix) {
   return InvalidArgument(std::move(violations));
 }
 
-StatusOr<ReportTable> BuildTable(const ReportQueries& queries, const api::v1::ReportRequest& request) {
+StatusOr<ReportTable> BuildTable(const Reports& reports, const api::v1::ReportRequest& request) {
   using R = api::v1::ReportRequest;
   switch (request.report_case()) {
     case R::kPlanVsActual:
-      return Run(queries, &ReportQueries::GetPlanVsActual, request.plan_vs_actual(), "plan_vs_actual");
+      return Run(reports.plans, &ReportQueries::GetPlanVsActual, request.plan_vs_actual(), "plan_vs_actual");
+    case R::kFunnel:
+      return Run(reports.funnel, &FunnelReports::GetFunnel, request.funnel(), "funnel");
+    case R::kCycleTimes:
+      return Run(reports.funnel, &FunnelReports::GetCycleTimes, request.cycle_times(), "cycle_times");
+    case R::kLostReasons:
+      return Run(reports.funnel, &FunnelReports::GetLostReasons, request.lost_reasons(), "lost_reasons");
+    case R::kScorecards:
+      return Run(reports.scorecards, &Scorecards::GetScorecards, request.scorecards(), "scorecards");
     case R::REPORT_NOT_SET:
       break;
   }
-  return InvalidField("report", "say which report: plan_vs_actual, ...");
+  return InvalidField("report", "say which report: plan_vs_actual, funnel, cycle_times, lost_reasons, scorecards, ...");
 }
 
 ReportTable ToTable(const api::v1::PlanVsActualResponse& response, const api::v1::PlanVsActualRequest& request) {

@@ -234,6 +234,7 @@ StatusOr<projection::Outcome> ReportingProjection::ApplyLead(const EventEnvelope
       RETURN_IF_ERROR(PutFact(batch, f));
     }
   }
+  RETURN_IF_ERROR(RecordLeadEvent(event, *view, batch, FactWriter(batch)));
   batch.Put(kLeadViewsFamily, event.aggregate_id(), view->SerializeAsString());
   return projection::Outcome::kApplied;
 }
@@ -280,6 +281,7 @@ StatusOr<projection::Outcome> ReportingProjection::ApplyOffer(const EventEnvelop
     default:
       break;
   }
+  RETURN_IF_ERROR(RecordOfferEvent(event, *view, batch, FactWriter(batch)));
   batch.Put(kOfferViewsFamily, event.aggregate_id(), view->SerializeAsString());
   return projection::Outcome::kApplied;
 }
@@ -339,6 +341,7 @@ StatusOr<projection::Outcome> ReportingProjection::ApplyClient(const EventEnvelo
     default:
       break;
   }
+  RETURN_IF_ERROR(RecordClientEvent(event, *view, FactWriter(batch)));
   batch.Put(kClientViewsFamily, event.aggregate_id(), view->SerializeAsString());
   return projection::Outcome::kApplied;
 }
@@ -352,6 +355,7 @@ StatusOr<projection::Outcome> ReportingProjection::ApplyCall(const EventEnvelope
   ASSIGN_OR_RETURN(std::optional<std::string> seen, batch.Get(kFactsFamily, FactKey(f, 0)));
   if (seen) return projection::Outcome::kDuplicate;
   RETURN_IF_ERROR(PutFact(batch, f));
+  RETURN_IF_ERROR(RecordCallEvent(event, FactWriter(batch)));
   return projection::Outcome::kApplied;
 }
 

@@ -24,6 +24,7 @@
 //                    the reporting time zone
 //   client_labels    client id -> store.v1.ClientLabel (the company of its latest fact by key)
 //   report_settings  "time_zone" -> the zone the cells' days are in (a store is built for one)
+//   journeys         lead id -> store.v1.LeadJourney (projection/journeys.h: the funnel's rows)
 #pragma once
 
 #include <map>
@@ -33,6 +34,7 @@
 
 #include "common/projection/projection.h"
 #include "services/reporting/domain/plan.h"
+#include "services/reporting/projection/journeys.h"
 
 namespace sales::reporting {
 
@@ -76,7 +78,7 @@ class ReportingProjection final : public projection::EventProjection {
   std::vector<std::string> column_families() const override {
     return {kTargetsFamily,   kRatesFamily,  kIdempotencyFamily,  kOfferViewsFamily, kClientViewsFamily,
             kLeadViewsFamily, kFactsFamily,  kRecordedFamily,     kCellsFamily,      kClientLabelsFamily,
-            kSettingsFamily};
+            kSettingsFamily,   kJourneysFamily};
   }
   // Records the time zone of the cells in a new store; FAILED_PRECONDITION when the store's cells
   // are in another one.
@@ -97,6 +99,11 @@ class ReportingProjection final : public projection::EventProjection {
   Status PutSaleLines(Batch& batch, const Fact& base,
                     const google::protobuf::RepeatedPtrField<events::v1::OfferLine>& lines,
                     const std::map<std::string, events::v1::Money>& unit_costs) const;
+
+  // PutFact bound to `batch`: how the funnel's hooks (projection/journeys.h) write their facts.
+  PutFactFn FactWriter(Batch& batch) const {
+    return [this, &batch](const Fact& f) { return PutFact(batch, f); };
+  }
 
   absl::TimeZone time_zone_;
 };
