@@ -97,25 +97,6 @@ Status ForEachJourney(const Store& store, const std::function<void(const LeadJou
   return inner;
 }
 
-// The same walk as SumCells' (report_basics.cc), for reports that need each fact rather than sums.
-Status ForEachFact(const Store& store, Fact::Kind kind, const Period& period, absl::Time as_of, absl::TimeZone tz,
-                   const std::function<void(const Fact&)>& fn) {
-  const std::string end_key = FactKeyPrefix(kind, absl::FromCivil(period.last + 1, tz));
-  Status inner = absl::OkStatus();
-  RETURN_IF_ERROR(store.ScanFrom(kFactsFamily, FactKeyPrefix(kind, absl::FromCivil(period.first, tz)),
-                                 [&](std::string_view key, std::string_view value) {
-                                   if (key >= end_key) return false;
-                                   Fact f;
-                                   if (!f.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-                                     inner = absl::DataLossError(StrCat("stored fact ", key, " is corrupt"));
-                                     return false;
-                                   }
-                                   if (events::FromProto(f.recorded_at()) <= as_of) fn(f);
-                                   return true;
-                                 }));
-  return inner;
-}
-
 std::optional<int64_t> NearestRank(std::vector<int64_t>& values, double p) {
   if (values.empty()) return std::nullopt;
   std::sort(values.begin(), values.end());

@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "common/command/request_checks.h"
 #include "common/store/store.h"
+#include "services/reporting/api/report_basics.h"
 #include "services/reporting/domain/plan.h"
 
 namespace sales::reporting {
@@ -41,9 +42,6 @@ bool JourneyMatches(const LeadJourney& journey, const LeadStages& stages, const 
 
 // Calls `fn` with every journey row.
 [[nodiscard]] Status ForEachJourney(const Store& store, const std::function<void(const LeadJourney&)>& fn);
-// Calls `fn` with every fact of `kind` that occurred in `period` and was recorded by `as_of`.
-[[nodiscard]] Status ForEachFact(const Store& store, Fact::Kind kind, const Period& period, absl::Time as_of,
-                                 absl::TimeZone tz, const std::function<void(const Fact&)>& fn);
 
 // The value at rank ceil(p x n) of `values` (sorted in place); nullopt when empty.
 std::optional<int64_t> NearestRank(std::vector<int64_t>& values, double p);
