@@ -55,8 +55,11 @@ int RunService(int argc, char** argv) {
                                                             &kit.applier(), &kit.clock(), &kit.metrics()));
     RETURN_IF_ERROR(commands->Start());
     kit.AddHealthCheck([commands] { return commands->Health(); });
-    auto* queries = kit.Own(std::make_unique<ReportQueries>(&kit.store(), &kit.clock(), std::move(settings)));
-    auto* service = kit.Own(std::make_unique<ReportingService>(commands, queries, &kit.metrics()));
+    auto* queries = kit.Own(std::make_unique<ReportQueries>(&kit.store(), &kit.clock(), settings));
+    auto* funnel = kit.Own(std::make_unique<FunnelReports>(&kit.store(), &kit.clock(), settings));
+    auto* scorecards = kit.Own(std::make_unique<Scorecards>(&kit.store(), &kit.clock(), std::move(settings)));
+    auto* service =
+        kit.Own(std::make_unique<ReportingService>(commands, queries, funnel, scorecards, &kit.metrics()));
     return service::Parts{.services = {service}};
   });
 }

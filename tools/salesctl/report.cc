@@ -45,21 +45,16 @@ StatusOr<Enum> Choice(const std::string& flag, const std::string& value, const s
   return absl::InvalidArgumentError(StrCat("--", flag, "=", value, ": say ", choices));
 }
 
-StatusOr<api::v1::ReportRequest> PlanVsActual(const CommonFlags& f) {
-  api::v1::ReportRequest out;
-  auto* r = out.mutable_plan_vs_actual();
+StatusOr<events::v1::PlanDimension> By(const CommonFlags& f, const std::string& choices) {
+  return Choice<events::v1::PlanDimension>("by", f.by.empty() ? "company" : f.by, "PLAN_DIMENSION_",
+                                           events::v1::PlanDimension_Parse, choices);
+}
+
+// The fields every report request has: period (required), dynamics, as-of, filters.
+template <typename Request>
+Status SetCommon(const CommonFlags& f, Request* r) {
   if (f.period.empty()) return absl::InvalidArgumentError("--period is required (e.g. --period=2026-11)");
   r->set_period(f.period);
-  ASSIGN_OR_RETURN(events::v1::PlanMetric metric,
-                   Choice<events::v1::PlanMetric>("metric", f.metric.empty() ? "revenue" : f.metric, "PLAN_METRIC_",
-                                                  events::v1::PlanMetric_Parse,
-                                                  "revenue, margin, new-clients, offers-sent, calls or meetings"));
-  r->set_metric(metric);
-  ASSIGN_OR_RETURN(events::v1::PlanDimension by,
-                   Choice<events::v1::PlanDimension>("by", f.by.empty() ? "company" : f.by, "PLAN_DIMENSION_",
-                                                     events::v1::PlanDimension_Parse,
-                                                     "company, manager, region, product, client or source"));
-  r->set_by(by);
   if (!f.dynamics.empty()) {
     ASSIGN_OR_RETURN(api::v1::Bucket b, Choice<api::v1::Bucket>("dynamics", f.dynamics, "BUCKET_",
                                                                api::v1::Bucket_Parse, "day, week or month"));
@@ -71,6 +66,50 @@ StatusOr<api::v1::ReportRequest> PlanVsActual(const CommonFlags& f) {
                                                        absl::Nanoseconds(1)));
   }
   *r->mutable_filters() = f.filters;
+  return absl::OkStatus();
+}
+
+StatusOr<api::v1::ReportRequest> PlanVsActual(const CommonFlags& f) {
+  api::v1::ReportRequest out;
+  auto* r = out.mutable_plan_vs_actual();
+  RETURN_IF_ERROR(SetCommon(f, r));
+  ASSIGN_OR_RETURN(events::v1::PlanMetric metric,
+                   Choice<events::v1::PlanMetric>("metric", f.metric.empty() ? "revenue" : f.metric, "PLAN_METRIC_",
+                                                  events::v1::PlanMetric_Parse,
+                                                  "revenue, margin, new-clients, offers-sent, calls or meetings"));
+  r->set_metric(metric);
+  ASSIGN_OR_RETURN(events::v1::PlanDimension by, By(f, "company, manager, region, product, client or source"));
+  r->set_by(by);
+  return out;
+}
+
+constexpr char kFunnelDimensions[] = "company, source, region, product or manager";
+
+StatusOr<api::v1::ReportRequest> Funnel(const CommonFlags& f) {
+  api::v1::ReportRequest out;
+  RETURN_IF_ERROR(SetCommon(f, out.mutable_funnel()));
+  ASSIGN_OR_RETURN(events::v1::PlanDimension by, By(f, kFunnelDimensions));
+  out.mutable_funnel()->set_by(by);
+  return out;
+}
+
+StatusOr<api::v1::ReportRequest> CycleTimes(const CommonFlags& f) {
+  api::v1::ReportRequest out;
+  RETURN_IF_ERROR(SetCommon(f, out.mutable_cycle_times()));
+  ASSIGN_OR_RETURN(events::v1::PlanDimension by, By(f, kFunnelDimensions));
+  out.mutable_cycle_times()->set_by(by);
+  return out;
+}
+
+StatusOr<api::v1::ReportRequest> LostReasons(const CommonFlags& f) {
+  api::v1::ReportRequest out;
+  RETURN_IF_ERROR(SetCommon(f, out.mutable_lost_reasons()));
+  return out;
+}
+
+StatusOr<api::v1::ReportRequest> ScorecardsReport(const CommonFlags& f) {
+  api::v1::ReportRequest out;
+  RETURN_IF_ERROR(SetCommon(f, out.mutable_scorecards()));
   return out;
 }
 
@@ -140,6 +179,10 @@ struct ReportName {
 constexpr ReportName kReports[] = {
     {"plan-vs-actual", PlanVsActual,
      "actual, target, attainment and forecast per key (--metric, default revenue; --by, default company)"},
+    {"funnel", Funnel, "the cohort captured in the period through each stage, and what happened in it (--by)"},
+    {"cycle-times", CycleTimes, "median and p90 from capture to qualified, first offer, acceptance, won (--by)"},
+    {"lost-reasons", LostReasons, "disqualified leads and rejected offers by reason"},
+    {"scorecards", ScorecardsReport, "per manager: leads, first response, calls, meetings, offers, won, revenue, the 80 % line"},
     {"products", Products, "revenue, units, margin, share and growth per product"},
     {"client-revenue", ClientRevenue, "new clients' first deals against regular clients' revenue (--by)"},
     {"concentration", Concentration, "largest client and top 5 share of the trailing 12 months, HHI, the flag"},

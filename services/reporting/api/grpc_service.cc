@@ -20,8 +20,14 @@ namespace sales::reporting {
 template <typename Request, typename Response, typename Query>
 ::grpc::Status ReportingService::Read(::grpc::ServerContext* c, const char* method, const Request& r, Response* out,
                                       Query query) {
+  return Read(c, method, queries_, r, out, query);
+}
+
+template <typename Reports, typename Request, typename Response, typename Query>
+::grpc::Status ReportingService::Read(::grpc::ServerContext* c, const char* method, const Reports* reports,
+                                      const Request& r, Response* out, Query query) {
   return grpc_util::ObserveCall(c, method, metrics_, [&](const Caller&) -> Status {
-    ASSIGN_OR_RETURN(*out, (queries_->*query)(r));
+    ASSIGN_OR_RETURN(*out, (reports->*query)(r));
     return absl::OkStatus();
   });
 }
@@ -70,7 +76,7 @@ template <typename Request, typename Response, typename Query>
 ::grpc::Status ReportingService::GetReportTable(::grpc::ServerContext* c, const api::v1::ReportRequest* r,
                                                 api::v1::ReportTable* out) {
   return grpc_util::ObserveCall(c, "GetReportTable", metrics_, [&](const Caller&) -> Status {
-    ASSIGN_OR_RETURN(*out, BuildTable(*queries_, *r));
+    ASSIGN_OR_RETURN(*out, BuildTable(Reports{queries_, funnel_, scorecards_}, *r));
     return absl::OkStatus();
   });
 }
@@ -81,11 +87,27 @@ template <typename Request, typename Response, typename Query>
     if (r->format() != api::v1::EXPORT_FORMAT_CSV && r->format() != api::v1::EXPORT_FORMAT_XLSX) {
       return InvalidField("format", "EXPORT_FORMAT_CSV or EXPORT_FORMAT_XLSX");
     }
-    StatusOr<api::v1::ReportTable> table = BuildTable(*queries_, r->report());
+    StatusOr<api::v1::ReportTable> table = BuildTable(Reports{queries_, funnel_, scorecards_}, r->report());
     if (!table.ok()) return PrefixFields(table.status(), "report");
     ASSIGN_OR_RETURN(*out, Export(*table, r->format(), CsvOptions{.byte_order_mark = r->byte_order_mark()}));
     return absl::OkStatus();
   });
+}
+::grpc::Status ReportingService::GetFunnel(::grpc::ServerContext* c, const api::v1::FunnelRequest* r,
+                                           api::v1::FunnelResponse* out) {
+  return Read(c, "GetFunnel", funnel_, *r, out, &FunnelReports::GetFunnel);
+}
+::grpc::Status ReportingService::GetCycleTimes(::grpc::ServerContext* c, const api::v1::CycleTimesRequest* r,
+                                               api::v1::CycleTimesResponse* out) {
+  return Read(c, "GetCycleTimes", funnel_, *r, out, &FunnelReports::GetCycleTimes);
+}
+::grpc::Status ReportingService::GetLostReasons(::grpc::ServerContext* c, const api::v1::LostReasonsRequest* r,
+                                                api::v1::LostReasonsResponse* out) {
+  return Read(c, "GetLostReasons", funnel_, *r, out, &FunnelReports::GetLostReasons);
+}
+::grpc::Status ReportingService::GetScorecards(::grpc::ServerContext* c, const api::v1::ScorecardsRequest* r,
+                                               api::v1::ScorecardsResponse* out) {
+  return Read(c, "GetScorecards", scorecards_, *r, out, &Scorecards::GetScorecards);
 }
 
 }  // namespace sales::reporting

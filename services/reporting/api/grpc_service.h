@@ -4,7 +4,9 @@
 
 #include "common/observability/metrics.h"
 #include "sales/api/v1/reporting.grpc.pb.h"
+#include "services/reporting/api/funnel_reports.h"
 #include "services/reporting/api/report_queries.h"
+#include "services/reporting/api/scorecards.h"
 #include "services/reporting/commands/plan_commands.h"
 
 namespace sales::reporting {
@@ -12,8 +14,9 @@ namespace sales::reporting {
 class ReportingService final : public api::v1::Reporting::Service {
  public:
   // Pointers must outlive the service.
-  ReportingService(PlanCommands* commands, const ReportQueries* queries, MetricsRegistry* metrics)
-      : commands_(commands), queries_(queries), metrics_(metrics) {}
+  ReportingService(PlanCommands* commands, const ReportQueries* queries, const FunnelReports* funnel,
+                   const Scorecards* scorecards, MetricsRegistry* metrics)
+      : commands_(commands), queries_(queries), funnel_(funnel), scorecards_(scorecards), metrics_(metrics) {}
 
   ::grpc::Status SetTarget(::grpc::ServerContext* c, const api::v1::SetTargetRequest* r,
                            api::v1::PlanCommandResponse* out) override;
@@ -39,15 +42,28 @@ class ReportingService final : public api::v1::Reporting::Service {
                                 api::v1::ReportTable* out) override;
   ::grpc::Status ExportReport(::grpc::ServerContext* c, const api::v1::ExportReportRequest* r,
                               api::v1::ExportReportResponse* out) override;
+  ::grpc::Status GetFunnel(::grpc::ServerContext* c, const api::v1::FunnelRequest* r,
+                           api::v1::FunnelResponse* out) override;
+  ::grpc::Status GetCycleTimes(::grpc::ServerContext* c, const api::v1::CycleTimesRequest* r,
+                               api::v1::CycleTimesResponse* out) override;
+  ::grpc::Status GetLostReasons(::grpc::ServerContext* c, const api::v1::LostReasonsRequest* r,
+                                api::v1::LostReasonsResponse* out) override;
+  ::grpc::Status GetScorecards(::grpc::ServerContext* c, const api::v1::ScorecardsRequest* r,
+                               api::v1::ScorecardsResponse* out) override;
 
  private:
   ::grpc::Status PlanCommand(::grpc::ServerContext* c, const char* method, Command command,
                              api::v1::PlanCommandResponse* out);
   template <typename Request, typename Response, typename Query>
   ::grpc::Status Read(::grpc::ServerContext* c, const char* method, const Request& r, Response* out, Query query);
+  template <typename Reports, typename Request, typename Response, typename Query>
+  ::grpc::Status Read(::grpc::ServerContext* c, const char* method, const Reports* reports, const Request& r,
+                      Response* out, Query query);
 
   PlanCommands* commands_;
   const ReportQueries* queries_;
+  const FunnelReports* funnel_;
+  const Scorecards* scorecards_;
   MetricsRegistry* metrics_;
 };
 

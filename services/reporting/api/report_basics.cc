@@ -180,27 +180,32 @@ StatusOr<std::optional<CellSums>> FromRollUps(const Store& store, const CellQuer
 StatusOr<CellSums> FromFacts(const Store& store, const CellQuery& q, absl::TimeZone tz) {
   CellSums sums;
   const std::string only_key = FilterOn(q.by, q.filters);
-  const std::string end_key = FactKeyPrefix(q.kind, absl::FromCivil(q.period.last + 1, tz));
-  Status inner = absl::OkStatus();
-  RETURN_IF_ERROR(store.ScanFrom(
-      kFactsFamily, FactKeyPrefix(q.kind, absl::FromCivil(q.period.first, tz)),
-      [&](std::string_view key, std::string_view value) {
-        if (key >= end_key) return false;
-        Fact f;
-        if (!f.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-          inner = absl::DataLossError(StrCat("stored fact ", key, " is corrupt"));
-          return false;
-        }
-        if (events::FromProto(f.recorded_at()) > q.as_of || !Matches(f, q.filters)) return true;
-        if (!only_key.empty() && KeyOf(f, q.by) != only_key) return true;
-        AddFact(f, q.by, tz, 1, sums);
-        return true;
-      }));
-  RETURN_IF_ERROR(inner);
+  RETURN_IF_ERROR(ForEachFact(store, q.kind, q.period, q.as_of, tz, [&](const Fact& f) {
+    if (!Matches(f, q.filters) || (!only_key.empty() && KeyOf(f, q.by) != only_key)) return;
+    AddFact(f, q.by, tz, 1, sums);
+  }));
   return sums;
 }
 
 }  // namespace
+
+Status ForEachFact(const Store& store, Fact::Kind kind, const Period& period, absl::Time as_of, absl::TimeZone tz,
+                   const std::function<void(const Fact&)>& fn) {
+  const std::string end_key = FactKeyPrefix(kind, absl::FromCivil(period.last + 1, tz));
+  Status inner = absl::OkStatus();
+  RETURN_IF_ERROR(store.ScanFrom(kFactsFamily, FactKeyPrefix(kind, absl::FromCivil(period.first, tz)),
+                                 [&](std::string_view key, std::string_view value) {
+                                   if (key >= end_key) return false;
+                                   Fact f;
+                                   if (!f.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+                                     inner = absl::DataLossError(StrCat("stored fact ", key, " is corrupt"));
+                                     return false;
+                                   }
+                                   if (events::FromProto(f.recorded_at()) <= as_of) fn(f);
+                                   return true;
+                                 }));
+  return inner;
+}
 
 StatusOr<CellSums> SumCells(const Store& store, const CellQuery& q, absl::TimeZone tz) {
   std::optional<CellSums> sums;

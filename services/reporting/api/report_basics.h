@@ -4,6 +4,7 @@
 // money of a cell is converted at its day's rate and rounded once, so every report rounds alike.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -87,6 +88,11 @@ struct CellSums {
   std::map<CellKey, Cell> cells;
   std::map<std::string, std::string> labels;  // key -> label where it is not the key (a client's company)
 };
+
+// Calls `fn` with every fact of `kind` that occurred in `period` and was recorded by `as_of`, in
+// occurred-at order (for reports that need each fact rather than sums).
+[[nodiscard]] Status ForEachFact(const Store& store, Fact::Kind kind, const Period& period, absl::Time as_of,
+                                 absl::TimeZone tz, const std::function<void(const Fact&)>& fn);
 
 // The cells of the facts `q` selects: from the roll-ups when they can answer (no filter, or one
 // filter on the report's own dimension or with `by` COMPANY) minus the facts recorded after the

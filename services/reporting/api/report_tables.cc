@@ -6,6 +6,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "common/money/money.h"
+#include "services/reporting/api/funnel_tables.h"
 #include "services/reporting/api/sales_tables.h"
 
 namespace sales::reporting {
@@ -14,12 +15,11 @@ namespace {
 using api::v1::ColumnKind;
 using api::v1::ReportTable;
 
-// Runs `query` for the case's request and makes its table.
-template <typename Request, typename Response>
-StatusOr<ReportTable> Run(const ReportQueries& queries,
-                          StatusOr<Response> (ReportQueries::*query)(const Request&) const, const Request& request,
-                          std::string_view case_name) {
-  StatusOr<Response> response = (queries.*query)(request);
+// Runs `query` of `reports` for the case's request and makes its table.
+template <typename Reports, typename Request, typename Response>
+StatusOr<ReportTable> Run(const Reports* reports, StatusOr<Response> (Reports::*query)(const Request&) const,
+                          const Request& request, std::string_view case_name) {
+  StatusOr<Response> response = (reports->*query)(request);
   if (!response.ok()) return PrefixFields(response.status(), case_name);
   return ToTable(*response, request);
 }
@@ -48,27 +48,35 @@ Status PrefixFields(const Status& status, std::string_view prefix) {
   return InvalidArgument(std::move(violations));
 }
 
-StatusOr<ReportTable> BuildTable(const ReportQueries& queries, const api::v1::ReportRequest& request) {
+StatusOr<ReportTable> BuildTable(const Reports& reports, const api::v1::ReportRequest& request) {
   using R = api::v1::ReportRequest;
   switch (request.report_case()) {
     case R::kPlanVsActual:
-      return Run(queries, &ReportQueries::GetPlanVsActual, request.plan_vs_actual(), "plan_vs_actual");
+      return Run(reports.plans, &ReportQueries::GetPlanVsActual, request.plan_vs_actual(), "plan_vs_actual");
+    case R::kFunnel:
+      return Run(reports.funnel, &FunnelReports::GetFunnel, request.funnel(), "funnel");
+    case R::kCycleTimes:
+      return Run(reports.funnel, &FunnelReports::GetCycleTimes, request.cycle_times(), "cycle_times");
+    case R::kLostReasons:
+      return Run(reports.funnel, &FunnelReports::GetLostReasons, request.lost_reasons(), "lost_reasons");
+    case R::kScorecards:
+      return Run(reports.scorecards, &Scorecards::GetScorecards, request.scorecards(), "scorecards");
     case R::kProducts:
-      return Run(queries, &ReportQueries::GetProductReport, request.products(), "products");
+      return Run(reports.plans, &ReportQueries::GetProductReport, request.products(), "products");
     case R::kClientRevenue:
-      return Run(queries, &ReportQueries::GetClientRevenue, request.client_revenue(), "client_revenue");
+      return Run(reports.plans, &ReportQueries::GetClientRevenue, request.client_revenue(), "client_revenue");
     case R::kConcentration:
-      return Run(queries, &ReportQueries::GetConcentration, request.concentration(), "concentration");
+      return Run(reports.plans, &ReportQueries::GetConcentration, request.concentration(), "concentration");
     case R::kInboundCalls:
-      return Run(queries, &ReportQueries::GetInboundCalls, request.inbound_calls(), "inbound_calls");
+      return Run(reports.plans, &ReportQueries::GetInboundCalls, request.inbound_calls(), "inbound_calls");
     case R::kPipeline:
-      return Run(queries, &ReportQueries::GetPipeline, request.pipeline(), "pipeline");
+      return Run(reports.plans, &ReportQueries::GetPipeline, request.pipeline(), "pipeline");
     case R::REPORT_NOT_SET:
       break;
   }
   return InvalidField("report",
-                      "say which report: plan_vs_actual, products, client_revenue, concentration, inbound_calls, "
-                      "pipeline, ...");
+                      "say which report: plan_vs_actual, funnel, cycle_times, lost_reasons, scorecards, products, "
+                      "client_revenue, concentration, inbound_calls, pipeline");
 }
 
 ReportTable ToTable(const api::v1::PlanVsActualResponse& response, const api::v1::PlanVsActualRequest& request) {

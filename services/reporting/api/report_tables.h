@@ -16,15 +16,23 @@
 
 #include "common/base/status.h"
 #include "sales/api/v1/reporting.pb.h"
+#include "services/reporting/api/funnel_reports.h"
 #include "services/reporting/api/report_queries.h"
+#include "services/reporting/api/scorecards.h"
 
 namespace sales::reporting {
+
+// Every report object of the service (they must outlive the use).
+struct Reports {
+  const ReportQueries* plans;
+  const FunnelReports* funnel;
+  const Scorecards* scorecards;
+};
 
 // The report's table for one ReportRequest: the query of its oneof case, then its ToTable.
 // INVALID_ARGUMENT naming `report` when no report is set; a query's field violations are named
 // under the case ("plan_vs_actual.period").
-[[nodiscard]] StatusOr<api::v1::ReportTable> BuildTable(const ReportQueries& queries,
-                                                        const api::v1::ReportRequest& request);
+[[nodiscard]] StatusOr<api::v1::ReportTable> BuildTable(const Reports& reports, const api::v1::ReportRequest& request);
 
 // A status whose field violations are named under `prefix`: "period" -> "plan_vs_actual.period"
 // (an error of a request nested in another). Other statuses unchanged.

@@ -234,6 +234,7 @@ StatusOr<projection::Outcome> ReportingProjection::ApplyLead(const EventEnvelope
       RETURN_IF_ERROR(PutFact(batch, f));
     }
   }
+  RETURN_IF_ERROR(RecordLeadEvent(event, *view, batch, FactWriter(batch)));
   batch.Put(kLeadViewsFamily, event.aggregate_id(), view->SerializeAsString());
   return projection::Outcome::kApplied;
 }
@@ -284,6 +285,7 @@ StatusOr<projection::Outcome> ReportingProjection::ApplyOffer(const EventEnvelop
       break;
   }
   RETURN_IF_ERROR(TrackPipeline(event, *view, batch));
+  RETURN_IF_ERROR(RecordOfferEvent(event, *view, batch, FactWriter(batch)));
   batch.Put(kOfferViewsFamily, event.aggregate_id(), view->SerializeAsString());
   return projection::Outcome::kApplied;
 }
@@ -346,6 +348,7 @@ StatusOr<projection::Outcome> ReportingProjection::ApplyClient(const EventEnvelo
     default:
       break;
   }
+  RETURN_IF_ERROR(RecordClientEvent(event, *view, FactWriter(batch)));
   batch.Put(kClientViewsFamily, event.aggregate_id(), view->SerializeAsString());
   return projection::Outcome::kApplied;
 }
@@ -360,6 +363,7 @@ StatusOr<projection::Outcome> ReportingProjection::ApplyCall(const EventEnvelope
   if (seen) return projection::Outcome::kDuplicate;
   RETURN_IF_ERROR(PutFact(batch, f));
   RETURN_IF_ERROR(PutPbxCall(batch, f, call, [&](const Fact& c, int line) { return PutFact(batch, c, line); }));
+  RETURN_IF_ERROR(RecordCallEvent(event, FactWriter(batch)));
   return projection::Outcome::kApplied;
 }
 

@@ -24,6 +24,7 @@
 //                    the reporting time zone
 //   client_labels    client id -> store.v1.ClientLabel (the company of its latest fact by key)
 //   report_settings  "time_zone" -> the zone the cells' days are in (a store is built for one)
+//   journeys         lead id -> store.v1.LeadJourney (projection/journeys.h: the funnel's rows)
 //   open_offers, closed_offers   the pipeline (projection/pipeline.h)
 //   call_numbers                 PBX calls by number (projection/sales_facts.h)
 #pragma once
@@ -35,6 +36,7 @@
 
 #include "common/projection/projection.h"
 #include "services/reporting/domain/plan.h"
+#include "services/reporting/projection/journeys.h"
 #include "services/reporting/projection/pipeline.h"
 #include "services/reporting/projection/sales_facts.h"
 
@@ -80,7 +82,7 @@ class ReportingProjection final : public projection::EventProjection {
   std::vector<std::string> column_families() const override {
     return {kTargetsFamily,   kRatesFamily,  kIdempotencyFamily,  kOfferViewsFamily, kClientViewsFamily,
             kLeadViewsFamily, kFactsFamily,  kRecordedFamily,     kCellsFamily,      kClientLabelsFamily,
-            kSettingsFamily,
+            kSettingsFamily,   kJourneysFamily,
             kOpenOffersFamily, kClosedOffersFamily, kCallNumbersFamily};
   }
   // Records the time zone of the cells in a new store; FAILED_PRECONDITION when the store's cells
@@ -102,6 +104,11 @@ class ReportingProjection final : public projection::EventProjection {
   Status PutSaleLines(Batch& batch, const Fact& base,
                     const google::protobuf::RepeatedPtrField<events::v1::OfferLine>& lines,
                     const std::map<std::string, events::v1::Money>& unit_costs) const;
+
+  // PutFact bound to `batch`: how the funnel's hooks (projection/journeys.h) write their facts.
+  PutFactFn FactWriter(Batch& batch) const {
+    return [this, &batch](const Fact& f) { return PutFact(batch, f); };
+  }
 
   absl::TimeZone time_zone_;
 };

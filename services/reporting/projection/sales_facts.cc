@@ -6,7 +6,7 @@
 
 namespace sales::reporting {
 
-Status PutFirstDealFacts(const EventEnvelope& event, const Batch& batch, PutFactFn put) {
+Status PutFirstDealFacts(const EventEnvelope& event, const Batch& batch, PutLineFactFn put) {
   Fact sale;
   sale.set_kind(Fact::KIND_SALE);
   *sale.mutable_occurred_at() = event.occurred_at();
@@ -24,7 +24,7 @@ std::string CallNumberKey(const std::string& phone_key, absl::Time at) {
   return StrCat(phone_key, "/", EncodeInt64(absl::ToUnixNanos(at)));
 }
 
-Status PutPbxCall(Batch& batch, const Fact& call_fact, const events::v1::PbxCall& call, PutFactFn put) {
+Status PutPbxCall(Batch& batch, const Fact& call_fact, const events::v1::PbxCall& call, PutLineFactFn put) {
   const bool inbound = call.direction() == events::v1::CALL_DIRECTION_INBOUND;
   // The other party: who called us, or whom we called (client support's match key).
   const std::string phone_key = client_support::PhoneMatchKey(inbound ? call.from() : call.to());

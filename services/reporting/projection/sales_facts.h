@@ -23,14 +23,14 @@ inline constexpr char kCallNumbersFamily[] = "call_numbers";
 
 // Records a fact (line `line` of its event) with everything the projection keeps of it: its row,
 // its cells (ReportingProjection::PutFact).
-using PutFactFn = absl::FunctionRef<Status(const Fact& fact, int line)>;
+using PutLineFactFn = absl::FunctionRef<Status(const Fact& fact, int line)>;
 
 // Copies, of kind KIND_FIRST_DEAL, of the sale lines `event` (a converting offer.accepted) has put
 // into `batch` already.
-Status PutFirstDealFacts(const EventEnvelope& event, const Batch& batch, PutFactFn put);
+Status PutFirstDealFacts(const EventEnvelope& event, const Batch& batch, PutLineFactFn put);
 
 // The fact and the row of a PBX call, once per call; `call_fact` is its KIND_CALL fact, attributed.
-Status PutPbxCall(Batch& batch, const Fact& call_fact, const events::v1::PbxCall& call, PutFactFn put);
+Status PutPbxCall(Batch& batch, const Fact& call_fact, const events::v1::PbxCall& call, PutLineFactFn put);
 
 // The first call_numbers key of `phone_key` at or after `at`.
 std::string CallNumberKey(const std::string& phone_key, absl::Time at);

@@ -199,7 +199,7 @@ class BuildTableTest : public ::testing::Test {
 };
 
 TEST_F(BuildTableTest, NoReportIsRefusedNamingReport) {
-  const auto t = BuildTable(*queries_, api::v1::ReportRequest{});
+  const auto t = BuildTable(Reports{.plans = queries_.get()}, api::v1::ReportRequest{});
   EXPECT_THAT(t, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("report")));
   ASSERT_EQ(FieldViolations(t.status()).size(), 1u);
   EXPECT_EQ(FieldViolations(t.status())[0].field, "report");
@@ -208,7 +208,7 @@ TEST_F(BuildTableTest, NoReportIsRefusedNamingReport) {
 TEST_F(BuildTableTest, TheQuerysErrorsAreNamedUnderTheReport) {
   api::v1::ReportRequest r;
   r.mutable_plan_vs_actual()->set_period("2026-13");
-  const auto t = BuildTable(*queries_, r);
+  const auto t = BuildTable(Reports{.plans = queries_.get()}, r);
   EXPECT_THAT(t, StatusIs(absl::StatusCode::kInvalidArgument));
   std::vector<std::string> fields;
   for (const auto& v : FieldViolations(t.status())) fields.push_back(v.field);
@@ -220,7 +220,7 @@ TEST_F(BuildTableTest, PlanVsActualIsTheQuerysFiguresAsATable) {
   r.mutable_plan_vs_actual()->set_period("2026-11");
   r.mutable_plan_vs_actual()->set_metric(events::v1::PLAN_METRIC_CALLS);
   r.mutable_plan_vs_actual()->set_by(events::v1::PLAN_DIMENSION_REGION);
-  const auto t = BuildTable(*queries_, r);
+  const auto t = BuildTable(Reports{.plans = queries_.get()}, r);
   ASSERT_THAT(t, testing::IsOk());
   EXPECT_EQ(t->title(), "Plan vs actual: calls, 2026-11, by region");
   EXPECT_THAT(Names(*t), ElementsAre("Region", "Actual", "Target", "Attainment", "Forecast"));

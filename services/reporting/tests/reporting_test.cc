@@ -364,7 +364,7 @@ TEST_F(WorkedExample, CountsAndFiltersAndTheSameRowsWhateverTheInterleaving) {
     facts.emplace_back(k, v);
     return true;
   }).ok());
-  EXPECT_EQ(facts.size(), 6u);  // 2 sales from offers, 1 order line, 2 sends, 1 new client
+  EXPECT_EQ(facts.size(), 8u);  // 2 sales from offers, 1 order line, 2 sends, 1 new client, 2 deals won
 }
 
 TEST_F(WorkedExample, MarginUsesTheCostRecordedOnTheSaleAndCountsLinesWithout) {

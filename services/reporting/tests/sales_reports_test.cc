@@ -672,7 +672,7 @@ TEST_F(SalesReports, EveryReportIsATable) {
   const ReportQueries queries = Queries();
   api::v1::ReportRequest r;
   r.mutable_products()->set_period("2026-11");
-  auto t = BuildTable(queries, r);
+  auto t = BuildTable(Reports{.plans = &queries}, r);
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_EQ(t->report(), "products");
   EXPECT_EQ(t->title(), "Products: 2026-11");
@@ -685,7 +685,7 @@ TEST_F(SalesReports, EveryReportIsATable) {
 
   r.mutable_client_revenue()->set_period("2026-10");
   r.mutable_client_revenue()->set_by(events::v1::PLAN_DIMENSION_CLIENT);
-  t = BuildTable(queries, r);
+  t = BuildTable(Reports{.plans = &queries}, r);
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_THAT(ColumnNames(*t), ElementsAre("Client", "Company", "New clients", "Regular clients", "Total",
                                            "Regular share"));
@@ -693,20 +693,20 @@ TEST_F(SalesReports, EveryReportIsATable) {
 
   r.mutable_concentration()->set_period("2026-Q4");
   r.mutable_concentration()->set_dynamics(api::v1::BUCKET_MONTH);
-  t = BuildTable(queries, r);
+  t = BuildTable(Reports{.plans = &queries}, r);
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_EQ(t->columns(0).name(), "Period");
   EXPECT_EQ(t->rows_size(), 3);
   EXPECT_EQ(t->rows(0).cells(0).text(), "2026-10");
 
   r.mutable_inbound_calls()->set_period("2026-11");
-  t = BuildTable(queries, r);
+  t = BuildTable(Reports{.plans = &queries}, r);
   ASSERT_TRUE(t.ok()) << t.status();
   ASSERT_EQ(t->rows_size(), 3);  // anna, petros, all
   EXPECT_EQ(t->rows(2).cells(0).text(), "(all)");
   EXPECT_EQ(t->rows(2).cells(1).number(), 6);
 
-  const auto none = FieldViolations(BuildTable(queries, api::v1::ReportRequest{}).status());
+  const auto none = FieldViolations(BuildTable(Reports{.plans = &queries}, api::v1::ReportRequest{}).status());
   ASSERT_EQ(none.size(), 1u);
   EXPECT_EQ(none[0].field, "report");
 }
@@ -718,7 +718,7 @@ TEST_F(SalesReports, ThePipelineIsATable) {
   api::v1::ReportRequest r;
   r.mutable_pipeline()->set_period("2026-11");
   r.mutable_pipeline()->mutable_as_of()->set_seconds(absl::ToUnixSeconds(At("2026-11-15T00:00:00Z")));
-  auto t = BuildTable(queries, r);
+  auto t = BuildTable(Reports{.plans = &queries}, r);
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_THAT(ColumnNames(*t), ElementsAre("Stage", "Offers", "Value", "Probability", "Weighted"));
   EXPECT_EQ(t->rows(1).cells(0).text(), "SENT");
@@ -727,7 +727,7 @@ TEST_F(SalesReports, ThePipelineIsATable) {
   EXPECT_EQ(t->notes(1), "SENT: configured 30.0 %; measured 66.7 % (2 of 3 closed in 365 days won); used 30.0 %.");
 
   r.mutable_pipeline()->set_period("2026-13");
-  const auto bad = FieldViolations(BuildTable(queries, r).status());
+  const auto bad = FieldViolations(BuildTable(Reports{.plans = &queries}, r).status());
   ASSERT_EQ(bad.size(), 1u);
   EXPECT_EQ(bad[0].field, "pipeline.period");
 }

@@ -1,0 +1,230 @@
+#include "services/reporting/api/funnel_reports.h"
+
+#include <array>
+#include <map>
+
+#include "common/command/request_checks.h"
+#include "common/events/envelope.h"
+#include "services/reporting/api/journey_reads.h"
+#include "services/reporting/api/report_basics.h"
+
+namespace sales::reporting {
+namespace {
+
+using command::Violations;
+
+template <typename Row>
+using Rows = std::map<std::string, Row>;
+
+// A COMPANY report always has its one row (a zero is a figure too); by a dimension, the keys seen.
+template <typename Row>
+void EnsureCompanyRow(Rows<Row>& rows, PlanDimension by) {
+  if (by == events::v1::PLAN_DIMENSION_COMPANY) rows.try_emplace("");
+}
+
+std::optional<double> Ratio(int64_t part, int64_t whole) {
+  if (whole == 0) return std::nullopt;
+  return static_cast<double>(part) / static_cast<double>(whole);
+}
+
+// ---- Funnel ----
+
+void CountStages(const LeadStages& s, api::v1::FunnelStages& out) {
+  out.set_captured(out.captured() + 1);
+  if (s.qualified) out.set_qualified(out.qualified() + 1);
+  if (s.first_offer) out.set_first_offer(out.first_offer() + 1);
+  if (s.won) out.set_won(out.won() + 1);
+  if (s.lost) out.set_lost(out.lost() + 1);
+}
+
+// Adds one lead to the cohort of its capture and to the activity of each stage's period.
+void AddToFunnel(const LeadStages& s, const std::vector<std::string>& keys, absl::TimeZone tz,
+                 PeriodSums<Rows<api::v1::FunnelRow>>& sums) {
+  for (auto* rows : sums.At(s.captured, tz)) {
+    for (const auto& k : keys) CountStages(s, *(*rows)[k].mutable_cohort());
+  }
+  using Stages = api::v1::FunnelStages;
+  const auto activity = [&](const std::optional<absl::Time>& at, void (Stages::*set)(int64_t),
+                            int64_t (Stages::*get)() const) {
+    if (!at) return;
+    for (auto* rows : sums.At(*at, tz)) {
+      for (const auto& k : keys) {
+        Stages* a = (*rows)[k].mutable_activity();
+        (a->*set)((a->*get)() + 1);
+      }
+    }
+  };
+  activity(s.captured, &Stages::set_captured, &Stages::captured);
+  activity(s.qualified, &Stages::set_qualified, &Stages::qualified);
+  activity(s.first_offer, &Stages::set_first_offer, &Stages::first_offer);
+  activity(s.won, &Stages::set_won, &Stages::won);
+  activity(s.lost, &Stages::set_lost, &Stages::lost);
+}
+
+void EmitFunnel(const Period& period, Rows<api::v1::FunnelRow>& rows, PlanDimension by,
+                api::v1::FunnelPeriod* out) {
+  *out->mutable_period() = ToProto(period);
+  EnsureCompanyRow(rows, by);
+  for (auto& [key, row] : rows) {
+    row.set_key(key);
+    row.set_label(key);
+    const auto& c = row.cohort();
+    if (auto x = Ratio(c.qualified(), c.captured())) row.set_qualified_rate(*x);
+    if (auto x = Ratio(c.first_offer(), c.qualified())) row.set_first_offer_rate(*x);
+    if (auto x = Ratio(c.won(), c.first_offer())) row.set_win_rate(*x);
+    if (auto x = Ratio(c.won(), c.captured())) row.set_overall_rate(*x);
+    *out->add_rows() = std::move(row);
+  }
+}
+
+// ---- Cycle times ----
+
+enum Cycle { kCapturedToQualified, kQualifiedToFirstOffer, kSentToAccepted, kCapturedToWon, kCycles };
+using CycleSamples = std::array<std::vector<int64_t>, kCycles>;
+
+// Adds the lead's time for each cycle to the period in which the cycle ended.
+void AddCycles(const LeadStages& s, const std::vector<std::string>& keys, absl::TimeZone tz,
+               PeriodSums<Rows<CycleSamples>>& sums) {
+  const auto add = [&](Cycle c, absl::Time from, absl::Time to) {
+    for (auto* rows : sums.At(to, tz)) {
+      for (const auto& k : keys) (*rows)[k][c].push_back(SecondsBetween(from, to));
+    }
+  };
+  if (s.qualified) add(kCapturedToQualified, s.captured, *s.qualified);
+  if (s.qualified && s.first_offer) add(kQualifiedToFirstOffer, *s.qualified, *s.first_offer);
+  if (s.won && s.won_offer_sent) add(kSentToAccepted, *s.won_offer_sent, *s.won);
+  if (s.won) add(kCapturedToWon, s.captured, *s.won);
+}
+
+api::v1::CycleTime ToCycleTime(std::vector<int64_t>& seconds) {
+  api::v1::CycleTime out;
+  out.set_count(static_cast<int64_t>(seconds.size()));
+  if (auto median = NearestRank(seconds, 0.5)) out.set_median_seconds(*median);
+  if (auto p90 = NearestRank(seconds, 0.9)) out.set_p90_seconds(*p90);
+  return out;
+}
+
+void EmitCycles(const Period& period, Rows<CycleSamples>& rows, PlanDimension by, api::v1::CycleTimesPeriod* out) {
+  *out->mutable_period() = ToProto(period);
+  EnsureCompanyRow(rows, by);
+  for (auto& [key, samples] : rows) {
+    auto* row = out->add_rows();
+    row->set_key(key);
+    row->set_label(key);
+    *row->mutable_captured_to_qualified() = ToCycleTime(samples[kCapturedToQualified]);
+    *row->mutable_qualified_to_first_offer() = ToCycleTime(samples[kQualifiedToFirstOffer]);
+    *row->mutable_sent_to_accepted() = ToCycleTime(samples[kSentToAccepted]);
+    *row->mutable_captured_to_won() = ToCycleTime(samples[kCapturedToWon]);
+  }
+}
+
+// ---- Lost reasons ----
+
+struct LostSums {
+  std::map<std::string, int64_t> disqualified, rejected;  // reason -> count
+};
+
+// A rejection's product is any product of its rejected revision.
+bool RejectionMatches(const Fact& f, const api::v1::ReportFilters& filters) {
+  api::v1::ReportFilters rest = filters;
+  rest.clear_product_code();
+  const auto& products = f.products();
+  return Matches(f, rest) && (filters.product_code().empty() || std::find(products.begin(), products.end(),
+                                                                            filters.product_code()) != products.end());
+}
+
+// Most frequent first, then by name; returns the total.
+int64_t EmitReasons(const std::map<std::string, int64_t>& counts,
+                    google::protobuf::RepeatedPtrField<api::v1::LostReason>* out) {
+  int64_t total = 0;
+  for (const auto& [reason, n] : counts) total += n;
+  std::vector<std::pair<std::string, int64_t>> sorted(counts.begin(), counts.end());
+  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  for (const auto& [reason, n] : sorted) {
+    auto* r = out->Add();
+    r->set_reason(reason);
+    r->set_count(n);
+    r->set_share(static_cast<double>(n) / static_cast<double>(total));
+  }
+  return total;
+}
+
+void EmitLost(const Period& period, const LostSums& sums, api::v1::LostReasonsPeriod* out) {
+  *out->mutable_period() = ToProto(period);
+  out->set_disqualified_total(EmitReasons(sums.disqualified, out->mutable_disqualified()));
+  out->set_rejected_total(EmitReasons(sums.rejected, out->mutable_rejected()));
+}
+
+}  // namespace
+
+StatusOr<api::v1::FunnelResponse> FunnelReports::GetFunnel(const api::v1::FunnelRequest& r) const {
+  Violations v;
+  const std::optional<Period> period = CheckPeriod(r.period(), v);
+  CheckLeadDimension(r.by(), v);
+  CheckDynamics(r.dynamics(), v);
+  CheckFilters(r.filters(), "filters", v);
+  RETURN_IF_ERROR(command::Result(std::move(v)));
+  const PlanDimension by = OrCompany(r.by());
+  const absl::Time as_of = AsOf(r.as_of(), *clock_);
+  PeriodSums<Rows<api::v1::FunnelRow>> sums(*period, r.dynamics());
+  RETURN_IF_ERROR(ForEachJourney(*store_, [&](const LeadJourney& journey) {
+    const std::optional<LeadStages> stages = StagesAsOf(journey, as_of);
+    if (!stages || !JourneyMatches(journey, *stages, r.filters())) return;
+    AddToFunnel(*stages, JourneyKeys(journey, *stages, by, r.filters()), settings_.time_zone, sums);
+  }));
+  api::v1::FunnelResponse out;
+  *out.mutable_as_of() = events::ToProto(as_of);
+  EmitFunnel(sums.total().period, sums.total().sums, by, out.mutable_total());
+  for (auto& b : sums.buckets()) EmitFunnel(b.period, b.sums, by, out.add_buckets());
+  return out;
+}
+
+StatusOr<api::v1::CycleTimesResponse> FunnelReports::GetCycleTimes(const api::v1::CycleTimesRequest& r) const {
+  Violations v;
+  const std::optional<Period> period = CheckPeriod(r.period(), v);
+  CheckLeadDimension(r.by(), v);
+  CheckDynamics(r.dynamics(), v);
+  CheckFilters(r.filters(), "filters", v);
+  RETURN_IF_ERROR(command::Result(std::move(v)));
+  const PlanDimension by = OrCompany(r.by());
+  const absl::Time as_of = AsOf(r.as_of(), *clock_);
+  PeriodSums<Rows<CycleSamples>> sums(*period, r.dynamics());
+  RETURN_IF_ERROR(ForEachJourney(*store_, [&](const LeadJourney& journey) {
+    const std::optional<LeadStages> stages = StagesAsOf(journey, as_of);
+    if (!stages || !JourneyMatches(journey, *stages, r.filters())) return;
+    AddCycles(*stages, JourneyKeys(journey, *stages, by, r.filters()), settings_.time_zone, sums);
+  }));
+  api::v1::CycleTimesResponse out;
+  *out.mutable_as_of() = events::ToProto(as_of);
+  EmitCycles(sums.total().period, sums.total().sums, by, out.mutable_total());
+  for (auto& b : sums.buckets()) EmitCycles(b.period, b.sums, by, out.add_buckets());
+  return out;
+}
+
+StatusOr<api::v1::LostReasonsResponse> FunnelReports::GetLostReasons(const api::v1::LostReasonsRequest& r) const {
+  Violations v;
+  const std::optional<Period> period = CheckPeriod(r.period(), v);
+  CheckDynamics(r.dynamics(), v);
+  CheckFilters(r.filters(), "filters", v);
+  RETURN_IF_ERROR(command::Result(std::move(v)));
+  const absl::Time as_of = AsOf(r.as_of(), *clock_);
+  const absl::TimeZone tz = settings_.time_zone;
+  PeriodSums<LostSums> sums(*period, r.dynamics());
+  RETURN_IF_ERROR(ForEachJourney(*store_, [&](const LeadJourney& journey) {
+    const std::optional<LeadStages> stages = StagesAsOf(journey, as_of);
+    if (!stages || !stages->disqualified || !JourneyMatches(journey, *stages, r.filters())) return;
+    const std::string reason = events::v1::DisqualificationReason_Name(journey.disqualification_reason());
+    for (auto* s : sums.At(*stages->disqualified, tz)) ++s->disqualified[reason];
+  }));
+  RETURN_IF_ERROR(ForEachFact(*store_, Fact::KIND_OFFER_REJECTED, *period, as_of, tz, [&](const Fact& f) {
+    if (!RejectionMatches(f, r.filters())) return;
+    for (auto* s : sums.At(events::FromProto(f.occurred_at()), tz)) ++s->rejected[f.reason()];
+  }));
+  api::v1::LostReasonsResponse out;
+  *out.mutable_as_of() = events::ToProto(as_of);
+  EmitLost(sums.total().period, sums.total().sums, out.mutable_total());
+  for (auto& b : sums.buckets()) EmitLost(b.period, b.sums, out.add_buckets());
+  return out;
+}
+
+}  // namespace sales::reporting

@@ -1,0 +1,138 @@
+#include "services/reporting/api/journey_reads.h"
+
+#include <cmath>
+
+#include "common/base/strings.h"
+#include "common/events/envelope.h"
+#include "services/reporting/api/report_basics.h"
+#include "services/reporting/projection/reporting_projection.h"
+
+namespace sales::reporting {
+namespace {
+
+void TakeEarliest(std::optional<absl::Time>& earliest, absl::Time t) {
+  if (!earliest || t < *earliest) earliest = t;
+}
+
+// Lost through its offers: at least one offer known, and every one closed without acceptance (the
+// time the last one closed); nullopt while one is open.
+std::optional<absl::Time> LostThroughOffers(const LeadJourney& journey, absl::Time as_of) {
+  std::optional<absl::Time> last_closed;
+  for (const auto& o : journey.offers()) {
+    if (!Known(o.drafted(), as_of) && !Known(o.first_sent(), as_of) && !Known(o.closed(), as_of)) continue;
+    if (!Known(o.closed(), as_of)) return std::nullopt;
+    const absl::Time closed = events::FromProto(o.closed().at());
+    if (!last_closed || closed > *last_closed) last_closed = closed;
+  }
+  return last_closed;
+}
+
+}  // namespace
+
+bool Known(const store::v1::Stamp& stamp, absl::Time as_of) {
+  return stamp.has_at() && events::FromProto(stamp.recorded_at()) <= as_of;
+}
+
+std::optional<LeadStages> StagesAsOf(const LeadJourney& journey, absl::Time as_of) {
+  if (!journey.merged_into().empty() || !Known(journey.captured(), as_of)) return std::nullopt;
+  LeadStages s;
+  s.captured = events::FromProto(journey.captured().at());
+  if (Known(journey.qualified(), as_of)) s.qualified = events::FromProto(journey.qualified().at());
+  if (Known(journey.disqualified(), as_of)) s.disqualified = events::FromProto(journey.disqualified().at());
+  for (const auto& a : journey.assignments()) {
+    if (Known(a.assigned(), as_of)) s.owner = a.manager_id();
+  }
+  for (const auto& o : journey.offers()) {
+    if (Known(o.first_sent(), as_of)) TakeEarliest(s.first_offer, events::FromProto(o.first_sent().at()));
+    if (!Known(o.accepted(), as_of)) continue;
+    const absl::Time accepted = events::FromProto(o.accepted().at());
+    if (s.won && *s.won <= accepted) continue;
+    s.won = accepted;
+    s.won_offer_sent.reset();
+    if (Known(o.first_sent(), as_of)) s.won_offer_sent = events::FromProto(o.first_sent().at());
+  }
+  if (!s.won) s.lost = s.disqualified ? s.disqualified : LostThroughOffers(journey, as_of);
+  return s;
+}
+
+std::vector<std::string> JourneyKeys(const LeadJourney& journey, const LeadStages& stages, PlanDimension by,
+                                     const api::v1::ReportFilters& filters) {
+  std::vector<std::string> keys;
+  switch (by) {
+    case events::v1::PLAN_DIMENSION_SOURCE: keys = {events::v1::LeadSource_Name(journey.source())}; break;
+    case events::v1::PLAN_DIMENSION_REGION: keys = {journey.region()}; break;
+    case events::v1::PLAN_DIMENSION_MANAGER: keys = {stages.owner}; break;
+    case events::v1::PLAN_DIMENSION_PRODUCT:
+      keys.assign(journey.products().begin(), journey.products().end());
+      if (keys.empty()) keys = {""};
+      break;
+    default: keys = {""};
+  }
+  const std::string only = FilterOn(by, filters);
+  if (!only.empty()) std::erase_if(keys, [&](const std::string& k) { return k != only; });
+  return keys;
+}
+
+bool JourneyMatches(const LeadJourney& journey, const LeadStages& stages, const api::v1::ReportFilters& filters) {
+  const auto& products = journey.products();
+  return (filters.manager_id().empty() || stages.owner == filters.manager_id()) &&
+         (filters.region().empty() || journey.region() == filters.region()) &&
+         (filters.product_code().empty() ||
+          std::find(products.begin(), products.end(), filters.product_code()) != products.end()) &&
+         (filters.client_id().empty() || journey.lead_id() == filters.client_id()) &&
+         (filters.source().empty() || events::v1::LeadSource_Name(journey.source()) == filters.source());
+}
+
+Status ForEachJourney(const Store& store, const std::function<void(const LeadJourney&)>& fn) {
+  Status inner = absl::OkStatus();
+  RETURN_IF_ERROR(store.Scan(kJourneysFamily, "", "", [&](std::string_view key, std::string_view value) {
+    LeadJourney journey;
+    if (!journey.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      inner = absl::DataLossError(StrCat("stored journey ", key, " is corrupt"));
+      return false;
+    }
+    fn(journey);
+    return true;
+  }));
+  return inner;
+}
+
+std::optional<int64_t> NearestRank(std::vector<int64_t>& values, double p) {
+  if (values.empty()) return std::nullopt;
+  std::sort(values.begin(), values.end());
+  const auto rank = static_cast<size_t>(std::ceil(p * static_cast<double>(values.size())));
+  return values[std::clamp<size_t>(rank, 1, values.size()) - 1];
+}
+
+int64_t SecondsBetween(absl::Time from, absl::Time to) {
+  return std::max<int64_t>(absl::ToInt64Seconds(to - from), 0);
+}
+
+std::optional<Period> CheckPeriod(const std::string& period, command::Violations& v) {
+  StatusOr<Period> parsed = ParsePeriod(period);
+  if (parsed.ok()) return *parsed;
+  for (auto& f : FieldViolations(parsed.status())) v.push_back(std::move(f));
+  return std::nullopt;
+}
+
+void CheckDynamics(api::v1::Bucket dynamics, command::Violations& v) {
+  if (!api::v1::Bucket_IsValid(dynamics)) v.push_back({"dynamics", "DAY, WEEK or MONTH (or none)"});
+}
+
+void CheckLeadDimension(PlanDimension by, command::Violations& v) {
+  switch (by) {
+    case events::v1::PLAN_DIMENSION_UNSPECIFIED:
+    case events::v1::PLAN_DIMENSION_COMPANY:
+    case events::v1::PLAN_DIMENSION_SOURCE:
+    case events::v1::PLAN_DIMENSION_REGION:
+    case events::v1::PLAN_DIMENSION_PRODUCT:
+    case events::v1::PLAN_DIMENSION_MANAGER: return;
+    default: v.push_back({"by", "COMPANY, SOURCE, REGION, PRODUCT or MANAGER"});
+  }
+}
+
+PlanDimension OrCompany(PlanDimension by) {
+  return by == events::v1::PLAN_DIMENSION_UNSPECIFIED ? events::v1::PLAN_DIMENSION_COMPANY : by;
+}
+
+}  // namespace sales::reporting

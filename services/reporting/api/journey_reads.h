@@ -1,0 +1,91 @@
+// What the funnel, cycle times, lost reasons and scorecards read (docs/REPORTS.md, "Lead
+// journeys"): a lead's journey as it was known at a time, its keys and filters, the facts these
+// reports need one by one (durations, reasons), per-period sums with their dynamics buckets,
+// nearest-rank percentiles and the checks their requests share. Pure, or reading a Store.
+#pragma once
+
+#include <algorithm>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "common/command/request_checks.h"
+#include "common/store/store.h"
+#include "services/reporting/api/report_basics.h"
+#include "services/reporting/domain/plan.h"
+
+namespace sales::reporting {
+
+using store::v1::LeadJourney;
+
+// A journey as known at a time: each stage reached and recorded by then.
+struct LeadStages {
+  absl::Time captured;
+  std::optional<absl::Time> qualified, disqualified, first_offer, won, lost;
+  std::optional<absl::Time> won_offer_sent;  // the first send of the offer that won
+  std::string owner;                         // the manager of the last assignment recorded by then
+};
+
+// nullopt when the lead does not count as of `as_of`: not captured by then, or merged into another.
+std::optional<LeadStages> StagesAsOf(const LeadJourney& journey, absl::Time as_of);
+// Whether a stamp was reached and recorded by `as_of`.
+bool Known(const store::v1::Stamp& stamp, absl::Time as_of);
+
+// The keys a lead counts under in dimension `by` (COMPANY: ""; PRODUCT: each product of interest),
+// only `FilterOn(by)` when that filter is given.
+std::vector<std::string> JourneyKeys(const LeadJourney& journey, const LeadStages& stages, PlanDimension by,
+                                     const api::v1::ReportFilters& filters);
+// Whether the lead passes every filter (manager: its owner; client: its lead id).
+bool JourneyMatches(const LeadJourney& journey, const LeadStages& stages, const api::v1::ReportFilters& filters);
+
+// Calls `fn` with every journey row.
+[[nodiscard]] Status ForEachJourney(const Store& store, const std::function<void(const LeadJourney&)>& fn);
+
+// The value at rank ceil(p x n) of `values` (sorted in place); nullopt when empty.
+std::optional<int64_t> NearestRank(std::vector<int64_t>& values, double p);
+// `to - from` in whole seconds, at least 0 (a back-dated event makes no negative time).
+int64_t SecondsBetween(absl::Time from, absl::Time to);
+
+// The sums of a report for its whole period and for each dynamics bucket (in order, empty ones
+// included).
+template <typename Sums>
+class PeriodSums {
+ public:
+  struct Part {
+    Period period;
+    Sums sums;
+  };
+  PeriodSums(const Period& period, api::v1::Bucket dynamics) : total_{period, {}} {
+    if (dynamics == api::v1::BUCKET_UNSPECIFIED) return;
+    for (Period& b : Buckets(period, dynamics)) buckets_.push_back(Part{std::move(b), {}});
+  }
+  // The sums a fact of `day` adds to: the total's and its bucket's; none outside the period.
+  std::vector<Sums*> At(absl::CivilDay day) {
+    std::vector<Sums*> out;
+    if (!total_.period.Contains(day)) return out;
+    out.push_back(&total_.sums);
+    // Buckets are in day order and cover the period: the last one starting on or before `day`.
+    auto it = std::upper_bound(buckets_.begin(), buckets_.end(), day,
+                               [](absl::CivilDay d, const Part& b) { return d < b.period.first; });
+    if (it != buckets_.begin()) out.push_back(&std::prev(it)->sums);
+    return out;
+  }
+  std::vector<Sums*> At(absl::Time t, absl::TimeZone tz) { return At(absl::ToCivilDay(t, tz)); }
+  Part& total() { return total_; }
+  std::vector<Part>& buckets() { return buckets_; }
+
+ private:
+  Part total_;
+  std::vector<Part> buckets_;
+};
+
+// ---- Request checks (violations named after the request's fields) ----
+std::optional<Period> CheckPeriod(const std::string& period, command::Violations& v);
+void CheckDynamics(api::v1::Bucket dynamics, command::Violations& v);
+// COMPANY (UNSPECIFIED means it), SOURCE, REGION, PRODUCT or MANAGER.
+void CheckLeadDimension(PlanDimension by, command::Violations& v);
+PlanDimension OrCompany(PlanDimension by);
+
+}  // namespace sales::reporting

@@ -1,0 +1,195 @@
+#include "services/reporting/api/scorecards.h"
+
+#include <map>
+
+#include "common/command/request_checks.h"
+#include "common/events/envelope.h"
+#include "services/reporting/api/journey_reads.h"
+#include "services/reporting/api/report_basics.h"
+
+namespace sales::reporting {
+namespace {
+
+using command::Violations;
+
+struct ManagerSums {
+  int64_t leads_assigned = 0;
+  int64_t unanswered = 0;
+  std::vector<int64_t> response_seconds;
+  int64_t calls_logged = 0, calls_pbx = 0, meetings = 0, emails = 0;
+  int64_t with_prospects_seconds = 0, logged_seconds = 0;
+  int64_t offers_sent = 0, won = 0, lost = 0;
+  __int128 revenue_units = 0;  // reporting currency, minor units
+  __int128 deal_units = 0;     // the converted values of the deals won
+  int64_t deals_converted = 0;
+};
+
+struct ScoreSums {
+  std::map<std::string, ManagerSums> managers;
+  std::map<std::string, __int128> unconverted;  // per currency, minor units
+};
+
+// Each assignment of a counted lead, in the period of the assignment, to its manager.
+void AddAssignments(const LeadJourney& journey, const api::v1::ReportFilters& filters, absl::Time as_of,
+                    absl::TimeZone tz, PeriodSums<ScoreSums>& sums) {
+  const std::optional<LeadStages> stages = StagesAsOf(journey, as_of);
+  api::v1::ReportFilters lead_filters = filters;
+  lead_filters.clear_manager_id();  // the manager here is the assignee, not the owner
+  if (!stages || !JourneyMatches(journey, *stages, lead_filters)) return;
+  for (const auto& a : journey.assignments()) {
+    if (!Known(a.assigned(), as_of)) continue;
+    if (!filters.manager_id().empty() && a.manager_id() != filters.manager_id()) continue;
+    const absl::Time assigned = events::FromProto(a.assigned().at());
+    for (auto* s : sums.At(assigned, tz)) {
+      ManagerSums& m = s->managers[a.manager_id()];
+      ++m.leads_assigned;
+      if (Known(a.first_response(), as_of)) {
+        m.response_seconds.push_back(SecondsBetween(assigned, events::FromProto(a.first_response().at())));
+      } else {
+        ++m.unanswered;
+      }
+    }
+  }
+}
+
+void AddWork(const Fact& f, ManagerSums& m) {
+  m.logged_seconds += f.duration_seconds();
+  switch (f.work()) {
+    case store::v1::WORK_TYPE_CALL:
+      ++(f.from_pbx() ? m.calls_pbx : m.calls_logged);
+      m.with_prospects_seconds += f.duration_seconds();
+      break;
+    case store::v1::WORK_TYPE_MEETING:
+      ++m.meetings;
+      m.with_prospects_seconds += f.duration_seconds();
+      break;
+    default:
+      ++m.emails;
+  }
+}
+
+// What one cell of `kind` adds to a manager's figures.
+void AddCell(Fact::Kind kind, const Cell& cell, std::optional<__int128> converted, ManagerSums& m) {
+  switch (kind) {
+    case Fact::KIND_OFFER_SENT: m.offers_sent += cell.facts; break;
+    case Fact::KIND_OFFER_REJECTED:
+    case Fact::KIND_OFFER_EXPIRED: m.lost += cell.facts; break;
+    case Fact::KIND_OFFER_ACCEPTED:
+      m.won += cell.facts;
+      if (converted) {
+        m.deal_units += *converted;
+        m.deals_converted += cell.facts;
+      }
+      break;
+    case Fact::KIND_SALE:
+      if (converted) m.revenue_units += *converted;
+      break;
+    default: break;
+  }
+}
+
+events::v1::Money InReportingCurrency(__int128 units, const std::string& currency) {
+  events::v1::Money m;
+  m.set_units(ClampToInt64(units));
+  m.set_currency(currency);
+  return m;
+}
+
+// Rounds a / b (b > 0) half away from zero.
+__int128 DivideRounded(__int128 a, __int128 b) {
+  const __int128 q = a / b, r = a % b;
+  if (2 * (r < 0 ? -r : r) >= b) return a < 0 ? q - 1 : q + 1;
+  return q;
+}
+
+api::v1::ScorecardRow ToRow(const std::string& manager, ManagerSums& m, const std::string& currency) {
+  api::v1::ScorecardRow row;
+  row.set_manager_id(manager);
+  row.set_leads_assigned(m.leads_assigned);
+  row.set_responded(static_cast<int64_t>(m.response_seconds.size()));
+  row.set_unanswered(m.unanswered);
+  if (auto median = NearestRank(m.response_seconds, 0.5)) row.set_first_response_median_seconds(*median);
+  if (auto p90 = NearestRank(m.response_seconds, 0.9)) row.set_first_response_p90_seconds(*p90);
+  row.set_calls_logged(m.calls_logged);
+  row.set_calls_pbx(m.calls_pbx);
+  row.set_meetings(m.meetings);
+  row.set_emails(m.emails);
+  row.set_offers_sent(m.offers_sent);
+  row.set_won(m.won);
+  row.set_lost(m.lost);
+  *row.mutable_revenue() = InReportingCurrency(m.revenue_units, currency);
+  if (m.won + m.lost > 0) row.set_win_rate(static_cast<double>(m.won) / static_cast<double>(m.won + m.lost));
+  if (m.deals_converted > 0) {
+    *row.mutable_average_deal() = InReportingCurrency(DivideRounded(m.deal_units, m.deals_converted), currency);
+  }
+  row.set_time_with_prospects_seconds(m.with_prospects_seconds);
+  row.set_logged_seconds(m.logged_seconds);
+  row.set_time_target(kTimeWithProspectsTarget);
+  if (m.logged_seconds > 0) {
+    const double share = static_cast<double>(m.with_prospects_seconds) / static_cast<double>(m.logged_seconds);
+    row.set_time_with_prospects_share(share);
+    row.set_meets_time_target(share >= kTimeWithProspectsTarget);
+  }
+  return row;
+}
+
+void Emit(const Period& period, ScoreSums& sums, const std::string& currency, api::v1::ScorecardsPeriod* out) {
+  *out->mutable_period() = ToProto(period);
+  for (auto& [manager, m] : sums.managers) *out->add_rows() = ToRow(manager, m, currency);
+  for (const auto& [c, units] : sums.unconverted) *out->add_unconverted() = InReportingCurrency(units, c);
+}
+
+}  // namespace
+
+StatusOr<api::v1::ScorecardsResponse> Scorecards::GetScorecards(const api::v1::ScorecardsRequest& r) const {
+  Violations v;
+  const std::optional<Period> period = CheckPeriod(r.period(), v);
+  CheckDynamics(r.dynamics(), v);
+  CheckFilters(r.filters(), "filters", v);
+  if (!r.filters().product_code().empty()) {
+    v.push_back({"filters.product_code", "scorecards are not split by product (calls and meetings have none)"});
+  }
+  RETURN_IF_ERROR(command::Result(std::move(v)));
+  const absl::Time as_of = AsOf(r.as_of(), *clock_);
+  const absl::TimeZone tz = settings_.time_zone;
+  PeriodSums<ScoreSums> sums(*period, r.dynamics());
+
+  RETURN_IF_ERROR(ForEachJourney(*store_, [&](const LeadJourney& journey) {
+    AddAssignments(journey, r.filters(), as_of, tz, sums);
+  }));
+  RETURN_IF_ERROR(ForEachFact(*store_, Fact::KIND_WORK, *period, as_of, tz, [&](const Fact& f) {
+    if (!Matches(f, r.filters())) return;
+    for (auto* s : sums.At(events::FromProto(f.occurred_at()), tz)) AddWork(f, s->managers[f.manager_id()]);
+  }));
+  ASSIGN_OR_RETURN(Rates rates, Rates::Load(*store_, as_of));
+  for (Fact::Kind kind : {Fact::KIND_OFFER_SENT, Fact::KIND_OFFER_ACCEPTED, Fact::KIND_OFFER_REJECTED,
+                          Fact::KIND_OFFER_EXPIRED, Fact::KIND_SALE}) {
+    ASSIGN_OR_RETURN(CellSums cells, SumCells(*store_,
+                                              CellQuery{.kind = kind,
+                                                        .period = *period,
+                                                        .by = events::v1::PLAN_DIMENSION_MANAGER,
+                                                        .filters = r.filters(),
+                                                        .as_of = as_of},
+                                              tz));
+    for (const auto& [at, cell] : cells.cells) {
+      std::optional<__int128> converted;
+      if (!at.currency.empty()) {
+        converted = ToReportingUnits(cell.amount, at.currency, at.day, rates, settings_.currency);
+      }
+      for (auto* s : sums.At(at.day)) {
+        AddCell(kind, cell, converted, s->managers[at.key]);
+        // Revenue's gap is listed; a deal's value is the same money, averaged over the converted.
+        if (kind == Fact::KIND_SALE && !converted) s->unconverted[at.currency] += cell.amount;
+      }
+    }
+  }
+
+  api::v1::ScorecardsResponse out;
+  out.set_reporting_currency(settings_.currency);
+  *out.mutable_as_of() = events::ToProto(as_of);
+  Emit(sums.total().period, sums.total().sums, settings_.currency, out.mutable_total());
+  for (auto& b : sums.buckets()) Emit(b.period, b.sums, settings_.currency, out.add_buckets());
+  return out;
+}
+
+}  // namespace sales::reporting

@@ -1,0 +1,247 @@
+#include "services/reporting/projection/journeys.h"
+
+#include <algorithm>
+
+#include "services/reporting/projection/reporting_projection.h"
+
+namespace sales::reporting {
+namespace {
+
+using events::v1::ClientEvent;
+using events::v1::LeadEvent;
+using events::v1::OfferEvent;
+using google::protobuf::Timestamp;
+using store::v1::JourneyOffer;
+using store::v1::LeadJourney;
+using store::v1::Stamp;
+
+bool IsSet(const Timestamp& t) { return t.seconds() != 0 || t.nanos() != 0; }
+
+// `at` (the event's occurred-at when unset) and the event's recorded-at.
+Stamp StampOf(const EventEnvelope& event, const Timestamp& at) {
+  Stamp s;
+  *s.mutable_at() = IsSet(at) ? at : event.occurred_at();
+  *s.mutable_recorded_at() = event.recorded_at();
+  return s;
+}
+
+// Stages are set once: the first event that reaches a stage is the one that counts.
+void SetOnce(Stamp* stamp, const Stamp& value) {
+  if (!stamp->has_at()) *stamp = value;
+}
+
+Fact NewFact(Fact::Kind kind, const EventEnvelope& event, const Timestamp& occurred_at) {
+  Fact f;
+  f.set_kind(kind);
+  *f.mutable_occurred_at() = IsSet(occurred_at) ? occurred_at : event.occurred_at();
+  *f.mutable_recorded_at() = event.recorded_at();
+  f.set_event_id(event.event_id());
+  return f;
+}
+
+Fact WorkFact(const EventEnvelope& event, store::v1::WorkType work, const Timestamp& at, int64_t seconds,
+              const std::string& manager_id) {
+  Fact f = NewFact(Fact::KIND_WORK, event, at);
+  f.set_work(work);
+  f.set_duration_seconds(std::max<int64_t>(seconds, 0));
+  f.set_manager_id(manager_id);
+  return f;
+}
+
+StatusOr<LeadJourney> LoadJourney(const Batch& batch, const std::string& lead_id) {
+  ASSIGN_OR_RETURN(std::optional<LeadJourney> journey, LoadRow<LeadJourney>(batch, kJourneysFamily, lead_id));
+  if (!journey) {
+    journey.emplace();
+    journey->set_lead_id(lead_id);
+  }
+  return *journey;
+}
+
+void PutJourney(Batch& batch, const LeadJourney& journey) {
+  batch.Put(kJourneysFamily, journey.lead_id(), journey.SerializeAsString());
+}
+
+// The first activity of the lead's current owner after the assignment is its first response.
+void NoteActivity(LeadJourney& journey, const events::v1::LeadActivityLogged& a, const Stamp& at) {
+  if (journey.assignments().empty()) return;
+  auto* current = journey.mutable_assignments(journey.assignments_size() - 1);
+  if (current->manager_id() == a.manager_id()) SetOnce(current->mutable_first_response(), at);
+}
+
+void AddAssignment(LeadJourney& journey, const std::string& manager_id, const Stamp& at) {
+  if (manager_id.empty()) return;  // nobody covers the region: no one to measure
+  auto* a = journey.add_assignments();
+  a->set_manager_id(manager_id);
+  *a->mutable_assigned() = at;
+}
+
+store::v1::WorkType WorkOf(events::v1::ActivityType type) {
+  switch (type) {
+    case events::v1::ACTIVITY_TYPE_CALL: return store::v1::WORK_TYPE_CALL;
+    case events::v1::ACTIVITY_TYPE_MEETING: return store::v1::WORK_TYPE_MEETING;
+    case events::v1::ACTIVITY_TYPE_EMAIL: return store::v1::WORK_TYPE_EMAIL;
+    default: return store::v1::WORK_TYPE_UNSPECIFIED;
+  }
+}
+
+store::v1::WorkType WorkOf(events::v1::InteractionKind kind) {
+  switch (kind) {
+    case events::v1::INTERACTION_KIND_CALL: return store::v1::WORK_TYPE_CALL;
+    case events::v1::INTERACTION_KIND_MEETING:
+    case events::v1::INTERACTION_KIND_VISIT: return store::v1::WORK_TYPE_MEETING;
+    case events::v1::INTERACTION_KIND_EMAIL: return store::v1::WORK_TYPE_EMAIL;
+    default: return store::v1::WORK_TYPE_UNSPECIFIED;
+  }
+}
+
+// The offer's entry in its lead's journey, created in offer id order.
+JourneyOffer* EntryOf(LeadJourney& journey, const std::string& offer_id) {
+  auto* offers = journey.mutable_offers();
+  auto it = std::lower_bound(offers->begin(), offers->end(), offer_id,
+                             [](const JourneyOffer& o, const std::string& id) { return o.offer_id() < id; });
+  if (it != offers->end() && it->offer_id() == offer_id) return &*it;
+  const int at = static_cast<int>(it - offers->begin());
+  offers->Add()->set_offer_id(offer_id);
+  for (int i = offers->size() - 1; i > at; --i) offers->SwapElements(i, i - 1);
+  return offers->Mutable(at);
+}
+
+Fact OfferOutcome(Fact::Kind kind, const EventEnvelope& event, const events::v1::LeadFacts& lead) {
+  Fact f = NewFact(kind, event, event.occurred_at());
+  f.set_manager_id(lead.owner_manager_id());
+  f.set_region(lead.region());
+  f.set_source(lead.source());
+  f.set_client_id(lead.lead_id());
+  f.set_client_label(lead.contact().company().empty() ? lead.contact().name() : lead.contact().company());
+  return f;
+}
+
+Status PutRejection(const EventEnvelope& event, const store::v1::OfferAttribution& offer, const PutFactFn& put_fact) {
+  const auto& r = event.offer().rejected();
+  Fact f = OfferOutcome(Fact::KIND_OFFER_REJECTED, event, offer.lead());
+  f.set_reason(events::v1::RejectionReason_Name(r.reason()));
+  for (const auto& terms : offer.revisions()) {
+    if (terms.revision() != r.revision()) continue;
+    for (const auto& line : terms.lines()) {
+      if (std::find(f.products().begin(), f.products().end(), line.product_code()) == f.products().end()) {
+        f.add_products(line.product_code());
+      }
+    }
+  }
+  return put_fact(f);
+}
+
+}  // namespace
+
+Status RecordLeadEvent(const EventEnvelope& event, const store::v1::LeadAttribution& lead, Batch& batch,
+                       const PutFactFn& put_fact) {
+  const LeadEvent& e = event.lead();
+  ASSIGN_OR_RETURN(LeadJourney journey, LoadJourney(batch, event.aggregate_id()));
+  const Stamp now = StampOf(event, event.occurred_at());
+  switch (e.event_case()) {
+    case LeadEvent::kCaptured:
+      SetOnce(journey.mutable_captured(), now);
+      journey.set_region(e.captured().region());
+      journey.set_source(e.captured().source());
+      journey.mutable_products()->CopyFrom(e.captured().product_interest());
+      AddAssignment(journey, e.captured().assignment().manager_id(), now);
+      break;
+    case LeadEvent::kAssigned:
+      AddAssignment(journey, e.assigned().assignment().manager_id(), now);
+      break;
+    case LeadEvent::kActivityLogged: {
+      const auto& a = e.activity_logged();
+      const Stamp at = StampOf(event, a.occurred_at());
+      NoteActivity(journey, a, at);
+      if (WorkOf(a.type()) != store::v1::WORK_TYPE_UNSPECIFIED) {
+        Fact f = WorkFact(event, WorkOf(a.type()), at.at(), a.duration_seconds(), a.manager_id());
+        f.set_region(lead.region());
+        f.set_source(lead.source());
+        f.set_client_id(event.aggregate_id());
+        RETURN_IF_ERROR(put_fact(f));
+      }
+      break;
+    }
+    case LeadEvent::kQualified:
+      SetOnce(journey.mutable_qualified(), now);
+      break;
+    case LeadEvent::kDisqualified:
+      SetOnce(journey.mutable_disqualified(), now);
+      journey.set_disqualification_reason(e.disqualified().reason());
+      break;
+    case LeadEvent::kMergedInto:
+      journey.set_merged_into(e.merged_into().survivor_lead_id());
+      break;
+    default:
+      return absl::OkStatus();  // linked sources, merges on the survivor, types added later
+  }
+  PutJourney(batch, journey);
+  return absl::OkStatus();
+}
+
+Status RecordOfferEvent(const EventEnvelope& event, const store::v1::OfferAttribution& offer, Batch& batch,
+                        const PutFactFn& put_fact) {
+  const std::string& lead_id = offer.lead().lead_id();
+  if (lead_id.empty()) return absl::OkStatus();  // the draft never reached us: no lead to follow
+  const OfferEvent& e = event.offer();
+  ASSIGN_OR_RETURN(LeadJourney journey, LoadJourney(batch, lead_id));
+  JourneyOffer* entry = EntryOf(journey, event.aggregate_id());
+  const Stamp now = StampOf(event, event.occurred_at());
+  switch (e.event_case()) {
+    case OfferEvent::kDrafted:
+      SetOnce(entry->mutable_drafted(), now);
+      break;
+    case OfferEvent::kSent:
+      SetOnce(entry->mutable_first_sent(), now);
+      break;
+    case OfferEvent::kAccepted: {
+      SetOnce(entry->mutable_accepted(), now);
+      Fact f = OfferOutcome(Fact::KIND_OFFER_ACCEPTED, event, offer.lead());
+      *f.mutable_amount() = e.accepted().value();
+      RETURN_IF_ERROR(put_fact(f));
+      break;
+    }
+    case OfferEvent::kRejected:
+      SetOnce(entry->mutable_closed(), now);
+      RETURN_IF_ERROR(PutRejection(event, offer, put_fact));
+      break;
+    case OfferEvent::kWithdrawn:
+      SetOnce(entry->mutable_closed(), now);
+      break;
+    case OfferEvent::kExpired:
+      SetOnce(entry->mutable_closed(), now);
+      RETURN_IF_ERROR(put_fact(OfferOutcome(Fact::KIND_OFFER_EXPIRED, event, offer.lead())));
+      break;
+    default:
+      break;  // a revision changes no stage; event types added later are stepped over
+  }
+  PutJourney(batch, journey);
+  return absl::OkStatus();
+}
+
+Status RecordClientEvent(const EventEnvelope& event, const store::v1::ClientAttribution& client,
+                         const PutFactFn& put_fact) {
+  if (event.client().event_case() != ClientEvent::kInteractionLogged) return absl::OkStatus();
+  const auto& i = event.client().interaction_logged();
+  const store::v1::WorkType work = WorkOf(i.kind());
+  if (work == store::v1::WORK_TYPE_UNSPECIFIED) return absl::OkStatus();
+  // The interaction is the manager's who had it, not necessarily the client's owner's.
+  Fact f = WorkFact(event, work, i.has_call() ? i.call().started_at() : i.occurred_at(),
+                    i.duration_seconds() > 0 ? i.duration_seconds() : i.call().duration_seconds(),
+                    !i.manager_id().empty() ? i.manager_id() : i.call().manager_id());
+  f.set_from_pbx(i.has_call());
+  f.set_region(client.region());
+  f.set_source(client.source());
+  f.set_client_id(client.lead_id());
+  f.set_client_label(client.company());
+  return put_fact(f);
+}
+
+Status RecordCallEvent(const EventEnvelope& event, const PutFactFn& put_fact) {
+  const auto& call = event.call().unmatched().call();
+  Fact f = WorkFact(event, store::v1::WORK_TYPE_CALL, call.started_at(), call.duration_seconds(), call.manager_id());
+  f.set_from_pbx(true);
+  return put_fact(f);
+}
+
+}  // namespace sales::reporting
