@@ -6,7 +6,7 @@
 #include "common/events/envelope.h"
 #include "services/reporting/api/report_queries.h"
 #include "services/reporting/api/sales_reports.h"
-#include "services/reporting/projection/reporting_projection.h"
+#include "services/reporting/projection/sales_facts.h"
 
 namespace sales::reporting {
 namespace {
@@ -107,24 +107,12 @@ StatusOr<api::v1::InboundCallsResponse> ReportQueries::GetInboundCalls(const api
     for (CallSums* s : SumsOf(at.day, total, buckets)) s->Answered(at.key, cell.facts);
   }
 
-  // Missed calls one by one (the same selection SumCells makes: occurred in the period, recorded
-  // as of, matching the filters).
-  const std::string end = FactKeyPrefix(Fact::KIND_INBOUND_MISSED, absl::FromCivil(scope.period.last + 1, tz));
+  // Missed calls one by one (the selection SumCells makes: occurred in the period, recorded as of,
+  // matching the filters).
   std::vector<Fact> missed;
-  Status inner = absl::OkStatus();
-  RETURN_IF_ERROR(store_->ScanFrom(
-      kFactsFamily, FactKeyPrefix(Fact::KIND_INBOUND_MISSED, absl::FromCivil(scope.period.first, tz)),
-      [&](std::string_view key, std::string_view value) {
-        if (key >= end) return false;
-        Fact f;
-        if (!f.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-          inner = absl::DataLossError(StrCat("stored fact ", key, " is corrupt"));
-          return false;
-        }
-        if (events::FromProto(f.recorded_at()) <= scope.as_of && Matches(f, r.filters())) missed.push_back(std::move(f));
-        return true;
-      }));
-  RETURN_IF_ERROR(inner);
+  RETURN_IF_ERROR(ForEachFact(*store_, Fact::KIND_INBOUND_MISSED, scope.period, scope.as_of, tz, [&](const Fact& f) {
+    if (Matches(f, r.filters())) missed.push_back(f);
+  }));
   for (const Fact& f : missed) {
     ASSIGN_OR_RETURN(Missed m, Classify(*store_, f, window, scope.as_of));
     const absl::CivilDay day = absl::ToCivilDay(events::FromProto(f.occurred_at()), tz);
