@@ -86,18 +86,24 @@ g -d "{\"idempotency_key\":\"demo-history-reject-$lost\",\"offer_id\":\"$lost\",
   \"note\":\"Ο ανταγωνιστής έδωσε 20% έκπτωση\"}" "$offers" sales.api.v1.FirstOffers/RejectOffer >/dev/null
 offer "$maria" erp-lite 3 >/dev/null  # sent and still open: the pipeline
 
-# The demo client (Eleni's company) has ordered every month for half a year, once in US dollars.
+# The demo client (Eleni's company) has ordered every month for half a year, and renewed its
+# support contract in US dollars three months ago.
 if [ -n "$client" ]; then
+  for m in -6 -5 -4 -3 -2 -1; do
+    g -d "{\"idempotency_key\":\"demo-history-order-$(month "$m")\",\"client_id\":\"$client\",
+      \"occurred_at\":\"$(on "$m" 05 10:00)\",\"currency\":\"EUR\",
+      \"lines\":[{\"product_code\":\"crm-pro\",\"quantity\":\"$(( 10 - m ))\",\"unit_price\":{\"units\":\"4990\",
+      \"currency\":\"EUR\"}}]}" "$support" sales.api.v1.ClientSupport/RecordOrder >/dev/null
+  done
   g -d "{\"idempotency_key\":\"demo-history-rate-usd-$(month -3)\",\"currency\":\"USD\",\"day\":\"$(month -3)-01\",
     \"rate\":\"0.9200\"}" "$reporting" sales.api.v1.Reporting/SetExchangeRate >/dev/null
-  for m in -6 -5 -4 -3 -2 -1; do
-    currency=EUR; price=4990
-    if [ "$m" = -3 ]; then currency=USD; price=5400; fi
-    g -d "{\"idempotency_key\":\"demo-history-order-$(month "$m")\",\"client_id\":\"$client\",
-      \"occurred_at\":\"$(on "$m" 05 10:00)\",\"currency\":\"$currency\",
-      \"lines\":[{\"product_code\":\"crm-pro\",\"quantity\":\"$(( 10 - m ))\",\"unit_price\":{\"units\":\"$price\",
-      \"currency\":\"$currency\"}}]}" "$support" sales.api.v1.ClientSupport/RecordOrder >/dev/null
-  done
+  renewed=$(on -3 12 09:00)
+  renewal_end=$(date -u -d "$(month -3)-12 09:00:00 UTC 1 year" +%Y-%m-%dT%H:%M:%SZ)
+  g -d "{\"idempotency_key\":\"demo-history-renewal-$(month -3)\",\"client_id\":\"$client\",
+    \"occurred_at\":\"$renewed\",\"period_start\":\"$renewed\",
+    \"period_end\":\"$renewal_end\",
+    \"value\":{\"units\":\"120000\",\"currency\":\"USD\"},\"note\":\"support, one year\"}" \
+    "$support" sales.api.v1.ClientSupport/RecordRenewal >/dev/null
 fi
 
 # Inbound calls two days ago: one answered by Anna, one to Nikos missed and not returned.
@@ -120,4 +126,4 @@ for who in "$anna" "$nikos"; do
     \"amount\":{\"units\":\"6000000\",\"currency\":\"EUR\"}}" "$reporting" sales.api.v1.Reporting/SetTarget >/dev/null
 done
 echo "run: history recorded: 2 managers, 4 more leads (1 won, 1 lost on price, 1 disqualified, 1 offer open),"
-echo "     6 months of orders from the demo client (one in USD), 2 inbound calls, monthly and quarterly plans."
+echo "     6 months of orders and a USD renewal from the demo client, 2 inbound calls, monthly and quarterly plans."
