@@ -111,6 +111,10 @@ ReportTable ToTable(const api::v1::PlanVsActualResponse& response, const api::v1
   table::AddColumn(t, "Target", figure, figure_currency);
   table::AddColumn(t, "Attainment", api::v1::COLUMN_KIND_RATIO);
   table::AddColumn(t, "Forecast", figure, figure_currency);
+  // Revenue's second forecast: the actual plus the open pipeline weighted by stage (in the period or
+  // bucket holding the as-of time; empty elsewhere).
+  const bool weighted = request.metric() == events::v1::PLAN_METRIC_REVENUE;
+  if (weighted) table::AddColumn(t, "Weighted forecast", figure, figure_currency);
 
   const auto add_rows = [&](const api::v1::PlanVsActualPeriod& p) {
     for (const auto& r : p.rows()) {
@@ -129,6 +133,10 @@ ReportTable ToTable(const api::v1::PlanVsActualResponse& response, const api::v1
       const bool attained = r.has_target() && (money ? r.target_amount().units() > 0 : r.target_count() > 0);
       *row->add_cells() = attained ? table::Number(r.attainment()) : table::Empty();
       *row->add_cells() = money ? table::Amount(r.forecast_amount()) : table::Number(r.forecast_count());
+      if (weighted) {
+        *row->add_cells() =
+            r.has_weighted_forecast_amount() ? table::Amount(r.weighted_forecast_amount()) : table::Empty();
+      }
     }
   };
   if (dynamics) {

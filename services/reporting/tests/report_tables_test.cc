@@ -78,6 +78,7 @@ MATCHER(IsEmpty, "") { return arg.value_case() == ReportCell::VALUE_NOT_SET; }
 TEST(PlanVsActualTable, CompanyRevenueIsOneRowOfMoneyAndARatio) {
   auto response = Response();
   *response.mutable_total()->add_rows() = MoneyRow("", 3000000, 10000000, 6428571);
+  *response.mutable_total()->mutable_rows(0)->mutable_weighted_forecast_amount() = Eur(4500000);
   const ReportTable t = ToTable(response, Request(events::v1::PLAN_METRIC_REVENUE, events::v1::PLAN_DIMENSION_COMPANY));
   EXPECT_EQ(t.title(), "Plan vs actual: revenue, 2026-11, company");
   EXPECT_EQ(t.report(), "plan-vs-actual");
@@ -85,13 +86,15 @@ TEST(PlanVsActualTable, CompanyRevenueIsOneRowOfMoneyAndARatio) {
   EXPECT_EQ(t.sheet_name(), "Plan vs actual");
   EXPECT_EQ(t.reporting_currency(), "EUR");
   EXPECT_EQ(t.as_of().seconds(), 1794700800);
-  EXPECT_THAT(Names(t), ElementsAre("Actual", "Target", "Attainment", "Forecast"));
+  EXPECT_THAT(Names(t), ElementsAre("Actual", "Target", "Attainment", "Forecast", "Weighted forecast"));
   EXPECT_THAT(Kinds(t), ElementsAre(api::v1::COLUMN_KIND_MONEY, api::v1::COLUMN_KIND_MONEY,
-                                    api::v1::COLUMN_KIND_RATIO, api::v1::COLUMN_KIND_MONEY));
-  for (int c : {0, 1, 3}) EXPECT_EQ(t.columns(c).currency(), "EUR") << c;
+                                    api::v1::COLUMN_KIND_RATIO, api::v1::COLUMN_KIND_MONEY,
+                                    api::v1::COLUMN_KIND_MONEY));
+  for (int c : {0, 1, 3, 4}) EXPECT_EQ(t.columns(c).currency(), "EUR") << c;
   EXPECT_EQ(t.columns(2).currency(), "");
   ASSERT_EQ(t.rows_size(), 1);
-  EXPECT_THAT(t.rows(0).cells(), ElementsAre(IsMoney(3000000), IsMoney(10000000), IsNumber(0.3), IsMoney(6428571)));
+  EXPECT_THAT(t.rows(0).cells(), ElementsAre(IsMoney(3000000), IsMoney(10000000), IsNumber(0.3), IsMoney(6428571),
+                                             IsMoney(4500000)));
   EXPECT_TRUE(t.notes().empty());
 }
 
@@ -103,13 +106,13 @@ TEST(PlanVsActualTable, ByManagerHasAKeyColumnAndEmptyCellsWithoutATarget) {
   request.mutable_filters()->set_region("GR-ATT");
   const ReportTable t = ToTable(response, request);
   EXPECT_EQ(t.title(), "Plan vs actual: revenue, 2026-11, by manager (region GR-ATT)");
-  EXPECT_THAT(Names(t), ElementsAre("Manager", "Actual", "Target", "Attainment", "Forecast"));
+  EXPECT_THAT(Names(t), ElementsAre("Manager", "Actual", "Target", "Attainment", "Forecast", "Weighted forecast"));
   EXPECT_EQ(t.columns(0).kind(), api::v1::COLUMN_KIND_TEXT);
   ASSERT_EQ(t.rows_size(), 2);
   EXPECT_THAT(t.rows(0).cells(), ElementsAre(IsText("anna"), IsMoney(1000000), IsMoney(2934783),
-                                             IsNumber(1000000.0 / 2934783), IsMoney(2142857)));
+                                             IsNumber(1000000.0 / 2934783), IsMoney(2142857), IsEmpty()));
   EXPECT_THAT(t.rows(1).cells(),
-              ElementsAre(IsText("nikos"), IsMoney(2000000), IsEmpty(), IsEmpty(), IsMoney(4285714)));
+              ElementsAre(IsText("nikos"), IsMoney(2000000), IsEmpty(), IsEmpty(), IsMoney(4285714), IsEmpty()));
 }
 
 TEST(PlanVsActualTable, ByClientShowsTheCompanyBesideTheLeadId) {
@@ -117,7 +120,8 @@ TEST(PlanVsActualTable, ByClientShowsTheCompanyBesideTheLeadId) {
   *response.mutable_total()->add_rows() = MoneyRow("lead-a", 1000000, std::nullopt, 1000000, "Παππάς & Υιοί Α.Ε.");
   *response.mutable_total()->add_rows() = MoneyRow("lead-b", 0, 500000, 0);  // a target, no sale: no label
   const ReportTable t = ToTable(response, Request(events::v1::PLAN_METRIC_REVENUE, events::v1::PLAN_DIMENSION_CLIENT));
-  EXPECT_THAT(Names(t), ElementsAre("Client", "Company", "Actual", "Target", "Attainment", "Forecast"));
+  EXPECT_THAT(Names(t),
+              ElementsAre("Client", "Company", "Actual", "Target", "Attainment", "Forecast", "Weighted forecast"));
   EXPECT_THAT(t.rows(0).cells(0), IsText("lead-a"));
   EXPECT_THAT(t.rows(0).cells(1), IsText("Παππάς & Υιοί Α.Ε."));
   EXPECT_THAT(t.rows(1).cells(1), IsText(""));

@@ -187,13 +187,17 @@ TEST_F(ReportExportIT, TablesFilesAndSalesctlGiveThePlanAgainstActualsFigures) {
     ASSERT_TRUE(s.ok()) << s.error_message();
   }
   EXPECT_THAT(table.title(), HasSubstr("Plan vs actual: revenue, " + period_));
-  ASSERT_EQ(table.columns_size(), 4);
+  ASSERT_EQ(table.columns_size(), 5);
   ASSERT_EQ(table.rows_size(), 1);
   const auto& cells = table.rows(0).cells();
   EXPECT_EQ(cells[0].money().units(), row.actual_amount().units());
   EXPECT_EQ(cells[1].money().units(), row.target_amount().units());
   EXPECT_DOUBLE_EQ(cells[2].number(), row.attainment());
   EXPECT_EQ(cells[3].money().units(), row.forecast_amount().units());
+  // Both offers were accepted: nothing open, the weighted forecast is the actual.
+  ASSERT_TRUE(row.has_weighted_forecast_amount());
+  EXPECT_EQ(row.weighted_forecast_amount().units(), row.actual_amount().units());
+  EXPECT_EQ(cells[4].money().units(), row.weighted_forecast_amount().units());
   EXPECT_EQ(table.reporting_currency(), "EUR");
 
   // CSV: a header and the row, money in major units.
@@ -202,8 +206,10 @@ TEST_F(ReportExportIT, TablesFilesAndSalesctlGiveThePlanAgainstActualsFigures) {
   EXPECT_EQ(csv.media_type(), "text/csv; charset=utf-8");
   EXPECT_EQ(csv.file_name(), "plan-vs-actual-" + period_ + ".csv");
   const std::string csv_row = StrCat(Major(row.actual_amount()), ",", Major(row.target_amount()), ",",
-                                     absl::StrCat(row.attainment()), ",", Major(row.forecast_amount()));
-  EXPECT_EQ(csv.content(), StrCat("Actual (EUR),Target (EUR),Attainment,Forecast (EUR)\r\n", csv_row, "\r\n"));
+                                     absl::StrCat(row.attainment()), ",", Major(row.forecast_amount()), ",",
+                                     Major(row.weighted_forecast_amount()));
+  EXPECT_EQ(csv.content(), StrCat("Actual (EUR),Target (EUR),Attainment,Forecast (EUR),Weighted forecast (EUR)\r\n",
+                                  csv_row, "\r\n"));
   EXPECT_THAT(csv_row, ::testing::StartsWith("998.00,2000.00,0.499,"));
 
   // XLSX: numbers in numeric cells, equal to the figures.
@@ -213,11 +219,12 @@ TEST_F(ReportExportIT, TablesFilesAndSalesctlGiveThePlanAgainstActualsFigures) {
   std::ofstream(dir_.File("served.xlsx"), std::ios::binary) << xlsx.content();
   auto book = Cells(dir_.File("served.xlsx"));
   EXPECT_EQ(book["A4"].second, "Actual (EUR)");
-  for (const char* ref : {"A5", "B5", "C5", "D5"}) EXPECT_EQ(book[ref].first, "n") << ref << " is not a number";
+  for (const char* ref : {"A5", "B5", "C5", "D5", "E5"}) EXPECT_EQ(book[ref].first, "n") << ref << " is not a number";
   EXPECT_DOUBLE_EQ(std::stod(book["A5"].second), AsDouble(row.actual_amount()));
   EXPECT_DOUBLE_EQ(std::stod(book["B5"].second), AsDouble(row.target_amount()));
   EXPECT_DOUBLE_EQ(std::stod(book["C5"].second), row.attainment());
   EXPECT_DOUBLE_EQ(std::stod(book["D5"].second), AsDouble(row.forecast_amount()));
+  EXPECT_DOUBLE_EQ(std::stod(book["E5"].second), AsDouble(row.weighted_forecast_amount()));
 
   // By client: a Greek company name beside each lead id, in the table and in the workbook.
   auto by_client = PlanVsActual(Request(events::v1::PLAN_DIMENSION_CLIENT));
@@ -239,7 +246,7 @@ TEST_F(ReportExportIT, TablesFilesAndSalesctlGiveThePlanAgainstActualsFigures) {
   EXPECT_THAT(run.out, HasSubstr("Plan vs actual: revenue, " + period_ + ", company"));
   std::vector<std::string> lines = absl::StrSplit(run.out, '\n');
   ASSERT_GE(lines.size(), 6u) << run.out;
-  EXPECT_EQ(lines[3], " Actual (EUR) | Target (EUR) | Attainment | Forecast (EUR)");
+  EXPECT_EQ(lines[3], " Actual (EUR) | Target (EUR) | Attainment | Forecast (EUR) | Weighted forecast (EUR)");
   EXPECT_THAT(lines[5], ::testing::StartsWith("       998.00 |     2,000.00 |     49.9 % |")) << run.out;
   run = Salesctl("--by=client");
   ASSERT_EQ(run.code, 0) << run.err;
@@ -262,13 +269,14 @@ TEST_F(ReportExportIT, TablesFilesAndSalesctlGiveThePlanAgainstActualsFigures) {
   std::vector<std::string> records = absl::StrSplit(run.out, "\r\n");
   ASSERT_EQ(records.size(), 3u) << run.out;  // header, row, and the empty string after the last CRLF
   EXPECT_THAT(std::vector<std::string>(absl::StrSplit(records[0], ',')),
-              ElementsAre("Actual (EUR)", "Target (EUR)", "Attainment", "Forecast (EUR)"));
+              ElementsAre("Actual (EUR)", "Target (EUR)", "Attainment", "Forecast (EUR)", "Weighted forecast (EUR)"));
   std::vector<std::string> fields = absl::StrSplit(records[1], ',');
-  ASSERT_EQ(fields.size(), 4u);
+  ASSERT_EQ(fields.size(), 5u);
   EXPECT_EQ(std::stod(fields[0]), AsDouble(row.actual_amount()));
   EXPECT_EQ(std::stod(fields[1]), AsDouble(row.target_amount()));
   EXPECT_DOUBLE_EQ(std::stod(fields[2]), row.attainment());
   EXPECT_EQ(std::stod(fields[3]), AsDouble(row.forecast_amount()));
+  EXPECT_EQ(std::stod(fields[4]), AsDouble(row.weighted_forecast_amount()));
 
   // salesctl --xlsx=FILE writes the workbook.
   run = Salesctl("--xlsx=" + dir_.File("salesctl.xlsx"));
