@@ -117,29 +117,14 @@ StatusOr<api::v1::ReportRequest> ScorecardsReport(const CommonFlags& f) {
 // the reports keyed by a dimension. --metric is plan against actual's.
 template <typename Request>
 Status FillRequest(const CommonFlags& f, const std::string& report, Request* r) {
-  if (f.period.empty()) return absl::InvalidArgumentError("--period is required (e.g. --period=2026-11)");
   if (!f.metric.empty()) return absl::InvalidArgumentError(StrCat("--metric is plan-vs-actual's, not ", report, "'s"));
-  r->set_period(f.period);
+  RETURN_IF_ERROR(SetCommon(f, r));
   if constexpr (requires { r->set_by(events::v1::PLAN_DIMENSION_COMPANY); }) {
-    ASSIGN_OR_RETURN(events::v1::PlanDimension by,
-                     Choice<events::v1::PlanDimension>("by", f.by.empty() ? "company" : f.by, "PLAN_DIMENSION_",
-                                                       events::v1::PlanDimension_Parse,
-                                                       "company, manager, region, product, client or source"));
+    ASSIGN_OR_RETURN(events::v1::PlanDimension by, By(f, "company, manager, region, product, client or source"));
     r->set_by(by);
   } else if (!f.by.empty()) {
     return absl::InvalidArgumentError(StrCat("--by does not apply to ", report));
   }
-  if (!f.dynamics.empty()) {
-    ASSIGN_OR_RETURN(api::v1::Bucket b, Choice<api::v1::Bucket>("dynamics", f.dynamics, "BUCKET_",
-                                                               api::v1::Bucket_Parse, "day, week or month"));
-    r->set_dynamics(b);
-  }
-  if (f.as_of) {
-    r->mutable_as_of()->set_seconds(absl::ToUnixSeconds(*f.as_of));
-    r->mutable_as_of()->set_nanos(static_cast<int32_t>((*f.as_of - absl::FromUnixSeconds(absl::ToUnixSeconds(*f.as_of))) /
-                                                       absl::Nanoseconds(1)));
-  }
-  *r->mutable_filters() = f.filters;
   return absl::OkStatus();
 }
 
