@@ -46,6 +46,10 @@ class Projection {
   // Stable name: it keys the stored offsets and counters, so renaming it means a rebuild.
   virtual std::string name() const = 0;
   virtual std::vector<std::string> column_families() const = 0;
+  // The families among those whose rows are Batch::AddSums sums that events also take from: there a
+  // row of zeros means what no row means (which rows are left at zero depends on the order the
+  // topics interleave in, so a rebuild compares them as absent).
+  virtual std::vector<std::string> sums_families() const { return {}; }
   // Called once the store is open, before any record is applied: a projection whose rows depend on
   // its settings checks that the store was built with the same ones (FAILED_PRECONDITION saying
   // what to do when not), or records them in a new store.

@@ -11,7 +11,8 @@ namespace sales::testing {
 
 // Every row of every column family of `projection` in the store folder `path` (the service that
 // used it must have stopped), keyed "<family>|<key>". The runner's own family (offsets, counters)
-// is not among the projection's families, so it is left out.
+// is not among the projection's families, so it is left out, and so are the rows of zeros of its
+// sums_families().
 std::map<std::string, std::string> StoreRows(const std::string& path, const projection::Projection& projection);
 
 // Fails the test for every row missing from, added to or different in `rebuilt`; `serving` must

@@ -2,11 +2,13 @@
 
 #include <array>
 #include <map>
+#include <set>
 
 #include "common/command/request_checks.h"
 #include "common/events/envelope.h"
 #include "services/reporting/api/journey_reads.h"
 #include "services/reporting/api/report_basics.h"
+#include "services/reporting/projection/reporting_projection.h"
 
 namespace sales::reporting {
 namespace {
@@ -59,6 +61,102 @@ void AddToFunnel(const LeadStages& s, const std::vector<std::string>& keys, absl
   activity(s.first_offer, &Stages::set_first_offer, &Stages::first_offer);
   activity(s.won, &Stages::set_won, &Stages::won);
   activity(s.lost, &Stages::set_lost, &Stages::lost);
+}
+
+void AddStages(const std::vector<int64_t>& sums, int first, int sign, api::v1::FunnelStages& out) {
+  out.set_captured(out.captured() + sign * sums[first + kFunnelCaptured]);
+  out.set_qualified(out.qualified() + sign * sums[first + kFunnelQualified]);
+  out.set_first_offer(out.first_offer() + sign * sums[first + kFunnelFirstOffer]);
+  out.set_won(out.won() + sign * sums[first + kFunnelWon]);
+  out.set_lost(out.lost() + sign * sums[first + kFunnelLost]);
+}
+
+bool IsEmpty(const api::v1::FunnelStages& s) {
+  return s.captured() == 0 && s.qualified() == 0 && s.first_offer() == 0 && s.won() == 0 && s.lost() == 0;
+}
+
+// The funnel from the funnel cells (projection/journeys.h) into `sums`, when they can answer: no
+// filter, one on `by`, or one on a funnel dimension with `by` COMPANY; minus what the journeys
+// changed by events recorded after `as_of` added since then (each journey's contribution now
+// replaced by its contribution as of then), when there are at most kMaxLateJourneys such changes.
+// False: the journeys must be read.
+constexpr int kMaxLateJourneys = 50000;
+
+StatusOr<bool> FunnelFromCells(const Store& store, const api::v1::ReportFilters& filters, PlanDimension by,
+                               absl::Time as_of, absl::TimeZone tz, PeriodSums<Rows<api::v1::FunnelRow>>& sums) {
+  PlanDimension read = by;
+  std::string only;
+  int given = 0;
+  for (PlanDimension d : kCellDimensions) {
+    const std::string value = FilterOn(d, filters);
+    if (value.empty()) continue;
+    ++given;
+    read = d;
+    only = value;
+  }
+  if (given > 1 || read == events::v1::PLAN_DIMENSION_CLIENT ||
+      (given == 1 && by != events::v1::PLAN_DIMENSION_COMPANY && by != read)) {
+    return false;
+  }
+  std::set<std::string> late;
+  int late_rows = 0;
+  RETURN_IF_ERROR(store.ScanFrom(kJourneysByRecordedFamily, EncodeInt64(absl::ToUnixNanos(as_of) + 1),
+                                 [&](std::string_view key, std::string_view) {
+                                   if (++late_rows > kMaxLateJourneys) return false;
+                                   if (key.size() > 8) late.emplace(key.substr(8));
+                                   return true;
+                                 }));
+  if (late_rows > kMaxLateJourneys) return false;
+
+  const Period& period = sums.total().period;
+  const auto add = [&](absl::CivilDay day, const std::string& key, const std::vector<int64_t>& s, int sign) {
+    if (!only.empty() && key != only) return;
+    for (auto* rows : sums.At(day)) {
+      api::v1::FunnelRow& row = (*rows)[by == events::v1::PLAN_DIMENSION_COMPANY ? "" : key];
+      AddStages(s, 0, sign, *row.mutable_cohort());
+      AddStages(s, kFunnelStages, sign, *row.mutable_activity());
+    }
+  };
+  const std::string end = FunnelCellPrefix(read, period.last + 1);
+  Status inner = absl::OkStatus();
+  RETURN_IF_ERROR(store.ScanFrom(kFunnelCellsFamily, FunnelCellPrefix(read, period.first),
+                                 [&](std::string_view key, std::string_view value) {
+                                   if (key >= end) return false;
+                                   const std::optional<FunnelCell> cell = DecodeFunnelCellKey(key);
+                                   const std::optional<std::vector<int64_t>> s = DecodeSums(value);
+                                   if (!cell || !s || s->size() != kFunnelSums) {
+                                     inner = absl::DataLossError("stored funnel cell is corrupt");
+                                     return false;
+                                   }
+                                   add(cell->day, cell->key, *s, 1);
+                                   return true;
+                                 }));
+  RETURN_IF_ERROR(inner);
+  for (const std::string& lead_id : late) {
+    ASSIGN_OR_RETURN(std::optional<LeadJourney> journey, LoadRow<LeadJourney>(store, kJourneysFamily, lead_id));
+    if (!journey) continue;
+    for (const auto& [contribution, sign] :
+         {std::pair{FunnelCellsOf(*journey, absl::InfiniteFuture(), tz), -1}, {FunnelCellsOf(*journey, as_of, tz), 1}}) {
+      for (const auto& [key, s] : contribution) {
+        const std::optional<FunnelCell> cell = DecodeFunnelCellKey(key);
+        if (!cell || !key.starts_with(FunnelCellPrefix(read, cell->day)) || !period.Contains(cell->day)) continue;
+        add(cell->day, cell->key, s, sign);
+      }
+    }
+  }
+  // A row only exists for a lead counted in it (as reading the journeys makes them).
+  for (auto* part : [&] {
+         std::vector<Rows<api::v1::FunnelRow>*> all = {&sums.total().sums};
+         for (auto& b : sums.buckets()) all.push_back(&b.sums);
+         return all;
+       }()) {
+    std::erase_if(*part, [](const auto& kv) { return IsEmpty(kv.second.cohort()) && IsEmpty(kv.second.activity()); });
+    for (auto& [key, row] : *part) {
+      if (IsEmpty(row.cohort())) row.clear_cohort();
+      if (IsEmpty(row.activity())) row.clear_activity();
+    }
+  }
+  return true;
 }
 
 void EmitFunnel(const Period& period, Rows<api::v1::FunnelRow>& rows, PlanDimension by,
@@ -167,11 +265,17 @@ StatusOr<api::v1::FunnelResponse> FunnelReports::GetFunnel(const api::v1::Funnel
   const PlanDimension by = OrCompany(r.by());
   const absl::Time as_of = AsOf(r.as_of(), *clock_);
   PeriodSums<Rows<api::v1::FunnelRow>> sums(*period, r.dynamics());
-  RETURN_IF_ERROR(ForEachJourney(*store_, [&](const LeadJourney& journey) {
-    const std::optional<LeadStages> stages = StagesAsOf(journey, as_of);
-    if (!stages || !JourneyMatches(journey, *stages, r.filters())) return;
-    AddToFunnel(*stages, JourneyKeys(journey, *stages, by, r.filters()), settings_.time_zone, sums);
-  }));
+  bool from_cells = false;
+  if (!scan_journeys_) {
+    ASSIGN_OR_RETURN(from_cells, FunnelFromCells(*store_, r.filters(), by, as_of, settings_.time_zone, sums));
+  }
+  if (!from_cells) {
+    RETURN_IF_ERROR(ForEachJourney(*store_, [&](const LeadJourney& journey) {
+      const std::optional<LeadStages> stages = StagesAsOf(journey, as_of);
+      if (!stages || !JourneyMatches(journey, *stages, r.filters())) return;
+      AddToFunnel(*stages, JourneyKeys(journey, *stages, by, r.filters()), settings_.time_zone, sums);
+    }));
+  }
   api::v1::FunnelResponse out;
   *out.mutable_as_of() = events::ToProto(as_of);
   EmitFunnel(sums.total().period, sums.total().sums, by, out.mutable_total());

@@ -8,66 +8,9 @@
 #include "services/reporting/projection/reporting_projection.h"
 
 namespace sales::reporting {
-namespace {
-
-void TakeEarliest(std::optional<absl::Time>& earliest, absl::Time t) {
-  if (!earliest || t < *earliest) earliest = t;
-}
-
-// Lost through its offers: at least one offer known, and every one closed without acceptance (the
-// time the last one closed); nullopt while one is open.
-std::optional<absl::Time> LostThroughOffers(const LeadJourney& journey, absl::Time as_of) {
-  std::optional<absl::Time> last_closed;
-  for (const auto& o : journey.offers()) {
-    if (!Known(o.drafted(), as_of) && !Known(o.first_sent(), as_of) && !Known(o.closed(), as_of)) continue;
-    if (!Known(o.closed(), as_of)) return std::nullopt;
-    const absl::Time closed = events::FromProto(o.closed().at());
-    if (!last_closed || closed > *last_closed) last_closed = closed;
-  }
-  return last_closed;
-}
-
-}  // namespace
-
-bool Known(const store::v1::Stamp& stamp, absl::Time as_of) {
-  return stamp.has_at() && events::FromProto(stamp.recorded_at()) <= as_of;
-}
-
-std::optional<LeadStages> StagesAsOf(const LeadJourney& journey, absl::Time as_of) {
-  if (!journey.merged_into().empty() || !Known(journey.captured(), as_of)) return std::nullopt;
-  LeadStages s;
-  s.captured = events::FromProto(journey.captured().at());
-  if (Known(journey.qualified(), as_of)) s.qualified = events::FromProto(journey.qualified().at());
-  if (Known(journey.disqualified(), as_of)) s.disqualified = events::FromProto(journey.disqualified().at());
-  for (const auto& a : journey.assignments()) {
-    if (Known(a.assigned(), as_of)) s.owner = a.manager_id();
-  }
-  for (const auto& o : journey.offers()) {
-    if (Known(o.first_sent(), as_of)) TakeEarliest(s.first_offer, events::FromProto(o.first_sent().at()));
-    if (!Known(o.accepted(), as_of)) continue;
-    const absl::Time accepted = events::FromProto(o.accepted().at());
-    if (s.won && *s.won <= accepted) continue;
-    s.won = accepted;
-    s.won_offer_sent.reset();
-    if (Known(o.first_sent(), as_of)) s.won_offer_sent = events::FromProto(o.first_sent().at());
-  }
-  if (!s.won) s.lost = s.disqualified ? s.disqualified : LostThroughOffers(journey, as_of);
-  return s;
-}
-
 std::vector<std::string> JourneyKeys(const LeadJourney& journey, const LeadStages& stages, PlanDimension by,
                                      const api::v1::ReportFilters& filters) {
-  std::vector<std::string> keys;
-  switch (by) {
-    case events::v1::PLAN_DIMENSION_SOURCE: keys = {events::v1::LeadSource_Name(journey.source())}; break;
-    case events::v1::PLAN_DIMENSION_REGION: keys = {journey.region()}; break;
-    case events::v1::PLAN_DIMENSION_MANAGER: keys = {stages.owner}; break;
-    case events::v1::PLAN_DIMENSION_PRODUCT:
-      keys.assign(journey.products().begin(), journey.products().end());
-      if (keys.empty()) keys = {""};
-      break;
-    default: keys = {""};
-  }
+  std::vector<std::string> keys = JourneyKeysBy(journey, stages, by);
   const std::string only = FilterOn(by, filters);
   if (!only.empty()) std::erase_if(keys, [&](const std::string& k) { return k != only; });
   return keys;

@@ -20,21 +20,11 @@ namespace sales::reporting {
 
 using store::v1::LeadJourney;
 
-// A journey as known at a time: each stage reached and recorded by then.
-struct LeadStages {
-  absl::Time captured;
-  std::optional<absl::Time> qualified, disqualified, first_offer, won, lost;
-  std::optional<absl::Time> won_offer_sent;  // the first send of the offer that won
-  std::string owner;                         // the manager of the last assignment recorded by then
-};
+// (LeadStages, StagesAsOf, Known and JourneyKeysBy are in projection/journeys.h: the projection
+// sums journeys too.)
 
-// nullopt when the lead does not count as of `as_of`: not captured by then, or merged into another.
-std::optional<LeadStages> StagesAsOf(const LeadJourney& journey, absl::Time as_of);
-// Whether a stamp was reached and recorded by `as_of`.
-bool Known(const store::v1::Stamp& stamp, absl::Time as_of);
-
-// The keys a lead counts under in dimension `by` (COMPANY: ""; PRODUCT: each product of interest),
-// only `FilterOn(by)` when that filter is given.
+// The keys a lead counts under in dimension `by` (JourneyKeysBy), only `FilterOn(by)` when that
+// filter is given.
 std::vector<std::string> JourneyKeys(const LeadJourney& journey, const LeadStages& stages, PlanDimension by,
                                      const api::v1::ReportFilters& filters);
 // Whether the lead passes every filter (manager: its owner; client: its lead id).

@@ -57,8 +57,22 @@ StatusOr<LeadJourney> LoadJourney(const Batch& batch, const std::string& lead_id
   return *journey;
 }
 
-void PutJourney(Batch& batch, const LeadJourney& journey) {
+// The journey's row, its funnel cells (the new contribution minus the one of `before`) and its
+// place in the recorded-at index under the event's recorded-at.
+void PutJourney(Batch& batch, const LeadJourney& before, const LeadJourney& journey, const EventEnvelope& event,
+                absl::TimeZone tz) {
   batch.Put(kJourneysFamily, journey.lead_id(), journey.SerializeAsString());
+  FunnelCellSums sums = FunnelCellsOf(journey, absl::InfiniteFuture(), tz);
+  for (const auto& [key, old] : FunnelCellsOf(before, absl::InfiniteFuture(), tz)) {
+    std::vector<int64_t>& s = sums[key];
+    s.resize(kFunnelSums, 0);
+    for (int i = 0; i < kFunnelSums; ++i) s[i] -= old[i];
+  }
+  for (const auto& [key, s] : sums) {
+    if (std::any_of(s.begin(), s.end(), [](int64_t v) { return v != 0; })) batch.AddSums(kFunnelCellsFamily, key, s);
+  }
+  batch.Put(kJourneysByRecordedFamily,
+            EncodeInt64(absl::ToUnixNanos(events::FromProto(event.recorded_at()))) + journey.lead_id(), "");
 }
 
 // The first activity of the lead's current owner after the assignment is its first response.
@@ -133,10 +147,141 @@ Status PutRejection(const EventEnvelope& event, const store::v1::OfferAttributio
 
 }  // namespace
 
+namespace {
+
+void TakeEarliest(std::optional<absl::Time>& earliest, absl::Time t) {
+  if (!earliest || t < *earliest) earliest = t;
+}
+
+// Lost through its offers: at least one offer known, and every one closed without acceptance (the
+// time the last one closed); nullopt while one is open.
+std::optional<absl::Time> LostThroughOffers(const LeadJourney& journey, absl::Time as_of) {
+  std::optional<absl::Time> last_closed;
+  for (const auto& o : journey.offers()) {
+    if (!Known(o.drafted(), as_of) && !Known(o.first_sent(), as_of) && !Known(o.closed(), as_of)) continue;
+    if (!Known(o.closed(), as_of)) return std::nullopt;
+    const absl::Time closed = events::FromProto(o.closed().at());
+    if (!last_closed || closed > *last_closed) last_closed = closed;
+  }
+  return last_closed;
+}
+
+}  // namespace
+
+bool Known(const store::v1::Stamp& stamp, absl::Time as_of) {
+  return stamp.has_at() && events::FromProto(stamp.recorded_at()) <= as_of;
+}
+
+std::optional<LeadStages> StagesAsOf(const LeadJourney& journey, absl::Time as_of) {
+  if (!journey.merged_into().empty() || !Known(journey.captured(), as_of)) return std::nullopt;
+  LeadStages s;
+  s.captured = events::FromProto(journey.captured().at());
+  if (Known(journey.qualified(), as_of)) s.qualified = events::FromProto(journey.qualified().at());
+  if (Known(journey.disqualified(), as_of)) s.disqualified = events::FromProto(journey.disqualified().at());
+  for (const auto& a : journey.assignments()) {
+    if (Known(a.assigned(), as_of)) s.owner = a.manager_id();
+  }
+  for (const auto& o : journey.offers()) {
+    if (Known(o.first_sent(), as_of)) TakeEarliest(s.first_offer, events::FromProto(o.first_sent().at()));
+    if (!Known(o.accepted(), as_of)) continue;
+    const absl::Time accepted = events::FromProto(o.accepted().at());
+    if (s.won && *s.won <= accepted) continue;
+    s.won = accepted;
+    s.won_offer_sent.reset();
+    if (Known(o.first_sent(), as_of)) s.won_offer_sent = events::FromProto(o.first_sent().at());
+  }
+  if (!s.won) s.lost = s.disqualified ? s.disqualified : LostThroughOffers(journey, as_of);
+  return s;
+}
+
+std::vector<std::string> JourneyKeysBy(const LeadJourney& journey, const LeadStages& stages,
+                                       events::v1::PlanDimension by) {
+  switch (by) {
+    case events::v1::PLAN_DIMENSION_SOURCE: return {events::v1::LeadSource_Name(journey.source())};
+    case events::v1::PLAN_DIMENSION_REGION: return {journey.region()};
+    case events::v1::PLAN_DIMENSION_MANAGER: return {stages.owner};
+    case events::v1::PLAN_DIMENSION_PRODUCT: {
+      std::vector<std::string> keys(journey.products().begin(), journey.products().end());
+      std::sort(keys.begin(), keys.end());
+      keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+      if (keys.empty()) keys = {""};
+      return keys;
+    }
+    default: return {""};
+  }
+}
+
+std::string FunnelCellPrefix(events::v1::PlanDimension dimension, absl::CivilDay day) {
+  return StrCat(std::string(1, static_cast<char>(dimension)), EncodeInt64(day - absl::CivilDay(1970, 1, 1)));
+}
+
+std::optional<FunnelCell> DecodeFunnelCellKey(std::string_view key) {
+  if (key.size() < 9) return std::nullopt;
+  const std::optional<int64_t> day = DecodeInt64(key.substr(1, 8));
+  if (!day) return std::nullopt;
+  return FunnelCell{absl::CivilDay(1970, 1, 1) + *day, std::string(key.substr(9))};
+}
+
+FunnelCellSums FunnelCellsOf(const LeadJourney& journey, absl::Time as_of, absl::TimeZone tz) {
+  FunnelCellSums out;
+  const std::optional<LeadStages> s = StagesAsOf(journey, as_of);
+  if (!s) return out;
+  const std::optional<absl::Time> stages[kFunnelStages] = {s->captured, s->qualified, s->first_offer, s->won, s->lost};
+  for (events::v1::PlanDimension dimension : kFunnelDimensions) {
+    for (const std::string& key : JourneyKeysBy(journey, *s, dimension)) {
+      const auto cell = [&](absl::Time t) -> std::vector<int64_t>& {
+        std::vector<int64_t>& sums = out[FunnelCellPrefix(dimension, absl::ToCivilDay(t, tz)) + key];
+        sums.resize(kFunnelSums, 0);
+        return sums;
+      };
+      std::vector<int64_t>& cohort = cell(s->captured);
+      for (int i = 0; i < kFunnelStages; ++i) {
+        if (!stages[i]) continue;
+        ++cohort[i];
+        ++cell(*stages[i])[kFunnelStages + i];
+      }
+    }
+  }
+  return out;
+}
+
+Status FillFunnelCells(Store& store, absl::TimeZone tz) {
+  ASSIGN_OR_RETURN(std::optional<std::string> done, store.Get(kSettingsFamily, kFunnelCellsSetting));
+  if (done) return absl::OkStatus();
+  Batch batch = store.NewBatch();
+  Status inner = absl::OkStatus();
+  RETURN_IF_ERROR(store.Scan(kJourneysFamily, "", "", [&](std::string_view key, std::string_view value) {
+    LeadJourney journey;
+    if (!journey.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      inner = absl::DataLossError(StrCat("stored journey ", key, " is corrupt"));
+      return false;
+    }
+    for (const auto& [cell, sums] : FunnelCellsOf(journey, absl::InfiniteFuture(), tz)) {
+      batch.AddSums(kFunnelCellsFamily, cell, sums);
+    }
+    // Under its latest recorded-at: as-of before it looks at the whole journey again.
+    absl::Time latest = absl::InfinitePast();
+    const auto note = [&](const Stamp& stamp) {
+      if (stamp.has_recorded_at()) latest = std::max(latest, events::FromProto(stamp.recorded_at()));
+    };
+    for (const Stamp* stamp : {&journey.captured(), &journey.qualified(), &journey.disqualified()}) note(*stamp);
+    for (const auto& a : journey.assignments()) note(a.assigned()), note(a.first_response());
+    for (const auto& o : journey.offers()) note(o.drafted()), note(o.first_sent()), note(o.accepted()), note(o.closed());
+    if (latest > absl::InfinitePast()) {
+      batch.Put(kJourneysByRecordedFamily, EncodeInt64(absl::ToUnixNanos(latest)) + journey.lead_id(), "");
+    }
+    return true;
+  }));
+  RETURN_IF_ERROR(inner);
+  batch.Put(kSettingsFamily, kFunnelCellsSetting, "complete");
+  return store.Commit(batch);
+}
+
 Status RecordLeadEvent(const EventEnvelope& event, const store::v1::LeadAttribution& lead, Batch& batch,
-                       const PutFactFn& put_fact) {
+                       const PutFactFn& put_fact, absl::TimeZone tz) {
   const LeadEvent& e = event.lead();
   ASSIGN_OR_RETURN(LeadJourney journey, LoadJourney(batch, event.aggregate_id()));
+  const LeadJourney before = journey;
   const Stamp now = StampOf(event, event.occurred_at());
   switch (e.event_case()) {
     case LeadEvent::kCaptured:
@@ -175,16 +320,17 @@ Status RecordLeadEvent(const EventEnvelope& event, const store::v1::LeadAttribut
     default:
       return absl::OkStatus();  // linked sources, merges on the survivor, types added later
   }
-  PutJourney(batch, journey);
+  PutJourney(batch, before, journey, event, tz);
   return absl::OkStatus();
 }
 
 Status RecordOfferEvent(const EventEnvelope& event, const store::v1::OfferAttribution& offer, Batch& batch,
-                        const PutFactFn& put_fact) {
+                        const PutFactFn& put_fact, absl::TimeZone tz) {
   const std::string& lead_id = offer.lead().lead_id();
   if (lead_id.empty()) return absl::OkStatus();  // the draft never reached us: no lead to follow
   const OfferEvent& e = event.offer();
   ASSIGN_OR_RETURN(LeadJourney journey, LoadJourney(batch, lead_id));
+  const LeadJourney before = journey;
   JourneyOffer* entry = EntryOf(journey, event.aggregate_id());
   const Stamp now = StampOf(event, event.occurred_at());
   switch (e.event_case()) {
@@ -215,7 +361,7 @@ Status RecordOfferEvent(const EventEnvelope& event, const store::v1::OfferAttrib
     default:
       break;  // a revision changes no stage; event types added later are stepped over
   }
-  PutJourney(batch, journey);
+  PutJourney(batch, before, journey, event, tz);
   return absl::OkStatus();
 }
 

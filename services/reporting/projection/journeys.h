@@ -10,10 +10,22 @@
 //   facts     (the projection's, through its PutFact) KIND_WORK per call, meeting, visit or e-mail, logged or from
 //             the PBX; KIND_OFFER_ACCEPTED / REJECTED / EXPIRED per offer outcome. Keyed by kind,
 //             occurred-at and event id, so writing one twice writes the same row.
+//   funnel_cells  <dimension, 1 byte><day, 8 bytes><key> -> sums (Batch::AddSums, FunnelSum):
+//             every journey as known now (FunnelCellsOf), per key of each funnel dimension: its
+//             cohort on its capture day (the stages it reached), its activity on each stage's day;
+//             a journey's new row takes its previous contribution out and adds the new one
+//   journeys_by_recorded  <recorded-at nanos, 8 bytes><lead id> -> "": the journeys an event
+//             recorded at that time changed (as-of takes out what a journey added after it)
 #pragma once
 
 #include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
 
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 #include "common/base/status.h"
 #include "common/store/store.h"
 #include "sales/events/v1/envelope.pb.h"
@@ -22,20 +34,61 @@
 namespace sales::reporting {
 
 inline constexpr char kJourneysFamily[] = "journeys";
+inline constexpr char kFunnelCellsFamily[] = "funnel_cells";
+inline constexpr char kJourneysByRecordedFamily[] = "journeys_by_recorded";
+inline constexpr char kFunnelCellsSetting[] = "funnel_cells";  // in report_settings: the cells are complete
+
+// The dimensions of the funnel cells, and the sums of a cell in order: the cohort's stages, then
+// the activity's.
+inline constexpr events::v1::PlanDimension kFunnelDimensions[] = {
+    events::v1::PLAN_DIMENSION_COMPANY, events::v1::PLAN_DIMENSION_SOURCE, events::v1::PLAN_DIMENSION_REGION,
+    events::v1::PLAN_DIMENSION_PRODUCT, events::v1::PLAN_DIMENSION_MANAGER};
+enum FunnelStage { kFunnelCaptured, kFunnelQualified, kFunnelFirstOffer, kFunnelWon, kFunnelLost, kFunnelStages };
+inline constexpr int kFunnelSums = 2 * kFunnelStages;  // cohort [0, 5), activity [5, 10)
+
+// A journey as known at a time: each stage reached and recorded by then.
+struct LeadStages {
+  absl::Time captured;
+  std::optional<absl::Time> qualified, disqualified, first_offer, won, lost;
+  std::optional<absl::Time> won_offer_sent;  // the first send of the offer that won
+  std::string owner;                         // the manager of the last assignment recorded by then
+};
+
+// nullopt when the lead does not count as of `as_of`: not captured by then, or merged into another.
+std::optional<LeadStages> StagesAsOf(const store::v1::LeadJourney& journey, absl::Time as_of);
+// Whether a stamp was reached and recorded by `as_of`.
+bool Known(const store::v1::Stamp& stamp, absl::Time as_of);
+// The keys a lead counts under in dimension `by`: COMPANY "", SOURCE its source's name, REGION,
+// MANAGER its owner, PRODUCT each product of interest once ("" without any).
+std::vector<std::string> JourneyKeysBy(const store::v1::LeadJourney& journey, const LeadStages& stages,
+                                       events::v1::PlanDimension by);
 
 // Writes a fact with what goes with it (its as-of index, its roll-up cells): the projection's
 // PutFact bound to the event's batch.
 using PutFactFn = std::function<Status(const store::v1::Fact&)>;
 
+// What a journey adds to the funnel cells as known at `as_of` (days in `tz`): cell key -> sums.
+using FunnelCellSums = std::map<std::string, std::vector<int64_t>>;
+FunnelCellSums FunnelCellsOf(const store::v1::LeadJourney& journey, absl::Time as_of, absl::TimeZone tz);
+std::string FunnelCellPrefix(events::v1::PlanDimension dimension, absl::CivilDay day);
+struct FunnelCell {
+  absl::CivilDay day;
+  std::string key;
+};
+std::optional<FunnelCell> DecodeFunnelCellKey(std::string_view key);
+// Fills the funnel cells and the recorded-at index from the journeys' rows, for a store made
+// before they existed (nothing when the setting says they are complete), and records that they are.
+Status FillFunnelCells(Store& store, absl::TimeZone tz);
+
 // A lead's event: its journey (capture, assignments, first responses, qualification,
 // disqualification, merge) and a KIND_WORK fact per activity. `lead` holds its region and source.
 [[nodiscard]] Status RecordLeadEvent(const events::v1::EventEnvelope& event, const store::v1::LeadAttribution& lead,
-                                     Batch& batch, const PutFactFn& put_fact);
+                                     Batch& batch, const PutFactFn& put_fact, absl::TimeZone tz);
 // An offer's event: its entry in its lead's journey and the outcome facts. `offer` holds the lead
 // facts of its draft and every revision.
 [[nodiscard]] Status RecordOfferEvent(const events::v1::EventEnvelope& event,
                                       const store::v1::OfferAttribution& offer, Batch& batch,
-                                      const PutFactFn& put_fact);
+                                      const PutFactFn& put_fact, absl::TimeZone tz);
 // A client's event: a KIND_WORK fact per interaction.
 [[nodiscard]] Status RecordClientEvent(const events::v1::EventEnvelope& event,
                                        const store::v1::ClientAttribution& client, const PutFactFn& put_fact);

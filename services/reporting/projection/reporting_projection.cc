@@ -113,6 +113,7 @@ Status ReportingProjection::Open(Store& store) {
         StrCat("the store's report cells are by day in time zone ", *zone, ", not ", time_zone_.name(),
                ": start with --time-zone=", *zone, ", or rebuild the store (an empty --data-dir) for the new zone"));
   }
+  RETURN_IF_ERROR(FillFunnelCells(store, time_zone_));
   return FillOpenPipeline(store);
 }
 
@@ -233,7 +234,7 @@ StatusOr<projection::Outcome> ReportingProjection::ApplyLead(const EventEnvelope
       RETURN_IF_ERROR(PutFact(batch, f));
     }
   }
-  RETURN_IF_ERROR(RecordLeadEvent(event, *view, batch, FactWriter(batch)));
+  RETURN_IF_ERROR(RecordLeadEvent(event, *view, batch, FactWriter(batch), time_zone_));
   batch.Put(kLeadViewsFamily, event.aggregate_id(), view->SerializeAsString());
   return projection::Outcome::kApplied;
 }
@@ -284,7 +285,7 @@ StatusOr<projection::Outcome> ReportingProjection::ApplyOffer(const EventEnvelop
       break;
   }
   RETURN_IF_ERROR(TrackPipeline(event, *view, batch));
-  RETURN_IF_ERROR(RecordOfferEvent(event, *view, batch, FactWriter(batch)));
+  RETURN_IF_ERROR(RecordOfferEvent(event, *view, batch, FactWriter(batch), time_zone_));
   batch.Put(kOfferViewsFamily, event.aggregate_id(), view->SerializeAsString());
   return projection::Outcome::kApplied;
 }

@@ -9,6 +9,8 @@
 #include "common/testing/store_rows.h"
 #include "common/testing/temp_dir.h"
 #include "gtest/gtest.h"
+#include "common/testing/fake_clock.h"
+#include "services/reporting/api/funnel_reports.h"
 #include "services/reporting/api/pipeline.h"
 #include "services/reporting/api/report_basics.h"
 #include "services/reporting/projection/reporting_projection.h"
@@ -141,9 +143,41 @@ class History {
     auto [at, recorded] = When();
     std::vector<EventEnvelope> events;
     auto captured = Envelope("lead", id, 1, at, recorded);
-    captured.mutable_lead()->mutable_captured()->set_region(Pick({"GR-ATT", "CY"}));
+    auto* c = captured.mutable_lead()->mutable_captured();
+    c->set_region(Pick({"GR-ATT", "CY"}));
+    c->set_source(Uniform(0, 1) ? events::v1::LEAD_SOURCE_REFERRAL : events::v1::LEAD_SOURCE_WEB_FORM);
+    for (int p = Uniform(0, 2); p > 0; --p) c->add_product_interest(Pick({"crm", "erp", "pos"}));
+    if (Uniform(0, 3) > 0) c->mutable_assignment()->set_manager_id(Pick({"anna", "nikos", "maria"}));
     events.push_back(captured);
-    for (int v = 2; v < 2 + Uniform(0, 5); ++v) {
+    int64_t version = 2;
+    // Its journey: reassigned, qualified or disqualified, merged into another (each maybe recorded late).
+    const auto later = [&](absl::Duration after) {
+      const absl::Time t = at + after;
+      return std::pair{t, Uniform(0, 3) == 0 ? t + absl::Hours(Uniform(1, 24 * 40)) : t};
+    };
+    if (Uniform(0, 3) == 0) {
+      auto [t, r] = later(absl::Hours(Uniform(1, 24 * 10)));
+      auto assigned = Envelope("lead", id, version++, t, std::max(r, recorded));
+      assigned.mutable_lead()->mutable_assigned()->mutable_assignment()->set_manager_id(Pick({"anna", "maria"}));
+      events.push_back(assigned);
+    }
+    if (const int outcome = Uniform(0, 3); outcome < 3) {
+      auto [t, r] = later(absl::Hours(Uniform(1, 24 * 30)));
+      auto decided = Envelope("lead", id, version++, t, std::max(r, recorded));
+      if (outcome == 0) {
+        decided.mutable_lead()->mutable_disqualified()->set_reason(events::v1::DISQUALIFICATION_REASON_NO_BUDGET);
+      } else {
+        decided.mutable_lead()->mutable_qualified();
+      }
+      events.push_back(decided);
+    }
+    if (Uniform(0, 9) == 0) {
+      auto [t, r] = later(absl::Hours(Uniform(1, 24 * 60)));
+      auto merged = Envelope("lead", id, version++, t, std::max(r, recorded));
+      merged.mutable_lead()->mutable_merged_into()->set_survivor_lead_id(StrCat("lead-", (i + 1) % 30));
+      events.push_back(merged);
+    }
+    for (int v = version; v < version + Uniform(0, 5); ++v) {
       auto [when, activity_recorded] = When();
       auto activity = Envelope("lead", id, v, when, std::max(activity_recorded, recorded));
       auto* a = activity.mutable_lead()->mutable_activity_logged();
@@ -312,6 +346,73 @@ TEST_F(Cells, OpenPipelineSumsAnswerAsTheOffersDo) {
     company->clear_probabilities();
     EXPECT_EQ(company->ShortDebugString(), before.at(StrCat("by PLAN_DIMENSION_COMPANY  at ", absl::FormatTime(end))));
     EXPECT_GT(company->offers(), 0);
+  }
+}
+
+// The funnel from its cells against reading every journey: by each dimension, with each filter,
+// as of the end and during the history (journeys changed later taken out), in several periods with
+// dynamics; again after the cells are dropped and filled anew from the journeys.
+TEST_F(Cells, FunnelCellsAnswerAsTheJourneysDo) {
+  const History h(20261129);
+  ApplyInterleaved(h, dir_.path(), 4);
+  ReportingProjection projection;
+  testing::FakeClock clock(kStart + absl::Hours(24 * 400));
+  std::vector<api::v1::ReportFilters> filters(6);
+  filters[1].set_manager_id("anna");
+  filters[2].set_region("GR-ATT");
+  filters[3].set_product_code("erp");
+  filters[4].set_source("LEAD_SOURCE_REFERRAL");
+  filters[5].set_manager_id("nikos");  // two filters: only the journeys can answer
+  filters[5].set_region("CY");
+  std::map<std::string, std::string> answers;
+  const auto compare_all = [&](const Store& store, int* non_empty) {
+    FunnelReports cells(&store, &clock, ReportSettings{});
+    FunnelReports journeys(&store, &clock, ReportSettings{});
+    journeys.set_scan_journeys(true);
+    for (PlanDimension by : kFunnelDimensions) {
+      for (const auto& f : filters) {
+        for (const char* period : {"2026-02", "2026-Q2", "2026-01-10..2026-05-20", "2026"}) {
+          for (absl::Time as_of : {absl::InfiniteFuture(), kStart + absl::Hours(24 * 75), kStart + absl::Hours(24 * 150)}) {
+            api::v1::FunnelRequest r;
+            r.set_period(period);
+            r.set_by(by);
+            *r.mutable_filters() = f;
+            r.set_dynamics(api::v1::BUCKET_MONTH);
+            if (as_of < absl::InfiniteFuture()) *r.mutable_as_of() = events::ToProto(as_of);
+            const std::string what = r.ShortDebugString();
+            auto fast = cells.GetFunnel(r);
+            auto slow = journeys.GetFunnel(r);
+            ASSERT_TRUE(fast.ok() && slow.ok()) << what << fast.status() << slow.status();
+            EXPECT_EQ(fast->ShortDebugString(), slow->ShortDebugString()) << what;
+            if (non_empty && slow->total().rows_size() > 0 && slow->total().rows(0).cohort().captured() > 0) ++*non_empty;
+            answers[what] = fast->ShortDebugString();
+          }
+        }
+      }
+    }
+  };
+  int non_empty = 0;
+  {
+    auto store = Store::Open({.path = dir_.path(), .column_families = projection.column_families()}).value();
+    compare_all(*store, &non_empty);
+  }
+  EXPECT_GT(non_empty, 200);  // figures were compared, not empty funnels
+
+  const auto before = answers;
+  {
+    auto store = Store::Open({.path = dir_.path(), .column_families = projection.column_families()}).value();
+    Batch batch = store->NewBatch();
+    for (const char* family : {kFunnelCellsFamily, kJourneysByRecordedFamily}) {
+      ASSERT_TRUE(store->Scan(family, "", "", [&](std::string_view key, std::string_view) {
+        batch.Delete(family, std::string(key));
+        return true;
+      }).ok());
+    }
+    batch.Delete(kSettingsFamily, kFunnelCellsSetting);
+    ASSERT_TRUE(store->Commit(batch).ok());
+    ASSERT_TRUE(projection.Open(*store).ok());
+    compare_all(*store, nullptr);
+    EXPECT_EQ(answers, before) << "the cells filled from the journeys answer as the ones kept event by event";
   }
 }
 
