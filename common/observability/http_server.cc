@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <exception>
 
@@ -72,6 +73,58 @@ int HexDigit(char c) {
 }
 
 }  // namespace
+
+std::string JsonString(std::string_view s) {
+  std::string out = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+  }
+  return out + "\"";
+}
+
+HttpResponse JsonResponse(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.content_type = "application/json; charset=utf-8";
+  r.body = std::move(body);
+  r.headers.push_back({"Cache-Control", "no-store"});
+  return r;
+}
+
+std::string ErrorJson(const Status& status, const std::function<std::string(const std::string&)>& rename) {
+  std::string fields;
+  for (const FieldViolation& v : FieldViolations(status)) {
+    absl::StrAppend(&fields, fields.empty() ? "" : ",", "{\"field\":", JsonString(rename ? rename(v.field) : v.field),
+                    ",\"description\":", JsonString(v.description), "}");
+  }
+  return StrCat("{\"error\":{\"code\":", JsonString(absl::StatusCodeToString(status.code())),
+                ",\"message\":", JsonString(std::string(status.message())), ",\"fields\":[", fields, "]}}\n");
+}
+
+int HttpStatusOf(const Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kOutOfRange: return 400;
+    case absl::StatusCode::kNotFound: return 404;
+    case absl::StatusCode::kUnavailable: return 503;
+    default: return 500;
+  }
+}
 
 std::string PercentDecode(std::string_view s, bool plus_is_space) {
   std::string out;

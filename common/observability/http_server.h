@@ -48,6 +48,17 @@ struct HttpResponse {
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
+// For handlers that write small JSON bodies: `s` as a JSON string literal (quotes, escapes), and a
+// response with its media type and `Cache-Control: no-store`.
+std::string JsonString(std::string_view s);
+HttpResponse JsonResponse(int status, std::string body);
+// {"error": {"code": "INVALID_ARGUMENT", "message": ..., "fields": [{"field", "description"}]}}
+// for `status` (its field violations, if any; `rename` maps a field name to what the caller calls it).
+std::string ErrorJson(const Status& status, const std::function<std::string(const std::string&)>& rename = {});
+// The HTTP status for a Status: 400 INVALID_ARGUMENT/FAILED_PRECONDITION/OUT_OF_RANGE, 404
+// NOT_FOUND, 503 UNAVAILABLE, 500 otherwise.
+int HttpStatusOf(const Status& status);
+
 // Splits and decodes a query string ("a=1&b=x%20y" -> {{"a","1"},{"b","x y"}}). A malformed
 // escape is kept as written.
 std::vector<std::pair<std::string, std::string>> ParseQuery(std::string_view query);

@@ -10,7 +10,8 @@
 namespace sales::reporting {
 
 int RunService(int argc, char** argv) {
-  std::string currency, time_zone, stage_probabilities, dashboard_dir, client_support_url;
+  std::string currency, time_zone, stage_probabilities, dashboard_dir, client_support_url,
+      lead_acquisition_url;
   int64_t concentration_threshold = 0, call_return_hours = 0;
   ReportSettings settings;
   ReportingProjection projection;
@@ -43,6 +44,10 @@ int RunService(int argc, char** argv) {
                                    "client support's HTTP address, from which the dashboard's page reads the "
                                    "clients needing attention (in the browser: the services stay apart)",
                                    &client_support_url);
+                       c.AddString("lead-acquisition-url", "SALES_LEAD_ACQUISITION_URL", "http://127.0.0.1:9101",
+                                   "lead acquisition's HTTP address, from which the dashboard's page reads the "
+                                   "managers' names",
+                                   &lead_acquisition_url);
                      },
                      .configure = [&]() -> Status {
                        if (!IsCurrency(currency)) {
@@ -76,7 +81,8 @@ int RunService(int argc, char** argv) {
         dashboard::DashboardOptions{.web_dir = dashboard_dir, .reporting_currency = currency,
                                      .time_zone = time_zone,
                                      .concentration_threshold = concentration_threshold,
-                                     .client_support_url = client_support_url}));
+                                     .client_support_url = client_support_url,
+                                     .lead_acquisition_url = lead_acquisition_url}));
     if (Status s = board->CheckFiles(); !s.ok()) {
       log::Warn("the dashboard cannot be shown", {{"reason", std::string(s.message())}});
     }

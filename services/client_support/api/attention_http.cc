@@ -2,41 +2,21 @@
 
 #include <google/protobuf/util/json_util.h>
 
-#include "absl/strings/str_join.h"
-
 namespace sales::client_support {
 namespace {
 
 constexpr int kMaxPages = 20;  // 10,000 clients needing attention is a list nobody reads
 
 HttpResponse Json(int status, std::string body) {
-  HttpResponse r;
-  r.status = status;
-  r.content_type = "application/json; charset=utf-8";
-  r.body = std::move(body);
-  r.headers.push_back({"Cache-Control", "no-store"});
+  HttpResponse r = JsonResponse(status, std::move(body));
   r.headers.push_back({"Access-Control-Allow-Origin", "*"});
   return r;
 }
 
-std::string Quoted(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    if (static_cast<unsigned char>(c) >= 0x20) out.push_back(c);
-  }
-  return out + "\"";
-}
-
 HttpResponse Error(const Status& s) {
-  std::vector<std::string> fields;
-  for (const FieldViolation& v : FieldViolations(s)) {
-    fields.push_back(StrCat("{\"field\":", Quoted(v.field == "owner_manager_id" ? "manager" : v.field),
-                            ",\"description\":", Quoted(v.description), "}"));
-  }
-  return Json(s.code() == absl::StatusCode::kInvalidArgument ? 400 : 500,
-              StrCat("{\"error\":{\"code\":", Quoted(absl::StatusCodeToString(s.code())), ",\"message\":",
-                     Quoted(std::string(s.message())), ",\"fields\":[", absl::StrJoin(fields, ","), "]}}\n"));
+  return Json(HttpStatusOf(s), ErrorJson(s, [](const std::string& f) {
+                return f == "owner_manager_id" ? std::string("manager") : f;
+              }));
 }
 
 }  // namespace

@@ -3,7 +3,6 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -23,49 +22,9 @@ const char* const kPages[] = {"", "overview", "managers", "products", "clients",
 // What the page needs from web_dir (echarts.min.js is copied there from npm by the build).
 const char* const kFiles[] = {"index.html", "dashboard.js", "dashboard.css", "echarts.min.js"};
 
-std::string JsonString(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  return out + "\"";
-}
-
 std::string Rfc3339(absl::Time t) { return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone()); }
 
-HttpResponse Json(int status, std::string body) {
-  HttpResponse r;
-  r.status = status;
-  r.content_type = "application/json; charset=utf-8";
-  r.body = std::move(body);
-  r.headers.push_back({"Cache-Control", "no-store"});
-  return r;
-}
-
-int HttpStatus(const Status& s) {
-  switch (s.code()) {
-    case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kFailedPrecondition:
-    case absl::StatusCode::kOutOfRange: return 400;
-    case absl::StatusCode::kNotFound: return 404;
-    case absl::StatusCode::kUnavailable: return 503;
-    default: return 500;
-  }
-}
+HttpResponse Json(int status, std::string body) { return JsonResponse(status, std::move(body)); }
 
 bool SafeFileName(const std::string& f) {
   if (f.empty() || f[0] == '.') return false;
@@ -95,15 +54,10 @@ StatusOr<std::string> ReadFile(const std::filesystem::path& path) {
 }  // namespace
 
 std::string ErrorJson(const Status& status) {
-  std::string fields;
-  if (status.code() == absl::StatusCode::kInvalidArgument) {
-    for (const FieldViolation& v : ParamViolations(status)) {
-      absl::StrAppend(&fields, fields.empty() ? "" : ",", "{\"field\":", JsonString(v.field),
-                      ",\"description\":", JsonString(v.description), "}");
-    }
+  if (status.code() == absl::StatusCode::kInvalidArgument && FieldViolations(status).empty()) {
+    return sales::ErrorJson(InvalidField("request", std::string(status.message())));
   }
-  return StrCat("{\"error\":{\"code\":", JsonString(absl::StatusCodeToString(status.code())),
-                ",\"message\":", JsonString(std::string(status.message())), ",\"fields\":[", fields, "]}}\n");
+  return sales::ErrorJson(status, [](const std::string& field) { return ParamName(field); });
 }
 
 Dashboard::Dashboard(Reports reports, const projection::ProjectionRunner* runner, const Clock* clock,
@@ -178,9 +132,9 @@ HttpResponse Dashboard::Static(const std::string& file) const {
 HttpResponse Dashboard::Report(const HttpRequest& request, const std::string& format) const {
   StatusOr<api::v1::ReportRequest> report =
       ReportRequestFromParams(request, format == "csv" ? std::vector<std::string>{"bom"} : std::vector<std::string>{});
-  if (!report.ok()) return Json(HttpStatus(report.status()), ErrorJson(report.status()));
+  if (!report.ok()) return Json(HttpStatusOf(report.status()), ErrorJson(report.status()));
   StatusOr<api::v1::ReportTable> table = BuildTable(reports_, *report);
-  if (!table.ok()) return Json(HttpStatus(table.status()), ErrorJson(table.status()));
+  if (!table.ok()) return Json(HttpStatusOf(table.status()), ErrorJson(table.status()));
   // Some tables do not name their report and period (the funnel's, the scorecards'): the file
   // name needs both ("funnel-2026-11.csv", not "report.csv").
   if (table->report().empty()) table->set_report(request.Param("name"));
@@ -202,7 +156,7 @@ HttpResponse Dashboard::Report(const HttpRequest& request, const std::string& fo
   }
   StatusOr<api::v1::ExportReportResponse> file =
       Export(*table, format == "csv" ? api::v1::EXPORT_FORMAT_CSV : api::v1::EXPORT_FORMAT_XLSX, csv);
-  if (!file.ok()) return Json(HttpStatus(file.status()), ErrorJson(file.status()));
+  if (!file.ok()) return Json(HttpStatusOf(file.status()), ErrorJson(file.status()));
   HttpResponse r;
   r.content_type = file->media_type();
   r.body = file->content();
@@ -232,7 +186,8 @@ HttpResponse Dashboard::Freshness() const {
                           ",\"reporting_currency\":", JsonString(options_.reporting_currency),
                           ",\"time_zone\":", JsonString(options_.time_zone),
                           ",\"concentration_threshold\":", options_.concentration_threshold,
-                          ",\"client_support_url\":", JsonString(options_.client_support_url), "}\n"));
+                          ",\"client_support_url\":", JsonString(options_.client_support_url),
+                          ",\"lead_acquisition_url\":", JsonString(options_.lead_acquisition_url), "}\n"));
 }
 
 }  // namespace sales::reporting::dashboard

@@ -34,8 +34,10 @@ struct DashboardOptions {
   std::string reporting_currency;  // shown on the page before the first table arrives
   std::string time_zone;           // the periods' time zone (--time-zone)
   int64_t concentration_threshold = 1800;  // HHI line drawn on the concentration charts
-  // Where the browser reads client support's attention list (its HTTP port; the clients page).
+  // Where the browser reads client support's attention list and lead acquisition's manager
+  // names (their HTTP ports).
   std::string client_support_url;
+  std::string lead_acquisition_url;
 };
 
 class Dashboard {

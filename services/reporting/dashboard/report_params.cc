@@ -122,27 +122,31 @@ StatusOr<ReportRequest> ReportRequestFromParams(const HttpRequest& q, const std:
   return out;
 }
 
-std::vector<FieldViolation> ParamViolations(const Status& status) {
-  std::vector<FieldViolation> violations = FieldViolations(status);
-  if (violations.empty()) return {{"request", std::string(status.message())}};
+std::string ParamName(std::string_view field) {
+  std::string name(field);
+  // "plan_vs_actual.filters.region" -> "filters.region": the report's case is the `name`.
+  for (const char* c : {"plan_vs_actual.", "funnel.", "cycle_times.", "lost_reasons.", "scorecards.", "products.",
+                        "client_revenue.", "concentration.", "inbound_calls.", "pipeline."}) {
+    if (absl::StartsWith(name, c)) {
+      name = name.substr(std::string_view(c).size());
+      break;
+    }
+  }
   static const std::vector<std::pair<std::string, std::string>> kFilters = {{"filters.manager_id", "manager"},
                                                                             {"filters.region", "region"},
                                                                             {"filters.product_code", "product"},
                                                                             {"filters.client_id", "client"},
                                                                             {"filters.source", "source"}};
-  for (FieldViolation& v : violations) {
-    // "plan_vs_actual.filters.region" -> "filters.region": the report's case is the `name`.
-    for (const char* c : {"plan_vs_actual.", "funnel.", "cycle_times.", "lost_reasons.", "scorecards.", "products.",
-                          "client_revenue.", "concentration.", "inbound_calls.", "pipeline."}) {
-      if (absl::StartsWith(v.field, c)) {
-        v.field = v.field.substr(std::string_view(c).size());
-        break;
-      }
-    }
-    for (const auto& [field, param] : kFilters) {
-      if (v.field == field) v.field = param;
-    }
+  for (const auto& [f, param] : kFilters) {
+    if (name == f) return param;
   }
+  return name;
+}
+
+std::vector<FieldViolation> ParamViolations(const Status& status) {
+  std::vector<FieldViolation> violations = FieldViolations(status);
+  if (violations.empty()) return {{"request", std::string(status.message())}};
+  for (FieldViolation& v : violations) v.field = ParamName(v.field);
   return violations;
 }
 

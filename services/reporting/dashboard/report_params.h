@@ -34,8 +34,12 @@ const std::vector<std::string>& ReportNames();
 [[nodiscard]] StatusOr<api::v1::ReportRequest> ReportRequestFromParams(const HttpRequest& request,
                                                                        const std::vector<std::string>& extra = {});
 
-// The field violations of `status` (a query's, named in the request: "plan_vs_actual.filters.region")
-// as URL parameters ("region"). A status without violations gives one for "request".
+// A query's field (named in the request: "plan_vs_actual.filters.region") as the URL's parameter
+// ("region"); other names unchanged.
+std::string ParamName(std::string_view field);
+
+// The field violations of `status` with ParamName's names. A status without violations gives one
+// for "request".
 std::vector<FieldViolation> ParamViolations(const Status& status);
 
 }  // namespace sales::reporting::dashboard

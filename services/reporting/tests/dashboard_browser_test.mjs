@@ -316,6 +316,10 @@ async function main() {
         const money = shown.kpis.find((k) => k.column === 'Actual');
         check(/^-?\d{1,3}(\.\d{3})*,\d{2}\s€$/.test(money.text), `overview: Actual shows "${money.text}", not Greek style "1.234,50 €"`);
       }
+      if (name === 'managers') {
+        // Managers by name (lead acquisition's roster), in Greek as registered by the demo.
+        for (const who of ['Άννα Κωστάκη', 'Νίκος Δημητρίου']) check(shown.text.includes(who), `managers: "${who}" is not shown`);
+      }
       if (name === 'clients') {
         const attention = shown.tables.find((t) => t.query.startsWith('client-support:'));
         if (check(!!attention, 'clients: no attention list')) {
@@ -394,6 +398,21 @@ async function main() {
       check(actual(after) !== actual(before), `the region filter did not change the actual (${actual(before)})`);
       check(captured(after) !== captured(before), `the region filter did not change the funnel (${captured(before)})`);
       log(`filters: actual ${actual(before)} -> ${actual(after)}, captured ${captured(before)} -> ${captured(after)}`);
+      // A manager typed by name on the managers page: the URL holds the id, the figures are hers.
+      await page.goto(`${base}/dashboard/managers?${fixed}`, { waitUntil: 'load' });
+      await waitReady(page);
+      const all = await readPage(page);
+      await page.type('#f-manager', 'Άννα Κωστάκη');
+      await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click('#filters button[type=submit]')]);
+      await waitReady(page);
+      const manager = new URL(page.url()).searchParams.get('manager');
+      check(/^[0-9a-f-]{36}$/.test(manager || ''), `the manager filter is not an id in the URL: ${page.url()}`);
+      const anna = await readPage(page);
+      await page.screenshot({ path: path.join(out, 'dashboard-managers-anna.png'), fullPage: true });
+      check(anna.errors.length === 0, `managers filtered: panels failed: ${anna.errors.join(' | ')}`);
+      checkTables(anna, 'managers filtered by Anna');
+      const scoreRows = (s) => s.tables.find((t) => t.query.startsWith('name=scorecards&') && !t.query.includes('dynamics')).rows.length;
+      check(scoreRows(anna) < scoreRows(all), `the manager filter did not narrow the scorecards (${scoreRows(all)} rows)`);
       // A product filter in the URL (a bookmark) on the products page.
       await page.goto(`${base}/dashboard/products?${fixed}&product=erp-lite`, { waitUntil: 'load' });
       await waitReady(page);

@@ -60,7 +60,8 @@ start_service() {
 start_service lead-acquisition "$build/services/lead_acquisition/lead-acquisition"
 start_service first-offers "$build/services/first_offers/first-offers"
 start_service client-support "$build/services/client_support/client-support"
-start_service reporting "$build/services/reporting/reporting" --client-support-url="http://127.0.0.1:$client_support_http"
+start_service reporting "$build/services/reporting/reporting" \
+  --client-support-url="http://127.0.0.1:$client_support_http" --lead-acquisition-url="http://127.0.0.1:$lead_acquisition_http"
 echo "dashboard-test: services up after $(( $(date +%s) - started )) s; recording make run's demo sales"
 
 SALES_GRPCURL=$grpcurl DEMO_LEAD_ID_FILE="$work/demo-lead-id" "$root/deploy/local/demo.sh" "$build" \

@@ -38,6 +38,8 @@
   let shownPosition = -1;  // the projection position the figures on screen were read at
   let renders = 0;
   let charts = [];
+  let managerNames = new Map();  // id -> name, from lead acquisition's roster (the reports know ids)
+  const MANAGER_COLUMNS = new Set(['Manager', 'Owner']);
 
   // ---- Periods ----
 
@@ -138,6 +140,22 @@
     const i = col(table, name);
     return rows(table).map((r) => (i < 0 ? null : cell(table, r, i).value));
   }
+  // A column's values as labels: managers by name.
+  function labels(table, name) {
+    return values(table, name).map((v) => (MANAGER_COLUMNS.has(name) && managerNames.has(v) ? managerNames.get(v) : v));
+  }
+
+  async function loadManagers() {
+    const base = status && status.lead_acquisition_url;
+    if (!base) return;
+    try {
+      const res = await fetch(`${base}/api/managers`, { cache: 'no-store' });
+      const body = await res.json();
+      managerNames = new Map((body.managers || []).map((m) => [m.id, m.name]));
+    } catch (e) {
+      // Lead acquisition unreachable: managers are shown by id.
+    }
+  }
 
   // The query of a report request: the page's period and filters, plus the report's own words.
   function reportQuery(req) {
@@ -193,7 +211,8 @@
       const tr = el('tr');
       table.columns.forEach((c, i) => {
         const v = cell(table, r, i);
-        const td = el('td', { class: `${NUMERIC.has(c.kind) ? 'num' : ''}${v.none ? ' none' : ''}`, 'data-raw': v.raw, 'data-currency': v.currency, text: v.text });
+        const name = MANAGER_COLUMNS.has(c.name) ? managerNames.get(v.raw) : undefined;
+        const td = el('td', { class: `${NUMERIC.has(c.kind) ? 'num' : ''}${v.none ? ' none' : ''}`, 'data-raw': v.raw, 'data-currency': v.currency, title: name ? v.raw : undefined, text: name || v.text });
         td.sortValue = v.value;
         tr.append(td);
       });
@@ -370,7 +389,7 @@
           const s = t.s;
           const target = values(s, 'Target').find((v) => v !== null) ?? 0.8;
           chart(body, {
-            xAxis: { type: 'category', data: values(s, 'Manager') },
+            xAxis: { type: 'category', data: labels(s, 'Manager') },
             yAxis: ratioAxis(1),
             tooltip: { trigger: 'axis', valueFormatter: (v) => (v === null ? '–' : formatRatio(v)) },
             series: [{ name: 'Time with prospects', type: 'bar', data: values(s, 'Time with prospects'),
@@ -400,7 +419,7 @@
         draw(t, body, q) {
           const p = t.p;
           chart(body, {
-            xAxis: { type: 'category', data: values(p, 'Manager') },
+            xAxis: { type: 'category', data: labels(p, 'Manager') },
             yAxis: moneyAxis(),
             tooltip: moneyTooltip(),
             series: [
@@ -653,7 +672,15 @@
       // Empty fields are left out of the URL, so that a bookmark holds only what was chosen.
       e.preventDefault();
       const q = new URLSearchParams();
-      for (const input of form.querySelectorAll('input[name]')) if (input.value.trim()) q.set(input.name, input.value.trim());
+      for (const input of form.querySelectorAll('input[name]')) {
+        let v = input.value.trim();
+        if (input.name === 'manager') {
+          // A manager may be typed by name; the URL keeps the id.
+          const byName = [...managerNames].find(([, n]) => n.toLocaleLowerCase(locale) === v.toLocaleLowerCase(locale));
+          if (byName) v = byName[0];
+        }
+        if (v) q.set(input.name, v);
+      }
       location.search = q.toString();
     });
     const main = document.getElementById('page');
@@ -665,6 +692,7 @@
   async function render() {
     document.body.dataset.state = 'loading';
     const cache = new Map();
+    const roster = loadManagers();
     const results = await Promise.all(shells.map(async (s) => {
       const queries = {};
       const tables = {};
@@ -680,6 +708,9 @@
         return { s, queries, error: e };
       }
     }));
+    await roster;
+    const managerInput = document.getElementById('f-manager');
+    if (managerNames.has(managerInput.value)) managerInput.value = managerNames.get(managerInput.value);  // the URL keeps the id
     charts.forEach((c) => c.dispose());
     charts = [];
     let errors = 0;
@@ -752,7 +783,9 @@
         const q = new URLSearchParams({ name: 'plan-vs-actual', period, by });
         const t = await fetchTable(q.toString());
         const box = document.getElementById(list);
-        for (const v of values(t, by.charAt(0).toUpperCase() + by.slice(1))) if (v) box.append(el('option', { value: v }));
+        for (const v of values(t, by.charAt(0).toUpperCase() + by.slice(1))) {
+          if (v) box.append(el('option', { value: v, label: by === 'manager' ? managerNames.get(v) : undefined }));
+        }
       } catch (e) {
         // Suggestions are a convenience; the filter fields still take any value.
       }
