@@ -352,6 +352,23 @@ async function main() {
     }
     log(`${csvLinks.length} CSV links checked`);
     {
+      // The workbook beside each CSV: the same request as .xlsx (a zip: "PK").
+      await page.goto(`${base}/dashboard/?${fixed}`, { waitUntil: 'load' });
+      await waitReady(page);
+      const hrefs = await page.$$eval('section.panel h2 a.xlsx', (as) => as.map((a) => a.getAttribute('href')));
+      check(hrefs.length >= 5, `overview: ${hrefs.length} Excel links`);
+      for (const href of hrefs) {
+        const res = await page.evaluate(async (h) => {
+          const r = await fetch(h);
+          const bytes = new Uint8Array(await r.arrayBuffer());
+          return { status: r.status, type: r.headers.get('content-type'), magic: String.fromCharCode(bytes[0], bytes[1]), size: bytes.length };
+        }, href);
+        check(res.status === 200 && res.type === 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' && res.magic === 'PK',
+          `${href}: ${res.status} ${res.type} ${res.magic} ${res.size} bytes`);
+      }
+      log(`${hrefs.length} Excel links checked`);
+    }
+    {
       // A real download: click the overview's first CSV link.
       const downloads = path.join(work, 'downloads');
       fs.mkdirSync(downloads, { recursive: true });

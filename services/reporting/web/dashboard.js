@@ -240,8 +240,11 @@
     });
   }
 
+  // The table's files: CSV (for programs and any spreadsheet) and the workbook (for people).
   function csvLink(query) {
-    return el('a', { class: 'csv', href: `/dashboard/api/report.csv?${query}`, download: '', text: 'CSV' });
+    return el('span', { class: 'csv' },
+      el('a', { class: 'csv', href: `/dashboard/api/report.csv?${query}`, download: '', text: 'CSV' }), ' · ',
+      el('a', { class: 'xlsx', href: `/dashboard/api/report.xlsx?${query}`, download: '', text: 'Excel' }));
   }
 
   // A headline figure: `column` of the table's row `rowIndex` (or, with `sum`, of all its rows).
@@ -340,6 +343,44 @@
               label: { formatter: (p) => `${p.name}: ${formatCount(p.value)}` }, data }],
           }, 260);
           body.append(tableView(f, q.funnel));
+        },
+      },
+      {
+        id: 'pipeline', title: 'Open pipeline by stage: value and weighted value',
+        requests: { p: { name: 'pipeline' } }, csv: 'p',
+        draw(t, body, q) {
+          const p = t.p;
+          chart(body, {
+            xAxis: { type: 'category', data: values(p, 'Stage').map((s) => words(String(s))) },
+            yAxis: moneyAxis(),
+            tooltip: moneyTooltip(),
+            series: [
+              { name: 'Value', type: 'bar', data: values(p, 'Value'), itemStyle: { color: '#98a2b3' } },
+              { name: 'Weighted', type: 'bar', data: values(p, 'Weighted'), itemStyle: { color: '#2458c6' } },
+            ],
+          }, 240);
+          body.append(tableView(p, q.p), notes(p));
+        },
+      },
+      {
+        id: 'cycle-times', title: 'Cycle times: how long each step takes (median, p90)',
+        requests: { c: { name: 'cycle-times' } }, csv: 'c',
+        draw(t, body, q) {
+          const c = t.c;
+          // Bottom to top on the chart: the first step on top.
+          const steps = ['Captured to won', 'Sent to accepted', 'Qualified to first offer', 'Captured to qualified'];
+          const days = (name) => steps.map((s) => { const v = values(c, `${s}: ${name}`)[0]; return v === null || v === undefined ? null : Math.round(v / 864) / 100; });
+          chart(body, {
+            grid: { left: 170, right: 40, top: 30, bottom: 30 },
+            xAxis: { type: 'value', name: 'days' },
+            yAxis: { type: 'category', data: steps },
+            tooltip: { trigger: 'axis', valueFormatter: (v) => (v === null ? '–' : `${formatDecimal(v)} d`) },
+            series: [
+              { name: 'Median', type: 'bar', data: days('median'), itemStyle: { color: '#2458c6' } },
+              { name: 'p90', type: 'bar', data: days('p90'), itemStyle: { color: '#f2c48d' } },
+            ],
+          }, 240);
+          body.append(tableView(c, q.c));
         },
       },
       {
@@ -448,12 +489,13 @@
           const p = t.p;
           chart(body, {
             xAxis: { type: 'category', data: values(p, 'Product').map((v) => v || '(no product)') },
-            yAxis: moneyAxis(),
+            yAxis: [moneyAxis(), { type: 'value', axisLabel: { formatter: (v) => formatRatio(v) } }],
             tooltip: moneyTooltip(),
             series: [
               { name: 'Revenue', type: 'bar', data: values(p, 'Revenue'), itemStyle: { color: '#2458c6' } },
               { name: 'Margin', type: 'bar', data: values(p, 'Margin'), itemStyle: { color: '#1b7f3b' } },
               { name: 'Previous revenue', type: 'bar', data: values(p, 'Previous revenue'), itemStyle: { color: '#c5cbd6' } },
+              { name: 'Growth', type: 'line', yAxisIndex: 1, data: values(p, 'Growth'), itemStyle: { color: '#b54708' }, tooltip: { valueFormatter: (v) => (v === null ? '–' : formatRatio(v)) } },
             ],
           });
           body.append(tableView(p, q.p), notes(p));
