@@ -39,11 +39,11 @@ trap 'exit 0' INT TERM
 
 "$root/deploy/kafka/kafka.sh" start
 
-start_service() {  # name binary grpc_port http_port
+start_service() {  # name binary grpc_port http_port [flag...]
   local name=$1 bin=$2 grpc=$3 http=$4
   rm -f "$state/$name.ready"
   "$bin" --kafka-bootstrap="127.0.0.1:$KAFKA_PORT" --data-dir="$state/$name" \
-    --grpc-listen="127.0.0.1:$grpc" --http-listen="127.0.0.1:$http" --ready-file="$state/$name.ready" \
+    --grpc-listen="127.0.0.1:$grpc" --http-listen="127.0.0.1:$http" --ready-file="$state/$name.ready" "${@:5}" \
     2> >(tee -a "$state/$name.log" >&2) &
   pids+=($!)
   for _ in $(seq 1 600); do
@@ -58,7 +58,9 @@ start_service() {  # name binary grpc_port http_port
 start_service lead-acquisition "$build/services/lead_acquisition/lead-acquisition" "$lead_grpc" "$lead_http"
 start_service first-offers "$build/services/first_offers/first-offers" "$offers_grpc" "$offers_http"
 start_service client-support "$build/services/client_support/client-support" "$support_grpc" "$support_http"
-start_service reporting "$build/services/reporting/reporting" "$reporting_grpc" "$reporting_http"
+# The dashboard's page reads managers' names and the clients needing attention from these two.
+start_service reporting "$build/services/reporting/reporting" "$reporting_grpc" "$reporting_http" \
+  --lead-acquisition-url="http://127.0.0.1:$lead_http" --client-support-url="http://127.0.0.1:$support_http"
 echo "run: the sales dashboard (reporting): http://127.0.0.1:$reporting_http/dashboard/"
 
 # Show it working (deploy/local/demo.sh: idempotent, so every `make run` leaves the same state).
