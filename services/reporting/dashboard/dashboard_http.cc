@@ -133,6 +133,13 @@ HttpResponse Dashboard::Report(const HttpRequest& request, const std::string& fo
   StatusOr<api::v1::ReportRequest> report =
       ReportRequestFromParams(request, format == "csv" ? std::vector<std::string>{"bom"} : std::vector<std::string>{});
   if (!report.ok()) return Json(HttpStatusOf(report.status()), ErrorJson(report.status()));
+  CsvOptions csv;
+  const std::string bom = request.Param("bom");
+  if (bom == "1" || bom == "true") {
+    csv.byte_order_mark = true;
+  } else if (!bom.empty() && bom != "0" && bom != "false") {
+    return Json(400, ErrorJson(InvalidField("bom", StrCat("\"", bom, "\" is not 1 or 0"))));
+  }
   StatusOr<api::v1::ReportTable> table = BuildTable(reports_, *report);
   if (!table.ok()) return Json(HttpStatusOf(table.status()), ErrorJson(table.status()));
   // Some tables do not name their report and period (the funnel's, the scorecards'): the file
@@ -146,13 +153,6 @@ HttpResponse Dashboard::Report(const HttpRequest& request, const std::string& fo
       return Json(500, ErrorJson(absl::InternalError(std::string(s.message()))));
     }
     return Json(200, json);
-  }
-  CsvOptions csv;
-  const std::string bom = request.Param("bom");
-  if (bom == "1" || bom == "true") {
-    csv.byte_order_mark = true;
-  } else if (!bom.empty() && bom != "0" && bom != "false") {
-    return Json(400, ErrorJson(InvalidField("bom", StrCat("\"", bom, "\" is not 1 or 0"))));
   }
   StatusOr<api::v1::ExportReportResponse> file =
       Export(*table, format == "csv" ? api::v1::EXPORT_FORMAT_CSV : api::v1::EXPORT_FORMAT_XLSX, csv);
