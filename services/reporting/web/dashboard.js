@@ -517,10 +517,10 @@
       },
       {
         id: 'product-dynamics', title: `Revenue by ${bucketWord} and product`,
-        requests: { d: { name: 'products', dynamics } }, csv: 'd',
+        requests: { d: { name: 'products', dynamics }, all: { name: 'plan-vs-actual', dynamics } }, csv: 'd',
         draw(t, body, q) {
           const d = t.d;
-          const periods = [...new Set(values(d, 'Period'))];
+          const periods = bucketsOf(t.all, d);
           const names = [...new Set(values(d, 'Product'))];
           const at = (p, n) => {
             const r = rows(d).find((x) => cell(d, x, col(d, 'Period')).value === p && cell(d, x, col(d, 'Product')).value === n);
@@ -671,10 +671,10 @@
       },
       {
         id: 'lost-dynamics', title: `Lost by ${bucketWord} and reason`, wide: true,
-        requests: { d: { name: 'lost-reasons', dynamics } }, csv: 'd',
+        requests: { d: { name: 'lost-reasons', dynamics }, all: { name: 'plan-vs-actual', dynamics } }, csv: 'd',
         draw(t, body, q) {
           const d = t.d;
-          const periods = [...new Set(values(d, 'Period'))];
+          const periods = bucketsOf(t.all, d);
           const reasons = [...new Set(values(d, 'Reason'))].filter((r) => r !== null);
           const at = (p, reason) => rows(d).filter((x) => cell(d, x, col(d, 'Period')).value === p && cell(d, x, col(d, 'Reason')).value === reason)
             .reduce((n, x) => n + (cell(d, x, col(d, 'Count')).value || 0), 0);
@@ -688,6 +688,12 @@
         },
       },
     ];
+  }
+
+  // Every bucket of the period, also those without a row in `table` (a month without a lost lead
+  // shows as 0): plan against actual lists every bucket.
+  function bucketsOf(all, table) {
+    return [...new Set([...values(all, 'Period'), ...values(table, 'Period')])].sort();
   }
 
   // ---- The page ----
