@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building, testing and running the platform needs on Debian 12, and nothing twice:
-# apt packages that are missing, then the Apache Kafka broker jars (deploy/kafka/fetch.sh).
+# apt packages that are missing, then the Apache Kafka broker jars (deploy/kafka/fetch.sh), the
+# dashboard's npm packages (services/reporting/web: the charting library and the browser test's
+# driver, exact versions from its package-lock.json) and grpcurl.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -8,8 +10,12 @@ packages=(
   g++ cmake ninja-build make pkg-config
   librdkafka-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   librocksdb-dev libgtest-dev libgmock-dev uuid-dev libssl-dev libicu-dev libxlsxwriter-dev
-  kcat jq maven openjdk-17-jre-headless python3
+  kcat jq curl maven openjdk-17-jre-headless python3
+  chromium fonts-dejavu-core
 )
+# Node.js and npm: Debian's, unless a node with npm is already installed (e.g. NodeSource's, which
+# conflicts with Debian's npm package).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -28,6 +34,16 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 "$here/kafka/fetch.sh" >/dev/null
+
+# The dashboard's npm packages, installed again only when package-lock.json changed.
+web="$here/../services/reporting/web"
+stamp="$web/node_modules/.sales-installed"
+lock_sum=$(sha256sum "$web/package-lock.json" | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$lock_sum" ]; then
+  echo "install-deps: installing the dashboard's npm packages (services/reporting/web)" >&2
+  (cd "$web" && npm ci --silent --no-audit --no-fund --ignore-scripts >&2)
+  echo "$lock_sum" >"$stamp"
+fi
 
 # grpcurl: the standard gRPC command-line client, used by `make run`'s demo, the README's examples
 # and the reflection test. Built from the Go module proxy into the tools cache, once.

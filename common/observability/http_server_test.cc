@@ -5,6 +5,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <stdexcept>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -46,6 +49,61 @@ TEST(HttpServer, ServesMetricsAndHealth) {
   health = absl::OkStatus();
   EXPECT_THAT(Get(server.port(), "/healthz"), StartsWith("HTTP/1.1 200"));
   EXPECT_THAT(Get(server.port(), "/nope"), StartsWith("HTTP/1.1 404"));
+}
+
+TEST(HttpServer, RoutesByLongestPrefixWithDecodedParameters) {
+  MetricsRegistry metrics;
+  HttpServer server(&metrics, [] { return absl::OkStatus(); });
+  server.AddRoute("/app", [](const HttpRequest& r) {
+    HttpResponse out;
+    out.body = "app " + r.path + " region=" + r.Param("region") + " has_x=" + (r.Has("x") ? "yes" : "no");
+    out.headers.push_back({"Cache-Control", "no-store"});
+    return out;
+  });
+  server.AddRoute("/app/api", [](const HttpRequest& r) {
+    HttpResponse out;
+    out.status = 400;
+    out.content_type = "application/json";
+    out.body = "{\"period\":\"" + r.Param("period") + "\"}";
+    return out;
+  });
+  server.AddRoute("/boom", [](const HttpRequest&) -> HttpResponse { throw std::runtime_error("no"); });
+  ASSERT_TRUE(server.Start("127.0.0.1", 0).ok());
+
+  const std::string app = Get(server.port(), "/app/managers?region=%CE%91%CE%B8%CE%AE%CE%BD%CE%B1+GR&x");
+  EXPECT_THAT(app, StartsWith("HTTP/1.1 200"));
+  EXPECT_THAT(app, HasSubstr("Cache-Control: no-store\r\n"));
+  EXPECT_THAT(app, HasSubstr("app /app/managers region=Αθήνα GR has_x=yes"));
+  const std::string api = Get(server.port(), "/app/api/report?period=2026-13&period=2026%2D12");
+  EXPECT_THAT(api, StartsWith("HTTP/1.1 400"));
+  EXPECT_THAT(api, HasSubstr("Content-Type: application/json"));
+  EXPECT_THAT(api, HasSubstr("{\"period\":\"2026-12\"}"));  // the last value counts
+  EXPECT_THAT(Get(server.port(), "/application"), StartsWith("HTTP/1.1 404"));  // not under /app
+  EXPECT_THAT(Get(server.port(), "/boom"), StartsWith("HTTP/1.1 500"));
+  EXPECT_THAT(Get(server.port(), "/healthz"), StartsWith("HTTP/1.1 200"));
+}
+
+TEST(HttpServer, ASilentConnectionDoesNotHoldUpOthers) {
+  MetricsRegistry metrics;
+  HttpServer server(&metrics, [] { return absl::OkStatus(); });
+  ASSERT_TRUE(server.Start("127.0.0.1", 0).ok());
+  // A browser's spare connection: connected, nothing sent.
+  int idle = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(server.port()));
+  ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  ASSERT_EQ(::connect(idle, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_THAT(Get(server.port(), "/healthz"), StartsWith("HTTP/1.1 200"));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(1));
+  ::close(idle);
+}
+
+TEST(HttpServer, DecodesQueries) {
+  EXPECT_EQ(ParseQuery("a=1&&b=x%20y+z&c&d=%zz"),
+            (std::vector<std::pair<std::string, std::string>>{{"a", "1"}, {"b", "x y z"}, {"c", ""}, {"d", "%zz"}}));
+  EXPECT_EQ(PercentDecode("a+b%2Fc", false), "a+b/c");
 }
 
 TEST(HttpServer, RefusesNonIpHost) {

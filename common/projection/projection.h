@@ -30,6 +30,9 @@ struct Record {
   std::string key;
   std::string value;
   std::vector<std::pair<std::string, std::string>> headers;
+  // The record's Kafka timestamp in ms since the epoch: the producer's create time, i.e. when the
+  // event was appended (the topics keep the default CreateTime). -1 when unknown.
+  int64_t timestamp_ms = -1;
 };
 
 enum class Outcome {

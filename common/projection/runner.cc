@@ -1,12 +1,16 @@
 #include "common/projection/runner.h"
 
 #include "common/base/strings.h"
+#include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
 #include "common/base/log.h"
 #include "common/kafka/dead_letter.h"
 
 namespace sales::projection {
 namespace {
+
+// Meta key of a projection's LastAppliedAt (ms since the epoch, decimal).
+std::string LastAppliedKey(const std::string& projection) { return StrCat("last-applied-at/", projection); }
 
 bool IsBadRecord(const Status& s) {
   return s.code() == absl::StatusCode::kInvalidArgument || s.code() == absl::StatusCode::kFailedPrecondition;
@@ -60,6 +64,12 @@ ProjectionRunner::ProjectionRunner(RunnerOptions options, Applier* applier, kafk
       metrics->GetGauge("sales_projection_lag_events", "Events in the log not yet applied by a projection.", l)
           .Set(p.end_offset < 0 ? -1 : static_cast<double>(std::max<int64_t>(0, p.end_offset - p.next_offset)));
     }
+    if (const int64_t ms = last_applied_ms_; ms >= 0) {
+      metrics->GetGauge("sales_projection_last_applied_timestamp_seconds",
+                        "Append time of the latest event a projection has handled (its data is as of then).",
+                        {{"projection", name_}})
+          .Set(static_cast<double>(ms) / 1000);
+    }
   });
 }
 
@@ -69,6 +79,8 @@ ProjectionRunner::~ProjectionRunner() {
 }
 
 Status ProjectionRunner::Start() {
+  ASSIGN_OR_RETURN(std::optional<std::string> last, applier_->store()->Get(Store::kMetaFamily, LastAppliedKey(name_)));
+  if (int64_t ms; last && absl::SimpleAtoi(*last, &ms)) last_applied_ms_ = ms;
   for (const auto& topic : options_.topics) {
     ASSIGN_OR_RETURN(int partitions, admin_->PartitionCount(topic, options_.kafka_timeout));
     for (int32_t p = 0; p < partitions; ++p) {
@@ -166,10 +178,14 @@ Status ProjectionRunner::ApplyBatch(std::vector<Record>& records, const std::set
       }
     }
     next[{record.topic, record.partition}] = record.offset + 1;
+    tally->last_timestamp_ms = std::max(tally->last_timestamp_ms, record.timestamp_ms);
   }
   if (!rejected->empty() && !parked) return absl::OkStatus();
   // The batch commits atomically: each partition's last offset is the only one that counts.
   for (const auto& [tp, offset] : next) batch.SetOffset(name_, tp.first, tp.second, offset);
+  if (tally->last_timestamp_ms > last_applied_ms_) {
+    batch.Put(Store::kMetaFamily, LastAppliedKey(name_), StrCat(tally->last_timestamp_ms));
+  }
   if (tally->applied) RETURN_IF_ERROR(batch.AddToCounter(AppliedCounter(name_), tally->applied));
   if (tally->duplicates) RETURN_IF_ERROR(batch.AddToCounter(DuplicateCounter(name_), tally->duplicates));
   if (tally->skipped) RETURN_IF_ERROR(batch.AddToCounter(SkippedCounter(name_), tally->skipped));
@@ -209,7 +225,14 @@ Status ProjectionRunner::ProcessBatch(std::vector<Record>& records) {
   counters_->confirmed->Inc(tally.confirmed);
   counters_->dead_lettered->Inc(static_cast<int64_t>(rejected.size()));
   for (const auto& [tp, offset] : tally.next) Advance(tp.first, tp.second, offset);
+  if (tally.last_timestamp_ms > last_applied_ms_) last_applied_ms_ = tally.last_timestamp_ms;
   return absl::OkStatus();
+}
+
+std::optional<absl::Time> ProjectionRunner::LastAppliedAt() const {
+  const int64_t ms = last_applied_ms_;
+  if (ms < 0) return std::nullopt;
+  return absl::FromUnixMillis(ms);
 }
 
 Status ProjectionRunner::DeadLetter(const Record& record, const Status& reason) {

@@ -85,6 +85,10 @@ class ProjectionRunner {
   Status WaitApplied(const std::string& topic, int32_t partition, int64_t offset, absl::Duration timeout);
 
   std::vector<PartitionProgress> Progress() const;
+  // The latest Kafka timestamp (append time) among the records this projection has handled, in
+  // any run (kept in the store with the offsets): "the data is as of this event". Unset before
+  // the first record. With Progress()'s lag it tells a reader how fresh the projection is.
+  std::optional<absl::Time> LastAppliedAt() const;
   // OK, or UNAVAILABLE with the reason when the projection is stalled (its batches have kept
   // failing for RunnerOptions::stall_after: store trouble, dead-letter topic unreachable).
   Status Health() const;
@@ -96,6 +100,7 @@ class ProjectionRunner {
   struct Counters;
   struct Tally {
     int64_t applied = 0, duplicates = 0, skipped = 0, confirmed = 0;
+    int64_t last_timestamp_ms = -1;  // the latest record timestamp committed
     std::map<std::pair<std::string, int32_t>, int64_t> next;  // offsets committed
   };
   using TopicPartitionOffset = std::tuple<std::string, int32_t, int64_t>;
@@ -123,6 +128,7 @@ class ProjectionRunner {
   std::map<std::pair<std::string, int32_t>, PartitionProgress> progress_;
   std::map<std::pair<std::string, int32_t>, int64_t> catch_up_target_;
   std::atomic<bool> caught_up_{false};
+  std::atomic<int64_t> last_applied_ms_{-1};  // LastAppliedAt; -1 unknown
 };
 
 }  // namespace sales::projection

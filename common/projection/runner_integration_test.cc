@@ -94,18 +94,28 @@ class RunnerIT : public ::testing::Test {
 };
 
 TEST_F(RunnerIT, ResumesAtStoredOffsetsAndRebuildsTheSameStateBesideTheServingOne) {
+  const absl::Time before = absl::FromUnixMillis(absl::ToUnixMillis(absl::Now()));
   Produce(200, 1, 3);
+  const absl::Time after = absl::Now();
   Replica serving({topic_}, &dead_letters_);
+  EXPECT_EQ(serving.runner->LastAppliedAt(), std::nullopt);
   ASSERT_TRUE(serving.runner->Start().ok());
   ASSERT_TRUE(serving.runner->WaitCaughtUp(absl::Seconds(60)).ok());
   EXPECT_EQ(serving.Counter(AppliedCounter("history")), 600);
+  // The data is as of the latest event's append time.
+  const std::optional<absl::Time> last = serving.runner->LastAppliedAt();
+  ASSERT_TRUE(last.has_value());
+  EXPECT_GE(*last, before);
+  EXPECT_LE(*last, after);
 
-  // Restart: resumes where it stopped, nothing applied twice.
+  // Restart: resumes where it stopped, nothing applied twice; the time of the latest event is
+  // known before anything new arrives (it is kept in the store).
   serving.runner = std::make_unique<ProjectionRunner>(
       RunnerOptions{.client = {testing::TestBootstrap(), "test", {}}, .topics = {topic_}}, serving.applier.get(),
       &dead_letters_, serving.admin.get(), &serving.metrics);
   ASSERT_TRUE(serving.runner->Start().ok());
   ASSERT_TRUE(serving.runner->WaitCaughtUp(absl::Seconds(60)).ok());
+  EXPECT_EQ(serving.runner->LastAppliedAt(), last);
 
   // A rebuild into a fresh store, started while the serving runner goes on and events keep coming.
   Replica rebuild({topic_}, &dead_letters_);

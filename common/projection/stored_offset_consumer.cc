@@ -14,6 +14,9 @@ Record ToRecord(RdKafka::Message& m) {
   r.topic = m.topic_name();
   r.partition = m.partition();
   r.offset = m.offset();
+  if (const RdKafka::MessageTimestamp ts = m.timestamp(); ts.type != RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE) {
+    r.timestamp_ms = ts.timestamp;
+  }
   if (m.key()) r.key = *m.key();
   r.value.assign(static_cast<const char*>(m.payload()), m.len());
   if (const RdKafka::Headers* h = m.headers()) {

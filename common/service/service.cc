@@ -109,6 +109,7 @@ class KitImpl final : public Kit {
   }
 
   ~KitImpl() override {
+    if (http_) http_->Stop();  // its routes may use what the service wired
     // Reverse order of construction: what the service wired, then the kit's own parts.
     while (!owned_.empty()) owned_.pop_back();
   }
@@ -162,6 +163,9 @@ class KitImpl final : public Kit {
   }
   void OnShutdown(std::function<void()> stop) override { stops_.push_back(std::move(stop)); }
   void AddConsumerStatus(const grpc_util::ConsumerStatusSource* source) override { consumers_.push_back(source); }
+  void AddHttpRoute(std::string prefix, HttpHandler handler) override {
+    http_->AddRoute(std::move(prefix), std::move(handler));
+  }
 
   // OK when ready and every check passes.
   Status Health() {
@@ -194,6 +198,7 @@ class KitImpl final : public Kit {
   std::unique_ptr<kafka::Admin> admin_;
   std::unique_ptr<kafka::KafkaPublisher> publisher_;
   std::unique_ptr<projection::ProjectionRunner> runner_;
+  std::unique_ptr<HttpServer> http_;
   std::vector<std::shared_ptr<void>> owned_;
   std::vector<std::function<void()>> stops_;
   std::vector<const grpc_util::ConsumerStatusSource*> consumers_;
@@ -241,9 +246,9 @@ Status KitImpl::Serve(projection::Projection* projection, const Wire& wire) {
   RETURN_IF_ERROR(projection->Open(*store_));
   applier_ = std::make_unique<projection::Applier>(store_.get(), projection);
 
-  HttpServer http(&metrics_, [this] { return Health(); });
-  RETURN_IF_ERROR(http.Start(http_host, http_port));
-  log::Info("http endpoint up", {{"port", http.port()}});
+  http_ = std::make_unique<HttpServer>(&metrics_, [this] { return Health(); });
+  RETURN_IF_ERROR(http_->Start(http_host, http_port));
+  log::Info("http endpoint up", {{"port", http_->port()}});
 
   log::Info("connecting to kafka", {{"bootstrap", settings_.kafka_bootstrap}});
   ASSIGN_OR_RETURN(admin_, kafka::Admin::Create(client_));
@@ -294,9 +299,9 @@ Status KitImpl::Serve(projection::Projection* projection, const Wire& wire) {
   ready_ = true;
   server->SetServing(Health().ok());
   std::thread watchdog([&] { Watchdog(server.get()); });
-  log::Info("serving", {{"grpc_port", server->port()}, {"http_port", http.port()}, {"topic", Topic(spec_.own_topic)}});
+  log::Info("serving", {{"grpc_port", server->port()}, {"http_port", http_->port()}, {"topic", Topic(spec_.own_topic)}});
   Status status = absl::OkStatus();
-  if (!settings_.ready_file.empty()) status = WriteReadyFile(settings_.ready_file, server->port(), http.port());
+  if (!settings_.ready_file.empty()) status = WriteReadyFile(settings_.ready_file, server->port(), http_->port());
 
   if (status.ok()) {
     const int sig = grpc_util::WaitForShutdownSignal();
@@ -311,7 +316,7 @@ Status KitImpl::Serve(projection::Projection* projection, const Wire& wire) {
   watchdog.join();
   server->Shutdown(absl::Seconds(5));
   for (auto it = stops_.rbegin(); it != stops_.rend(); ++it) (*it)();
-  http.Stop();
+  http_->Stop();
   runner_->Stop();
   // The service's parts go before the projection, publisher and store, in reverse order of Own.
   while (!owned_.empty()) owned_.pop_back();

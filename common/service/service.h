@@ -6,7 +6,8 @@
 //                   (Spec::declare), all validated before anything starts; a bad one exits with 2
 //   store           the RocksDB store with the column families of the service's projection
 //   HTTP            /metrics and /healthz (503 with the reason until ready, and whenever a health
-//                   check fails: stalled projection, decider waiting to resync, ...)
+//                   check fails: stalled projection, decider waiting to resync, ...), and the
+//                   routes the service adds (Kit::AddHttpRoute: e.g. reporting's dashboard)
 //   Kafka           the topics it owns (own topic, inbound topics and their dead-letter topics)
 //                   created or checked (partitions, retention: a mismatch is a clear error), the
 //                   topics of other services it reads created if missing (start order is free),
@@ -37,6 +38,7 @@
 #include "common/kafka/admin.h"
 #include "common/kafka/client_config.h"
 #include "common/kafka/publisher.h"
+#include "common/observability/http_server.h"
 #include "common/observability/metrics.h"
 #include "common/projection/projection.h"
 #include "common/projection/runner.h"
@@ -117,6 +119,11 @@ class Kit {
   // A consumer other than the projection (an intake, a command feed) to list in the Admin status
   // beside it. Must live until shutdown.
   virtual void AddConsumerStatus(const grpc_util::ConsumerStatusSource* source) = 0;
+  // Serves GET `prefix` and the paths under it on the service's HTTP port, beside /metrics and
+  // /healthz (HttpServer::AddRoute: longest prefix wins). Served as soon as it is added, also
+  // while unhealthy; stopped before the service's parts go. The handler runs on the HTTP server's
+  // threads, concurrently: it must be thread-safe.
+  virtual void AddHttpRoute(std::string prefix, HttpHandler handler) = 0;
   // Stopped at shutdown, in reverse order of registration, after gRPC stopped serving and before
   // the projection and the store close (intake consumers, schedulers).
   virtual void OnShutdown(std::function<void()> stop) = 0;

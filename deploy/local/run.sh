@@ -4,7 +4,8 @@
 # $BUILD/local (delete it for a fresh start).
 #
 # Ports (override with the environment): Kafka 19092, lead acquisition gRPC 50051, HTTP 9101,
-# first offers gRPC 50052, HTTP 9102, client support gRPC 50053, HTTP 9103.
+# first offers gRPC 50052, HTTP 9102, client support gRPC 50053, HTTP 9103, reporting gRPC 50054, HTTP 9104
+# (the sales dashboard: http://127.0.0.1:9104/dashboard/).
 set -euo pipefail
 build=${1:-build}
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -38,11 +39,11 @@ trap 'exit 0' INT TERM
 
 "$root/deploy/kafka/kafka.sh" start
 
-start_service() {  # name binary grpc_port http_port
+start_service() {  # name binary grpc_port http_port [flag...]
   local name=$1 bin=$2 grpc=$3 http=$4
   rm -f "$state/$name.ready"
   "$bin" --kafka-bootstrap="127.0.0.1:$KAFKA_PORT" --data-dir="$state/$name" \
-    --grpc-listen="127.0.0.1:$grpc" --http-listen="127.0.0.1:$http" --ready-file="$state/$name.ready" \
+    --grpc-listen="127.0.0.1:$grpc" --http-listen="127.0.0.1:$http" --ready-file="$state/$name.ready" "${@:5}" \
     2> >(tee -a "$state/$name.log" >&2) &
   pids+=($!)
   for _ in $(seq 1 600); do
@@ -57,56 +58,15 @@ start_service() {  # name binary grpc_port http_port
 start_service lead-acquisition "$build/services/lead_acquisition/lead-acquisition" "$lead_grpc" "$lead_http"
 start_service first-offers "$build/services/first_offers/first-offers" "$offers_grpc" "$offers_http"
 start_service client-support "$build/services/client_support/client-support" "$support_grpc" "$support_http"
-start_service reporting "$build/services/reporting/reporting" "$reporting_grpc" "$reporting_http"
+# The dashboard's page reads managers' names and the clients needing attention from these two.
+start_service reporting "$build/services/reporting/reporting" "$reporting_grpc" "$reporting_http" \
+  --lead-acquisition-url="http://127.0.0.1:$lead_http" --client-support-url="http://127.0.0.1:$support_http"
+echo "run: the sales dashboard (reporting): http://127.0.0.1:$reporting_http/dashboard/"
 
 # Show it working (deploy/local/demo.sh: idempotent, so every `make run` leaves the same state).
 grpcurl=$tools/grpcurl
 echo
 SALES_GRPCURL=$grpcurl DEMO_LEAD_ID_FILE="$state/demo-lead-id" "$root/deploy/local/demo.sh" "$build" "127.0.0.1:$lead_grpc"
-demo_offer() {  # lead_id: qualified -> catalogue -> first offer drafted, sent, accepted
-  local lead=$1 g="$grpcurl -plaintext -H x-actor:make-run-demo"
-  local until day
-  until=$(date -u -d "+30 days" +%Y-%m-%dT00:00:00Z)
-  day=$(date -u +%F)
-  echo "run: qualifying the lead (lead acquisition), which opens an opportunity in first offers:"
-  $g -d "{\"idempotency_key\":\"demo-qualify-$lead\",\"lead_id\":\"$lead\",\"need\":\"CRM for 12 sales people\",
-    \"budget\":\"10k EUR\",\"timeline\":\"Q1\",\"decision_maker\":\"owner\"}" \
-    "127.0.0.1:$lead_grpc" sales.api.v1.LeadAcquisition/QualifyLead >/dev/null || true
-  $g -d '{"idempotency_key":"demo-product-crm-pro","code":"crm-pro","name":"CRM Pro, άδεια χρήστη",
-    "list_price":{"units":"4990","currency":"EUR"},"unit_cost":{"units":"1200","currency":"EUR"}}' \
-    "127.0.0.1:$offers_grpc" sales.api.v1.FirstOffers/UpsertProduct >/dev/null
-  for _ in $(seq 1 50); do  # the qualification travels through sales.leads
-    $g -d "{\"lead_id\":\"$lead\"}" "127.0.0.1:$offers_grpc" sales.api.v1.FirstOffers/GetOpportunity \
-      >/dev/null 2>&1 && break
-    sleep 0.1
-  done
-  echo "run: drafting, sending and accepting a first offer (first offers):"
-  local reply offer
-  reply=$($g -d "{\"idempotency_key\":\"demo-offer-$lead-$day\",\"lead_id\":\"$lead\",\"terms\":{\"currency\":\"EUR\",
-    \"lines\":[{\"product_code\":\"crm-pro\",\"quantity\":\"12\",\"discount_bp\":500}],\"valid_until\":\"$until\",
-    \"payment_terms\":\"PAYMENT_TERMS_NET_30\"}}" "127.0.0.1:$offers_grpc" sales.api.v1.FirstOffers/DraftOffer) || return 0
-  offer=$(echo "$reply" | sed -n 's/.*"offer_id": "\([^"]*\)".*/\1/p')
-  $g -d "{\"idempotency_key\":\"demo-send-$offer\",\"offer_id\":\"$offer\"}" "127.0.0.1:$offers_grpc" \
-    sales.api.v1.FirstOffers/SendOffer >/dev/null || true
-  $g -d "{\"idempotency_key\":\"demo-accept-$offer\",\"offer_id\":\"$offer\"}" "127.0.0.1:$offers_grpc" \
-    sales.api.v1.FirstOffers/AcceptOffer || true
-  $g -d "{\"offer_id\":\"$offer\"}" "127.0.0.1:$offers_grpc" sales.api.v1.FirstOffers/GetOffer || true
-}
-demo_client() {  # lead_id: the accepted offer opened a client; a PBX call from its number
-  local lead=$1 g="$grpcurl -plaintext -H x-actor:make-run-demo" client=""
-  for _ in $(seq 1 50); do  # the acceptance travels through sales.offers
-    client=$($g -d "{\"lead_id\":\"$lead\"}" "127.0.0.1:$support_grpc" sales.api.v1.ClientSupport/GetClient \
-      2>/dev/null | sed -n 's/.*"client_id": "\([^"]*\)".*/\1/p') && [ -n "$client" ] && break
-    sleep 0.1
-  done
-  [ -n "$client" ] || { echo "run: client support has not opened the client yet"; return 0; }
-  echo "$client" >"$state/demo-client-id"
-  echo "run: the accepted offer opened client $client (client support); a PBX call record from its number:"
-  echo '{"schema_version":1,"call_id":"demo-call-1","from":"210 555 0101","to":"+30 210 000 0000","direction":"inbound","started_at":"2026-11-26T09:15:00+02:00","duration_seconds":240,"answered":true,"extension":"201"}' \
-    | kcat -b "127.0.0.1:$KAFKA_PORT" -P -t telephony.calls.inbound
-  sleep 1
-  $g -d "{\"client_id\":\"$client\"}" "127.0.0.1:$support_grpc" sales.api.v1.ClientSupport/GetClient || true
-}
 demo_report() {  # a company revenue target for this month, and where it stands
   local g="$grpcurl -plaintext -H x-actor:make-run-demo" month
   month=$(date -u +%Y-%m)
@@ -118,15 +78,13 @@ demo_report() {  # a company revenue target for this month, and where it stands
   $g -d "{\"period\":\"$month\",\"metric\":\"PLAN_METRIC_REVENUE\"}" "127.0.0.1:$reporting_grpc" \
     sales.api.v1.Reporting/GetPlanVsActual || true
 }
-lead_id=$(cat "$state/demo-lead-id")
-demo_offer "$lead_id"
-demo_client "$lead_id"
-"$root/deploy/local/demo-history.sh" "$grpcurl" "127.0.0.1:$KAFKA_PORT" "127.0.0.1:$lead_grpc" "127.0.0.1:$offers_grpc" \
-  "127.0.0.1:$support_grpc" "127.0.0.1:$reporting_grpc" "$(cat "$state/demo-client-id" 2>/dev/null)"
+"$root/deploy/local/demo-sales.sh" "$grpcurl" "127.0.0.1:$KAFKA_PORT" "127.0.0.1:$lead_grpc" "127.0.0.1:$offers_grpc" \
+  "127.0.0.1:$support_grpc" "127.0.0.1:$reporting_grpc" "$(cat "$state/demo-lead-id")" "$state"
 demo_report
 cat <<MSG
 
-The platform is running. Paste the README's examples into another terminal, top to bottom
+The platform is running. The sales dashboard: http://127.0.0.1:$reporting_http/dashboard/
+Paste the README's examples into another terminal, top to bottom
 (grpcurl is in $tools, not on PATH: export PATH="$tools:\$PATH"). Or try:
   $grpcurl -plaintext 127.0.0.1:$lead_grpc list
   $grpcurl -plaintext 127.0.0.1:$offers_grpc list sales.api.v1.FirstOffers

@@ -6,6 +6,7 @@
 #include "common/kafka/client_config.h"
 #include "common/schedule/scheduler.h"
 #include "common/service/service.h"
+#include "services/client_support/api/attention_http.h"
 #include "services/client_support/api/grpc_service.h"
 #include "services/client_support/projection/clients_projection.h"
 
@@ -100,6 +101,8 @@ int RunService(int argc, char** argv) {
 
     auto* queries = kit.Own(std::make_unique<ClientQueries>(&kit.store(), &kit.clock(), HealthRules()));
     auto* service = kit.Own(std::make_unique<ClientSupportService>(commands, queries, &kit.metrics()));
+    // The attention list for the reporting dashboard's clients page (read by the browser).
+    kit.AddHttpRoute(kAttentionPath, [queries](const HttpRequest& r) { return AttentionList(*queries, r); });
     return service::Parts{.services = {service}};
   });
 }

@@ -4,6 +4,7 @@
 #include "common/base/strings.h"
 #include "common/service/service.h"
 #include "services/lead_acquisition/api/grpc_service.h"
+#include "services/lead_acquisition/api/roster_http.h"
 #include "services/lead_acquisition/intake/intake.h"
 #include "services/lead_acquisition/projection/lead_projection.h"
 
@@ -47,6 +48,8 @@ int RunService(int argc, char** argv) {
 
     auto* queries = kit.Own(std::make_unique<LeadQueries>(&kit.store()));
     auto* service = kit.Own(std::make_unique<LeadAcquisitionService>(commands, queries, &kit.metrics()));
+    // The roster by name for the reporting dashboard's pages (read by the browser).
+    kit.AddHttpRoute(kRosterPath, [queries](const HttpRequest& r) { return ManagerRoster(*queries, r); });
     return service::Parts{.services = {service}};
   });
 }

@@ -1,14 +1,17 @@
 #include "services/reporting/app.h"
 
+#include "common/base/log.h"
 #include "common/money/money.h"
 #include "common/service/service.h"
 #include "services/reporting/api/grpc_service.h"
+#include "services/reporting/dashboard/dashboard_http.h"
 #include "services/reporting/projection/reporting_projection.h"
 
 namespace sales::reporting {
 
 int RunService(int argc, char** argv) {
-  std::string currency, time_zone, stage_probabilities;
+  std::string currency, time_zone, stage_probabilities, dashboard_dir, client_support_url,
+      lead_acquisition_url;
   int64_t concentration_threshold = 0, call_return_hours = 0;
   ReportSettings settings;
   ReportingProjection projection;
@@ -33,6 +36,18 @@ int RunService(int argc, char** argv) {
                                 "the HHI of client revenue above which concentration is flagged", &concentration_threshold);
                        c.AddInt("call-return-hours", "SALES_CALL_RETURN_HOURS", 4, 1, 720,
                                 "hours within which a missed inbound call counts as returned", &call_return_hours);
+                       c.AddString("dashboard-dir", "SALES_DASHBOARD_DIR", SALES_DASHBOARD_DEFAULT_DIR,
+                                   "folder of the dashboard's page, script and charting library (served at "
+                                   "/dashboard/ on the HTTP port; the build fills it)",
+                                   &dashboard_dir);
+                       c.AddString("client-support-url", "SALES_CLIENT_SUPPORT_URL", "http://127.0.0.1:9103",
+                                   "client support's HTTP address, from which the dashboard's page reads the "
+                                   "clients needing attention (in the browser: the services stay apart)",
+                                   &client_support_url);
+                       c.AddString("lead-acquisition-url", "SALES_LEAD_ACQUISITION_URL", "http://127.0.0.1:9101",
+                                   "lead acquisition's HTTP address, from which the dashboard's page reads the "
+                                   "managers' names",
+                                   &lead_acquisition_url);
                      },
                      .configure = [&]() -> Status {
                        if (!IsCurrency(currency)) {
@@ -57,9 +72,21 @@ int RunService(int argc, char** argv) {
     kit.AddHealthCheck([commands] { return commands->Health(); });
     auto* queries = kit.Own(std::make_unique<ReportQueries>(&kit.store(), &kit.clock(), settings));
     auto* funnel = kit.Own(std::make_unique<FunnelReports>(&kit.store(), &kit.clock(), settings));
-    auto* scorecards = kit.Own(std::make_unique<Scorecards>(&kit.store(), &kit.clock(), std::move(settings)));
+    auto* scorecards = kit.Own(std::make_unique<Scorecards>(&kit.store(), &kit.clock(), settings));
     auto* service =
         kit.Own(std::make_unique<ReportingService>(commands, queries, funnel, scorecards, &kit.metrics()));
+    // The dashboard: the same reports as web pages on the HTTP port (services/reporting/web/).
+    auto* board = kit.Own(std::make_unique<dashboard::Dashboard>(
+        Reports{queries, funnel, scorecards}, &kit.runner(), &kit.clock(),
+        dashboard::DashboardOptions{.web_dir = dashboard_dir, .reporting_currency = currency,
+                                     .time_zone = time_zone,
+                                     .concentration_threshold = concentration_threshold,
+                                     .client_support_url = client_support_url,
+                                     .lead_acquisition_url = lead_acquisition_url}));
+    if (Status s = board->CheckFiles(); !s.ok()) {
+      log::Warn("the dashboard cannot be shown", {{"reason", std::string(s.message())}});
+    }
+    kit.AddHttpRoute("/dashboard", [board](const HttpRequest& r) { return board->Handle(r); });
     return service::Parts{.services = {service}};
   });
 }
