@@ -38,20 +38,20 @@ api::v1::CaptureLeadRequest CaptureRequest(const std::string& run, int64_t i) {
   return r;
 }
 
-kafka::OutgoingMessage CapturedMessage(const std::string& topic, const api::v1::CaptureLeadRequest& request) {
+kafka::OutgoingMessage CapturedMessage(const std::string& topic, const api::v1::CaptureLeadRequest& request,
+                                       const Clock& clock, const std::vector<store::v1::ManagerState>& managers) {
   // What LeadCommands::CaptureLead does for a new lead, minus the store and the publisher.
   api::v1::CaptureLeadRequest without_key = request;
   without_key.clear_idempotency_key();
   const std::string lead_id = lead_acquisition::LeadIdFor(request.idempotency_key());
-  // No manager registered: the service's automatic assignment leaves the lead unassigned.
   lead_acquisition::LeadEvent payload = lead_acquisition::DecideCapture(
       request, lead_acquisition::ChooseManager(
-                   request.region(), {request.product_interest().begin(), request.product_interest().end()}, {}));
+                   request.region(), {request.product_interest().begin(), request.product_interest().end()}, managers));
   events::EventContext context{NewUuid(), StrCat("CaptureLead:", request.idempotency_key()), "sales-bench",
                                request.idempotency_key(), "lead-acquisition"};
   EventEnvelope e = events::NewEnvelope(lead_acquisition::kLeadAggregate, lead_id, 1,
                                         lead_acquisition::EventTypeOf(payload), lead_acquisition::kSchemaVersion,
-                                        context, SystemClock());
+                                        context, clock);
   e.set_command_hash(lead_acquisition::CommandHash(without_key));
   *e.mutable_lead() = std::move(payload);
   return {topic, lead_id, events::Encode(e),

@@ -7,8 +7,12 @@
 #include <cstdint>
 #include <string>
 
+#include <vector>
+
+#include "common/base/clock.h"
 #include "common/kafka/publisher.h"
 #include "sales/api/v1/lead_acquisition.pb.h"
+#include "sales/store/v1/lead_acquisition.pb.h"
 
 namespace sales::bench {
 
@@ -18,8 +22,11 @@ namespace sales::bench {
 api::v1::CaptureLeadRequest CaptureRequest(const std::string& run, int64_t i);
 
 // The message lead acquisition appends for `request` (key = lead id, value = the encoded
-// LeadCaptured envelope, the same headers), on `topic`.
-kafka::OutgoingMessage CapturedMessage(const std::string& topic, const api::v1::CaptureLeadRequest& request);
+// LeadCaptured envelope, the same headers), on `topic`: captured at `clock`'s time and assigned as
+// the service would with `managers` registered (none: unassigned).
+kafka::OutgoingMessage CapturedMessage(const std::string& topic, const api::v1::CaptureLeadRequest& request,
+                                       const Clock& clock = SystemClock(),
+                                       const std::vector<store::v1::ManagerState>& managers = {});
 
 // The projection row the lead projection writes for that event (serialized sales.api.v1.Lead).
 std::string LeadRow(const kafka::OutgoingMessage& captured);

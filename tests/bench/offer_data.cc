@@ -3,7 +3,6 @@
 #include <cstdlib>
 
 #include "absl/time/clock.h"
-#include "common/base/clock.h"
 #include "common/base/strings.h"
 #include "common/events/envelope.h"
 #include "services/first_offers/domain/offer.h"
@@ -73,11 +72,11 @@ api::v1::DraftOfferRequest DraftRequest(const std::string& run, int64_t i, const
   return r;
 }
 
-OfferData::OfferData(std::string run)
+OfferData::OfferData(std::string run, absl::Time start)
     : run_(std::move(run)),
-      valid_until_(absl::Now() + absl::Hours(24 * 30)),
-      lead_events_("lead-acquisition", &SystemClock()),
-      offer_events_("first-offers", &SystemClock()) {
+      clock_(start),
+      lead_events_("lead-acquisition", &clock_),
+      offer_events_("first-offers", &clock_) {
   const api::v1::UpsertProductRequest r = ProductRequest(run_);
   product_event_ = offer_events_.New(fo::kProductAggregate, r.code(), 1, "", fo::kSchemaVersion, "UpsertProduct",
                                      r.idempotency_key(), command::HashWithoutKey(r), {"bench", "sales-bench"});
@@ -101,7 +100,14 @@ std::string OfferData::QualifiedLead(const std::string& leads_topic, int64_t i,
                                      std::vector<kafka::OutgoingMessage>* out) {
   // Captured as lead_data.cc builds it (what CaptureLead appends), then qualified as QualifyLead
   // decides it on that lead.
-  kafka::OutgoingMessage captured_message = CapturedMessage(leads_topic, CaptureRequest(run_, i));
+  std::vector<store::v1::ManagerState> managers;
+  if (!manager_id_.empty()) {
+    store::v1::ManagerState& m = managers.emplace_back();
+    m.set_manager_id(manager_id_);
+    m.set_active(true);
+    m.add_regions(std::string(1, '*'));  // not the literal: g++ 12 warns falsely (-Wrestrict)
+  }
+  kafka::OutgoingMessage captured_message = CapturedMessage(leads_topic, CaptureRequest(run_, i), clock_, managers);
   const events::v1::EventEnvelope captured = OrDie(events::Decode(captured_message.value), "a captured lead");
   std::optional<la::Lead> lead;
   OrDie(la::EvolveLead(lead, captured), "a captured lead");
@@ -128,14 +134,14 @@ std::string OfferData::QualifiedLead(const std::string& leads_topic, int64_t i,
   return lead->lead_id();
 }
 
-int OfferData::Offer(const std::string& offers_topic, int64_t i, bool sent, bool accepted,
+int OfferData::Offer(const std::string& offers_topic, int64_t i, OfferEnd end,
                      std::vector<kafka::OutgoingMessage>* out) {
   const fo::ProductLookup products = [this](const std::string& code) -> StatusOr<std::optional<fo::ProductState>> {
     if (code != product_.code()) return std::optional<fo::ProductState>();
     return std::optional<fo::ProductState>(product_);
   };
   const command::Caller caller{StrCat("bench-", i), "sales-bench"};
-  const api::v1::DraftOfferRequest draft = DraftRequest(run_, i, lead_->lead_id(), valid_until_);
+  const api::v1::DraftOfferRequest draft = DraftRequest(run_, i, lead_->lead_id(), clock_.Now() + absl::Hours(24 * 30));
   const std::string id = fo::OfferIdFor(draft.idempotency_key());
   std::optional<fo::OfferState> offer;
   int count = 0;
@@ -150,21 +156,39 @@ int OfferData::Offer(const std::string& offers_topic, int64_t i, bool sent, bool
   };
   append(OrDie(fo::DecideDraft(lead_, draft, products), "a draft"), "DraftOffer", draft.idempotency_key(),
          command::HashWithoutKey(draft));
-  if (sent) {
+  if (end == OfferEnd::kWithdrawn) {
+    api::v1::WithdrawOfferRequest withdraw;
+    withdraw.set_idempotency_key(StrCat("bench-", run_, "-withdraw-", i));
+    withdraw.set_offer_id(id);
+    withdraw.set_expected_version(offer->version());
+    withdraw.set_reason("The client asked for a different bundle.");
+    append(OrDie(fo::DecideWithdraw(*offer, withdraw), "a withdrawal"), "WithdrawOffer", withdraw.idempotency_key(),
+           command::HashWithoutKey(withdraw));
+  }
+  if (end == OfferEnd::kSent || end == OfferEnd::kAccepted || end == OfferEnd::kRejected) {
     api::v1::SendOfferRequest send;
     send.set_idempotency_key(StrCat("bench-", run_, "-send-", i));
     send.set_offer_id(id);
     send.set_expected_version(offer->version());
-    append(OrDie(fo::DecideSend(*offer, absl::Now()), "a send"), "SendOffer", send.idempotency_key(),
+    append(OrDie(fo::DecideSend(*offer, clock_.Now()), "a send"), "SendOffer", send.idempotency_key(),
            command::HashWithoutKey(send));
   }
-  if (sent && accepted) {
+  if (end == OfferEnd::kRejected) {
+    api::v1::RejectOfferRequest reject;
+    reject.set_idempotency_key(StrCat("bench-", run_, "-reject-", i));
+    reject.set_offer_id(id);
+    reject.set_expected_version(offer->version());
+    reject.set_reason(events::v1::REJECTION_REASON_PRICE);
+    append(OrDie(fo::DecideReject(*offer, reject), "a rejection"), "RejectOffer", reject.idempotency_key(),
+           command::HashWithoutKey(reject));
+  }
+  if (end == OfferEnd::kAccepted) {
     api::v1::AcceptOfferRequest accept;
     accept.set_idempotency_key(StrCat("bench-", run_, "-accept-", i));
     accept.set_offer_id(id);
     accept.set_expected_version(offer->version());
     accept.set_note("Signed order form received.");
-    append(OrDie(fo::DecideAccept(*offer, accept, lead_converted_, absl::Now()), "an acceptance"), "AcceptOffer",
+    append(OrDie(fo::DecideAccept(*offer, accept, lead_converted_, clock_.Now()), "an acceptance"), "AcceptOffer",
            accept.idempotency_key(), command::HashWithoutKey(accept));
     lead_converted_ = true;
   }

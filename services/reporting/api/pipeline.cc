@@ -47,30 +47,8 @@ const PipelineStep* StepAt(const OfferPipeline& o, absl::Time at, absl::Time as_
   return out;
 }
 
-// The offer at `step` as facts, one per product (for the filters and the dimension's key).
-std::vector<Fact> LinesOf(const OfferPipeline& o, const PipelineStep& step) {
-  Fact base;
-  base.set_manager_id(o.manager_id());
-  base.set_region(o.region());
-  base.set_source(o.source());
-  base.set_client_id(o.client_id());
-  base.set_client_label(o.client_label());
-  if (step.lines().empty()) {
-    *base.mutable_amount() = step.value();
-    return {base};
-  }
-  std::vector<Fact> out;
-  for (const auto& line : step.lines()) {
-    Fact f = base;
-    f.set_product_code(line.product_code());
-    *f.mutable_amount() = line.net();
-    out.push_back(std::move(f));
-  }
-  return out;
-}
-
 struct StageCell {
-  std::set<std::string> offers;
+  int64_t offers = 0;
   std::map<std::string, __int128> value;  // per currency
 };
 
@@ -82,6 +60,7 @@ struct Outcomes {
 // The pipeline at one moment.
 struct Snapshot {
   std::map<std::pair<std::string, PipelineStage>, StageCell> rows;  // (key, stage)
+  int64_t offers = 0;                                                // in all rows, each once
   std::map<std::string, std::string> labels;
   std::map<PipelineStage, Outcomes> history;  // offers closed in the window that reached the stage
 };
@@ -102,7 +81,7 @@ Snapshot TakeSnapshot(const std::vector<OfferPipeline>& offers, absl::Time at, a
   for (const OfferPipeline& o : offers) {
     const PipelineStep* step = StepAt(o, at, as_of);
     if (step == nullptr) continue;
-    std::vector<Fact> lines = LinesOf(o, *step);
+    std::vector<Fact> lines = PipelineLines(o, *step);
     lines.erase(std::remove_if(lines.begin(), lines.end(), [&](const Fact& f) { return !Matches(f, filters); }),
                 lines.end());
     if (lines.empty()) continue;
@@ -110,15 +89,72 @@ Snapshot TakeSnapshot(const std::vector<OfferPipeline>& offers, absl::Time at, a
       if (events::FromProto(step->occurred_at()) > at - kWinRateWindow) AddClosed(o, *step, s);
       continue;
     }
+    ++s.offers;
+    std::set<std::string> keys;  // the offer counts once in each of its rows
     for (const Fact& line : lines) {
       const std::string key = KeyOf(line, by);
       StageCell& cell = s.rows[{key, step->stage()}];
-      cell.offers.insert(o.offer_id());
-      cell.value[line.amount().currency()] += line.amount().units();
       if (by == events::v1::PLAN_DIMENSION_CLIENT && !o.client_label().empty()) s.labels[key] = o.client_label();
+      cell.value[line.amount().currency()] += line.amount().units();
+      if (keys.insert(key).second) ++cell.offers;
     }
   }
   return s;
+}
+
+// The pipeline at `at` as of `as_of` from the open sums (projection/pipeline.h), when they can
+// answer: no step of any offer occurred or was recorded after the earlier of the two (they are
+// the pipeline as known now), `by` is not CLIENT, and the filters are none or one on `by` (or
+// on any dimension of the sums when `by` is COMPANY). Without history (measured probabilities).
+StatusOr<std::optional<Snapshot>> SnapshotFromSums(const Store& store, absl::Time at, absl::Time as_of,
+                                                   PlanDimension by, const api::v1::ReportFilters& filters) {
+  if (by == events::v1::PLAN_DIMENSION_CLIENT) return std::optional<Snapshot>();
+  PlanDimension read = by;
+  std::string only;
+  int given = 0;
+  for (PlanDimension d : kCellDimensions) {
+    const std::string value = FilterOn(d, filters);
+    if (value.empty()) continue;
+    ++given;
+    read = d;
+    only = value;
+  }
+  if (given > 1 || read == events::v1::PLAN_DIMENSION_CLIENT ||
+      (given == 1 && by != events::v1::PLAN_DIMENSION_COMPANY && by != read)) {
+    return std::optional<Snapshot>();
+  }
+  ASSIGN_OR_RETURN(std::optional<std::string> latest, store.Get(kSettingsFamily, kPipelineLatestSetting));
+  const std::optional<int64_t> latest_nanos = latest ? DecodeInt64(*latest) : std::nullopt;
+  if (latest && (!latest_nanos || absl::FromUnixNanos(*latest_nanos) > std::min(at, as_of))) {
+    return std::optional<Snapshot>();
+  }
+  Snapshot s;
+  Status inner = absl::OkStatus();
+  const std::string prefix = OpenPipelinePrefix(read);
+  RETURN_IF_ERROR(store.ScanFrom(kOpenPipelineFamily, prefix, [&](std::string_view key, std::string_view value) {
+    if (!key.starts_with(prefix)) return false;
+    const std::optional<OpenPipelineCell> cell = DecodeOpenPipelineKey(key);
+    const std::optional<std::vector<int64_t>> sums = DecodeSums(value);
+    if (!cell || !sums || sums->size() != kPipelineSums) {
+      inner = absl::DataLossError("stored open pipeline sums are corrupt");
+      return false;
+    }
+    if ((!only.empty() && cell->key != only) || ((*sums)[kPipelineOffers] == 0 && (*sums)[kPipelineValue] == 0)) {
+      return true;
+    }
+    StageCell& row = s.rows[{by == events::v1::PLAN_DIMENSION_COMPANY ? "" : cell->key, cell->stage}];
+    row.offers += (*sums)[kPipelineOffers];
+    row.value[cell->currency] += (*sums)[kPipelineValue];
+    if (read == events::v1::PLAN_DIMENSION_COMPANY || !only.empty()) s.offers += (*sums)[kPipelineOffers];
+    return true;
+  }));
+  RETURN_IF_ERROR(inner);
+  if (read != events::v1::PLAN_DIMENSION_COMPANY && only.empty()) {  // each offer once: the company's count
+    ASSIGN_OR_RETURN(std::optional<Snapshot> company,
+                     SnapshotFromSums(store, at, as_of, events::v1::PLAN_DIMENSION_COMPANY, filters));
+    s.offers = company ? company->offers : 0;
+  }
+  return std::optional<Snapshot>(std::move(s));
 }
 
 api::v1::StageProbability OddsOf(PipelineStage stage, const Snapshot& s, const SalesReportRules& rules) {
@@ -151,7 +187,6 @@ api::v1::PipelinePeriod ToApi(const Period& period, absl::Time at, const Snapsho
     used[stage] = out.probabilities().rbegin()->probability();
   }
   const absl::CivilDay day = absl::ToCivilDay(at, settings.time_zone);
-  std::set<std::string> offers;
   __int128 value = 0, weighted = 0;
   std::map<std::string, __int128> unconverted;
   for (const auto& [key_stage, cell] : s.rows) {
@@ -170,15 +205,14 @@ api::v1::PipelinePeriod ToApi(const Period& period, absl::Time at, const Snapsho
     auto label = s.labels.find(key_stage.first);
     row->set_label(label != s.labels.end() ? label->second : key_stage.first);
     row->set_stage(static_cast<api::v1::PipelineStage>(key_stage.second));
-    row->set_offers(static_cast<int64_t>(cell.offers.size()));
+    row->set_offers(cell.offers);
     *row->mutable_value() = ToMoney(units, settings.currency);
     row->set_probability(used[key_stage.second]);
     *row->mutable_weighted_value() = ToMoney(row_weighted, settings.currency);
-    offers.insert(cell.offers.begin(), cell.offers.end());
     value += units;
     weighted += row_weighted;
   }
-  out.set_offers(static_cast<int64_t>(offers.size()));
+  out.set_offers(s.offers);
   *out.mutable_value() = ToMoney(value, settings.currency);
   *out.mutable_weighted_value() = ToMoney(weighted, settings.currency);
   ListUnconverted(unconverted, out.mutable_unconverted());
@@ -210,19 +244,32 @@ StatusOr<api::v1::PipelineResponse> ReportQueries::GetPipeline(const api::v1::Pi
   return out;
 }
 
+StatusOr<api::v1::PipelinePeriod> PipelineNow(const Store& store, const ReportSettings& settings, absl::Time as_of,
+                                              PlanDimension by, const api::v1::ReportFilters& filters,
+                                              bool from_offers) {
+  // Closed offers only matter for a stage whose probability is measured, and for offers open at
+  // `as_of` whose closing was recorded later: with every stage configured, a short scan. With
+  // every stage configured the open sums answer as known now (the usual as-of time).
+  const bool measured = settings.sales.stage_probabilities.size() < OpenStages().size();
+  std::optional<Snapshot> snapshot;
+  if (!measured && !from_offers) {
+    ASSIGN_OR_RETURN(snapshot, SnapshotFromSums(store, as_of, as_of, by, filters));
+  }
+  if (!snapshot) {
+    ASSIGN_OR_RETURN(std::vector<OfferPipeline> offers, LoadOffers(store, measured ? as_of - kWinRateWindow : as_of));
+    snapshot = TakeSnapshot(offers, as_of, as_of, by, filters);
+  }
+  ASSIGN_OR_RETURN(Rates rates, Rates::Load(store, as_of));
+  return ToApi(Period{}, as_of, *snapshot, rates, settings);
+}
+
 Status AddWeightedForecast(const Store& store, const ReportSettings& settings, const api::v1::PlanVsActualRequest& r,
                            absl::Time as_of, api::v1::PlanVsActualResponse& out) {
   if (r.metric() != events::v1::PLAN_METRIC_REVENUE) return absl::OkStatus();
   const PlanDimension by = r.by() == events::v1::PLAN_DIMENSION_UNSPECIFIED ? events::v1::PLAN_DIMENSION_COMPANY : r.by();
-  // Closed offers only matter for a stage whose probability is measured, and for offers open at
-  // `as_of` whose closing was recorded later: with every stage configured, a short scan.
-  const bool measured = settings.sales.stage_probabilities.size() < OpenStages().size();
-  ASSIGN_OR_RETURN(std::vector<OfferPipeline> offers, LoadOffers(store, measured ? as_of - kWinRateWindow : as_of));
-  ASSIGN_OR_RETURN(Rates rates, Rates::Load(store, as_of));
-  const Snapshot snapshot = TakeSnapshot(offers, as_of, as_of, by, r.filters());
+  ASSIGN_OR_RETURN(const api::v1::PipelinePeriod pipeline, PipelineNow(store, settings, as_of, by, r.filters()));
   std::map<std::string, int64_t> weighted;  // per key
   std::map<std::string, std::string> labels;
-  const api::v1::PipelinePeriod pipeline = ToApi(Period{}, as_of, snapshot, rates, settings);
   for (const auto& row : pipeline.rows()) {
     weighted[row.key()] += row.weighted_value().units();
     labels[row.key()] = row.label();

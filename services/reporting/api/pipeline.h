@@ -10,6 +10,13 @@ namespace sales::reporting {
 // Sets `weighted_forecast_amount` on every row of a revenue report `out` (of request `r`, as of
 // `as_of`): the actual, plus the weighted pipeline at `as_of` in the period or bucket that
 // contains it; adds a row for a key that has open offers and no row yet. Other metrics: unchanged.
+// The pipeline at `as_of` as known then, with no dynamics: from the open sums when they can answer
+// (every stage's probability configured and SnapshotFromSums's conditions in pipeline.cc) unless
+// `from_offers`, else from the offers' rows. Both give the same rows and totals (tests compare).
+StatusOr<api::v1::PipelinePeriod> PipelineNow(const Store& store, const ReportSettings& settings, absl::Time as_of,
+                                              PlanDimension by, const api::v1::ReportFilters& filters,
+                                              bool from_offers = false);
+
 [[nodiscard]] Status AddWeightedForecast(const Store& store, const ReportSettings& settings,
                                          const api::v1::PlanVsActualRequest& r, absl::Time as_of,
                                          api::v1::PlanVsActualResponse& out);

@@ -216,7 +216,7 @@ StatusOr<CellSums> SumCells(const Store& store, const CellQuery& q, absl::TimeZo
     ASSIGN_OR_RETURN(CellSums scanned, FromFacts(store, q, tz));
     sums = std::move(scanned);
   }
-  if (q.by == events::v1::PLAN_DIMENSION_CLIENT) {
+  if (q.by == events::v1::PLAN_DIMENSION_CLIENT && q.client_labels) {
     for (const auto& [cell, sum] : sums->cells) {
       if (cell.key.empty() || sums->labels.count(cell.key)) continue;
       ASSIGN_OR_RETURN(std::optional<store::v1::ClientLabel> label,

@@ -82,6 +82,7 @@ struct CellQuery {
   api::v1::ReportFilters filters;    // facts matching every filter; with a filter on `by`, only that key
   absl::Time as_of = absl::InfiniteFuture();  // facts recorded after it are left out
   bool scan_facts = false;           // read every fact instead of the roll-ups (tests compare the two)
+  bool client_labels = true;         // by CLIENT: load every client's label (CellSums::labels)
 };
 
 struct CellSums {

@@ -81,43 +81,112 @@ api::v1::ClientRevenuePeriod ClientRevenueOf(const Period& p, const KeySums& all
   return out;
 }
 
-// The figures of the trailing year ending with `p`'s last day.
-api::v1::Concentration ConcentrationOf(const Period& p, const CellSums& cells, const Rates& rates,
-                                       const ReportSettings& settings) {
-  const auto index_of = [&](const Period& window, KeySums& sums) {
-    sums = SumConverted(cells, window, rates, settings.currency);
-    std::vector<__int128> revenues;
-    for (const auto& [client, c] : sums.rows) revenues.push_back(c.revenue);
-    return Concentrate(revenues);
+// The sale cells of a concentration request by client, converted once (per cell, at the rate of
+// its day) and in day order, so that each trailing year adds up a range of them into a vector
+// indexed by client: no map of clients per window (a year may have a hundred thousand clients and
+// a year in months asks for 26 windows).
+class ClientDays {
+ public:
+  ClientDays(const CellSums& cells, const Rates& rates, const std::string& currency) {
+    std::map<std::string_view, uint32_t> index;
+    for (const auto& [at, cell] : cells.cells) {
+      auto [it, added] = index.try_emplace(at.key, static_cast<uint32_t>(clients_.size()));
+      if (added) clients_.push_back(&at.key);
+      entries_.push_back(Entry{at.day, it->second, &at.currency, cell.amount,
+                               ToReportingUnits(cell.amount, at.currency, at.day, rates, currency)});
+    }
+  }
+
+  struct Window {
+    std::vector<__int128> revenue;   // per client index; meaningful for `clients` only
+    std::vector<uint32_t> clients;   // those with a cell in the window, in order of index
+    __int128 total = 0;
+    std::map<std::string, __int128> unconverted;
   };
+  Window Sum(const Period& window) const {
+    Window w;
+    w.revenue.assign(clients_.size(), 0);
+    std::vector<bool> seen(clients_.size(), false);
+    auto it = std::lower_bound(entries_.begin(), entries_.end(), window.first,
+                               [](const Entry& e, absl::CivilDay d) { return e.day < d; });
+    for (; it != entries_.end() && it->day <= window.last; ++it) {
+      if (!seen[it->client]) {
+        seen[it->client] = true;
+        w.clients.push_back(it->client);
+      }
+      if (!it->converted) {
+        w.unconverted[*it->currency] += it->amount;
+        continue;
+      }
+      w.revenue[it->client] += *it->converted;
+      w.total += *it->converted;
+    }
+    std::sort(w.clients.begin(), w.clients.end());
+    return w;
+  }
+  const std::string& client(uint32_t i) const { return *clients_[i]; }
+
+ private:
+  struct Entry {
+    absl::CivilDay day;
+    uint32_t client;
+    const std::string* currency;
+    __int128 amount;
+    std::optional<__int128> converted;
+  };
+  std::vector<Entry> entries_;               // in day order (the cells' order)
+  std::vector<const std::string*> clients_;  // index -> client id (keys of the cells)
+};
+
+ConcentrationIndex IndexOf(const ClientDays::Window& w) {
+  std::vector<__int128> revenues;
+  revenues.reserve(w.clients.size());
+  for (uint32_t c : w.clients) revenues.push_back(w.revenue[c]);
+  return Concentrate(revenues);
+}
+
+// The figures of the trailing year ending with `p`'s last day. `labels`: a client's label once
+// loaded (only the five largest of a window are shown).
+StatusOr<api::v1::Concentration> ConcentrationOf(const Period& p, const ClientDays& days, const Store& store,
+                                                 const ReportSettings& settings,
+                                                 std::map<std::string, std::string>& labels) {
   api::v1::Concentration out;
   *out.mutable_period() = ToProto(p);
   const Period window = TrailingYear(p.last);
   *out.mutable_window() = ToProto(window);
-  KeySums sums, before;
-  const ConcentrationIndex index = index_of(window, sums);
-  const ConcentrationIndex previous = index_of(TrailingYear(PrecedingPeriod(p).last), before);
-  *out.mutable_revenue() = ToMoney(sums.revenue, settings.currency);
+  const ClientDays::Window sums = days.Sum(window);
+  const ConcentrationIndex index = IndexOf(sums);
+  const ConcentrationIndex previous = IndexOf(days.Sum(TrailingYear(PrecedingPeriod(p).last)));
+  *out.mutable_revenue() = ToMoney(sums.total, settings.currency);
   out.set_largest_share(index.largest_share);
   out.set_top5_share(index.top5_share);
   out.set_hhi(index.hhi);
   out.set_concentrated(index.hhi > static_cast<double>(settings.sales.concentration_threshold));
   out.set_previous_hhi(previous.hhi);
   out.set_hhi_change(index.hhi - previous.hhi);
-  std::vector<std::pair<__int128, std::string>> ranked;
-  for (const auto& [client, c] : sums.rows) {
-    if (c.revenue > 0) ranked.emplace_back(c.revenue, client);
+  std::vector<uint32_t> ranked;
+  for (uint32_t c : sums.clients) {
+    if (sums.revenue[c] > 0) ranked.push_back(c);
   }
   out.set_clients(static_cast<int64_t>(ranked.size()));
-  std::sort(ranked.begin(), ranked.end(),
-            [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
-  for (size_t i = 0; i < ranked.size() && i < 5; ++i) {
+  const auto larger = [&](uint32_t a, uint32_t b) {
+    return sums.revenue[a] != sums.revenue[b] ? sums.revenue[a] > sums.revenue[b] : days.client(a) < days.client(b);
+  };
+  const size_t shown = std::min<size_t>(ranked.size(), 5);
+  std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(shown), ranked.end(), larger);
+  for (size_t i = 0; i < shown; ++i) {
+    const std::string& id = days.client(ranked[i]);
+    auto label = labels.find(id);
+    if (label == labels.end()) {
+      ASSIGN_OR_RETURN(std::optional<store::v1::ClientLabel> row,
+                       LoadRow<store::v1::ClientLabel>(store, kClientLabelsFamily, id));
+      label = labels.emplace(id, row ? row->label() : id).first;
+    }
     auto* c = out.add_largest();
-    c->set_client_id(ranked[i].second);
-    auto label = cells.labels.find(ranked[i].second);
-    c->set_label(label != cells.labels.end() ? label->second : ranked[i].second);
-    *c->mutable_revenue() = ToMoney(ranked[i].first, settings.currency);
-    c->set_share(Ratio(ranked[i].first, sums.revenue));
+    c->set_client_id(id);
+    c->set_label(label->second);
+    *c->mutable_revenue() = ToMoney(sums.revenue[ranked[i]], settings.currency);
+    c->set_share(Ratio(sums.revenue[ranked[i]], sums.total));
   }
   ListUnconverted(sums.unconverted, out.mutable_unconverted());
   return out;
@@ -241,14 +310,18 @@ StatusOr<api::v1::ConcentrationResponse> ReportQueries::GetConcentration(const a
                                       .period = Period{"", Earliest(trailing), scope.period.last},
                                       .by = events::v1::PLAN_DIMENSION_CLIENT,
                                       .filters = r.filters(),
-                                      .as_of = scope.as_of},
+                                      .as_of = scope.as_of,
+                                      .client_labels = false},
                             settings_.time_zone));
+  const ClientDays days(cells, rates, settings_.currency);
+  std::map<std::string, std::string> labels;
   api::v1::ConcentrationResponse out;
   out.set_reporting_currency(settings_.currency);
   *out.mutable_as_of() = events::ToProto(scope.as_of);
   out.set_threshold(static_cast<double>(settings_.sales.concentration_threshold));
   for (size_t i = 0; i < windows.size(); ++i) {
-    *(i == 0 ? out.mutable_total() : out.add_buckets()) = ConcentrationOf(windows[i], cells, rates, settings_);
+    ASSIGN_OR_RETURN(*(i == 0 ? out.mutable_total() : out.add_buckets()),
+                     ConcentrationOf(windows[i], days, *store_, settings_, labels));
   }
   return out;
 }

@@ -1,6 +1,7 @@
 #include "services/reporting/domain/sales_rules.h"
 
 #include <algorithm>
+#include <array>
 #include <functional>
 
 #include "absl/strings/numbers.h"
@@ -48,22 +49,26 @@ Period TrailingYear(absl::CivilDay last) {
 }
 
 ConcentrationIndex Concentrate(const std::vector<__int128>& revenues) {
-  std::vector<double> positive;
-  double total = 0;
+  // Whole numbers until the three divisions at the end: the same figures in any order of the
+  // clients, and no sort of every client (a year may have a hundred thousand).
+  __int128 total = 0, squares = 0;
+  std::array<__int128, 5> top{};  // the five largest, descending (0: none)
   for (__int128 r : revenues) {
     if (r <= 0) continue;
-    positive.push_back(static_cast<double>(r));
-    total += static_cast<double>(r);
+    total += r;
+    squares += r * r;  // up to ~1e12 minor units a client: far from __int128's limit
+    if (r <= top.back()) continue;
+    top.back() = r;
+    for (size_t i = top.size() - 1; i > 0 && top[i] > top[i - 1]; --i) std::swap(top[i], top[i - 1]);
   }
   ConcentrationIndex out;
-  if (positive.empty()) return out;
-  std::sort(positive.begin(), positive.end(), std::greater<>());
-  out.largest_share = positive[0] / total;
-  for (size_t i = 0; i < positive.size(); ++i) {
-    const double share = positive[i] / total;
-    if (i < 5) out.top5_share += share;
-    out.hhi += 100 * share * 100 * share;
-  }
+  if (total == 0) return out;
+  __int128 top5 = 0;
+  for (__int128 r : top) top5 += r;
+  const auto t = static_cast<double>(total);
+  out.largest_share = static_cast<double>(top[0]) / t;
+  out.top5_share = static_cast<double>(top5) / t;
+  out.hhi = 10000 * (static_cast<double>(squares) / (t * t));
   return out;
 }
 

@@ -107,14 +107,13 @@ Status ReportingProjection::Open(Store& store) {
   if (!zone) {
     Batch batch = store.NewBatch();
     batch.Put(kSettingsFamily, kTimeZoneSetting, time_zone_.name());
-    return store.Commit(batch);
-  }
-  if (*zone != time_zone_.name()) {
+    RETURN_IF_ERROR(store.Commit(batch));
+  } else if (*zone != time_zone_.name()) {
     return absl::FailedPreconditionError(
         StrCat("the store's report cells are by day in time zone ", *zone, ", not ", time_zone_.name(),
                ": start with --time-zone=", *zone, ", or rebuild the store (an empty --data-dir) for the new zone"));
   }
-  return absl::OkStatus();
+  return FillOpenPipeline(store);
 }
 
 Status ReportingProjection::PutFact(Batch& batch, const Fact& fact, int line) const {

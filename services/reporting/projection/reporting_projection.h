@@ -25,7 +25,7 @@
 //   client_labels    client id -> store.v1.ClientLabel (the company of its latest fact by key)
 //   report_settings  "time_zone" -> the zone the cells' days are in (a store is built for one)
 //   journeys         lead id -> store.v1.LeadJourney (projection/journeys.h: the funnel's rows)
-//   open_offers, closed_offers   the pipeline (projection/pipeline.h)
+//   open_offers, closed_offers, open_pipeline   the pipeline (projection/pipeline.h)
 //   call_numbers                 PBX calls by number (projection/sales_facts.h)
 #pragma once
 
@@ -83,10 +83,10 @@ class ReportingProjection final : public projection::EventProjection {
     return {kTargetsFamily,   kRatesFamily,  kIdempotencyFamily,  kOfferViewsFamily, kClientViewsFamily,
             kLeadViewsFamily, kFactsFamily,  kRecordedFamily,     kCellsFamily,      kClientLabelsFamily,
             kSettingsFamily,   kJourneysFamily,
-            kOpenOffersFamily, kClosedOffersFamily, kCallNumbersFamily};
+            kOpenOffersFamily, kClosedOffersFamily, kOpenPipelineFamily, kCallNumbersFamily};
   }
   // Records the time zone of the cells in a new store; FAILED_PRECONDITION when the store's cells
-  // are in another one.
+  // are in another one. Fills the open pipeline's sums of a store made before they existed.
   Status Open(Store& store) override;
 
  protected:

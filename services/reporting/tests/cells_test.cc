@@ -9,6 +9,7 @@
 #include "common/testing/store_rows.h"
 #include "common/testing/temp_dir.h"
 #include "gtest/gtest.h"
+#include "services/reporting/api/pipeline.h"
 #include "services/reporting/api/report_basics.h"
 #include "services/reporting/projection/reporting_projection.h"
 
@@ -86,15 +87,29 @@ class History {
     google::protobuf::RepeatedPtrField<events::v1::ProductCost> costs;
     Lines(d->mutable_terms()->mutable_lines(), &costs, currency);
     events.push_back(drafted);
+    if (Uniform(0, 5) == 0) {  // left a draft, or withdrawn as one
+      if (Uniform(0, 1)) {
+        auto withdrawn = Envelope("offer", id, 2, at + absl::Hours(2), recorded + absl::Hours(2));
+        withdrawn.mutable_offer()->mutable_withdrawn()->set_reason("asked for another bundle");
+        events.push_back(withdrawn);
+      }
+      aggregates.push_back(std::move(events));
+      return;
+    }
     auto sent = Envelope("offer", id, 2, at + absl::Hours(1), recorded + absl::Hours(1));
     sent.mutable_offer()->mutable_sent()->set_revision(1);
     events.push_back(sent);
-    if (Uniform(0, 2) > 0) {
+    const int outcome = Uniform(0, 5);
+    if (outcome >= 2) {
       auto accepted = Envelope("offer", id, 3, at + absl::Hours(30), recorded + absl::Hours(30));
       accepted.mutable_offer()->mutable_accepted()->set_revision(1);
       *accepted.mutable_offer()->mutable_accepted()->mutable_costs() = costs;
       events.push_back(accepted);
-    }
+    } else if (outcome == 1) {
+      auto rejected = Envelope("offer", id, 3, at + absl::Hours(20), recorded + absl::Hours(20));
+      rejected.mutable_offer()->mutable_rejected()->set_reason(events::v1::REJECTION_REASON_PRICE);
+      events.push_back(rejected);
+    }  // else: open, sent
     aggregates.push_back(std::move(events));
   }
   void Client(int i) {
@@ -223,6 +238,81 @@ TEST_F(Cells, RollUpsAnswerEveryQueryAsTheFactsDoAndAnyInterleavingGivesTheSameR
     }
   }
   EXPECT_GT(non_empty, compared / 2);  // the comparison compared figures, not empty maps
+}
+
+// The open pipeline (the weighted forecast's) from its sums against the offers' rows, by every
+// dimension and filter, as of the end of the history (the sums answer) and during it (they
+// cannot: the rows answer both); again after the sums are dropped and filled anew from the rows,
+// as a store made before they existed is when it opens.
+TEST_F(Cells, OpenPipelineSumsAnswerAsTheOffersDo) {
+  const History h(20261128);
+  ApplyInterleaved(h, dir_.path(), 3);
+  ReportingProjection projection;
+  const ReportSettings settings;  // every stage's probability configured: the sums may answer
+  std::vector<api::v1::ReportFilters> filters(6);
+  filters[1].set_manager_id("anna");
+  filters[2].set_region("GR-ATT");
+  filters[3].set_product_code("erp");
+  filters[4].set_source("LEAD_SOURCE_REFERRAL");
+  filters[5].set_manager_id("nikos");  // two filters: only the rows can answer
+  filters[5].set_product_code("crm");
+  const absl::Time end = kStart + absl::Hours(24 * 400);
+  std::map<std::string, std::string> answers;  // query -> answer from the sums (or rows)
+  const auto compare_all = [&](Store& store, int* non_empty) {
+    for (PlanDimension by : kCellDimensions) {
+      for (const auto& f : filters) {
+        for (absl::Time as_of : {end, kStart + absl::Hours(24 * 75)}) {
+          const std::string what =
+              StrCat("by ", events::v1::PlanDimension_Name(by), " ", f.ShortDebugString(), " at ", absl::FormatTime(as_of));
+          auto sums = PipelineNow(store, settings, as_of, by, f);
+          auto rows = PipelineNow(store, settings, as_of, by, f, /*from_offers=*/true);
+          ASSERT_TRUE(sums.ok() && rows.ok()) << what << sums.status() << rows.status();
+          rows->clear_probabilities();  // the rows' path measures them too
+          sums->clear_probabilities();
+          EXPECT_EQ(sums->ShortDebugString(), rows->ShortDebugString()) << what;
+          if (non_empty && rows->offers() > 0) ++*non_empty;
+          answers[what] = sums->ShortDebugString();
+        }
+      }
+    }
+  };
+  int non_empty = 0;
+  {
+    auto store = Store::Open({.path = dir_.path(), .column_families = projection.column_families()}).value();
+    compare_all(*store, &non_empty);
+  }
+  EXPECT_GT(non_empty, 40);  // figures were compared, not empty pipelines
+
+  const auto before = answers;
+  {
+    auto store = Store::Open({.path = dir_.path(), .column_families = projection.column_families()}).value();
+    Batch batch = store->NewBatch();
+    ASSERT_TRUE(store->Scan(kOpenPipelineFamily, "", "", [&](std::string_view key, std::string_view) {
+      batch.Delete(kOpenPipelineFamily, std::string(key));
+      return true;
+    }).ok());
+    batch.Delete(kSettingsFamily, kPipelineLatestSetting);
+    ASSERT_TRUE(store->Commit(batch).ok());
+  }
+  {
+    auto store = Store::Open({.path = dir_.path(), .column_families = projection.column_families()}).value();
+    ASSERT_TRUE(projection.Open(*store).ok());
+    compare_all(*store, nullptr);
+    EXPECT_EQ(answers, before) << "the sums filled from the rows answer as the ones kept event by event";
+
+    // With the offers' rows gone, the sums alone still answer at the end: they were what answered.
+    Batch batch = store->NewBatch();
+    ASSERT_TRUE(store->Scan(kOpenOffersFamily, "", "", [&](std::string_view key, std::string_view) {
+      batch.Delete(kOpenOffersFamily, std::string(key));
+      return true;
+    }).ok());
+    ASSERT_TRUE(store->Commit(batch).ok());
+    auto company = PipelineNow(*store, settings, end, events::v1::PLAN_DIMENSION_COMPANY, {});
+    ASSERT_TRUE(company.ok()) << company.status();
+    company->clear_probabilities();
+    EXPECT_EQ(company->ShortDebugString(), before.at(StrCat("by PLAN_DIMENSION_COMPANY  at ", absl::FormatTime(end))));
+    EXPECT_GT(company->offers(), 0);
+  }
 }
 
 TEST_F(Cells, AStoreBuiltForOneTimeZoneRefusesAnother) {
