@@ -17,6 +17,7 @@
 #include <functional>
 #include <iostream>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "absl/strings/str_split.h"
@@ -106,6 +107,7 @@ struct Bench {
   // --reporting-store / --offers-prefix: for working on the report queries (a profiler on the
   // service) without writing the topics and rebuilding each time. Empty: not asked.
   std::string reporting_store, offers_prefix;
+  std::set<std::string> reports;  // --reports: the report queries to time (empty: all)
 
   std::string Prefix(const std::string& measurement) const { return StrCat("bench-", run, "-", measurement, "."); }
   std::string Dir(const std::string& name) const { return StrCat(setup.work_dir, "/", name); }
@@ -643,6 +645,7 @@ Status TimeQueries(Bench& b, const std::string& what, const std::string& key, in
 
 Status MeasureReportQueries(Bench& b, api::v1::Reporting::Stub& stub) {
   for (const ReportQuery& q : ReportQueries()) {
+    if (!b.reports.empty() && !b.reports.count(q.key)) continue;
     const auto call = [&](absl::Duration* took) -> Status {
       api::v1::ReportTable table;
       ::grpc::ClientContext ctx;
@@ -930,7 +933,7 @@ std::string LoadAverage() {
 
 int Main(int argc, char** argv) {
   std::string bootstrap, out, work_dir, binary, offers_binary, support_binary, reporting_binary, only,
-      broker_pid_file, b_reporting_store, b_offers_prefix;
+      broker_pid_file, b_reporting_store, b_offers_prefix, b_reports;
   bool quick = false;
   int64_t repeats = 0, rebuild_events = 0, offer_rebuild_events = 0, support_rebuild_events = 0;
   Config config("sales_bench");
@@ -960,6 +963,10 @@ int Main(int argc, char** argv) {
                    "(then --offers-prefix too; the append-to-report figure is left out)",
                    &b_reporting_store);
   config.AddString("offers-prefix", "", "", "the topic prefix of the run that made --reporting-store", &b_offers_prefix);
+  config.AddString("reports", "", "",
+                   "comma-separated report queries to time besides plan vs actual (default all): funnel,cycle_times,"
+                   "lost_reasons,scorecards,products,client_revenue,concentration,inbound_calls,pipeline",
+                   &b_reports);
   config.AddString("broker-pid-file", "", "",
                    "pid file of the broker, to show its CPU use (default: $KAFKA_DIR/broker.pid if it exists)",
                    &broker_pid_file);
@@ -983,6 +990,7 @@ int Main(int argc, char** argv) {
   if (support_rebuild_events) b.plan.support_rebuild_events = support_rebuild_events;
   b.reporting_store = b_reporting_store;
   b.offers_prefix = b_offers_prefix;
+  for (absl::string_view name : absl::StrSplit(b_reports, ',', absl::SkipEmpty())) b.reports.emplace(name);
   std::unique_ptr<testing::TempDir> temp;
   if (work_dir.empty()) {
     temp = std::make_unique<testing::TempDir>();

@@ -36,6 +36,15 @@ set(figures
   reporting_rebuild_peak_rss_mb:1:100000
   report_year_by_month_p50_ms:0:60000
   report_year_by_month_p99_ms:0:60000
+  report_funnel_p99_ms:0:60000
+  report_cycle_times_p99_ms:0:60000
+  report_lost_reasons_p99_ms:0:60000
+  report_scorecards_p99_ms:0:60000
+  report_products_p99_ms:0:60000
+  report_client_revenue_p99_ms:0:60000
+  report_concentration_p99_ms:0:60000
+  report_inbound_calls_p99_ms:0:60000
+  report_pipeline_p99_ms:0:60000
   append_to_report_p50_ms:0:60000
   append_to_report_p99_ms:0:60000)
 foreach(figure IN LISTS figures)

@@ -78,17 +78,24 @@ void AddClosed(const OfferPipeline& o, const PipelineStep& closing, Snapshot& s)
 Snapshot TakeSnapshot(const std::vector<OfferPipeline>& offers, absl::Time at, absl::Time as_of, PlanDimension by,
                       const api::v1::ReportFilters& filters) {
   Snapshot s;
+  const bool filtered = filters.ByteSizeLong() > 0;
+  const auto matching_lines = [&](const OfferPipeline& o, const PipelineStep& step) {
+    std::vector<Fact> lines = PipelineLines(o, step);
+    if (filtered) std::erase_if(lines, [&](const Fact& f) { return !Matches(f, filters); });
+    return lines;
+  };
   for (const OfferPipeline& o : offers) {
     const PipelineStep* step = StepAt(o, at, as_of);
     if (step == nullptr) continue;
-    std::vector<Fact> lines = PipelineLines(o, *step);
-    lines.erase(std::remove_if(lines.begin(), lines.end(), [&](const Fact& f) { return !Matches(f, filters); }),
-                lines.end());
-    if (lines.empty()) continue;
-    if (!IsOpenStage(step->stage())) {
-      if (events::FromProto(step->occurred_at()) > at - kWinRateWindow) AddClosed(o, *step, s);
+    if (!IsOpenStage(step->stage())) {  // most offers: their lines only for the filters
+      if (events::FromProto(step->occurred_at()) > at - kWinRateWindow &&
+          (!filtered || !matching_lines(o, *step).empty())) {
+        AddClosed(o, *step, s);
+      }
       continue;
     }
+    const std::vector<Fact> lines = matching_lines(o, *step);
+    if (lines.empty()) continue;
     ++s.offers;
     std::set<std::string> keys;  // the offer counts once in each of its rows
     for (const Fact& line : lines) {
