@@ -22,7 +22,8 @@
 #   `-t sales.…`, `-t marketing.…`    topic names get this run's prefix (kcat)
 #   $HOME/.cache/sales-platform/bin   the folder SALES_GRPCURL is in
 # and salesctl's default targets are the services started here: lead acquisition (127.0.0.1:50051,
-# SALES_TARGET) and, for `salesctl report`, reporting (127.0.0.1:50054, SALES_REPORTING_TARGET).
+# SALES_TARGET), for `salesctl report`, reporting (127.0.0.1:50054, SALES_REPORTING_TARGET), and for
+# `salesctl status`, all four (SALES_TARGETS).
 # They run in a scratch folder with `build` and `deploy` linked to this checkout's, so the README's
 # relative paths work. To add a service's section: start the service in start_services() and add
 # its make-run addresses to rewrite_addresses().
@@ -172,6 +173,8 @@ demo_events=$("$grpcurl" -plaintext -d "{\"lead_id\": \"$demo_lead\"}" "$target"
 cd "$work/cwd"
 export SALES_TARGET=$target
 export SALES_REPORTING_TARGET=127.0.0.1:$reporting_grpc
+# `salesctl status` asks every service (by default the four make-run ports).
+export SALES_TARGETS=$target,127.0.0.1:$first_offers_grpc,127.0.0.1:$client_support_grpc,127.0.0.1:$reporting_grpc
 set +eu
 set -o pipefail
 for block in "$work"/blocks/block-*.sh; do run_block "$block"; done

@@ -27,6 +27,41 @@ std::string AppliedCounter(const std::string& p) { return StrCat(p, "/applied");
 std::string DuplicateCounter(const std::string& p) { return StrCat(p, "/duplicates"); }
 std::string DeadLetterCounter(const std::string& p) { return StrCat(p, "/dead_lettered"); }
 std::string SkippedCounter(const std::string& p) { return StrCat(p, "/skipped"); }
+std::string RedrivenCounter(const std::string& p) { return StrCat(p, "/redriven"); }
+
+std::string RedrivenKey(std::string_view dead_letter_topic, int32_t partition, int64_t offset) {
+  return StrCat("redriven/", dead_letter_topic, "/", partition, "/", offset);
+}
+
+// <aggregate id> 0x00 <topic> 0x00 <partition: 4 bytes big-endian> <offset: EncodeInt64>. Aggregate
+// ids and topic names hold no NUL, so an aggregate's rows share the prefix and no other's does.
+std::string HistoryIndexPrefix(std::string_view aggregate_id, std::string_view topic) {
+  std::string key = StrCat(aggregate_id, std::string_view("\0", 1));
+  if (!topic.empty()) StrAppend(&key, topic, std::string_view("\0", 1));
+  return key;
+}
+
+std::string HistoryIndexKey(std::string_view aggregate_id, std::string_view topic, int32_t partition, int64_t offset) {
+  std::string key = HistoryIndexPrefix(aggregate_id, topic);
+  const auto p = static_cast<uint32_t>(partition);
+  for (int shift = 24; shift >= 0; shift -= 8) key.push_back(static_cast<char>((p >> shift) & 0xff));
+  key += EncodeInt64(offset);
+  return key;
+}
+
+std::optional<IndexedPosition> ParseHistoryIndexKey(std::string_view key) {
+  const size_t first = key.find('\0');
+  if (first == std::string_view::npos) return std::nullopt;
+  const size_t second = key.find('\0', first + 1);
+  if (second == std::string_view::npos || key.size() != second + 1 + 4 + 8) return std::nullopt;
+  IndexedPosition out;
+  out.topic = std::string(key.substr(first + 1, second - first - 1));
+  uint32_t p = 0;
+  for (size_t i = second + 1; i < second + 5; ++i) p = (p << 8) | static_cast<unsigned char>(key[i]);
+  out.partition = static_cast<int32_t>(p);
+  out.offset = *DecodeInt64(key.substr(second + 5));
+  return out;
+}
 
 std::string AppliedAheadKey(const std::string& p, const std::string& topic, int32_t partition, int64_t offset) {
   return StrCat("ahead/", p, "/", topic, "/", partition, "/", offset);
@@ -98,6 +133,15 @@ Status Applier::CommitAppended(Batch& batch, const std::vector<Record>& applied)
     RETURN_IF_ERROR(batch.AddToCounter(AppliedCounter(name), static_cast<int64_t>(applied.size())));
   }
   return Commit(batch);
+}
+
+}  // namespace sales::projection
+
+namespace sales::projection {
+
+void Applier::StoreReplaced() {
+  ++commits_;
+  ahead_state_ = -1;
 }
 
 }  // namespace sales::projection

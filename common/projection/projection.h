@@ -12,6 +12,8 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <optional>
+#include <string_view>
 #include <string>
 #include <utility>
 #include <vector>
@@ -93,6 +95,24 @@ std::string SkippedCounter(const std::string& projection);
 std::string AppliedAheadKey(const std::string& projection, const std::string& topic, int32_t partition,
                             int64_t offset);
 
+// The history index (Store::kEventIndexFamily): one empty row per record a runner read, keyed by
+// the record's key (the aggregate id), topic, partition and offset, so one aggregate's rows are
+// contiguous and in log order. Written by the runner in the batch that commits the record's offset.
+std::string HistoryIndexKey(std::string_view aggregate_id, std::string_view topic, int32_t partition, int64_t offset);
+// The prefix of every index row of an aggregate (of one topic when `topic` is not empty).
+std::string HistoryIndexPrefix(std::string_view aggregate_id, std::string_view topic = {});
+struct IndexedPosition {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+};
+std::optional<IndexedPosition> ParseHistoryIndexKey(std::string_view key);
+
+// Dead letters applied again by an operator (Admin.RedriveDeadLetters): a marker per dead letter
+// (meta family), written in the batch that applies it, so it is applied at most once; and its count.
+std::string RedrivenKey(std::string_view dead_letter_topic, int32_t partition, int64_t offset);
+std::string RedrivenCounter(const std::string& projection);
+
 // Serialises every write into one projection's store: the runner and the command path both take
 // its lock, so read-modify-write of rows never interleaves.
 class Applier {
@@ -139,6 +159,11 @@ class Applier {
   // some were in the store when it was first asked). A rebuild into a fresh store has none, and
   // its runner skips looking them up.
   bool MayHaveAppliedAhead();
+
+  // The store's database was swapped (a rebuild's switch-over; Store::SwapDatabase): counts as a
+  // commit that changed rows, so a command path's pending batch is applied again on the new rows,
+  // and forgets what it knew of applied-ahead markers. Call under mutex().
+  void StoreReplaced();
 
  private:
   Store* store_;

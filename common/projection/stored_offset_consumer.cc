@@ -48,6 +48,7 @@ std::map<std::string, std::string> StoredOffsetConsumer::DefaultProperties(const
 }
 
 Status StoredOffsetConsumer::Start(Callbacks callbacks) {
+  stopping_ = false;  // may start again after Stop() (a rebuild's switch-over restarts the runner)
   callbacks_ = std::move(callbacks);
   std::map<std::string, std::string> properties = DefaultProperties(options_.name);
   for (const auto& [k, v] : options_.properties) properties[k] = v;

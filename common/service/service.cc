@@ -20,6 +20,7 @@
 #include "common/grpc/server.h"
 #include "common/kafka/kafka_publisher.h"
 #include "common/observability/http_server.h"
+#include "common/service/rebuild.h"
 
 namespace sales::service {
 namespace {
@@ -51,6 +52,10 @@ Config Declare(const Spec& spec, Settings& s) {
   c.AddString("ready-file", "SALES_READY_FILE", "",
               "when set, written with the bound ports once the service serves (for scripts and tests)",
               &s.ready_file);
+  c.AddString("restore-from", "SALES_RESTORE_FROM", "",
+              "a snapshot folder (Admin.CreateSnapshot) to start from when --data-dir holds no store yet; the "
+              "service then catches up from the snapshot's offsets",
+              &s.restore_from);
   c.AddString("log-level", "SALES_LOG_LEVEL", "info", "debug, info, warn or error", &s.log_level);
   c.AddString("test-clock-offset-file", "SALES_TEST_CLOCK_OFFSET_FILE", "",
               "TEST ONLY: shift the service's clock by the seconds written in this file", &s.test_clock_offset_file);
@@ -80,6 +85,40 @@ Status WriteReadyFile(const std::string& path, int grpc_port, int http_port) {
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
   if (ec) return absl::UnavailableError(StrCat("cannot write ", path, ": ", ec.message()));
+  return absl::OkStatus();
+}
+
+// Snapshots of a store go beside it, never inside it (the store's folder is RocksDB's).
+std::string SnapshotDir(const std::string& data_dir) {
+  std::string dir = data_dir;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  return dir + ".snapshots";
+}
+
+// Copies a snapshot into an empty data dir. A data dir that already holds a store is left alone
+// (the flag may stay in a unit file after the restore): the store wins, and the log says so.
+Status RestoreSnapshot(const std::string& snapshot, const std::string& data_dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(fs::path(data_dir) / "CURRENT", ec)) {
+    log::Warn("--restore-from ignored: the data dir already holds a store", {{"data_dir", data_dir},
+                                                                           {"snapshot", snapshot}});
+    return absl::OkStatus();
+  }
+  if (!fs::exists(fs::path(snapshot) / "CURRENT", ec)) {
+    return absl::InvalidArgumentError(StrCat("--restore-from: \"", snapshot, "\" is not a snapshot (no CURRENT file)"));
+  }
+  // Copy into a sibling folder and rename, so a crash mid-copy never leaves a half store behind.
+  const fs::path tmp = fs::path(data_dir).string() + ".restoring";
+  fs::remove_all(tmp, ec);
+  fs::copy(snapshot, tmp, fs::copy_options::recursive, ec);
+  if (ec) return absl::UnavailableError(StrCat("--restore-from: copying ", snapshot, ": ", ec.message()));
+  fs::remove(tmp / "SNAPSHOT.json", ec);
+  fs::remove_all(data_dir, ec);  // empty or absent (no CURRENT): nothing of value
+  fs::rename(tmp, data_dir, ec);
+  if (ec) return absl::UnavailableError(StrCat("--restore-from: ", ec.message()));
+  log::Info("store restored from a snapshot; catching up from its offsets", {{"snapshot", snapshot},
+                                                                             {"data_dir", data_dir}});
   return absl::OkStatus();
 }
 
@@ -199,6 +238,7 @@ class KitImpl final : public Kit {
   std::unique_ptr<kafka::KafkaPublisher> publisher_;
   std::unique_ptr<projection::ProjectionRunner> runner_;
   std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<Rebuilder> rebuilder_;
   std::vector<std::shared_ptr<void>> owned_;
   std::vector<std::function<void()>> stops_;
   std::vector<const grpc_util::ConsumerStatusSource*> consumers_;
@@ -239,10 +279,13 @@ Status KitImpl::Serve(projection::Projection* projection, const Wire& wire) {
   const Deadline deadline = std::chrono::steady_clock::now() + std::chrono::seconds(settings_.startup_timeout_s);
 
   log::Info("opening store", {{"path", settings_.data_dir}});
-  if (std::error_code ec; !std::filesystem::create_directories(settings_.data_dir, ec) && ec) {
-    return absl::InvalidArgumentError(StrCat("--data-dir: cannot create \"", settings_.data_dir, "\": ", ec.message()));
+  // After a rebuild's switch-over the store served is a generation beside --data-dir (rebuild.h).
+  const std::string store_path = ServingStorePath(settings_.data_dir);
+  if (!settings_.restore_from.empty()) RETURN_IF_ERROR(RestoreSnapshot(settings_.restore_from, store_path));
+  if (std::error_code ec; !std::filesystem::create_directories(store_path, ec) && ec) {
+    return absl::InvalidArgumentError(StrCat("--data-dir: cannot create \"", store_path, "\": ", ec.message()));
   }
-  ASSIGN_OR_RETURN(store_, Store::Open({.path = settings_.data_dir, .column_families = projection->column_families()}));
+  ASSIGN_OR_RETURN(store_, Store::Open({.path = store_path, .column_families = projection->column_families()}));
   RETURN_IF_ERROR(projection->Open(*store_));
   applier_ = std::make_unique<projection::Applier>(store_.get(), projection);
 
@@ -278,20 +321,34 @@ Status KitImpl::Serve(projection::Projection* projection, const Wire& wire) {
 
   std::vector<std::string> projected = {Topic(spec_.own_topic)};
   for (const auto& t : spec_.read_topics) projected.push_back(Topic(t));
-  runner_ = std::make_unique<projection::ProjectionRunner>(
-      projection::RunnerOptions{.client = client_,
-                                .topics = projected,
-                                .own_dead_letter_topic = kafka::DeadLetterTopic(Topic(spec_.own_topic))},
-      applier_.get(), publisher_.get(), admin_.get(),
-      &metrics_);
+  const projection::RunnerOptions runner_options{
+      .client = client_, .topics = projected, .own_dead_letter_topic = kafka::DeadLetterTopic(Topic(spec_.own_topic))};
+  runner_ = std::make_unique<projection::ProjectionRunner>(runner_options, applier_.get(), publisher_.get(),
+                                                           admin_.get(), &metrics_);
   RETURN_IF_ERROR(Retry("start projection", deadline, [&] { return runner_->Start(); }));
   log::Info("catching up the event log before accepting commands", {{"topics", absl::StrJoin(projected, ",")}});
   RETURN_IF_ERROR(runner_->WaitCaughtUp(std::max(absl::Seconds(1), Left(deadline))));
   AddHealthCheck([r = runner_.get()] { return r->Health(); });
 
+  // A rebuild a previous process left unfinished goes on where it was.
+  rebuilder_ = std::make_unique<Rebuilder>(
+      RebuildOptions{.data_dir = settings_.data_dir, .runner = runner_options, .dead_letters = publisher_.get(),
+                     .admin = admin_.get()},
+      store_.get(), applier_.get(), runner_.get(), projection);
+  RETURN_IF_ERROR(rebuilder_->ResumeIfAny());
+
   log::Info("wiring the service");
   ASSIGN_OR_RETURN(Parts parts, wire(*this));
-  grpc_util::AdminService admin_service({{runner_.get(), store_.get()}}, consumers_, &metrics_);
+  grpc_util::AdminService admin_service({.service = spec_.name,
+                                         .topic_prefix = settings_.topic_prefix,
+                                         .client = client_,
+                                         .admin = admin_.get(),
+                                         .publisher = publisher_.get(),
+                                         .store = store_.get(),
+                                         .snapshot_dir = SnapshotDir(settings_.data_dir),
+                                         .metrics = &metrics_,
+                                         .rebuild = rebuilder_.get()},
+                                        {{runner_.get(), applier_.get()}}, consumers_);
   parts.services.push_back(&admin_service);
   ASSIGN_OR_RETURN(auto server,
                    grpc_util::GrpcServer::Start(settings_.grpc_listen, parts.services,
@@ -317,6 +374,7 @@ Status KitImpl::Serve(projection::Projection* projection, const Wire& wire) {
   server->Shutdown(absl::Seconds(5));
   for (auto it = stops_.rbegin(); it != stops_.rend(); ++it) (*it)();
   http_->Stop();
+  rebuilder_.reset();  // an unfinished rebuild resumes at the next start
   runner_->Stop();
   // The service's parts go before the projection, publisher and store, in reverse order of Own.
   while (!owned_.empty()) owned_.pop_back();

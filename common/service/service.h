@@ -86,6 +86,7 @@ struct Settings {
   int64_t max_queued_commands = 100000;
   int64_t grpc_max_threads = 512;
   std::string ready_file;
+  std::string restore_from;  // a snapshot folder to start from when the data dir has no store
   std::string log_level;
   std::string test_clock_offset_file;  // TEST ONLY (TestOffsetClock)
 };

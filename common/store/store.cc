@@ -7,7 +7,10 @@
 #include "rocksdb/cache.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/merge_operator.h"
+#include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/utilities/write_batch_with_index.h"
+
+#include <filesystem>
 
 namespace sales {
 namespace {
@@ -41,6 +44,25 @@ class SumsOperator final : public rocksdb::AssociativeMergeOperator {
 };
 
 }  // namespace
+
+// One open RocksDB with its family handles. Shared by the Store that serves it and by the batches
+// and reads in flight on it, so a swapped-out database closes only when the last of them is done.
+struct StoreDb {
+  std::string path;
+  std::unique_ptr<rocksdb::DB> db;
+  std::map<std::string, rocksdb::ColumnFamilyHandle*, std::less<>> families;
+
+  ~StoreDb() {
+    for (auto& [name, handle] : families) db->DestroyColumnFamilyHandle(handle);
+    families.clear();
+    if (db) db->Close().PermitUncheckedError();
+  }
+  StatusOr<rocksdb::ColumnFamilyHandle*> Family(std::string_view cf) const {
+    auto it = families.find(cf);
+    if (it == families.end()) return absl::InternalError(StrCat("column family \"", cf, "\" not declared"));
+    return it->second;
+  }
+};
 
 std::string EncodeSums(const std::vector<int64_t>& values) {
   std::string out;
@@ -103,9 +125,10 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   cf_options.merge_operator = std::make_shared<SumsOperator>();
 
-  std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName, std::string(kMetaFamily)};
+  std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName, std::string(kMetaFamily),
+                                    std::string(kEventIndexFamily)};
   for (const auto& cf : options.column_families) {
-    if (cf != kMetaFamily && cf != rocksdb::kDefaultColumnFamilyName) names.push_back(cf);
+    if (std::find(names.begin(), names.end(), cf) == names.end()) names.push_back(cf);
   }
   // Families that exist on disk but were not declared are opened too (a newer version may have
   // added them); RocksDB refuses to open otherwise.
@@ -122,29 +145,35 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   rocksdb::DB* raw = nullptr;
   RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw),
                             StrCat("open ", options.path)));
+  auto db = std::make_shared<StoreDb>();
+  db->path = options.path;
+  db->db.reset(raw);
+  for (size_t i = 0; i < names.size(); ++i) db->families[names[i]] = handles[i];
   std::unique_ptr<Store> store(new Store());
-  store->path_ = options.path;
-  store->db_.reset(raw);
-  for (size_t i = 0; i < names.size(); ++i) store->families_[names[i]] = handles[i];
+  store->db_ = std::move(db);
   return store;
 }
 
-Store::~Store() {
-  for (auto& [name, handle] : families_) db_->DestroyColumnFamilyHandle(handle);
-  families_.clear();
-  if (db_) db_->Close().PermitUncheckedError();
+Store::~Store() = default;
+
+std::shared_ptr<StoreDb> Store::Current() const {
+  std::lock_guard lock(mu_);
+  return db_;
 }
 
-StatusOr<rocksdb::ColumnFamilyHandle*> Store::Family(std::string_view cf) const {
-  auto it = families_.find(cf);
-  if (it == families_.end()) return absl::InternalError(StrCat("column family \"", cf, "\" not declared"));
-  return it->second;
+std::string Store::path() const { return Current()->path; }
+
+void Store::SwapDatabase(Store& other) {
+  if (&other == this) return;
+  std::scoped_lock lock(mu_, other.mu_);
+  db_.swap(other.db_);
 }
 
 StatusOr<std::optional<std::string>> Store::Get(std::string_view cf, std::string_view key) const {
-  ASSIGN_OR_RETURN(auto* family, Family(cf));
+  const auto db = Current();
+  ASSIGN_OR_RETURN(auto* family, db->Family(cf));
   std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), family, rocksdb::Slice(key.data(), key.size()), &value);
+  rocksdb::Status s = db->db->Get(rocksdb::ReadOptions(), family, rocksdb::Slice(key.data(), key.size()), &value);
   if (s.IsNotFound()) return std::optional<std::string>();
   RETURN_IF_ERROR(FromRocks(s, "get"));
   return std::optional<std::string>(std::move(value));
@@ -152,8 +181,9 @@ StatusOr<std::optional<std::string>> Store::Get(std::string_view cf, std::string
 
 Status Store::Scan(std::string_view cf, std::string_view prefix, std::string_view start_after,
                    const std::function<bool(std::string_view, std::string_view)>& fn) const {
-  ASSIGN_OR_RETURN(auto* family, Family(cf));
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), family));
+  const auto db = Current();
+  ASSIGN_OR_RETURN(auto* family, db->Family(cf));
+  std::unique_ptr<rocksdb::Iterator> it(db->db->NewIterator(rocksdb::ReadOptions(), family));
   if (start_after.empty()) {
     it->Seek(rocksdb::Slice(prefix.data(), prefix.size()));
   } else {
@@ -170,8 +200,9 @@ Status Store::Scan(std::string_view cf, std::string_view prefix, std::string_vie
 
 Status Store::ScanFrom(std::string_view cf, std::string_view from,
                        const std::function<bool(std::string_view, std::string_view)>& fn) const {
-  ASSIGN_OR_RETURN(auto* family, Family(cf));
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), family));
+  const auto db = Current();
+  ASSIGN_OR_RETURN(auto* family, db->Family(cf));
+  std::unique_ptr<rocksdb::Iterator> it(db->db->NewIterator(rocksdb::ReadOptions(), family));
   for (it->Seek(rocksdb::Slice(from.data(), from.size())); it->Valid(); it->Next()) {
     if (!fn(std::string_view(it->key().data(), it->key().size()),
             std::string_view(it->value().data(), it->value().size()))) {
@@ -181,7 +212,7 @@ Status Store::ScanFrom(std::string_view cf, std::string_view from,
   return FromRocks(it->status(), "scan");
 }
 
-Batch Store::NewBatch() { return Batch(this); }
+Batch Store::NewBatch() { return Batch(Current()); }
 
 Status Store::Commit(Batch& batch) {
   rocksdb::WriteOptions wo;
@@ -189,7 +220,7 @@ Status Store::Commit(Batch& batch) {
   // WAL tail loses rows and their offsets together, so the events are simply consumed again.
   wo.sync = false;
   batch.MergePendingSums();
-  return FromRocks(db_->Write(wo, batch.wb_->GetWriteBatch()), "write");
+  return FromRocks(batch.db_->db->Write(wo, batch.wb_->GetWriteBatch()), "write");
 }
 
 StatusOr<std::optional<int64_t>> Store::GetOffset(std::string_view consumer, std::string_view topic,
@@ -209,14 +240,14 @@ StatusOr<int64_t> Store::GetCounter(std::string_view name) const {
   return *n;
 }
 
-Batch::Batch(Store* store)
-    : store_(store), wb_(std::make_unique<rocksdb::WriteBatchWithIndex>(rocksdb::BytewiseComparator(), 0, true)) {}
+Batch::Batch(std::shared_ptr<StoreDb> db)
+    : db_(std::move(db)), wb_(std::make_unique<rocksdb::WriteBatchWithIndex>(rocksdb::BytewiseComparator(), 0, true)) {}
 Batch::~Batch() = default;
 Batch::Batch(Batch&&) noexcept = default;
 Batch& Batch::operator=(Batch&&) noexcept = default;
 
 void Batch::Put(std::string_view cf, std::string_view key, std::string_view value) {
-  auto family = store_->Family(cf);
+  auto family = db_->Family(cf);
   // An undeclared family is a programming error in the projection's wiring, not bad input.
   if (!family.ok()) std::abort();
   wb_->Put(*family, rocksdb::Slice(key.data(), key.size()), rocksdb::Slice(value.data(), value.size()))
@@ -224,7 +255,7 @@ void Batch::Put(std::string_view cf, std::string_view key, std::string_view valu
 }
 
 void Batch::AddSums(std::string_view cf, std::string_view key, const std::vector<int64_t>& values) {
-  auto family = store_->Family(cf);
+  auto family = db_->Family(cf);
   if (!family.ok()) std::abort();
   pending_sums_.push_back({*family, std::string(key), values});
 }
@@ -247,15 +278,15 @@ void Batch::MergePendingSums() {
 }
 
 void Batch::Delete(std::string_view cf, std::string_view key) {
-  auto family = store_->Family(cf);
+  auto family = db_->Family(cf);
   if (!family.ok()) std::abort();
   wb_->Delete(*family, rocksdb::Slice(key.data(), key.size())).PermitUncheckedError();
 }
 
 StatusOr<std::optional<std::string>> Batch::Get(std::string_view cf, std::string_view key) const {
-  ASSIGN_OR_RETURN(auto* family, store_->Family(cf));
+  ASSIGN_OR_RETURN(auto* family, db_->Family(cf));
   std::string value;
-  rocksdb::Status s = wb_->GetFromBatchAndDB(store_->db_.get(), rocksdb::ReadOptions(), family,
+  rocksdb::Status s = wb_->GetFromBatchAndDB(db_->db.get(), rocksdb::ReadOptions(), family,
                                              rocksdb::Slice(key.data(), key.size()), &value);
   if (s.IsNotFound()) return std::optional<std::string>();
   RETURN_IF_ERROR(FromRocks(s, "get"));
@@ -295,6 +326,33 @@ Status Batch::PopSavePoint() {
   RETURN_IF_ERROR(FromRocks(wb_->PopSavePoint(), "pop save point"));
   sums_at_save_points_.pop_back();
   return absl::OkStatus();
+}
+
+}  // namespace sales
+
+namespace sales {
+
+int64_t Store::DiskBytes() const {
+  std::error_code ec;
+  int64_t total = 0;
+  for (auto it = std::filesystem::recursive_directory_iterator(path(), ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    std::error_code size_ec;
+    if (it->is_regular_file(size_ec)) {
+      const auto size = it->file_size(size_ec);
+      if (!size_ec) total += static_cast<int64_t>(size);
+    }
+  }
+  return total;
+}
+
+Status Store::Checkpoint(const std::string& dir) const {
+  rocksdb::Checkpoint* raw = nullptr;
+  const auto db = Current();
+  RETURN_IF_ERROR(FromRocks(rocksdb::Checkpoint::Create(db->db.get(), &raw), "checkpoint"));
+  std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+  // log_size_for_flush 0: memtables are flushed first, so the copy needs no log replay.
+  return FromRocks(checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0), StrCat("checkpoint into ", dir));
 }
 
 }  // namespace sales

@@ -15,6 +15,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,6 +40,7 @@ struct StoreOptions {
 };
 
 class Store;
+struct StoreDb;  // the open database behind a Store (store.cc)
 
 // An atomic unit of writes whose reads see its own pending writes.
 class Batch {
@@ -72,7 +74,7 @@ class Batch {
 
  private:
   friend class Store;
-  explicit Batch(Store* store);
+  explicit Batch(std::shared_ptr<StoreDb> db);
   void MergePendingSums();
 
   struct PendingSums {
@@ -80,7 +82,7 @@ class Batch {
     std::string key;
     std::vector<int64_t> values;
   };
-  Store* store_;
+  std::shared_ptr<StoreDb> db_;  // the database it reads and commits into
   std::unique_ptr<rocksdb::WriteBatchWithIndex> wb_;
   std::vector<PendingSums> pending_sums_;
   std::vector<size_t> sums_at_save_points_;
@@ -89,6 +91,10 @@ class Batch {
 class Store {
  public:
   static constexpr std::string_view kMetaFamily = "meta";
+  // The runner's index of the events it read, by aggregate (common/projection/projection.h,
+  // HistoryIndexKey): offsets only, so that one aggregate's history is read from Kafka without
+  // scanning a topic. Every store has it.
+  static constexpr std::string_view kEventIndexFamily = "event_index";
 
   // Opens (creating if needed) the database at options.path with the declared column families.
   static StatusOr<std::unique_ptr<Store>> Open(const StoreOptions& options);
@@ -105,6 +111,7 @@ class Store {
                   const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
 
   Batch NewBatch();
+  // Commits into the database the batch was made on (see SwapDatabase).
   Status Commit(Batch& batch);
 
   // Offsets and counters as last committed.
@@ -112,7 +119,24 @@ class Store {
                                              int32_t partition) const;
   StatusOr<int64_t> GetCounter(std::string_view name) const;
 
-  const std::string& path() const { return path_; }
+  // The folder of the database this store reads now.
+  std::string path() const;
+
+  // Exchanges the databases behind two stores (the switch-over of a rebuild without downtime):
+  // afterwards this store reads and writes what `other` did, and the other way round, while every
+  // pointer and reference to either Store stays valid. A read in flight finishes on the database
+  // it began on (kept open until then); a Batch commits into the database it was made on, so the
+  // caller serialises the swap with every writer (the projection's applier lock) and discards
+  // batches made before it.
+  void SwapDatabase(Store& other);
+
+  // Bytes of the store's files on disk (tables, write-ahead log, manifest); 0 when unreadable.
+  int64_t DiskBytes() const;
+
+  // A consistent copy of the whole database - rows, offsets and counters as of one moment - in the
+  // new folder `dir` (RocksDB checkpoint: hard links where the file system allows, so it is cheap
+  // and the live store goes on). `dir` must not exist. The copy opens as a store of its own.
+  [[nodiscard]] Status Checkpoint(const std::string& dir) const;
 
   // Key layout of offsets and counters inside `meta` (exposed for tests and tools).
   static std::string OffsetKey(std::string_view consumer, std::string_view topic, int32_t partition);
@@ -121,11 +145,10 @@ class Store {
  private:
   friend class Batch;
   Store() = default;
-  StatusOr<rocksdb::ColumnFamilyHandle*> Family(std::string_view cf) const;
+  std::shared_ptr<StoreDb> Current() const;
 
-  std::string path_;
-  std::unique_ptr<rocksdb::DB> db_;
-  std::map<std::string, rocksdb::ColumnFamilyHandle*, std::less<>> families_;
+  mutable std::mutex mu_;       // guards db_ (the pointer, not the database)
+  std::shared_ptr<StoreDb> db_;
 };
 
 // Fixed-width big-endian encoding, so numeric keys sort in numeric order and values are portable.

@@ -94,6 +94,36 @@ TEST(Store, SumsAddUpAcrossBatchesAndSurviveReopen) {
   EXPECT_FALSE(DecodeSums("short").has_value());
 }
 
+// The switch-over of a rebuild: the same Store object reads the other database afterwards, a batch
+// commits into the database it was made on, and a checkpoint opens as a store of its own.
+TEST(Store, SwapDatabaseMovesReadsAndKeepsEachBatchOnItsOwnDatabase) {
+  testing::TempDir dir;
+  auto serving = Store::Open(Options(dir.File("a"))).value();
+  auto rebuilt = Store::Open(Options(dir.File("b"))).value();
+  Batch a = serving->NewBatch();
+  a.Put("rows", "k", "old");
+  ASSERT_TRUE(serving->Commit(a).ok());
+  Batch b = rebuilt->NewBatch();
+  b.Put("rows", "k", "new");
+  ASSERT_TRUE(rebuilt->Commit(b).ok());
+  Batch pending = serving->NewBatch();  // made before the swap: stays on the old database
+  pending.Put("rows", "late", "x");
+
+  serving->SwapDatabase(*rebuilt);
+  EXPECT_EQ(serving->Get("rows", "k").value().value(), "new");
+  EXPECT_EQ(serving->path(), dir.File("b"));
+  EXPECT_EQ(rebuilt->Get("rows", "k").value().value(), "old");
+  ASSERT_TRUE(serving->Commit(pending).ok());
+  EXPECT_FALSE(serving->Get("rows", "late").value().has_value());
+  EXPECT_EQ(rebuilt->Get("rows", "late").value().value(), "x");
+
+  ASSERT_TRUE(serving->Checkpoint(dir.File("snap")).ok());
+  EXPECT_FALSE(serving->Checkpoint(dir.File("snap")).ok()) << "a checkpoint never overwrites a folder";
+  auto copy = Store::Open(Options(dir.File("snap"))).value();
+  EXPECT_EQ(copy->Get("rows", "k").value().value(), "new");
+  EXPECT_GT(serving->DiskBytes(), 0);
+}
+
 TEST(Store, Int64EncodingSortsNumerically) {
   EXPECT_LT(EncodeInt64(-5), EncodeInt64(3));
   EXPECT_LT(EncodeInt64(255), EncodeInt64(256));

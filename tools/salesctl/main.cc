@@ -2,7 +2,7 @@
 //
 //   salesctl [--target=HOST:PORT] import FILE.csv [--source=LABEL] [--actor=NAME] [--map FIELD=COLUMN]...
 //            [--delimiter=,|;|tab] [--encoding=NAME] [--dry-run]
-//   salesctl [--target=HOST:PORT] status
+//   salesctl status | dead-letters | history | export | snapshot ...   (tools/salesctl/ops.h)
 //   salesctl [--target=HOST:PORT] report NAME --period=P [flags]   (tools/salesctl/report.h)
 //
 // The target defaults to $SALES_TARGET or 127.0.0.1:50051 (lead acquisition under `make run`);
@@ -21,6 +21,7 @@
 #include "sales/api/v1/admin.grpc.pb.h"
 #include "tools/salesctl/csv.h"
 #include "tools/salesctl/import.h"
+#include "tools/salesctl/ops.h"
 #include "tools/salesctl/report.h"
 
 namespace sales::salesctl {
@@ -46,9 +47,22 @@ const std::string kUsage =
     "      --source=LABEL        the source of rows without one (default: channel marketing_system)\n"
     "      --dry-run             show the mapping, the first rows and what the import would do\n"
     "                            (the service decides every row), writing nothing\n"
-    "  status\n"
-    "      Where each consumer of the service stands - projections and intakes: offsets, lag,\n"
-    "      counts, and how many records went to which dead-letter topic.\n" +
+    "  status [--targets=H:P,...] [--partitions] [--json]\n"
+    "      Where every consumer of every service stands (all four by default): lag as a count\n"
+    "      and as a time, applied, redelivered, dead letters, the store's size.\n"
+    "  dead-letters list|show|redrive|discard [TOPIC/PARTITION/OFFSET] [--all-pending] [--reason=R]\n"
+    "      The records a service refused: list, show decoded, re-drive into the projection after\n"
+    "      a fix (exactly once), discard with a recorded reason.\n"
+    "  history AGGREGATE_ID [--service=NAME]\n"
+    "      One aggregate's events in order: who, when, what.\n"
+    "  export --topic=T [--type=X]... [--aggregate=ID] [--from=D] [--to=D] [-o FILE]\n"
+    "      A topic's events as JSON lines.\n"
+    "  rebuild start|status|switch|abort|discard [--watch] [--service=NAME]\n"
+    "      Rebuild the store beside the serving one (progress, ETA), switch when caught up,\n"
+    "      discard the previous one; the service serves throughout.\n"
+    "  snapshot [--name=N] [--service=NAME]\n"
+    "      A checkpoint of a service's store; restore with the service's --restore-from.\n"
+    "      (salesctl COMMAND --help for each command's flags; docs/OPERATIONS.md)\n" +
     ReportUsage() +
     "\n"
     "The target defaults to $SALES_TARGET, else 127.0.0.1:50051 (report: $SALES_REPORTING_TARGET,\n"
@@ -142,45 +156,6 @@ int Import(const std::string& target, const std::string& path, const ImportOptio
   return summary->rejected.empty() ? 0 : 3;
 }
 
-int Status(const std::string& target) {
-  auto stub = api::v1::Admin::NewStub(grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  api::v1::GetProjectionStatusResponse r;
-  grpc::Status s = stub->GetProjectionStatus(&ctx, {}, &r);
-  if (!s.ok()) {
-    std::cerr << "salesctl: " << target << ": " << s.error_message() << "\n";
-    return 1;
-  }
-  for (const auto& p : r.projections()) {
-    int64_t lag = 0;
-    for (const auto& part : p.partitions()) lag += std::max<int64_t>(0, part.lag());
-    const bool feed = p.kind() == "feed";  // records that become commands (client support's feeds)
-    const bool intake = p.kind() == "intake" || feed;
-    std::string dead_letters;
-    for (const auto& t : p.dead_letter_topics()) StrAppend(&dead_letters, dead_letters.empty() ? " to " : ", ", t);
-    std::cout << (feed ? "feed " : intake ? "intake " : "projection ") << p.name()
-              << (p.caught_up() ? "  (caught up)" : intake ? "" : "  (catching up)") << "\n";
-    if (feed) {
-      std::cout << "  accepted " << Thousands(p.events_applied()) << ", answered as retries "
-                << Thousands(p.duplicates_skipped()) << ", not for this service " << Thousands(p.not_used());
-    } else if (intake) {
-      std::cout << "  captured " << Thousands(p.events_applied()) << ", already known "
-                << Thousands(p.duplicates_skipped());
-    } else {
-      std::cout << "  applied " << Thousands(p.events_applied()) << ", redelivered "
-                << Thousands(p.duplicates_skipped());
-    }
-    std::cout << ", dead-lettered " << Thousands(p.dead_lettered()) << dead_letters << ", lag " << Thousands(lag)
-              << (intake ? " records\n" : " events\n");
-    for (const auto& part : p.partitions()) {
-      std::cout << "  " << part.topic() << "/" << part.partition() << "  next " << part.next_offset() << "  end "
-                << part.end_offset() << "  lag " << part.lag() << "\n";
-    }
-  }
-  return 0;
-}
-
 // `salesctl [--target=...] report NAME ...`: its own flags (tools/salesctl/report.h).
 int Report(const std::vector<std::string>& args) {
   if (std::find(args.begin(), args.end(), "--help") != args.end() || std::find(args.begin(), args.end(), "-h") != args.end()) {
@@ -213,6 +188,7 @@ std::string CommandOf(int argc, char** argv) {
 }  // namespace
 
 int Main(int argc, char** argv) {
+  if (IsOpsCommand(CommandOf(argc, argv))) return RunOps(std::vector<std::string>(argv + 1, argv + argc));
   if (CommandOf(argc, argv) == "report") {
     std::vector<std::string> args;  // all but the word "report": NAME and every flag
     bool command_seen = false;
@@ -283,7 +259,6 @@ int Main(int argc, char** argv) {
     }
   }
   if (positional.size() == 2 && positional[0] == "import") return Import(target, positional[1], options, actor, dry_run);
-  if (positional.size() == 1 && positional[0] == "status") return Status(target);
   std::cerr << kUsage;
   return 2;
 }

@@ -119,8 +119,23 @@ TEST_F(IntakeIT, ValidDuplicateAndMalformedRecords) {
   EXPECT_EQ(next, 12) << "every record read";
   auto [code, status] = Salesctl("status");
   EXPECT_EQ(code, 0) << status;
-  EXPECT_THAT(status, HasSubstr("intake lead-acquisition/intake"));
-  EXPECT_THAT(status, HasSubstr("dead-lettered 8 to " + topic + ".dlq"));
+  EXPECT_THAT(status, HasSubstr("lead-acquisition/intake  intake"));
+  EXPECT_THAT(status, HasSubstr("LAG TIME"));
+  // The intake's dead letters, through the Admin API: pending, the reason and origin of each.
+  auto [dl_code, dead_letters] = Salesctl("dead-letters list");
+  EXPECT_EQ(dl_code, 0) << dead_letters;
+  EXPECT_THAT(dead_letters, HasSubstr("8 pending of 8 dead letters"));
+  EXPECT_THAT(dead_letters, HasSubstr(topic + ".dlq/"));
+  EXPECT_THAT(dead_letters, HasSubstr("lead-acquisition/intake"));
+  const size_t at = dead_letters.find(topic + ".dlq/");
+  ASSERT_NE(at, std::string::npos);
+  const std::string first = dead_letters.substr(at, dead_letters.find(' ', at) - at);  // TOPIC/PARTITION/OFFSET
+  auto [show_code, shown] = Salesctl("dead-letters show " + first);
+  EXPECT_EQ(show_code, 0) << shown;
+  EXPECT_THAT(shown, HasSubstr("refused by  lead-acquisition/intake"));
+  auto [redrive_code, redrive] = Salesctl("dead-letters redrive " + first);
+  EXPECT_EQ(redrive_code, 1) << "an intake's dead letter is fixed at the source, not re-driven: " << redrive;
+  EXPECT_THAT(redrive, HasSubstr("FAILED_PRECONDITION"));
   auto metrics = testing::HttpGet(service_->http_port(), "/metrics");
   ASSERT_TRUE(metrics.ok());
   EXPECT_THAT(*metrics, HasSubstr("sales_dlq_records{consumer=\"lead-acquisition/intake\",kind=\"intake\"} 8\n"));
