@@ -84,20 +84,10 @@ constexpr int kMaxLateJourneys = 50000;
 
 StatusOr<bool> FunnelFromCells(const Store& store, const api::v1::ReportFilters& filters, PlanDimension by,
                                absl::Time as_of, absl::TimeZone tz, PeriodSums<Rows<api::v1::FunnelRow>>& sums) {
-  PlanDimension read = by;
-  std::string only;
-  int given = 0;
-  for (PlanDimension d : kCellDimensions) {
-    const std::string value = FilterOn(d, filters);
-    if (value.empty()) continue;
-    ++given;
-    read = d;
-    only = value;
-  }
-  if (given > 1 || read == events::v1::PLAN_DIMENSION_CLIENT ||
-      (given == 1 && by != events::v1::PLAN_DIMENSION_COMPANY && by != read)) {
-    return false;
-  }
+  const std::optional<CellSource> source = CellSourceFor(by, filters);
+  if (!source || source->dimension == events::v1::PLAN_DIMENSION_CLIENT) return false;
+  const PlanDimension read = source->dimension;
+  const std::string& only = source->only_key;
   std::set<std::string> late;
   int late_rows = 0;
   RETURN_IF_ERROR(store.ScanFrom(kJourneysByRecordedFamily, EncodeInt64(absl::ToUnixNanos(as_of) + 1),

@@ -115,21 +115,10 @@ Snapshot TakeSnapshot(const std::vector<OfferPipeline>& offers, absl::Time at, a
 // on any dimension of the sums when `by` is COMPANY). Without history (measured probabilities).
 StatusOr<std::optional<Snapshot>> SnapshotFromSums(const Store& store, absl::Time at, absl::Time as_of,
                                                    PlanDimension by, const api::v1::ReportFilters& filters) {
-  if (by == events::v1::PLAN_DIMENSION_CLIENT) return std::optional<Snapshot>();
-  PlanDimension read = by;
-  std::string only;
-  int given = 0;
-  for (PlanDimension d : kCellDimensions) {
-    const std::string value = FilterOn(d, filters);
-    if (value.empty()) continue;
-    ++given;
-    read = d;
-    only = value;
-  }
-  if (given > 1 || read == events::v1::PLAN_DIMENSION_CLIENT ||
-      (given == 1 && by != events::v1::PLAN_DIMENSION_COMPANY && by != read)) {
-    return std::optional<Snapshot>();
-  }
+  const std::optional<CellSource> source = CellSourceFor(by, filters);
+  if (!source || source->dimension == events::v1::PLAN_DIMENSION_CLIENT) return std::optional<Snapshot>();
+  const PlanDimension read = source->dimension;
+  const std::string& only = source->only_key;
   ASSIGN_OR_RETURN(std::optional<std::string> latest, store.Get(kSettingsFamily, kPipelineLatestSetting));
   const std::optional<int64_t> latest_nanos = latest ? DecodeInt64(*latest) : std::nullopt;
   if (latest && (!latest_nanos || absl::FromUnixNanos(*latest_nanos) > std::min(at, as_of))) {

@@ -82,20 +82,6 @@ void Cell::Add(const std::vector<int64_t>& sums, int sign) {
   quantity += at(kCellQuantity);
 }
 
-namespace {
-
-// Beyond this many facts recorded after the as-of time, reading the facts is cheaper than taking
-// them out of the roll-ups one by one.
-constexpr int kMaxLateFacts = 50000;
-
-// Which cells answer a query: those of `dimension` (only `only_key` when set), re-keyed to the
-// company's "" when the query is by COMPANY with a filter.
-struct CellSource {
-  PlanDimension dimension;
-  std::string only_key;
-  bool as_company;
-};
-
 std::optional<CellSource> CellSourceFor(PlanDimension by, const api::v1::ReportFilters& filters) {
   std::vector<std::pair<PlanDimension, std::string>> set;
   for (PlanDimension d : kCellDimensions) {
@@ -108,6 +94,12 @@ std::optional<CellSource> CellSourceFor(PlanDimension by, const api::v1::ReportF
   if (by == dimension) return CellSource{dimension, value, false};
   return std::nullopt;
 }
+
+namespace {
+
+// Beyond this many facts recorded after the as-of time, reading the facts is cheaper than taking
+// them out of the roll-ups one by one.
+constexpr int kMaxLateFacts = 50000;
 
 // The fact behind a key of the recorded-at index, when `q` selects it.
 StatusOr<std::optional<Fact>> SelectedFact(const Store& store, const CellQuery& q, std::string_view fact_key,

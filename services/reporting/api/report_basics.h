@@ -75,6 +75,17 @@ struct Cell {
   void Add(const std::vector<int64_t>& sums, int sign = 1);
 };
 
+// Which sums kept per dimension key (the cells, and the funnel's and the open pipeline's) answer a
+// query by `by` with `filters`: those of `dimension` (only `only_key` when set), re-keyed to the
+// company's "" when the query is by COMPANY with a filter. nullopt: filters on two dimensions, or
+// one on another dimension than `by` (not COMPANY): only the rows can answer.
+struct CellSource {
+  PlanDimension dimension;
+  std::string only_key;
+  bool as_company;
+};
+std::optional<CellSource> CellSourceFor(PlanDimension by, const api::v1::ReportFilters& filters);
+
 struct CellQuery {
   Fact::Kind kind = Fact::KIND_UNSPECIFIED;
   Period period;                     // facts that occurred in it (reporting time zone)

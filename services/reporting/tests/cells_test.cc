@@ -219,6 +219,20 @@ class Cells : public ::testing::Test {
   testing::TempDir dir_;
 };
 
+// Deletes every row of `families` and the report setting `setting` (unless empty): what a store
+// made before they existed lacks.
+void DropRows(Store& store, const std::vector<const char*>& families, const char* setting) {
+  Batch batch = store.NewBatch();
+  for (const char* family : families) {
+    ASSERT_TRUE(store.Scan(family, "", "", [&](std::string_view key, std::string_view) {
+      batch.Delete(family, std::string(key));
+      return true;
+    }).ok());
+  }
+  if (*setting != '\0') batch.Delete(kSettingsFamily, setting);
+  ASSERT_TRUE(store.Commit(batch).ok());
+}
+
 void ExpectSameCells(const CellSums& a, const CellSums& b, const std::string& what) {
   ASSERT_EQ(a.cells.size(), b.cells.size()) << what;
   for (auto i = a.cells.begin(), j = b.cells.begin(); i != a.cells.end(); ++i, ++j) {
@@ -320,27 +334,13 @@ TEST_F(Cells, OpenPipelineSumsAnswerAsTheOffersDo) {
   const auto before = answers;
   {
     auto store = Store::Open({.path = dir_.path(), .column_families = projection.column_families()}).value();
-    Batch batch = store->NewBatch();
-    ASSERT_TRUE(store->Scan(kOpenPipelineFamily, "", "", [&](std::string_view key, std::string_view) {
-      batch.Delete(kOpenPipelineFamily, std::string(key));
-      return true;
-    }).ok());
-    batch.Delete(kSettingsFamily, kPipelineLatestSetting);
-    ASSERT_TRUE(store->Commit(batch).ok());
-  }
-  {
-    auto store = Store::Open({.path = dir_.path(), .column_families = projection.column_families()}).value();
+    DropRows(*store, {kOpenPipelineFamily}, kPipelineLatestSetting);
     ASSERT_TRUE(projection.Open(*store).ok());
     compare_all(*store, nullptr);
     EXPECT_EQ(answers, before) << "the sums filled from the rows answer as the ones kept event by event";
 
     // With the offers' rows gone, the sums alone still answer at the end: they were what answered.
-    Batch batch = store->NewBatch();
-    ASSERT_TRUE(store->Scan(kOpenOffersFamily, "", "", [&](std::string_view key, std::string_view) {
-      batch.Delete(kOpenOffersFamily, std::string(key));
-      return true;
-    }).ok());
-    ASSERT_TRUE(store->Commit(batch).ok());
+    DropRows(*store, {kOpenOffersFamily}, "");
     auto company = PipelineNow(*store, settings, end, events::v1::PLAN_DIMENSION_COMPANY, {});
     ASSERT_TRUE(company.ok()) << company.status();
     company->clear_probabilities();
@@ -401,15 +401,7 @@ TEST_F(Cells, FunnelCellsAnswerAsTheJourneysDo) {
   const auto before = answers;
   {
     auto store = Store::Open({.path = dir_.path(), .column_families = projection.column_families()}).value();
-    Batch batch = store->NewBatch();
-    for (const char* family : {kFunnelCellsFamily, kJourneysByRecordedFamily}) {
-      ASSERT_TRUE(store->Scan(family, "", "", [&](std::string_view key, std::string_view) {
-        batch.Delete(family, std::string(key));
-        return true;
-      }).ok());
-    }
-    batch.Delete(kSettingsFamily, kFunnelCellsSetting);
-    ASSERT_TRUE(store->Commit(batch).ok());
+    DropRows(*store, {kFunnelCellsFamily, kJourneysByRecordedFamily}, kFunnelCellsSetting);
     ASSERT_TRUE(projection.Open(*store).ok());
     compare_all(*store, nullptr);
     EXPECT_EQ(answers, before) << "the cells filled from the journeys answer as the ones kept event by event";
