@@ -51,10 +51,14 @@ std::string DimensionWord(events::v1::PlanDimension by) {
   return absl::AsciiStrToLower(absl::StrReplaceAll(events::v1::PlanDimension_Name(by).substr(15), {{"_", " "}}));
 }
 
-ReportTable NewTable(const std::string& title, const std::string& period, const google::protobuf::Timestamp& as_of,
-                     bool dynamics) {
+// `report`: the name salesctl knows it by (and files are named after); `sheet`: a workbook's tab.
+ReportTable NewTable(const std::string& title, const std::string& report, const std::string& sheet,
+                     const std::string& period, const google::protobuf::Timestamp& as_of, bool dynamics) {
   ReportTable t;
   t.set_title(StrCat(title, ", ", period));
+  t.set_report(report);
+  t.set_sheet_name(sheet);
+  t.set_period(period);
   *t.mutable_as_of() = as_of;
   if (dynamics) Column(t, "Period", api::v1::COLUMN_KIND_DAY);
   return t;
@@ -84,8 +88,8 @@ void Stages(api::v1::ReportRow* row, const api::v1::FunnelStages& s) {
 
 ReportTable ToTable(const api::v1::FunnelResponse& response, const api::v1::FunnelRequest& request) {
   const bool dynamics = request.dynamics() != api::v1::BUCKET_UNSPECIFIED;
-  ReportTable t = NewTable(StrCat("Funnel by ", DimensionWord(request.by())), request.period(), response.as_of(),
-                           dynamics);
+  ReportTable t = NewTable(StrCat("Funnel by ", DimensionWord(request.by())), "funnel", "Funnel", request.period(),
+                           response.as_of(), dynamics);
   Column(t, "Key", api::v1::COLUMN_KIND_TEXT);
   for (const char* stage : {"Captured", "Qualified", "First offer", "Won", "Lost"}) {
     Column(t, StrCat(stage, " (cohort)"), api::v1::COLUMN_KIND_COUNT);
@@ -113,8 +117,8 @@ ReportTable ToTable(const api::v1::FunnelResponse& response, const api::v1::Funn
 
 ReportTable ToTable(const api::v1::CycleTimesResponse& response, const api::v1::CycleTimesRequest& request) {
   const bool dynamics = request.dynamics() != api::v1::BUCKET_UNSPECIFIED;
-  ReportTable t = NewTable(StrCat("Cycle times by ", DimensionWord(request.by())), request.period(),
-                           response.as_of(), dynamics);
+  ReportTable t = NewTable(StrCat("Cycle times by ", DimensionWord(request.by())), "cycle-times", "Cycle times",
+                           request.period(), response.as_of(), dynamics);
   Column(t, "Key", api::v1::COLUMN_KIND_TEXT);
   for (const char* cycle : {"Captured to qualified", "Qualified to first offer", "Sent to accepted",
                             "Captured to won"}) {
@@ -139,7 +143,7 @@ ReportTable ToTable(const api::v1::CycleTimesResponse& response, const api::v1::
 
 ReportTable ToTable(const api::v1::LostReasonsResponse& response, const api::v1::LostReasonsRequest& request) {
   const bool dynamics = request.dynamics() != api::v1::BUCKET_UNSPECIFIED;
-  ReportTable t = NewTable("Lost reasons", request.period(), response.as_of(), dynamics);
+  ReportTable t = NewTable("Lost reasons", "lost-reasons", "Lost reasons", request.period(), response.as_of(), dynamics);
   Column(t, "Lost", api::v1::COLUMN_KIND_TEXT);
   Column(t, "Reason", api::v1::COLUMN_KIND_TEXT);
   Column(t, "Count", api::v1::COLUMN_KIND_COUNT);
@@ -162,7 +166,8 @@ ReportTable ToTable(const api::v1::LostReasonsResponse& response, const api::v1:
 
 ReportTable ToTable(const api::v1::ScorecardsResponse& response, const api::v1::ScorecardsRequest& request) {
   const bool dynamics = request.dynamics() != api::v1::BUCKET_UNSPECIFIED;
-  ReportTable t = NewTable("Managers' scorecards", request.period(), response.as_of(), dynamics);
+  ReportTable t =
+      NewTable("Managers' scorecards", "scorecards", "Scorecards", request.period(), response.as_of(), dynamics);
   t.set_reporting_currency(response.reporting_currency());
   Column(t, "Manager", api::v1::COLUMN_KIND_TEXT);
   for (const char* count : {"Leads assigned", "Responded", "Unanswered"}) Column(t, count, api::v1::COLUMN_KIND_COUNT);

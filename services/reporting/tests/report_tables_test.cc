@@ -8,6 +8,7 @@
 #include "common/testing/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "services/reporting/api/funnel_reports.h"
 #include "services/reporting/projection/reporting_projection.h"
 
 namespace sales::reporting {
@@ -230,6 +231,18 @@ TEST_F(BuildTableTest, PlanVsActualIsTheQuerysFiguresAsATable) {
   EXPECT_THAT(Names(*t), ElementsAre("Region", "Actual", "Target", "Attainment", "Forecast"));
   EXPECT_EQ(t->rows_size(), 0) << "an empty store: no keys";
   EXPECT_EQ(t->reporting_currency(), "EUR");
+}
+
+// Files are named after the report and period, and a workbook's tab after the sheet name.
+TEST_F(BuildTableTest, TheFunnelsTablesSayWhichReportAndPeriodTheyAre) {
+  const FunnelReports funnel(store_.get(), &clock_, ReportSettings{});
+  api::v1::ReportRequest r;
+  r.mutable_lost_reasons()->set_period("2026-Q3");
+  const auto t = BuildTable(Reports{.plans = queries_.get(), .funnel = &funnel}, r);
+  ASSERT_THAT(t, testing::IsOk());
+  EXPECT_EQ(t->report(), "lost-reasons");
+  EXPECT_EQ(t->period(), "2026-Q3");
+  EXPECT_EQ(t->sheet_name(), "Lost reasons");
 }
 
 }  // namespace
