@@ -1,6 +1,7 @@
 // The projection runner against the real broker: resuming at stored offsets, a second runner
 // rebuilding into a fresh store while the first serves (same state), and a dead-letter topic that
-// cannot be reached stalling the projection instead of dropping the record.
+// cannot be reached stalling the projection instead of dropping the record, and rapid retries
+// with stops in their middle applying every record once.
 #include "common/projection/runner.h"
 
 #include "common/kafka/kafka_publisher.h"
@@ -164,6 +165,55 @@ TEST_F(RunnerIT, UnreachableDeadLetterTopicStallsInsteadOfDropping) {
   ASSERT_EQ(parked.size(), 1u);
   EXPECT_EQ(parked[0].topic, topic_ + ".dlq");
   EXPECT_EQ(parked[0].value, "not an event");
+}
+
+// Retries follow each other closely and the runner is stopped in the middle of them, again and
+// again: every rewind to the stored offsets must leave the consumer able to go on and to close
+// (librdkafka 2.0 aborted when an assignment changed while the previous one's stop was pending),
+// and what is finally applied is every record once.
+TEST_F(RunnerIT, RapidRetriesAndStopsInTheirMiddleApplyEveryRecordOnce) {
+  dead_letters_.FailWith(absl::UnavailableError("dead-letter topic unreachable"));
+  Produce(30, 1, 2);
+  auto bad = producer_.Send(topic_, "agg-1", "not an event");
+  ASSERT_TRUE(bad.ok());
+  Produce(30, 3, 3);
+
+  Replica replica({topic_}, &dead_letters_);
+  const RunnerOptions options{.client = {testing::TestBootstrap(), "test", {}},
+                              .topics = {topic_},
+                              .max_batch = 7,
+                              .retry_backoff = absl::Milliseconds(1)};
+  int64_t failures = 0;
+  for (int round = 0; round < 4; ++round) {
+    replica.runner = std::make_unique<ProjectionRunner>(options, replica.applier.get(), &dead_letters_,
+                                                        replica.admin.get(), &replica.metrics);
+    ASSERT_TRUE(replica.runner->Start().ok());
+    const std::string failed = "sales_projection_batch_failures_total{projection=\"history\"} ";
+    ASSERT_TRUE(testing::WaitUntil(
+        [&] {
+          const std::string metrics = replica.metrics.Render();
+          const size_t at = metrics.find(failed);
+          return at != std::string::npos && std::stoll(metrics.substr(at + failed.size())) >= failures + 10;
+        },
+        absl::Seconds(30)))
+        << "round " << round;
+    const std::string metrics = replica.metrics.Render();
+    failures = std::stoll(metrics.substr(metrics.find(failed) + failed.size()));
+    replica.runner->Stop();
+  }
+  EXPECT_FALSE(replica.store->GetOffset("history", topic_, bad->partition).value() > bad->offset);
+
+  dead_letters_.FailWith(absl::OkStatus());
+  replica.runner = std::make_unique<ProjectionRunner>(options, replica.applier.get(), &dead_letters_,
+                                                      replica.admin.get(), &replica.metrics);
+  ASSERT_TRUE(replica.runner->Start().ok());
+  ASSERT_TRUE(replica.runner->WaitCaughtUp(absl::Seconds(60)).ok());
+  EXPECT_EQ(replica.Counter(AppliedCounter("history")), 90);
+  EXPECT_EQ(replica.Counter(DuplicateCounter("history")), 0);
+  EXPECT_EQ(replica.Counter(DeadLetterCounter("history")), 1);
+  auto rows = replica.Rows();
+  ASSERT_EQ(rows.size(), 30u);
+  for (const auto& [id, row] : rows) EXPECT_EQ(row, "3|t1;t2;t3;") << id;
 }
 
 }  // namespace

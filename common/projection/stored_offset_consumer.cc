@@ -2,6 +2,7 @@
 
 #include <librdkafka/rdkafkacpp.h>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/time/clock.h"
 #include "common/base/log.h"
 #include "common/base/strings.h"
@@ -65,27 +66,39 @@ Status StoredOffsetConsumer::Start(Callbacks callbacks) {
     ASSIGN_OR_RETURN(int count, admin_->PartitionCount(topic, options_.kafka_timeout));
     for (int32_t p = 0; p < count; ++p) partitions_.emplace_back(topic, p);
   }
-  RETURN_IF_ERROR(Assign());
+  RETURN_IF_ERROR(Assign(Placement::kAssign));
   thread_ = std::thread([this] { Run(); });
   return absl::OkStatus();
 }
 
-Status StoredOffsetConsumer::Assign() {
+Status StoredOffsetConsumer::Assign(Placement placement) {
   std::vector<RdKafka::TopicPartition*> assignment;
   std::map<TopicPartition, int64_t> positions;
+  absl::Cleanup destroy = [&assignment] { RdKafka::TopicPartition::destroy(assignment); };
   for (const auto& tp : partitions_) {
-    auto stored = store_->GetOffset(options_.name, tp.first, tp.second);
-    if (!stored.ok()) {
-      RdKafka::TopicPartition::destroy(assignment);
-      return stored.status();
-    }
+    ASSIGN_OR_RETURN(std::optional<int64_t> stored, store_->GetOffset(options_.name, tp.first, tp.second));
     assignment.push_back(RdKafka::TopicPartition::create(tp.first, tp.second,
-                                                         stored->value_or(RdKafka::Topic::OFFSET_BEGINNING)));
-    positions[tp] = stored->value_or(0);
+                                                         stored.value_or(RdKafka::Topic::OFFSET_BEGINNING)));
+    positions[tp] = stored.value_or(0);
   }
-  RdKafka::ErrorCode code = consumer_->assign(assignment);
-  RdKafka::TopicPartition::destroy(assignment);
-  if (code != RdKafka::ERR_NO_ERROR) return absl::UnavailableError(StrCat("kafka assign: ", RdKafka::err2str(code)));
+  if (placement == Placement::kAssign) {
+    RdKafka::ErrorCode code = consumer_->assign(assignment);
+    if (code != RdKafka::ERR_NO_ERROR) return absl::UnavailableError(StrCat("kafka assign: ", RdKafka::err2str(code)));
+  } else {
+    // A rewind seeks the partitions already fetching instead of assigning them again: librdkafka
+    // 2.0 sends a second fetch stop for a partition whose first stop is still pending when the
+    // assignment changes again (a retry, or close() just after one), and aborts on its reply
+    // (rdkafka_assignment.c, `rktp->rktp_started`; librdkafka issue 5573). A seek bumps the
+    // partition's version, so messages already fetched past the stored offset are dropped.
+    const int timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(options_.kafka_timeout));
+    for (RdKafka::TopicPartition* tp : assignment) {
+      RdKafka::ErrorCode code = consumer_->seek(*tp, timeout_ms);
+      if (code != RdKafka::ERR_NO_ERROR) {
+        return absl::UnavailableError(
+            StrCat("kafka seek ", tp->topic(), "/", tp->partition(), ": ", RdKafka::err2str(code)));
+      }
+    }
+  }
   if (callbacks_.on_assign) callbacks_.on_assign(positions);
   return absl::OkStatus();
 }
@@ -138,7 +151,7 @@ void StoredOffsetConsumer::Run() {
           for (absl::Time until = absl::Now() + options_.retry_backoff; !stopping_ && absl::Now() < until;) {
             absl::SleepFor(absl::Milliseconds(20));
           }
-          Status a = Assign();
+          Status a = Assign(Placement::kSeek);
           if (a.ok()) break;
           log::Error("rewind failed; trying again", {{"consumer", options_.name}, {"error", a.ToString()}});
         }

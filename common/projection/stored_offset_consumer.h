@@ -68,8 +68,12 @@ class StoredOffsetConsumer {
   int64_t HighWatermark(const TopicPartition& tp) const;
 
  private:
+  // kAssign when the consumer starts; kSeek to rewind the partitions it already fetches.
+  enum class Placement { kAssign, kSeek };
+
   void Run();
-  Status Assign();
+  // Places every partition at the offset the store holds for it (the beginning when none).
+  Status Assign(Placement placement);
 
   Options options_;
   const Store* store_;
