@@ -73,6 +73,11 @@ void DeciderCore::Start(std::function<Status(const Store&)> on_start) {
 
 Status DeciderCore::Submit(std::vector<std::unique_ptr<Job>>& jobs) {
   if (jobs.empty()) return absl::OkStatus();
+  if (ScopedReadRedirect::Active()) {
+    return absl::FailedPreconditionError(StrCat("the call names the as-of store ", ScopedReadRedirect::ActiveName(),
+                                                ", which is read-only: send commands without the x-as-of-store "
+                                                "header (they are decided on the live store)"));
+  }
   {
     std::lock_guard lock(mu_);
     if (stopping_) return absl::UnavailableError("the service is shutting down; retry with the same key");
@@ -190,10 +195,13 @@ void DeciderCore::ProcessChunk(std::vector<std::unique_ptr<Job>>& chunk) {
   std::vector<events::EventEnvelope> decided;  // in order
   std::vector<projection::Record> records;     // decided, encoded
   uint64_t base_commits = 0;
-  Batch batch = applier_->store()->NewBatch();
+  std::optional<Batch> made;
   {
     std::unique_lock apply_lock(applier_->mutex());
     phase("wait_for_projection");
+    // Made under the lock: a rebuild's switch-over swaps the store's database under it too, and
+    // a batch made before would decide on (and commit into) the database switched out.
+    Batch& batch = made.emplace(applier_->store()->NewBatch());
     base_commits = applier_->commits();
     for (size_t i = 0; i < chunk.size(); ++i) {
       batch.SetSavePoint();
@@ -253,7 +261,7 @@ void DeciderCore::ProcessChunk(std::vector<std::unique_ptr<Job>>& chunk) {
       std::lock_guard apply_lock(applier_->mutex());
       Status s;
       if (applier_->commits() == base_commits) {
-        s = applier_->CommitAppended(batch, records);
+        s = applier_->CommitAppended(*made, records);
       } else {
         // The store moved on while we waited for Kafka (the runner applied other events, maybe
         // some of ours): apply the acknowledged events again onto what is there now.

@@ -766,6 +766,35 @@ TEST_F(DeciderTest, TheProjectionLockIsFreeDuringTheAppend) {
   EXPECT_EQ(Stored("l").version, 2);
 }
 
+// A rebuild's switch-over swaps the store's database under the projection's lock while commands
+// wait for it: they decide on the new database and commit into it (a batch made before the swap
+// would read the old rows and land, unseen, in the database switched out).
+TEST_F(DeciderTest, ACommandWaitingThroughASwitchOverDecidesOnAndCommitsIntoTheNewDatabase) {
+  auto decider = Start();
+  ASSERT_THAT(decider->Execute({"m", 5}, caller_), IsOk());
+  testing::TempDir rebuilt_dir;
+  auto rebuilt = Store::Open({.path = rebuilt_dir.path(), .column_families = projection_.column_families()}).value();
+  {
+    Batch batch = rebuilt->NewBatch();
+    for (int64_t v = 1; v <= 3; ++v) ASSERT_THAT(projection_.Apply(ToRecord(kTopic, v, CounterEvent("m", v, 10, clock_)), batch), IsOk());
+    ASSERT_THAT(rebuilt->Commit(batch), IsOk());
+  }
+  std::future<StatusOr<Counted>> answer;
+  {
+    std::lock_guard switching(applier_->mutex());
+    answer = std::async(std::launch::async, [&] { return decider->Execute({"m", 1}, caller_); });
+    // Give the command time to reach the lock (without the fix it made its batch by then).
+    absl::SleepFor(absl::Milliseconds(200));
+    ASSERT_THAT(store_->SwapDatabase(*rebuilt), IsOk());
+    applier_->StoreReplaced();
+  }
+  EXPECT_THAT(answer.get(), IsOkAndHolds(::testing::AllOf(Field(&Counted::version, 4), Field(&Counted::count, 31))));
+  EXPECT_EQ(Stored("m").version, 4);
+  EXPECT_EQ(Stored("m").count, 31);
+  EXPECT_EQ(LoadCounter(*rebuilt, "m").value().version, 1) << "nothing written into the database switched out";
+  EXPECT_THAT(decider->Health(), IsOk());
+}
+
 // ---- expected versions ----
 
 TEST(CheckExpectedVersion, ZeroOrTheActualVersionPassesAnythingElseIsAborted) {

@@ -823,7 +823,8 @@ StatusOr<std::vector<api::v1::AggregateEvent>> AdminService::History(const std::
 
 namespace {
 
-::grpc::Status Answer(const StatusOr<api::v1::RebuildStatus>& status, api::v1::RebuildStatus* response) {
+template <typename Message>
+::grpc::Status Answer(const StatusOr<Message>& status, Message* response) {
   if (!status.ok()) return ToGrpcStatus(status.status());
   *response = *status;
   return ::grpc::Status::OK;
@@ -831,6 +832,10 @@ namespace {
 
 ::grpc::Status NoRebuild() {
   return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "this service was built without rebuilds");
+}
+
+::grpc::Status NoAsOf() {
+  return ::grpc::Status(::grpc::StatusCode::UNIMPLEMENTED, "this service was built without as-of stores");
 }
 
 }  // namespace
@@ -867,6 +872,26 @@ namespace {
                                                   api::v1::RebuildStatus* response) {
   if (!options_.rebuild) return NoRebuild();
   return Answer(options_.rebuild->DiscardPrevious(), response);
+}
+
+::grpc::Status AdminService::StartAsOfStore(::grpc::ServerContext*, const api::v1::StartAsOfStoreRequest* request,
+                                            api::v1::AsOfStore* response) {
+  if (!options_.as_of) return NoAsOf();
+  if (!request->has_as_of()) return ToGrpcStatus(InvalidField("as_of", "missing: the time the store is as of"));
+  const absl::Time as_of = absl::FromUnixSeconds(request->as_of().seconds()) + absl::Nanoseconds(request->as_of().nanos());
+  return Answer(options_.as_of->Start(request->name(), as_of), response);
+}
+
+::grpc::Status AdminService::ListAsOfStores(::grpc::ServerContext*, const api::v1::ListAsOfStoresRequest*,
+                                            api::v1::ListAsOfStoresResponse* response) {
+  if (!options_.as_of) return NoAsOf();
+  return Answer(options_.as_of->List(), response);
+}
+
+::grpc::Status AdminService::DiscardAsOfStore(::grpc::ServerContext*, const api::v1::DiscardAsOfStoreRequest* request,
+                                              api::v1::AsOfStore* response) {
+  if (!options_.as_of) return NoAsOf();
+  return Answer(options_.as_of->Discard(request->name()), response);
 }
 
 }  // namespace sales::grpc_util

@@ -52,6 +52,14 @@ class RebuildControl {
   virtual StatusOr<api::v1::RebuildStatus> DiscardPrevious() = 0;
 };
 
+class AsOfControl {
+ public:
+  virtual ~AsOfControl() = default;
+  virtual StatusOr<api::v1::AsOfStore> Start(const std::string& name, absl::Time as_of) = 0;
+  virtual StatusOr<api::v1::ListAsOfStoresResponse> List() = 0;
+  virtual StatusOr<api::v1::AsOfStore> Discard(const std::string& name) = 0;
+};
+
 struct AdminOptions {
   std::string service;                       // e.g. "lead-acquisition"
   std::string topic_prefix;                  // --topic-prefix: requests may name topics without it
@@ -62,6 +70,7 @@ struct AdminOptions {
   std::string snapshot_dir;                  // where CreateSnapshot makes its folders
   MetricsRegistry* metrics = nullptr;
   RebuildControl* rebuild = nullptr;         // null: the rebuild methods answer UNIMPLEMENTED
+  AsOfControl* as_of = nullptr;              // null: the as-of methods answer UNIMPLEMENTED
   absl::Duration kafka_timeout = absl::Seconds(10);
 };
 
@@ -105,6 +114,13 @@ class AdminService final : public api::v1::Admin::Service {
   ::grpc::Status DiscardPreviousStore(::grpc::ServerContext* context,
                                       const api::v1::DiscardPreviousStoreRequest* request,
                                       api::v1::RebuildStatus* response) override;
+
+  ::grpc::Status StartAsOfStore(::grpc::ServerContext* context, const api::v1::StartAsOfStoreRequest* request,
+                                api::v1::AsOfStore* response) override;
+  ::grpc::Status ListAsOfStores(::grpc::ServerContext* context, const api::v1::ListAsOfStoresRequest* request,
+                                api::v1::ListAsOfStoresResponse* response) override;
+  ::grpc::Status DiscardAsOfStore(::grpc::ServerContext* context, const api::v1::DiscardAsOfStoreRequest* request,
+                                  api::v1::AsOfStore* response) override;
 
   // Every consumer, projections first. With `lag_times`, the age of each lagging partition's
   // oldest unapplied event is read from Kafka (one read per lagging partition).

@@ -1,6 +1,32 @@
 #include "common/grpc/call.h"
 
+#include <mutex>
+
 namespace sales::grpc_util {
+namespace {
+
+std::mutex redirector_mu;
+AsOfRedirector& Redirector() {
+  static auto* r = new AsOfRedirector();
+  return *r;
+}
+
+}  // namespace
+
+void SetAsOfRedirector(AsOfRedirector redirector) {
+  std::lock_guard lock(redirector_mu);
+  Redirector() = std::move(redirector);
+}
+
+StatusOr<std::unique_ptr<ScopedReadRedirect>> RedirectToAsOf(const std::string& name) {
+  AsOfRedirector redirector;
+  {
+    std::lock_guard lock(redirector_mu);
+    redirector = Redirector();
+  }
+  if (!redirector) return absl::UnimplementedError("this server keeps no as-of stores (x-as-of-store)");
+  return redirector(name);
+}
 
 void RecordCall(MetricsRegistry* metrics, const char* method, const RequestContext& rc, const Status& status,
                 absl::Duration elapsed) {

@@ -28,6 +28,7 @@ RequestContext FromServerContext(::grpc::ServerContext* context) {
   if (r.correlation_id.empty()) r.correlation_id = NewUuid();
   r.actor = Metadata(context, "x-actor");
   if (r.actor.empty()) r.actor = "anonymous";
+  r.as_of_store = Metadata(context, "x-as-of-store");
   context->AddInitialMetadata("x-correlation-id", r.correlation_id);
   return r;
 }

@@ -1,5 +1,6 @@
-// What a command handler needs from the gRPC call besides the request: the caller's correlation id
-// (metadata `x-correlation-id`, generated when absent and echoed back) and actor (`x-actor`).
+// What a handler needs from the gRPC call besides the request: the caller's correlation id
+// (metadata `x-correlation-id`, generated when absent and echoed back), actor (`x-actor`) and the
+// as-of store a query names (`x-as-of-store`, common/service/as_of.h).
 #pragma once
 
 #include <grpcpp/server_context.h>
@@ -11,6 +12,7 @@ namespace sales::grpc_util {
 struct RequestContext {
   std::string correlation_id;
   std::string actor;
+  std::string as_of_store;  // empty: the live store
 };
 
 // Reads the metadata and echoes the correlation id in the initial metadata of the response.

@@ -249,15 +249,19 @@ StatusOr<api::v1::RebuildStatus> Rebuilder::Switch(absl::Duration timeout) {
       }
     }
     runner_->Stop();
-    // The other consumers' positions and counts (intakes, feeds) are not rebuilt from the topics.
-    Batch carry = store_->NewBatch();
-    RETURN_IF_ERROR(serving_->Scan(Store::kMetaFamily, "", "", [&](std::string_view key, std::string_view value) {
-      if (!ProjectionsOwn(key, name)) carry.Put(Store::kMetaFamily, key, value);
-      return true;
+    const std::string serving_path = serving_->path();
+    // The other consumers' positions and counts (intakes, feeds) are not rebuilt from the topics:
+    // they are copied once none of them can commit any more (a batch of theirs made before the
+    // swap is refused afterwards, and they go on from the copied offsets: nothing lost).
+    RETURN_IF_ERROR(serving_->SwapDatabase(*store_, [&]() -> sales::Status {
+      Batch carry = store_->NewBatch();
+      RETURN_IF_ERROR(serving_->Scan(Store::kMetaFamily, "", "", [&](std::string_view key, std::string_view value) {
+        if (!ProjectionsOwn(key, name)) carry.Put(Store::kMetaFamily, key, value);
+        return true;
+      }));
+      return store_->Commit(carry);
     }));
-    RETURN_IF_ERROR(store_->Commit(carry));
-    old_path = serving_->path();
-    serving_->SwapDatabase(*store_);
+    old_path = serving_path;
     serving_applier_->StoreReplaced();
     // Durable in one step: a restart from here on opens the new store.
     RETURN_IF_ERROR(WritePointer(Base(options_.data_dir) + ".current", path_));

@@ -17,9 +17,11 @@
 #include "common/base/log.h"
 #include "common/base/strings.h"
 #include "common/grpc/admin_service.h"
+#include "common/grpc/call.h"
 #include "common/grpc/server.h"
 #include "common/kafka/kafka_publisher.h"
 #include "common/observability/http_server.h"
+#include "common/service/as_of.h"
 #include "common/service/rebuild.h"
 
 namespace sales::service {
@@ -239,6 +241,7 @@ class KitImpl final : public Kit {
   std::unique_ptr<projection::ProjectionRunner> runner_;
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<Rebuilder> rebuilder_;
+  std::unique_ptr<AsOfStores> as_of_;
   std::vector<std::shared_ptr<void>> owned_;
   std::vector<std::function<void()>> stops_;
   std::vector<const grpc_util::ConsumerStatusSource*> consumers_;
@@ -336,6 +339,12 @@ Status KitImpl::Serve(projection::Projection* projection, const Wire& wire) {
                      .admin = admin_.get()},
       store_.get(), applier_.get(), runner_.get(), projection);
   RETURN_IF_ERROR(rebuilder_->ResumeIfAny());
+  // As-of stores kept by a previous process are reopened; queries may name them from now on.
+  as_of_ = std::make_unique<AsOfStores>(
+      AsOfOptions{.data_dir = settings_.data_dir, .runner = runner_options, .admin = admin_.get()}, store_.get(),
+      projection);
+  RETURN_IF_ERROR(as_of_->ResumeAll());
+  grpc_util::SetAsOfRedirector([a = as_of_.get()](const std::string& name) { return a->Redirect(name); });
 
   log::Info("wiring the service");
   ASSIGN_OR_RETURN(Parts parts, wire(*this));
@@ -347,7 +356,8 @@ Status KitImpl::Serve(projection::Projection* projection, const Wire& wire) {
                                          .store = store_.get(),
                                          .snapshot_dir = SnapshotDir(settings_.data_dir),
                                          .metrics = &metrics_,
-                                         .rebuild = rebuilder_.get()},
+                                         .rebuild = rebuilder_.get(),
+                                         .as_of = as_of_.get()},
                                         {{runner_.get(), applier_.get()}}, consumers_);
   parts.services.push_back(&admin_service);
   ASSIGN_OR_RETURN(auto server,
@@ -375,6 +385,8 @@ Status KitImpl::Serve(projection::Projection* projection, const Wire& wire) {
   for (auto it = stops_.rbegin(); it != stops_.rend(); ++it) (*it)();
   http_->Stop();
   rebuilder_.reset();  // an unfinished rebuild resumes at the next start
+  grpc_util::SetAsOfRedirector({});
+  as_of_.reset();  // reopened at the next start
   runner_->Stop();
   // The service's parts go before the projection, publisher and store, in reverse order of Own.
   while (!owned_.empty()) owned_.pop_back();

@@ -156,17 +156,43 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
 
 Store::~Store() = default;
 
-std::shared_ptr<StoreDb> Store::Current() const {
+namespace {
+thread_local const ScopedReadRedirect* t_redirect = nullptr;
+}  // namespace
+
+ScopedReadRedirect::ScopedReadRedirect(const Store& serving, std::shared_ptr<const Store> other)
+    : serving_(&serving), other_(std::move(other)), outer_(t_redirect) {
+  t_redirect = this;
+}
+
+ScopedReadRedirect::~ScopedReadRedirect() { t_redirect = outer_; }
+
+bool ScopedReadRedirect::Active() { return t_redirect != nullptr; }
+
+std::string ScopedReadRedirect::ActiveName() { return t_redirect ? t_redirect->name_ : ""; }
+
+std::shared_ptr<StoreDb> Store::Own() const {
   std::lock_guard lock(mu_);
   return db_;
 }
 
-std::string Store::path() const { return Current()->path; }
+std::shared_ptr<StoreDb> Store::Current() const {
+  for (const ScopedReadRedirect* r = t_redirect; r; r = r->outer_) {
+    if (r->serving_ == this) return r->other_->Own();
+  }
+  return Own();
+}
 
-void Store::SwapDatabase(Store& other) {
-  if (&other == this) return;
+std::string Store::path() const { return Own()->path; }
+
+Status Store::SwapDatabase(Store& other, const std::function<Status()>& first) {
+  if (&other == this) return absl::InvalidArgumentError("a store cannot swap its database with itself");
+  std::unique_lock no_commits(swap_mu_);
+  if (first) RETURN_IF_ERROR(first());  // may commit into `other`, whose commits are still open
+  std::unique_lock no_other_commits(other.swap_mu_);
   std::scoped_lock lock(mu_, other.mu_);
   db_.swap(other.db_);
+  return absl::OkStatus();
 }
 
 StatusOr<std::optional<std::string>> Store::Get(std::string_view cf, std::string_view key) const {
@@ -219,6 +245,18 @@ Status Store::Commit(Batch& batch) {
   // No fsync per batch: a process crash (kill -9) keeps the WAL, and after a machine crash a lost
   // WAL tail loses rows and their offsets together, so the events are simply consumed again.
   wo.sync = false;
+  for (const ScopedReadRedirect* r = t_redirect; r; r = r->outer_) {
+    if (r->serving_ == this) {
+      return absl::FailedPreconditionError(StrCat("the as-of store ", r->name_.empty() ? "named" : r->name_,
+                                                  " is read-only: nothing is written while a call reads it"));
+    }
+  }
+  std::shared_lock no_swap(swap_mu_);
+  if (batch.db_ != Own()) {
+    return absl::AbortedError(StrCat("the store's database was switched (", path(),
+                                     " now) while this batch was built on ", batch.db_->path,
+                                     "; nothing written, build it again"));
+  }
   batch.MergePendingSums();
   return FromRocks(batch.db_->db->Write(wo, batch.wb_->GetWriteBatch()), "write");
 }

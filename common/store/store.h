@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -111,7 +112,9 @@ class Store {
                   const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
 
   Batch NewBatch();
-  // Commits into the database the batch was made on (see SwapDatabase).
+  // Commits the batch, which must have been made on the database this store holds now: a batch
+  // made before SwapDatabase is refused with ABORTED and nothing is written (its reads rest on the
+  // other database; build it again).
   Status Commit(Batch& batch);
 
   // Offsets and counters as last committed.
@@ -125,10 +128,13 @@ class Store {
   // Exchanges the databases behind two stores (the switch-over of a rebuild without downtime):
   // afterwards this store reads and writes what `other` did, and the other way round, while every
   // pointer and reference to either Store stays valid. A read in flight finishes on the database
-  // it began on (kept open until then); a Batch commits into the database it was made on, so the
-  // caller serialises the swap with every writer (the projection's applier lock) and discards
-  // batches made before it.
-  void SwapDatabase(Store& other);
+  // it began on (kept open until then); a commit in flight finishes before the swap, and a batch
+  // made before it can no longer be committed (Commit). Writers that decide on what they read
+  // (the projection's applier and the command path) serialise with the swap by its lock.
+  // `first` runs once no commit can reach this store any more and before the swap (a switch-over
+  // copies the rows of the consumers it does not rebuild): what it reads of this store is final.
+  // When it fails nothing is swapped. It must not commit into this store.
+  [[nodiscard]] Status SwapDatabase(Store& other, const std::function<Status()>& first = {});
 
   // Bytes of the store's files on disk (tables, write-ahead log, manifest); 0 when unreadable.
   int64_t DiskBytes() const;
@@ -144,11 +150,40 @@ class Store {
 
  private:
   friend class Batch;
+  friend class ScopedReadRedirect;
   Store() = default;
+  // The database reads go to: this store's, or the one a ScopedReadRedirect on this thread names.
   std::shared_ptr<StoreDb> Current() const;
+  std::shared_ptr<StoreDb> Own() const;  // this store's, whatever the thread
 
   mutable std::mutex mu_;       // guards db_ (the pointer, not the database)
   std::shared_ptr<StoreDb> db_;
+  std::shared_mutex swap_mu_;  // commits share it; SwapDatabase takes it alone
+};
+
+// For the life of this object, reads of `serving` made on this thread go to the database of
+// `other` (a query that names an as-of store: common/service/as_of.h), and commits into `serving`
+// on this thread are refused (FAILED_PRECONDITION: that store is read-only). `other` is kept alive
+// meanwhile. Nests (the innermost wins); must be destroyed on the thread that made it.
+class ScopedReadRedirect {
+ public:
+  ScopedReadRedirect(const Store& serving, std::shared_ptr<const Store> other);
+  ~ScopedReadRedirect();
+  ScopedReadRedirect(const ScopedReadRedirect&) = delete;
+  ScopedReadRedirect& operator=(const ScopedReadRedirect&) = delete;
+
+  // Whether one is in force on this thread (a command must not be decided then).
+  static bool Active();
+  // The name the redirect was made for (for messages), or "" when none is active.
+  static std::string ActiveName();
+  void set_name(std::string name) { name_ = std::move(name); }
+
+ private:
+  friend class Store;
+  const Store* serving_;
+  std::shared_ptr<const Store> other_;
+  std::string name_;
+  const ScopedReadRedirect* outer_;
 };
 
 // Fixed-width big-endian encoding, so numeric keys sort in numeric order and values are portable.

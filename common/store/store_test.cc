@@ -1,6 +1,9 @@
 #include "common/store/store.h"
 
+#include <thread>
+
 #include "common/testing/temp_dir.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace sales {
@@ -94,9 +97,10 @@ TEST(Store, SumsAddUpAcrossBatchesAndSurviveReopen) {
   EXPECT_FALSE(DecodeSums("short").has_value());
 }
 
-// The switch-over of a rebuild: the same Store object reads the other database afterwards, a batch
-// commits into the database it was made on, and a checkpoint opens as a store of its own.
-TEST(Store, SwapDatabaseMovesReadsAndKeepsEachBatchOnItsOwnDatabase) {
+// The switch-over of a rebuild: the same Store object reads and writes the other database
+// afterwards, a batch made before the swap is refused (it would land on the database switched
+// out, unseen), and a checkpoint opens as a store of its own.
+TEST(Store, SwapDatabaseMovesReadsAndWritesAndRefusesBatchesMadeBeforeIt) {
   testing::TempDir dir;
   auto serving = Store::Open(Options(dir.File("a"))).value();
   auto rebuilt = Store::Open(Options(dir.File("b"))).value();
@@ -106,22 +110,79 @@ TEST(Store, SwapDatabaseMovesReadsAndKeepsEachBatchOnItsOwnDatabase) {
   Batch b = rebuilt->NewBatch();
   b.Put("rows", "k", "new");
   ASSERT_TRUE(rebuilt->Commit(b).ok());
-  Batch pending = serving->NewBatch();  // made before the swap: stays on the old database
+  Batch pending = serving->NewBatch();  // made before the swap
   pending.Put("rows", "late", "x");
 
-  serving->SwapDatabase(*rebuilt);
+  // What runs before the swap fails: nothing is swapped.
+  EXPECT_EQ(serving->SwapDatabase(*rebuilt, [] { return absl::UnavailableError("disk full"); }).code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(serving->Get("rows", "k").value().value(), "old");
+  // It runs while the serving store takes no commit, and may write into the other one.
+  ASSERT_TRUE(serving
+                  ->SwapDatabase(*rebuilt,
+                                 [&]() -> Status {
+                                   Batch copy = rebuilt->NewBatch();
+                                   copy.Put("rows", "copied", serving->Get("rows", "k").value().value());
+                                   return rebuilt->Commit(copy);
+                                 })
+                  .ok());
+  EXPECT_EQ(serving->Get("rows", "copied").value().value(), "old");
   EXPECT_EQ(serving->Get("rows", "k").value().value(), "new");
   EXPECT_EQ(serving->path(), dir.File("b"));
   EXPECT_EQ(rebuilt->Get("rows", "k").value().value(), "old");
-  ASSERT_TRUE(serving->Commit(pending).ok());
+  const Status refused = serving->Commit(pending);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kAborted) << refused;
+  EXPECT_THAT(std::string(refused.message()), ::testing::HasSubstr("was switched"));
   EXPECT_FALSE(serving->Get("rows", "late").value().has_value());
-  EXPECT_EQ(rebuilt->Get("rows", "late").value().value(), "x");
+  EXPECT_FALSE(rebuilt->Get("rows", "late").value().has_value());
+  Batch after = serving->NewBatch();
+  after.Put("rows", "late", "y");
+  ASSERT_TRUE(serving->Commit(after).ok());
+  EXPECT_EQ(serving->Get("rows", "late").value().value(), "y");
+  EXPECT_FALSE(rebuilt->Get("rows", "late").value().has_value());
 
   ASSERT_TRUE(serving->Checkpoint(dir.File("snap")).ok());
   EXPECT_FALSE(serving->Checkpoint(dir.File("snap")).ok()) << "a checkpoint never overwrites a folder";
   auto copy = Store::Open(Options(dir.File("snap"))).value();
   EXPECT_EQ(copy->Get("rows", "k").value().value(), "new");
   EXPECT_GT(serving->DiskBytes(), 0);
+}
+
+// A query naming an as-of store: on its thread the serving store reads the other database and
+// takes no commit; other threads and other stores are untouched; it ends with the scope.
+TEST(Store, AReadRedirectMovesThisThreadsReadsAndRefusesItsCommits) {
+  testing::TempDir dir;
+  auto serving = Store::Open(Options(dir.File("live"))).value();
+  std::shared_ptr<Store> as_of = Store::Open(Options(dir.File("as-of"))).value();
+  for (auto [store, value] : {std::pair{serving.get(), "live"}, std::pair{as_of.get(), "then"}}) {
+    Batch b = store->NewBatch();
+    b.Put("rows", "k", value);
+    ASSERT_TRUE(store->Commit(b).ok());
+  }
+  EXPECT_FALSE(ScopedReadRedirect::Active());
+  {
+    ScopedReadRedirect redirect(*serving, as_of);
+    redirect.set_name("q3");
+    EXPECT_TRUE(ScopedReadRedirect::Active());
+    EXPECT_EQ(ScopedReadRedirect::ActiveName(), "q3");
+    EXPECT_EQ(serving->Get("rows", "k").value().value(), "then");
+    int rows = 0;
+    ASSERT_TRUE(serving->Scan("rows", "", "", [&](std::string_view, std::string_view v) {
+      EXPECT_EQ(v, "then");
+      return ++rows > 0;
+    }).ok());
+    EXPECT_EQ(rows, 1);
+    Batch write = serving->NewBatch();
+    write.Put("rows", "k", "changed");
+    const Status refused = serving->Commit(write);
+    EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+    EXPECT_THAT(std::string(refused.message()), ::testing::HasSubstr("q3 is read-only"));
+    std::thread other([&] { EXPECT_EQ(serving->Get("rows", "k").value().value(), "live"); });
+    other.join();
+  }
+  EXPECT_FALSE(ScopedReadRedirect::Active());
+  EXPECT_EQ(serving->Get("rows", "k").value().value(), "live");
+  EXPECT_EQ(as_of->Get("rows", "k").value().value(), "then");
 }
 
 TEST(Store, Int64EncodingSortsNumerically) {

@@ -60,6 +60,9 @@ const std::string kUsage =
     "  rebuild start|status|switch|abort|discard [--watch] [--service=NAME]\n"
     "      Rebuild the store beside the serving one (progress, ETA), switch when caught up,\n"
     "      discard the previous one; the service serves throughout.\n"
+    "  asof start NAME --at=TIME [--watch] | asof list | asof discard NAME [--service=NAME]\n"
+    "      A read-only store as of a past time beside the serving one; queries that carry the\n"
+    "      metadata x-as-of-store: NAME are answered from it (report: --as-of-store=NAME).\n"
     "  snapshot [--name=N] [--service=NAME]\n"
     "      A checkpoint of a service's store; restore with the service's --restore-from.\n"
     "      (salesctl COMMAND --help for each command's flags; docs/OPERATIONS.md)\n" +

@@ -470,11 +470,90 @@ int Rebuild(Target& t, const std::string& action, bool watch, int timeout_second
   return 0;
 }
 
+// ---------------------------------------------------------------------------------------------
+// as-of stores
+
+std::string DescribeAsOf(const api::v1::AsOfStore& a) {
+  static const std::map<int, const char*> kState = {{api::v1::AsOfStore::STATE_BUILDING, "building"},
+                                                    {api::v1::AsOfStore::STATE_READY, "ready"},
+                                                    {api::v1::AsOfStore::STATE_DISCARDED, "discarded"}};
+  return StrCat(Safe(a.name()), "  as of ", Time(a.as_of()), "  ",
+                kState.count(a.state()) ? kState.at(a.state()) : "?", "  ", Thousands(a.events_done()), " of ",
+                Thousands(a.events_total()), " records read, ", Thousands(a.events_applied()), " applied",
+                a.dead_lettered() ? StrCat(", ", Thousands(a.dead_lettered()), " refused") : "", "  ",
+                HumanBytes(a.disk_bytes()), "  ", Safe(a.path()), "\n");
+}
+
+int AsOf(Target& t, const std::string& action, const std::string& name, const std::string& at, bool watch) {
+  const std::string target = t.Resolve();
+  if (target.empty()) return 2;
+  if (action != "list" && name.empty()) {
+    std::cerr << "salesctl: asof " << action << ": say which store (its name)\n";
+    return 2;
+  }
+  api::v1::StartAsOfStoreRequest start;
+  start.set_name(name);
+  if (action == "start" && (at.empty() || !ParseTimeFlag(at, start.mutable_as_of()))) {
+    std::cerr << "salesctl: asof start: --at=" << Safe(at) << ": say 2026-11-01 or 2026-11-01T08:00:00Z\n";
+    return 2;
+  }
+  auto stub = Stub(target);
+  grpc::ClientContext ctx;
+  Prepare(&ctx, 60);
+  if (action == "list") {
+    api::v1::ListAsOfStoresResponse out;
+    if (auto s = stub->ListAsOfStores(&ctx, {}, &out); !s.ok()) return Failed("asof list", target, s);
+    if (t.json) {
+      std::cout << Json(out) << "\n";
+    } else if (out.stores().empty()) {
+      std::cout << "no as-of stores\n";
+    } else {
+      for (const auto& a : out.stores()) std::cout << DescribeAsOf(a);
+    }
+    return 0;
+  }
+  api::v1::AsOfStore out;
+  grpc::Status s;
+  if (action == "start") {
+    s = stub->StartAsOfStore(&ctx, start, &out);
+  } else {
+    api::v1::DiscardAsOfStoreRequest r;
+    r.set_name(name);
+    s = stub->DiscardAsOfStore(&ctx, r, &out);
+  }
+  if (!s.ok()) return Failed("asof " + action, target, s);
+  // --watch: until it is ready to answer.
+  while (watch && out.state() == api::v1::AsOfStore::STATE_BUILDING) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    grpc::ClientContext list_ctx;
+    Prepare(&list_ctx, 30);
+    api::v1::ListAsOfStoresResponse all;
+    if (auto w = stub->ListAsOfStores(&list_ctx, {}, &all); !w.ok()) return Failed("ListAsOfStores", target, w);
+    bool found = false;
+    for (const auto& a : all.stores()) {
+      if (a.name() == name) {
+        const std::string message = out.message();
+        out = a;
+        out.set_message(message);
+        found = true;
+      }
+    }
+    if (!found) break;
+  }
+  if (t.json) {
+    std::cout << Json(out) << "\n";
+  } else {
+    if (!out.message().empty()) std::cout << Safe(out.message()) << "\n";
+    std::cout << DescribeAsOf(out);
+  }
+  return 0;
+}
+
 }  // namespace
 
 bool IsOpsCommand(const std::string& word) {
   return word == "status" || word == "dead-letters" || word == "history" || word == "export" || word == "snapshot" ||
-         word == "rebuild";
+         word == "rebuild" || word == "asof";
 }
 
 bool ParseDeadLetterRef(const std::string& text, api::v1::DeadLetterRef* ref) {
@@ -630,6 +709,16 @@ int RunOps(const std::vector<std::string>& args) {
   rebuild->add_flag("--watch", watch, "start, status: a progress bar with the ETA until it has caught up");
   rebuild->add_option("--timeout", switch_timeout, "switch: seconds commands may wait for the last events (default 30)");
 
+  std::string asof_action, asof_name, asof_at;
+  bool asof_watch = false;
+  auto* asof = app.add_subcommand("asof", "read-only stores as of a past time, which queries name with the "
+                                          "metadata x-as-of-store: start, list, discard");
+  asof->add_option("action", asof_action, "start | list | discard")->required()
+      ->check(CLI::IsMember({"start", "list", "discard"}));
+  asof->add_option("name", asof_name, "the store's name (start, discard): a-z, 0-9 and '-'");
+  asof->add_option("--at", asof_at, "start: the time, e.g. 2026-10-01 or 2026-10-01T08:00:00Z (UTC)");
+  asof->add_flag("--watch", asof_watch, "start: wait until it is ready to answer");
+
   for (CLI::App* sub : app.get_subcommands({})) sub->fallthrough();
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   try {
@@ -658,6 +747,7 @@ int RunOps(const std::vector<std::string>& args) {
   if (history->parsed()) return History(t, aggregate, topic, history_limit);
   if (exp->parsed()) return Export(t, topic, types, aggregate, from, to, export_limit, output);
   if (rebuild->parsed()) return Rebuild(t, rebuild_action, watch, switch_timeout);
+  if (asof->parsed()) return AsOf(t, asof_action, asof_name, asof_at, asof_watch);
   return Snapshot(t, snapshot_name);
 }
 

@@ -300,7 +300,8 @@ std::string ReportUsage() {
       "      A report of the reporting service (docs/REPORTS.md) as an aligned table; --csv prints\n"
       "      CSV (UTF-8; --bom starts it with a byte-order mark for Excel), --xlsx writes an Excel\n"
       "      workbook (FILE, or the name the service gives, e.g. plan-vs-actual-2026-11.xlsx),\n"
-      "      --json prints the table as JSON. The target defaults to $SALES_REPORTING_TARGET, else\n"
+      "      --json prints the table as JSON. --as-of-store=NAME answers from an as-of store\n"
+      "      (salesctl asof). The target defaults to $SALES_REPORTING_TARGET, else\n"
       "      127.0.0.1:50054. Periods: 2026-11-26, 2026-W48, 2026-11, 2026-Q4, 2026,\n"
       "      2026-10-01..2026-12-31. Metrics: revenue, margin, new-clients, offers-sent, calls,\n"
       "      meetings. DIM: company, manager, region, product, client, source. Reports:\n";
@@ -326,6 +327,8 @@ StatusOr<ReportArgs> ParseReportArgs(const std::vector<std::string>& args, const
       out.name = a;
     } else if (flag == "--target") {
       ASSIGN_OR_RETURN(out.target, need());
+    } else if (flag == "--as-of-store") {
+      ASSIGN_OR_RETURN(out.as_of_store, need());
     } else if (flag == "--period") {
       ASSIGN_OR_RETURN(f.period, need());
     } else if (flag == "--metric") {
@@ -451,9 +454,10 @@ std::string DescribeFailure(const ::grpc::Status& status) {
 }
 
 int RunReport(const ReportArgs& args, api::v1::Reporting::StubInterface& stub) {
-  const auto context = [](::grpc::ClientContext* ctx) {
+  const auto context = [&args](::grpc::ClientContext* ctx) {
     ctx->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
     ctx->AddMetadata("x-actor", "salesctl");
+    if (!args.as_of_store.empty()) ctx->AddMetadata("x-as-of-store", args.as_of_store);
   };
   const auto failed = [&](const char* method, const ::grpc::Status& s) {
     std::cerr << "salesctl: report " << args.name << ": " << method << " at " << args.target << " failed: "

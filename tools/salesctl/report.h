@@ -28,6 +28,7 @@ struct ReportArgs {
   Output output = Output::kTable;
   std::string xlsx_path;  // kXlsx: where to write; empty: the file name the service gives, here
   bool byte_order_mark = false;
+  std::string as_of_store;  // --as-of-store: the metadata x-as-of-store (empty: the live store)
 };
 
 // The command line after `report` (NAME and its flags; --target too). INVALID_ARGUMENT with what
