@@ -6,6 +6,8 @@
 #include <thread>
 
 #include "gmock/gmock.h"
+#include "common/service/rebuild.h"
+#include "sales/api/v1/admin.grpc.pb.h"
 #include "sales/api/v1/reporting.grpc.pb.h"
 #include "services/first_offers/tests/offers_service_fixture.h"
 #include "services/reporting/projection/reporting_projection.h"
@@ -155,6 +157,110 @@ TEST_F(ReportingIT, AcceptedOffersReachPlanAgainstActualAndARebuildGivesTheSameR
   report = Report(events::v1::PLAN_METRIC_REVENUE);
   ASSERT_TRUE(report.ok());
   EXPECT_EQ(report->total().rows(0).actual_amount().units(), 99800);
+}
+
+// Operations on the reporting service (the kit's, as on every service): an as-of store answers
+// plan against actual as it stood before a revision and a sale, while the live store answers as
+// now; then a rebuild without downtime switches the service to a new store with the same rows,
+// and commands go on on it.
+TEST_F(ReportingIT, AnAsOfStoreAndARebuildWithoutDowntimeOfTheReportingStore) {
+  ASSERT_TRUE(UpsertProduct("crm-pro", 4990, 1200).ok());
+  api::v1::PlanCommandResponse target;
+  ASSERT_TRUE(SetTarget("ops-target-1", "", 200000, &target).ok());
+  Sale("ops-sale-1");
+  WaitForRevenue(49900);
+  absl::SleepFor(absl::Milliseconds(50));
+  const absl::Time then = absl::Now();
+  absl::SleepFor(absl::Milliseconds(50));
+  ASSERT_TRUE(SetTarget("ops-target-2", "", 100000, &target).ok());
+  Sale("ops-sale-2");
+  WaitForRevenue(99800);
+
+  auto admin = api::v1::Admin::NewStub(reporting_->Channel());
+  const auto revenue = [&](const std::string& as_of_store) -> StatusOr<api::v1::PlanVsActualRow> {
+    api::v1::PlanVsActualRequest r;
+    r.set_period(period_);
+    r.set_metric(events::v1::PLAN_METRIC_REVENUE);
+    api::v1::PlanVsActualResponse out;
+    ::grpc::ClientContext ctx;
+    if (!as_of_store.empty()) ctx.AddMetadata("x-as-of-store", as_of_store);
+    auto s = reporting_stub_->GetPlanVsActual(Context(&ctx), r, &out);
+    if (!s.ok()) return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+    if (out.total().rows_size() != 1) return absl::InternalError(out.DebugString());
+    return out.total().rows(0);
+  };
+  {
+    api::v1::StartAsOfStoreRequest r;
+    r.set_name("before-revision");
+    r.mutable_as_of()->set_seconds(absl::ToUnixSeconds(then));
+    r.mutable_as_of()->set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(then - absl::FromUnixSeconds(absl::ToUnixSeconds(then)))));
+    api::v1::AsOfStore out;
+    ::grpc::ClientContext ctx;
+    ASSERT_TRUE(admin->StartAsOfStore(Context(&ctx), r, &out).ok());
+  }
+  auto old_row = revenue("before-revision");
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] {
+        old_row = revenue("before-revision");
+        return old_row.ok();
+      },
+      absl::Seconds(60)))
+      << old_row.status();
+  ASSERT_TRUE(old_row.ok()) << old_row.status();
+  EXPECT_EQ(old_row->target_amount().units(), 200000);
+  EXPECT_EQ(old_row->actual_amount().units(), 49900);
+  auto live_row = revenue("");
+  ASSERT_TRUE(live_row.ok()) << live_row.status();
+  EXPECT_EQ(live_row->target_amount().units(), 100000);
+  EXPECT_EQ(live_row->actual_amount().units(), 99800);
+  {
+    api::v1::PlanCommandResponse refused;
+    api::v1::SetTargetRequest r;
+    r.set_idempotency_key("ops-target-as-of");
+    r.set_period(period_);
+    r.set_metric(events::v1::PLAN_METRIC_REVENUE);
+    r.set_dimension(events::v1::PLAN_DIMENSION_COMPANY);
+    r.mutable_amount()->set_units(1);
+    r.mutable_amount()->set_currency("EUR");
+    ::grpc::ClientContext ctx;
+    ctx.AddMetadata("x-as-of-store", "before-revision");
+    EXPECT_EQ(reporting_stub_->SetTarget(Context(&ctx), r, &refused).error_code(),
+              ::grpc::StatusCode::FAILED_PRECONDITION);
+  }
+
+  const auto rebuild = [&](const std::string& what) {
+    api::v1::RebuildStatus out;
+    ::grpc::ClientContext ctx;
+    ::grpc::Status s;
+    if (what == "start") s = admin->StartRebuild(Context(&ctx, absl::Seconds(60)), {}, &out);
+    if (what == "status") s = admin->GetRebuildStatus(Context(&ctx, absl::Seconds(60)), {}, &out);
+    if (what == "switch") s = admin->SwitchRebuild(Context(&ctx, absl::Seconds(60)), {}, &out);
+    EXPECT_TRUE(s.ok()) << what << ": " << s.error_message();
+    return out;
+  };
+  rebuild("start");
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] { return rebuild("status").state() == api::v1::RebuildStatus::STATE_CAUGHT_UP; }, absl::Seconds(120)));
+  EXPECT_THAT(rebuild("switch").serving_path(), HasSubstr("reporting-store.gen-1"));
+  live_row = revenue("");
+  ASSERT_TRUE(live_row.ok()) << live_row.status();
+  EXPECT_EQ(live_row->target_amount().units(), 100000);
+  EXPECT_EQ(live_row->actual_amount().units(), 99800);
+  ASSERT_TRUE(SetTarget("ops-target-3", "", 300000, &target).ok());
+  EXPECT_EQ(target.version(), 3);
+  old_row = revenue("before-revision");
+  ASSERT_TRUE(old_row.ok()) << old_row.status();
+  EXPECT_EQ(old_row->target_amount().units(), 200000) << "the as-of store is untouched by the switch";
+
+  // The switched-in store has the rows a rebuild from scratch gives.
+  auto stopped = reporting_->Stop();
+  ASSERT_TRUE(stopped.ok() && *stopped == 0) << "reporting did not stop cleanly";
+  auto scratch = StartReportingProcess("reporting-rebuild");
+  ASSERT_TRUE(scratch.ok()) << scratch.status();
+  ASSERT_TRUE((*scratch)->Stop().ok());
+  ReportingProjection projection;
+  testing::ExpectSameRows(testing::StoreRows(dir_.File("reporting-rebuild"), projection),
+                          testing::StoreRows(service::ServingStorePath(dir_.File("reporting-store")), projection));
 }
 
 // Four months of sales and plans, the figures computed by hand. First offers' clock is moved back
