@@ -2,8 +2,11 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
 
 #include <csignal>
+#include <fstream>
+#include <iterator>
 
 #include "common/base/strings.h"
 #include "absl/time/clock.h"
@@ -19,9 +22,47 @@ namespace {
 
 }  // namespace
 
+namespace {
+
+StatusOr<std::string> ReadPem(const std::string& flag, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof()) return InvalidField(flag, StrCat("cannot read ", path));
+  if (text.find("-----BEGIN ") == std::string::npos) {
+    return InvalidField(flag, StrCat(path, " is not a PEM file (missing or empty?)"));
+  }
+  return text;
+}
+
+}  // namespace
+
+StatusOr<ServerTls> LoadServerTls(const std::string& cert_file, const std::string& key_file,
+                                  const std::string& client_ca_file) {
+  ServerTls tls;
+  if (cert_file.empty() != key_file.empty()) {
+    return InvalidField(cert_file.empty() ? "tls-cert" : "tls-key", "TLS needs both --tls-cert and --tls-key");
+  }
+  if (cert_file.empty() && !client_ca_file.empty()) {
+    return InvalidField("tls-client-ca", "verifying client certificates needs TLS: give --tls-cert and --tls-key");
+  }
+  if (cert_file.empty()) return tls;
+  ASSIGN_OR_RETURN(tls.cert_chain, ReadPem("tls-cert", cert_file));
+  ASSIGN_OR_RETURN(tls.private_key, ReadPem("tls-key", key_file));
+  if (!client_ca_file.empty()) {
+    ASSIGN_OR_RETURN(tls.client_ca, ReadPem("tls-client-ca", client_ca_file));
+  }
+  return tls;
+}
+
+bool IsLoopbackHost(const std::string& host) {
+  std::string h = host;
+  if (h.size() >= 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
+  return h == "localhost" || h == "::1" || h.rfind("127.", 0) == 0;
+}
+
 StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const std::string& address,
                                                         const std::vector<::grpc::Service*>& services,
-                                                        int max_threads) {
+                                                        int max_threads, const ServerTls& tls) {
   ::grpc::EnableDefaultHealthCheckService(true);
   // gRPC's built-in health service carries no protobuf descriptor; linking ours (wire-identical)
   // lets reflection describe it, so grpcurl can call grpc.health.v1.Health/Check.
@@ -29,7 +70,16 @@ StatusOr<std::unique_ptr<GrpcServer>> GrpcServer::Start(const std::string& addre
   ::grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   ::grpc::ServerBuilder builder;
   std::unique_ptr<GrpcServer> server(new GrpcServer());
-  builder.AddListeningPort(address, ::grpc::InsecureServerCredentials(), &server->port_);
+  std::shared_ptr<::grpc::ServerCredentials> credentials = ::grpc::InsecureServerCredentials();
+  if (tls.enabled()) {
+    ::grpc::SslServerCredentialsOptions options(tls.client_ca.empty()
+                                                    ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                                    : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    options.pem_root_certs = tls.client_ca;
+    options.pem_key_cert_pairs.push_back({tls.private_key, tls.cert_chain});
+    credentials = ::grpc::SslServerCredentials(options);
+  }
+  builder.AddListeningPort(address, credentials, &server->port_);
   for (auto* s : services) builder.RegisterService(s);
   builder.SetMaxReceiveMessageSize(4 << 20);
   ::grpc::ResourceQuota quota("sales-grpc");

@@ -16,6 +16,23 @@
 
 namespace sales::grpc_util {
 
+// TLS for a server: PEM text (not paths). Empty cert and key: plaintext. With `client_ca`, every
+// caller must present a certificate it signed (mutual TLS).
+struct ServerTls {
+  std::string cert_chain;
+  std::string private_key;
+  std::string client_ca;
+  bool enabled() const { return !cert_chain.empty(); }
+};
+
+// Reads the PEM files of --tls-cert, --tls-key and --tls-client-ca (INVALID_ARGUMENT naming the
+// flag when one is unreadable, or when only one of cert and key is given).
+StatusOr<ServerTls> LoadServerTls(const std::string& cert_file, const std::string& key_file,
+                                  const std::string& client_ca_file);
+
+// Whether `host` (of a host:port) is a loopback address: 127.0.0.0/8, ::1 or localhost.
+bool IsLoopbackHost(const std::string& host);
+
 class GrpcServer {
  public:
   // Binds `address` ("host:port"; port 0 picks a free one) and starts serving. Health reports
@@ -24,7 +41,7 @@ class GrpcServer {
   // growing memory (each sync call holds a thread while its command waits for Kafka).
   static StatusOr<std::unique_ptr<GrpcServer>> Start(const std::string& address,
                                                      const std::vector<::grpc::Service*>& services,
-                                                     int max_threads = 512);
+                                                     int max_threads = 512, const ServerTls& tls = {});
   ~GrpcServer();
 
   int port() const { return port_; }

@@ -58,11 +58,48 @@ Config Declare(const Spec& spec, Settings& s) {
               "a snapshot folder (Admin.CreateSnapshot) to start from when --data-dir holds no store yet; the "
               "service then catches up from the snapshot's offsets",
               &s.restore_from);
+  c.AddString("tls-cert", "SALES_TLS_CERT", "", "PEM certificate chain of the gRPC server: serve gRPC over TLS",
+              &s.tls_cert);
+  c.AddString("tls-key", "SALES_TLS_KEY", "", "PEM private key of --tls-cert", &s.tls_key);
+  c.AddString("tls-client-ca", "SALES_TLS_CLIENT_CA", "",
+              "PEM CA certificate(s): every gRPC caller must present a certificate they signed (mutual TLS)",
+              &s.tls_client_ca);
+  c.AddBool("grpc-plaintext-beyond-loopback", "SALES_GRPC_PLAINTEXT_BEYOND_LOOPBACK", false,
+            "serve gRPC without TLS on a non-loopback --grpc-listen (behind a TLS proxy or on a trusted network); "
+            "refused otherwise",
+            &s.grpc_plaintext_beyond_loopback);
+  c.AddBool("http-beyond-loopback", "SALES_HTTP_BEYOND_LOOPBACK", false,
+            "serve the HTTP port (metrics, health, the dashboard's API; plaintext) on a non-loopback --http-listen; "
+            "refused otherwise",
+            &s.http_beyond_loopback);
   c.AddString("log-level", "SALES_LOG_LEVEL", "info", "debug, info, warn or error", &s.log_level);
   c.AddString("test-clock-offset-file", "SALES_TEST_CLOCK_OFFSET_FILE", "",
               "TEST ONLY: shift the service's clock by the seconds written in this file", &s.test_clock_offset_file);
   if (spec.declare) spec.declare(c);
   return c;
+}
+
+Status SplitHostPort(const std::string& flag, const std::string& address, std::string* host, int* port);
+
+// What the listen addresses and TLS files allow, checked before anything starts: plaintext only
+// on loopback unless told explicitly (a usage error otherwise, exit 2).
+StatusOr<grpc_util::ServerTls> CheckListening(const Settings& s) {
+  std::string grpc_host, http_host;
+  int grpc_port = 0, http_port = 0;
+  RETURN_IF_ERROR(SplitHostPort("grpc-listen", s.grpc_listen, &grpc_host, &grpc_port));
+  RETURN_IF_ERROR(SplitHostPort("http-listen", s.http_listen, &http_host, &http_port));
+  ASSIGN_OR_RETURN(grpc_util::ServerTls tls, grpc_util::LoadServerTls(s.tls_cert, s.tls_key, s.tls_client_ca));
+  if (!tls.enabled() && !grpc_util::IsLoopbackHost(grpc_host) && !s.grpc_plaintext_beyond_loopback) {
+    return absl::InvalidArgumentError(StrCat("--grpc-listen=", s.grpc_listen,
+                                             " is beyond loopback and gRPC would be plaintext: give --tls-cert and "
+                                             "--tls-key, or --grpc-plaintext-beyond-loopback to accept that"));
+  }
+  if (!grpc_util::IsLoopbackHost(http_host) && !s.http_beyond_loopback) {
+    return absl::InvalidArgumentError(StrCat("--http-listen=", s.http_listen,
+                                             " is beyond loopback and the HTTP port has no TLS: give "
+                                             "--http-beyond-loopback to accept that (or put a TLS proxy in front)"));
+  }
+  return tls;
 }
 
 Status SplitHostPort(const std::string& flag, const std::string& address, std::string* host, int* port) {
@@ -279,6 +316,7 @@ Status KitImpl::Serve(projection::Projection* projection, const Wire& wire) {
   int http_port = 0, grpc_port = 0;
   RETURN_IF_ERROR(SplitHostPort("grpc-listen", settings_.grpc_listen, &grpc_host, &grpc_port));
   RETURN_IF_ERROR(SplitHostPort("http-listen", settings_.http_listen, &http_host, &http_port));
+  ASSIGN_OR_RETURN(const grpc_util::ServerTls tls, CheckListening(settings_));
   const Deadline deadline = std::chrono::steady_clock::now() + std::chrono::seconds(settings_.startup_timeout_s);
 
   log::Info("opening store", {{"path", settings_.data_dir}});
@@ -362,11 +400,14 @@ Status KitImpl::Serve(projection::Projection* projection, const Wire& wire) {
   parts.services.push_back(&admin_service);
   ASSIGN_OR_RETURN(auto server,
                    grpc_util::GrpcServer::Start(settings_.grpc_listen, parts.services,
-                                                static_cast<int>(settings_.grpc_max_threads)));
+                                                static_cast<int>(settings_.grpc_max_threads), tls));
   ready_ = true;
   server->SetServing(Health().ok());
   std::thread watchdog([&] { Watchdog(server.get()); });
-  log::Info("serving", {{"grpc_port", server->port()}, {"http_port", http_->port()}, {"topic", Topic(spec_.own_topic)}});
+  log::Info("serving", {{"grpc_port", server->port()},
+                        {"http_port", http_->port()},
+                        {"topic", Topic(spec_.own_topic)},
+                        {"grpc_tls", !tls.enabled() ? "off" : tls.client_ca.empty() ? "on" : "mutual"}});
   Status status = absl::OkStatus();
   if (!settings_.ready_file.empty()) status = WriteReadyFile(settings_.ready_file, server->port(), http_->port());
 
@@ -407,6 +448,10 @@ int Main(int argc, char** argv, Spec spec, projection::Projection* projection, W
   if (config.help_requested()) {
     std::cout << config.Usage();
     return 0;
+  }
+  if (StatusOr<grpc_util::ServerTls> tls = CheckListening(settings); !tls.ok()) {
+    std::cerr << spec.name << ": " << tls.status().message() << "\n";
+    return 2;
   }
   if (spec.configure) {
     if (Status s = spec.configure(); !s.ok()) {

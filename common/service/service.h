@@ -87,6 +87,11 @@ struct Settings {
   int64_t grpc_max_threads = 512;
   std::string ready_file;
   std::string restore_from;  // a snapshot folder to start from when the data dir has no store
+  std::string tls_cert;       // PEM files of the gRPC server's certificate chain and key (TLS)
+  std::string tls_key;
+  std::string tls_client_ca;  // when set, callers must present a certificate it signed (mTLS)
+  bool grpc_plaintext_beyond_loopback = false;  // allow gRPC without TLS on a non-loopback address
+  bool http_beyond_loopback = false;            // allow the HTTP port (no TLS) on a non-loopback address
   std::string log_level;
   std::string test_clock_offset_file;  // TEST ONLY (TestOffsetClock)
 };

@@ -89,8 +89,10 @@ StatusOr<std::unique_ptr<ServiceProcess>> ServiceProcess::Start(ServiceOptions o
 
 ServiceProcess::~ServiceProcess() { Kill(); }
 
-std::shared_ptr<::grpc::Channel> ServiceProcess::Channel() const {
-  return ::grpc::CreateChannel(StrCat("127.0.0.1:", grpc_port_), ::grpc::InsecureChannelCredentials());
+std::shared_ptr<::grpc::Channel> ServiceProcess::Channel() const { return Channel(::grpc::InsecureChannelCredentials()); }
+
+std::shared_ptr<::grpc::Channel> ServiceProcess::Channel(std::shared_ptr<::grpc::ChannelCredentials> credentials) const {
+  return ::grpc::CreateChannel(StrCat("127.0.0.1:", grpc_port_), credentials);
 }
 
 void ServiceProcess::Kill() {

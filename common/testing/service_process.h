@@ -35,7 +35,8 @@ class ServiceProcess {
   int grpc_port() const { return grpc_port_; }
   int http_port() const { return http_port_; }
   pid_t pid() const { return pid_; }
-  std::shared_ptr<::grpc::Channel> Channel() const;
+  std::shared_ptr<::grpc::Channel> Channel() const;  // plaintext
+  std::shared_ptr<::grpc::Channel> Channel(std::shared_ptr<::grpc::ChannelCredentials> credentials) const;
 
   // SIGKILL, no chance to clean up (crash tests).
   void Kill();

@@ -19,6 +19,7 @@
 
 #include "common/base/strings.h"
 #include "sales/api/v1/admin.grpc.pb.h"
+#include "tools/salesctl/channel.h"
 #include "tools/salesctl/csv.h"
 #include "tools/salesctl/import.h"
 #include "tools/salesctl/ops.h"
@@ -69,7 +70,8 @@ const std::string kUsage =
     ReportUsage() +
     "\n"
     "The target defaults to $SALES_TARGET, else 127.0.0.1:50051 (report: $SALES_REPORTING_TARGET,\n"
-    "else 127.0.0.1:50054).\n";
+    "else 127.0.0.1:50054).\n" +
+    TlsUsage();
 
 std::string Thousands(int64_t n) {
   std::string digits = StrCat(n < 0 ? -n : n), out;
@@ -135,7 +137,7 @@ int Import(const std::string& target, const std::string& path, const ImportOptio
     std::cerr << "\n";
   }
   // Default channel settings: the answer comes in chunks well below gRPC's 4 MB message limit.
-  auto stub = api::v1::LeadAcquisition::NewStub(grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
+  auto stub = api::v1::LeadAcquisition::NewStub(Connect(target));
   const bool tty = isatty(STDERR_FILENO);
   auto summary = RunImport(*stub, *prepared, actor, 100000,
                            tty ? DrawProgress : std::function<void(int64_t, int64_t)>(), dry_run);
@@ -171,7 +173,7 @@ int Report(const std::vector<std::string>& args) {
     std::cerr << "salesctl: report: " << parsed.status().message() << "\n\n" << kUsage;
     return 2;
   }
-  auto stub = api::v1::Reporting::NewStub(grpc::CreateChannel(parsed->target, grpc::InsecureChannelCredentials()));
+  auto stub = api::v1::Reporting::NewStub(Connect(parsed->target));
   return RunReport(*parsed, *stub);
 }
 
@@ -191,6 +193,16 @@ std::string CommandOf(int argc, char** argv) {
 }  // namespace
 
 int Main(int argc, char** argv) {
+  // The TLS flags apply to every command: taken out here, before each command parses its own.
+  std::vector<std::string> all(argv + 1, argv + argc);
+  if (Status s = TakeTlsFlags(all); !s.ok()) {
+    std::cerr << "salesctl: " << s.message() << "\n";
+    return 2;
+  }
+  std::vector<char*> kept = {argv[0]};
+  for (std::string& a : all) kept.push_back(a.data());
+  argc = static_cast<int>(kept.size());
+  argv = kept.data();
   if (IsOpsCommand(CommandOf(argc, argv))) return RunOps(std::vector<std::string>(argv + 1, argv + argc));
   if (CommandOf(argc, argv) == "report") {
     std::vector<std::string> args;  // all but the word "report": NAME and every flag

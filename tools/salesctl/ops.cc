@@ -21,6 +21,7 @@
 #include "common/base/strings.h"
 #include "common/base/text.h"
 #include "common/unicode/unicode.h"
+#include "tools/salesctl/channel.h"
 #include "tools/salesctl/report.h"
 
 namespace sales::salesctl {
@@ -90,7 +91,7 @@ struct Target {
 };
 
 std::unique_ptr<api::v1::Admin::Stub> Stub(const std::string& target) {
-  return api::v1::Admin::NewStub(grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
+  return api::v1::Admin::NewStub(Connect(target));
 }
 
 void Prepare(grpc::ClientContext* ctx, int seconds = 60) {

@@ -2,6 +2,9 @@
 // test run, real RocksDB, called over real gRPC.
 #include <grpcpp/grpcpp.h>
 
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <set>
 #include <thread>
@@ -398,6 +401,109 @@ TEST_F(LeadAcquisitionIT, BrokerDownAnswersUnavailableAndRecovers) {
   ASSERT_TRUE(producer.Send(topic_, id, CapturedEvent(id, "After The Outage")).ok());
   ASSERT_TRUE(testing::WaitUntil([&] { return Get(id, &lead).ok(); }, absl::Seconds(60)));
   ExpectLogIsJsonLines();  // also what the Kafka client library said while the broker was away
+}
+
+// A test CA, a certificate for 127.0.0.1 signed by it and a client certificate (openssl, EC keys).
+void MakeCertificates(const testing::TempDir& dir) {
+  const std::string d = dir.path();
+  {
+    std::ofstream ext(d + "/server.ext");
+    ext << "subjectAltName=IP:127.0.0.1,DNS:localhost\n";
+  }
+  const std::string key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+  const std::string script = StrCat(
+      "cd ", d, " && (openssl req -x509 ", key, " -keyout ca.key -out ca.pem -days 2 -subj /CN=sales-test-ca",
+      " && openssl req ", key, " -keyout server.key -out server.csr -subj /CN=127.0.0.1",
+      " && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2",
+      " -extfile server.ext",
+      " && openssl req ", key, " -keyout client.key -out client.csr -subj /CN=integration-test",
+      " && openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2",
+      " && openssl req -x509 ", key, " -keyout other.key -out other.pem -days 2 -subj /CN=someone-else",
+      ") >/dev/null 2>&1");
+  ASSERT_EQ(std::system(script.c_str()), 0) << script;
+}
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// gRPC over TLS: a plaintext caller gets nothing, a caller that trusts the CA is served (salesctl
+// too); with --tls-client-ca only callers presenting a certificate from that CA are; and a service
+// refuses to start with plaintext gRPC or HTTP beyond loopback unless told explicitly.
+TEST_F(LeadAcquisitionIT, TlsMutualTlsAndNoPlaintextBeyondLoopback) {
+  testing::TempDir certs;
+  MakeCertificates(certs);
+  const std::string ca = certs.File("ca.pem");
+  ASSERT_TRUE(service_->Stop().ok());
+  Start({"--tls-cert=" + certs.File("server.pem"), "--tls-key=" + certs.File("server.key")});
+  const auto get = [&](std::shared_ptr<::grpc::ChannelCredentials> credentials, const std::string& id) {
+    auto stub = api::v1::LeadAcquisition::NewStub(service_->Channel(credentials));
+    ::grpc::ClientContext ctx;
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
+    api::v1::GetLeadRequest r;
+    r.set_lead_id(id);
+    api::v1::Lead lead;
+    return stub->GetLead(&ctx, r, &lead);
+  };
+  const std::string kUnknown = "00000000-0000-4000-8000-00000000dead";  // well-formed, never captured
+  ::grpc::SslCredentialsOptions trust;
+  trust.pem_root_certs = ReadText(ca);
+  // NOT_FOUND: the call reached the service (an unknown lead), which is what is tested.
+  EXPECT_EQ(get(::grpc::SslCredentials(trust), kUnknown).error_code(), ::grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(get(::grpc::InsecureChannelCredentials(), kUnknown).error_code(), ::grpc::StatusCode::UNAVAILABLE)
+      << "a plaintext caller is not served";
+  ::grpc::SslCredentialsOptions wrong_ca;
+  wrong_ca.pem_root_certs = ReadText(certs.File("other.pem"));
+  EXPECT_EQ(get(::grpc::SslCredentials(wrong_ca), kUnknown).error_code(), ::grpc::StatusCode::UNAVAILABLE)
+      << "a certificate the caller does not trust";
+  auto [code, out] = Salesctl("--tls-ca=" + ca + " history no-such-lead");
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_THAT(out, ::testing::HasSubstr("NOT_FOUND"));
+  std::tie(code, out) = Salesctl("--tls-ca=" + certs.File("missing.pem") + " history x");
+  EXPECT_EQ(code, 2) << out;
+  EXPECT_THAT(out, ::testing::HasSubstr("tls-ca"));
+
+  // Mutual TLS: the caller's certificate must come from --tls-client-ca.
+  ASSERT_TRUE(service_->Stop().ok());
+  Start({"--tls-cert=" + certs.File("server.pem"), "--tls-key=" + certs.File("server.key"), "--tls-client-ca=" + ca});
+  EXPECT_EQ(get(::grpc::SslCredentials(trust), kUnknown).error_code(), ::grpc::StatusCode::UNAVAILABLE)
+      << "no client certificate";
+  ::grpc::SslCredentialsOptions with_cert = trust;
+  with_cert.pem_cert_chain = ReadText(certs.File("client.pem"));
+  with_cert.pem_private_key = ReadText(certs.File("client.key"));
+  EXPECT_EQ(get(::grpc::SslCredentials(with_cert), kUnknown).error_code(), ::grpc::StatusCode::NOT_FOUND);
+  ::grpc::SslCredentialsOptions foreign_cert = trust;
+  foreign_cert.pem_cert_chain = ReadText(certs.File("other.pem"));
+  foreign_cert.pem_private_key = ReadText(certs.File("other.key"));
+  EXPECT_EQ(get(::grpc::SslCredentials(foreign_cert), kUnknown).error_code(), ::grpc::StatusCode::UNAVAILABLE)
+      << "a client certificate from another CA";
+  std::tie(code, out) = Salesctl(StrCat("--tls-ca=", ca, " --tls-cert=", certs.File("client.pem"),
+                                        " --tls-key=", certs.File("client.key"), " history no-such-lead"));
+  EXPECT_EQ(code, 1) << out;
+  EXPECT_THAT(out, ::testing::HasSubstr("NOT_FOUND"));
+
+  // Start-up refusals (usage errors, exit 2, before anything starts).
+  const auto refused = [&](const std::string& flags) {
+    const std::string log = certs.File("refused.log");
+    const std::string cmd = StrCat(SALES_LEAD_ACQUISITION_BIN, " --kafka-bootstrap=", testing::TestBootstrap(),
+                                   " --data-dir=", certs.File("refused-store"), " ", flags, " >", log, " 2>&1");
+    const int status = std::system(cmd.c_str());
+    return std::pair<int, std::string>{WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadText(log)};
+  };
+  auto [exit_code, message] = refused("--grpc-listen=0.0.0.0:0 --http-listen=127.0.0.1:0");
+  EXPECT_EQ(exit_code, 2) << message;
+  EXPECT_THAT(message, ::testing::HasSubstr("--grpc-listen=0.0.0.0:0 is beyond loopback"));
+  std::tie(exit_code, message) = refused("--grpc-listen=127.0.0.1:0 --http-listen=0.0.0.0:0");
+  EXPECT_EQ(exit_code, 2) << message;
+  EXPECT_THAT(message, ::testing::HasSubstr("--http-beyond-loopback"));
+  std::tie(exit_code, message) = refused("--tls-cert=" + certs.File("server.pem"));
+  EXPECT_EQ(exit_code, 2) << message;
+  EXPECT_THAT(message, ::testing::HasSubstr("--tls-key"));
+  std::tie(exit_code, message) =
+      refused("--tls-cert=" + certs.File("server.pem") + " --tls-key=" + certs.File("missing.key"));
+  EXPECT_EQ(exit_code, 2) << message;
+  EXPECT_THAT(message, ::testing::HasSubstr("missing.key"));
 }
 
 }  // namespace

@@ -1,0 +1,28 @@
+// How salesctl reaches the services: plaintext by default (loopback under `make run`), or TLS when
+// --tls-ca=FILE (or $SALES_TLS_CA) names the CA that signed the services' certificates; --tls alone
+// uses the system's trusted roots. --tls-cert and --tls-key (or $SALES_TLS_CERT, $SALES_TLS_KEY)
+// present a client certificate, for services that verify their callers (mutual TLS).
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/base/status.h"
+
+namespace sales::salesctl {
+
+// Takes the TLS flags out of `args` (wherever they are) and reads the environment; afterwards
+// Connect() uses them. INVALID_ARGUMENT naming the flag for an unreadable file or a certificate
+// without its key.
+[[nodiscard]] Status TakeTlsFlags(std::vector<std::string>& args);
+
+// A channel to `target` with the credentials TakeTlsFlags settled (plaintext when none).
+std::shared_ptr<grpc::Channel> Connect(const std::string& target);
+
+// The usage lines of the TLS flags.
+std::string TlsUsage();
+
+}  // namespace sales::salesctl
