@@ -2,6 +2,9 @@
 
 #include <librdkafka/rdkafkacpp.h>
 
+#include <fstream>
+
+
 #include "common/base/log.h"
 #include "common/base/strings.h"
 
@@ -55,6 +58,44 @@ StatusOr<std::unique_ptr<RdKafka::Conf>> MakeConf(const ClientSettings& settings
     return absl::InternalError(StrCat("kafka event_cb: ", err));
   }
   return conf;
+}
+
+StatusOr<std::map<std::string, std::string>> LoadKafkaProperties(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return InvalidField("kafka-properties", StrCat("cannot read ", path));
+  static const char* const kTaken[] = {"security.protocol", "sasl.", "ssl.", "ssl_", "socket.", "client.dns.lookup",
+                                       "client.rack", "broker.address.family", "connections.max.idle.ms",
+                                       "metadata.max.age.ms"};
+  const auto trim = [](const std::string& t) {
+    const size_t first = t.find_first_not_of(" \t\r");
+    return first == std::string::npos ? std::string() : t.substr(first, t.find_last_not_of(" \t\r") - first + 1);
+  };
+  std::map<std::string, std::string> out;
+  std::string line;
+  for (int number = 1; std::getline(in, line); ++number) {
+    const std::string text = trim(line);
+    if (text.empty() || text.front() == '#') continue;
+    const size_t eq = text.find('=');
+    const std::string where = StrCat(path, ":", number);
+    if (eq == std::string::npos || eq == 0) {
+      return InvalidField("kafka-properties", StrCat(where, ": not key=value"));
+    }
+    const std::string key = trim(text.substr(0, eq));
+    const std::string value = trim(text.substr(eq + 1));
+    bool taken = false;
+    for (const char* prefix : kTaken) taken = taken || key.rfind(prefix, 0) == 0;
+    if (!taken) {
+      return InvalidField("kafka-properties",
+                          StrCat(where, ": ", key,
+                                 " is not a connection or security property; the platform sets the others itself"));
+    }
+    out[key] = value;
+  }
+  // librdkafka checks every name and value now, not when the first client is made.
+  if (auto conf = MakeConf({"127.0.0.1:9092", "check", out}, {}); !conf.ok()) {
+    return InvalidField("kafka-properties", StrCat(path, ": ", conf.status().message()));
+  }
+  return out;
 }
 
 }  // namespace sales::kafka

@@ -28,6 +28,15 @@ struct ClientSettings {
 StatusOr<std::unique_ptr<RdKafka::Conf>> MakeConf(const ClientSettings& settings,
                                                   const std::map<std::string, std::string>& properties);
 
+// The properties of a Kafka client properties file (--kafka-properties): `key=value` lines, `#`
+// comments and blank lines, for a secured or managed cluster. Only connection and security
+// properties are taken - security.protocol, sasl.*, ssl.*, socket.*, client.dns.lookup,
+// client.rack, broker.address.family, connections.max.idle.ms, metadata.max.age.ms - and each is
+// checked with librdkafka; any other key is refused (INVALID_ARGUMENT naming the line): the
+// platform's delivery and offset settings (acks, idempotence, offsets in the store) are not
+// changed from outside.
+StatusOr<std::map<std::string, std::string>> LoadKafkaProperties(const std::string& path);
+
 // Writes a librdkafka log or error event as a JSON log line (thread-safe; any other event: nothing).
 void LogKafkaEvent(RdKafka::Event& event);
 

@@ -31,6 +31,10 @@ Config Declare(const Spec& spec, Settings& s) {
   Config c(spec.name);
   c.AddString("kafka-bootstrap", "SALES_KAFKA_BOOTSTRAP", "127.0.0.1:19092", "Kafka bootstrap servers, host:port[,...]",
               &s.kafka_bootstrap, true);
+  c.AddString("kafka-properties", "SALES_KAFKA_PROPERTIES", "",
+              "file of librdkafka security and connection properties (key=value: security.protocol, sasl.*, ssl.*) "
+              "for a secured or managed Kafka cluster",
+              &s.kafka_properties);
   c.AddString("topic-prefix", "SALES_TOPIC_PREFIX", "", "prefix of every topic name (tenants, tests)", &s.topic_prefix);
   c.AddInt("partitions", "SALES_PARTITIONS", 6, 1, 1024, "partitions of topics this service creates", &s.partitions);
   c.AddInt("replication-factor", "SALES_REPLICATION_FACTOR", 1, 1, 16, "replication factor of topics it creates",
@@ -183,7 +187,7 @@ class KitImpl final : public Kit {
     if (!settings.test_clock_offset_file.empty()) {
       test_clock_ = std::make_unique<TestOffsetClock>(settings.test_clock_offset_file);
     }
-    client_ = {settings.kafka_bootstrap, spec.name, {}};
+    client_ = {settings.kafka_bootstrap, spec.name, settings.kafka_overrides};
   }
 
   ~KitImpl() override {
@@ -452,6 +456,14 @@ int Main(int argc, char** argv, Spec spec, projection::Projection* projection, W
   if (StatusOr<grpc_util::ServerTls> tls = CheckListening(settings); !tls.ok()) {
     std::cerr << spec.name << ": " << tls.status().message() << "\n";
     return 2;
+  }
+  if (!settings.kafka_properties.empty()) {
+    StatusOr<std::map<std::string, std::string>> properties = kafka::LoadKafkaProperties(settings.kafka_properties);
+    if (!properties.ok()) {
+      std::cerr << spec.name << ": " << properties.status().message() << "\n";
+      return 2;
+    }
+    settings.kafka_overrides = std::move(*properties);
   }
   if (spec.configure) {
     if (Status s = spec.configure(); !s.ok()) {

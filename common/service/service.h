@@ -24,6 +24,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -75,6 +76,8 @@ struct Spec {
 // The common settings, from flags and environment (see Declare in service.cc for the names).
 struct Settings {
   std::string kafka_bootstrap;
+  std::string kafka_properties;                         // a file of security properties (SASL/SSL)
+  std::map<std::string, std::string> kafka_overrides;  // read from it at start-up
   std::string topic_prefix;
   int64_t partitions = 6;
   int64_t replication_factor = 1;

@@ -430,7 +430,8 @@ std::string ReadText(const std::string& path) {
 
 // gRPC over TLS: a plaintext caller gets nothing, a caller that trusts the CA is served (salesctl
 // too); with --tls-client-ca only callers presenting a certificate from that CA are; and a service
-// refuses to start with plaintext gRPC or HTTP beyond loopback unless told explicitly.
+// refuses to start with plaintext gRPC or HTTP beyond loopback unless told explicitly, and with
+// Kafka properties that are not about connecting or security.
 TEST_F(LeadAcquisitionIT, TlsMutualTlsAndNoPlaintextBeyondLoopback) {
   testing::TempDir certs;
   MakeCertificates(certs);
@@ -473,6 +474,19 @@ TEST_F(LeadAcquisitionIT, TlsMutualTlsAndNoPlaintextBeyondLoopback) {
   with_cert.pem_cert_chain = ReadText(certs.File("client.pem"));
   with_cert.pem_private_key = ReadText(certs.File("client.key"));
   EXPECT_EQ(get(::grpc::SslCredentials(with_cert), kUnknown).error_code(), ::grpc::StatusCode::NOT_FOUND);
+  // The audit trail names the certificate's holder, not what the caller claims in x-actor.
+  {
+    auto stub = api::v1::LeadAcquisition::NewStub(service_->Channel(::grpc::SslCredentials(with_cert)));
+    ::grpc::ClientContext ctx;
+    ctx.AddMetadata("x-actor", "somebody-else");
+    api::v1::CaptureLeadResponse captured;
+    ASSERT_TRUE(stub->CaptureLead(&ctx, Request("tls-capture"), &captured).ok());
+    const auto events = EventsWithKey(captured.lead_id());
+    ASSERT_EQ(events.size(), 1u);
+    auto e = events::Decode(events[0].value);
+    ASSERT_TRUE(e.ok()) << e.status();
+    EXPECT_EQ(e->actor(), "integration-test");
+  }
   ::grpc::SslCredentialsOptions foreign_cert = trust;
   foreign_cert.pem_cert_chain = ReadText(certs.File("other.pem"));
   foreign_cert.pem_private_key = ReadText(certs.File("other.key"));
@@ -504,6 +518,12 @@ TEST_F(LeadAcquisitionIT, TlsMutualTlsAndNoPlaintextBeyondLoopback) {
       refused("--tls-cert=" + certs.File("server.pem") + " --tls-key=" + certs.File("missing.key"));
   EXPECT_EQ(exit_code, 2) << message;
   EXPECT_THAT(message, ::testing::HasSubstr("missing.key"));
+  {
+    std::ofstream(certs.File("kafka.properties")) << "security.protocol=PLAINTEXT\nacks=1\n";
+  }
+  std::tie(exit_code, message) = refused("--kafka-properties=" + certs.File("kafka.properties"));
+  EXPECT_EQ(exit_code, 2) << message;
+  EXPECT_THAT(message, ::testing::HasSubstr("kafka.properties:2: acks is not a connection or security property"));
 }
 
 }  // namespace
