@@ -46,7 +46,8 @@ class AsOfStores final : public grpc_util::AsOfControl {
   AsOfStores(AsOfOptions options, const Store* serving, projection::Projection* projection);
   ~AsOfStores() override;  // stops the runners (the stores are reopened at the next start)
 
-  // Reopens the as-of stores a previous process kept.
+  // Reopens the as-of stores a previous process kept (one that fails to open is logged and left
+  // out: the live service starts regardless).
   [[nodiscard]] Status ResumeAll();
 
   StatusOr<api::v1::AsOfStore> Start(const std::string& name, absl::Time as_of) override;

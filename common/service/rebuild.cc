@@ -19,12 +19,6 @@ namespace fs = std::filesystem;
 
 constexpr char kRebuildingFile[] = "REBUILDING";
 
-std::string Base(const std::string& data_dir) {
-  std::string dir = data_dir;
-  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-  return dir;
-}
-
 std::string ReadPointer(const std::string& file) {
   std::ifstream in(file);
   std::string line;
@@ -78,8 +72,29 @@ bool ProjectionsOwn(std::string_view key, const std::string& name) {
 
 }  // namespace
 
+std::string StoreBase(const std::string& data_dir) {
+  std::string dir = data_dir;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  return dir;
+}
+
+void DescribeProgress(const std::vector<projection::PartitionProgress>& progress,
+                      google::protobuf::RepeatedPtrField<api::v1::PartitionStatus>* out, int64_t* done,
+                      int64_t* total) {
+  for (const auto& p : progress) {
+    auto* part = out->Add();
+    part->set_topic(p.topic);
+    part->set_partition(p.partition);
+    part->set_next_offset(p.next_offset);
+    part->set_end_offset(p.end_offset);
+    part->set_lag(p.end_offset < 0 ? -1 : std::max<int64_t>(0, p.end_offset - p.next_offset));
+    *done += p.next_offset;
+    *total += std::max(p.next_offset, p.end_offset);
+  }
+}
+
 std::string ServingStorePath(const std::string& data_dir) {
-  const std::string current = ReadPointer(Base(data_dir) + ".current");
+  const std::string current = ReadPointer(StoreBase(data_dir) + ".current");
   return current.empty() ? data_dir : current;
 }
 
@@ -90,7 +105,7 @@ Rebuilder::Rebuilder(RebuildOptions options, Store* serving, projection::Applier
       serving_applier_(serving_applier),
       serving_runner_(serving_runner),
       projection_(projection) {
-  previous_path_ = ReadPointer(Base(options_.data_dir) + ".previous");
+  previous_path_ = ReadPointer(StoreBase(options_.data_dir) + ".previous");
   std::error_code ec;
   if (!previous_path_.empty() && !fs::exists(previous_path_, ec)) previous_path_.clear();
 }
@@ -127,7 +142,7 @@ sales::Status Rebuilder::OpenAndStart(const std::string& path, int64_t generatio
 
 sales::Status Rebuilder::ResumeIfAny() {
   std::lock_guard lock(mu_);
-  const std::string base = Base(options_.data_dir);
+  const std::string base = StoreBase(options_.data_dir);
   for (const std::string& path : Generations(base)) {
     std::error_code ec;
     if (!fs::exists(fs::path(path) / kRebuildingFile, ec)) continue;
@@ -154,15 +169,9 @@ api::v1::RebuildStatus Rebuilder::Describe(const std::string& message) {
   *out.mutable_started_at() = google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(started_));
   int64_t done = 0, total = 0;
   bool all_known = true, caught_up = true;
-  for (const auto& p : runner_->Progress()) {
-    auto* part = out.add_partitions();
-    part->set_topic(p.topic);
-    part->set_partition(p.partition);
-    part->set_next_offset(p.next_offset);
-    part->set_end_offset(p.end_offset);
-    part->set_lag(p.end_offset < 0 ? -1 : std::max<int64_t>(0, p.end_offset - p.next_offset));
-    done += p.next_offset;
-    total += std::max(p.next_offset, p.end_offset);
+  const std::vector<projection::PartitionProgress> progress = runner_->Progress();
+  DescribeProgress(progress, out.mutable_partitions(), &done, &total);
+  for (const auto& p : progress) {
     all_known = all_known && p.end_offset >= 0;
     caught_up = caught_up && p.end_offset >= 0 && p.next_offset >= p.end_offset;
   }
@@ -194,7 +203,7 @@ StatusOr<api::v1::RebuildStatus> Rebuilder::Start() {
     return absl::FailedPreconditionError(StrCat("the store switched out by the last rebuild is still kept (",
                                                 previous_path_, "): discard it first"));
   }
-  const std::string base = Base(options_.data_dir);
+  const std::string base = StoreBase(options_.data_dir);
   int64_t generation = std::max<int64_t>(0, GenerationOf(base, serving_->path()));
   for (const auto& p : Generations(base)) generation = std::max(generation, GenerationOf(base, p));
   ++generation;
@@ -264,8 +273,8 @@ StatusOr<api::v1::RebuildStatus> Rebuilder::Switch(absl::Duration timeout) {
     old_path = serving_path;
     serving_applier_->StoreReplaced();
     // Durable in one step: a restart from here on opens the new store.
-    RETURN_IF_ERROR(WritePointer(Base(options_.data_dir) + ".current", path_));
-    RETURN_IF_ERROR(WritePointer(Base(options_.data_dir) + ".previous", old_path));
+    RETURN_IF_ERROR(WritePointer(StoreBase(options_.data_dir) + ".current", path_));
+    RETURN_IF_ERROR(WritePointer(StoreBase(options_.data_dir) + ".previous", old_path));
     std::error_code ec;
     fs::remove(fs::path(path_) / kRebuildingFile, ec);
     return absl::OkStatus();
@@ -311,7 +320,7 @@ StatusOr<api::v1::RebuildStatus> Rebuilder::DiscardPrevious() {
   std::error_code ec;
   fs::remove_all(path, ec);
   if (ec) return absl::UnavailableError(StrCat("cannot delete ", path, ": ", ec.message()));
-  fs::remove(Base(options_.data_dir) + ".previous", ec);
+  fs::remove(StoreBase(options_.data_dir) + ".previous", ec);
   previous_path_.clear();
   log::Info("previous store discarded", {{"path", path}});
   return Describe(StrCat(path, " deleted"));

@@ -37,6 +37,16 @@ namespace sales::service {
 // rebuilt generation <data-dir>.current names.
 std::string ServingStorePath(const std::string& data_dir);
 
+// --data-dir without trailing slashes: the stem of the folders beside it (<base>.gen-<n>,
+// <base>.asof-<name>, <base>.current).
+std::string StoreBase(const std::string& data_dir);
+
+// Adds one PartitionStatus per partition of a runner's progress and sums the offsets read (`done`)
+// and the ends of the log (`total`, at least `done`) into the counters.
+void DescribeProgress(const std::vector<projection::PartitionProgress>& progress,
+                      google::protobuf::RepeatedPtrField<api::v1::PartitionStatus>* out, int64_t* done,
+                      int64_t* total);
+
 struct RebuildOptions {
   std::string data_dir;                  // --data-dir as configured
   projection::RunnerOptions runner;      // the serving runner's options
