@@ -2,14 +2,15 @@
 #   make run    install what is missing, build, start a local Kafka broker and the services
 #   make test   install what is missing, build, run every test against a real broker
 # Also: make build, make unit (unit tests only, no broker), make bench (performance figures, own broker),
-# make clean.
+# make sanitize (AddressSanitizer + UndefinedBehaviorSanitizer build of everything in $(BUILD)-asan,
+# then every test in it; run it before submitting a change to the core), make clean.
 
 BUILD ?= build
 JOBS ?= 2
 BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test unit bench run clean
+.PHONY: all deps build test unit bench run sanitize clean
 
 all: build
 
@@ -32,5 +33,10 @@ bench: build
 run: build
 	@deploy/local/run.sh $(BUILD)
 
+sanitize: deps
+	@cmake -S . -B $(BUILD)-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSALES_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD)-asan -j$(JOBS)
+	@UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=abort_on_error=1 tests/run-tests.sh $(BUILD)-asan
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(BUILD)-asan
