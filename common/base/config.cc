@@ -1,6 +1,8 @@
 #include "common/base/config.h"
 
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 
 #include "absl/strings/numbers.h"
 #include "common/base/strings.h"
@@ -115,6 +117,15 @@ std::string Config::Usage() const {
                     s.help, " (default ", s.default_text, ")\n");
   }
   return out;
+}
+
+StatusOr<std::string> ReadPemFile(const std::string& flag, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (text.find("-----BEGIN ") == std::string::npos) {
+    return InvalidField(flag, StrCat("cannot read a PEM file at ", path));
+  }
+  return text;
 }
 
 }  // namespace sales

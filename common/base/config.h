@@ -50,4 +50,8 @@ class Config {
   bool help_requested_ = false;
 };
 
+// The PEM text (certificates, keys) of the file a flag names: INVALID_ARGUMENT naming the flag when
+// the file cannot be read or holds no PEM block.
+StatusOr<std::string> ReadPemFile(const std::string& flag, const std::string& path);
+
 }  // namespace sales

@@ -5,9 +5,8 @@
 #include <grpcpp/security/server_credentials.h>
 
 #include <csignal>
-#include <fstream>
-#include <iterator>
 
+#include "common/base/config.h"
 #include "common/base/strings.h"
 #include "absl/time/clock.h"
 #include "common/grpc/malformed_request.h"
@@ -22,20 +21,6 @@ namespace {
 
 }  // namespace
 
-namespace {
-
-StatusOr<std::string> ReadPem(const std::string& flag, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (!in.good() && !in.eof()) return InvalidField(flag, StrCat("cannot read ", path));
-  if (text.find("-----BEGIN ") == std::string::npos) {
-    return InvalidField(flag, StrCat(path, " is not a PEM file (missing or empty?)"));
-  }
-  return text;
-}
-
-}  // namespace
-
 StatusOr<ServerTls> LoadServerTls(const std::string& cert_file, const std::string& key_file,
                                   const std::string& client_ca_file) {
   ServerTls tls;
@@ -46,10 +31,10 @@ StatusOr<ServerTls> LoadServerTls(const std::string& cert_file, const std::strin
     return InvalidField("tls-client-ca", "verifying client certificates needs TLS: give --tls-cert and --tls-key");
   }
   if (cert_file.empty()) return tls;
-  ASSIGN_OR_RETURN(tls.cert_chain, ReadPem("tls-cert", cert_file));
-  ASSIGN_OR_RETURN(tls.private_key, ReadPem("tls-key", key_file));
+  ASSIGN_OR_RETURN(tls.cert_chain, ReadPemFile("tls-cert", cert_file));
+  ASSIGN_OR_RETURN(tls.private_key, ReadPemFile("tls-key", key_file));
   if (!client_ca_file.empty()) {
-    ASSIGN_OR_RETURN(tls.client_ca, ReadPem("tls-client-ca", client_ca_file));
+    ASSIGN_OR_RETURN(tls.client_ca, ReadPemFile("tls-client-ca", client_ca_file));
   }
   return tls;
 }

@@ -1,9 +1,8 @@
 #include "tools/salesctl/channel.h"
 
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
 
+#include "common/base/config.h"
 #include "common/base/strings.h"
 
 namespace sales::salesctl {
@@ -17,15 +16,6 @@ struct Tls {
 Tls& Settled() {
   static Tls tls;
   return tls;
-}
-
-StatusOr<std::string> ReadPem(const std::string& flag, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (text.find("-----BEGIN ") == std::string::npos) {
-    return InvalidField(flag, StrCat("cannot read a PEM file at ", path));
-  }
-  return text;
 }
 
 }  // namespace
@@ -58,11 +48,11 @@ Status TakeTlsFlags(std::vector<std::string>& args) {
   Tls tls;
   tls.on = on || !ca.empty() || !cert.empty();
   if (!ca.empty()) {
-    ASSIGN_OR_RETURN(tls.options.pem_root_certs, ReadPem("tls-ca", ca));
+    ASSIGN_OR_RETURN(tls.options.pem_root_certs, ReadPemFile("tls-ca", ca));
   }
   if (!cert.empty()) {
-    ASSIGN_OR_RETURN(tls.options.pem_cert_chain, ReadPem("tls-cert", cert));
-    ASSIGN_OR_RETURN(tls.options.pem_private_key, ReadPem("tls-key", key));
+    ASSIGN_OR_RETURN(tls.options.pem_cert_chain, ReadPemFile("tls-cert", cert));
+    ASSIGN_OR_RETURN(tls.options.pem_private_key, ReadPemFile("tls-key", key));
   }
   Settled() = std::move(tls);
   return absl::OkStatus();

@@ -26,20 +26,6 @@ bool JourneyMatches(const LeadJourney& journey, const LeadStages& stages, const 
          (filters.source().empty() || events::v1::LeadSource_Name(journey.source()) == filters.source());
 }
 
-Status ForEachJourney(const Store& store, const std::function<void(const LeadJourney&)>& fn) {
-  Status inner = absl::OkStatus();
-  RETURN_IF_ERROR(store.Scan(kJourneysFamily, "", "", [&](std::string_view key, std::string_view value) {
-    LeadJourney journey;
-    if (!journey.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-      inner = absl::DataLossError(StrCat("stored journey ", key, " is corrupt"));
-      return false;
-    }
-    fn(journey);
-    return true;
-  }));
-  return inner;
-}
-
 std::optional<int64_t> NearestRank(std::vector<int64_t>& values, double p) {
   if (values.empty()) return std::nullopt;
   std::sort(values.begin(), values.end());

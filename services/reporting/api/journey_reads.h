@@ -30,9 +30,6 @@ std::vector<std::string> JourneyKeys(const LeadJourney& journey, const LeadStage
 // Whether the lead passes every filter (manager: its owner; client: its lead id).
 bool JourneyMatches(const LeadJourney& journey, const LeadStages& stages, const api::v1::ReportFilters& filters);
 
-// Calls `fn` with every journey row.
-[[nodiscard]] Status ForEachJourney(const Store& store, const std::function<void(const LeadJourney&)>& fn);
-
 // The value at rank ceil(p x n) of `values` (sorted in place); nullopt when empty.
 std::optional<int64_t> NearestRank(std::vector<int64_t>& values, double p);
 // `to - from` in whole seconds, at least 0 (a back-dated event makes no negative time).

@@ -245,10 +245,7 @@ FunnelCellSums FunnelCellsOf(const LeadJourney& journey, absl::Time as_of, absl:
   return out;
 }
 
-Status FillFunnelCells(Store& store, absl::TimeZone tz) {
-  ASSIGN_OR_RETURN(std::optional<std::string> done, store.Get(kSettingsFamily, kFunnelCellsSetting));
-  if (done) return absl::OkStatus();
-  Batch batch = store.NewBatch();
+Status ForEachJourney(const Store& store, const std::function<void(const LeadJourney&)>& fn) {
   Status inner = absl::OkStatus();
   RETURN_IF_ERROR(store.Scan(kJourneysFamily, "", "", [&](std::string_view key, std::string_view value) {
     LeadJourney journey;
@@ -256,6 +253,17 @@ Status FillFunnelCells(Store& store, absl::TimeZone tz) {
       inner = absl::DataLossError(StrCat("stored journey ", key, " is corrupt"));
       return false;
     }
+    fn(journey);
+    return true;
+  }));
+  return inner;
+}
+
+Status FillFunnelCells(Store& store, absl::TimeZone tz) {
+  ASSIGN_OR_RETURN(std::optional<std::string> done, store.Get(kSettingsFamily, kFunnelCellsSetting));
+  if (done) return absl::OkStatus();
+  Batch batch = store.NewBatch();
+  RETURN_IF_ERROR(ForEachJourney(store, [&](const LeadJourney& journey) {
     for (const auto& [cell, sums] : FunnelCellsOf(journey, absl::InfiniteFuture(), tz)) {
       batch.AddSums(kFunnelCellsFamily, cell, sums);
     }
@@ -270,9 +278,7 @@ Status FillFunnelCells(Store& store, absl::TimeZone tz) {
     if (latest > absl::InfinitePast()) {
       batch.Put(kJourneysByRecordedFamily, EncodeInt64(absl::ToUnixNanos(latest)) + journey.lead_id(), "");
     }
-    return true;
   }));
-  RETURN_IF_ERROR(inner);
   batch.Put(kSettingsFamily, kFunnelCellsSetting, "complete");
   return store.Commit(batch);
 }

@@ -80,6 +80,9 @@ std::optional<FunnelCell> DecodeFunnelCellKey(std::string_view key);
 // before they existed (nothing when the setting says they are complete), and records that they are.
 Status FillFunnelCells(Store& store, absl::TimeZone tz);
 
+// Calls `fn` with every journey row (DATA_LOSS for a row that does not parse).
+[[nodiscard]] Status ForEachJourney(const Store& store, const std::function<void(const store::v1::LeadJourney&)>& fn);
+
 // A lead's event: its journey (capture, assignments, first responses, qualification,
 // disqualification, merge) and a KIND_WORK fact per activity. `lead` holds its region and source.
 [[nodiscard]] Status RecordLeadEvent(const events::v1::EventEnvelope& event, const store::v1::LeadAttribution& lead,
