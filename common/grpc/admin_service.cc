@@ -254,8 +254,16 @@ StatusOr<api::v1::GetProjectionStatusResponse> AdminService::Consumers(bool lag_
   return response;
 }
 
-::grpc::Status AdminService::GetProjectionStatus(::grpc::ServerContext*, const api::v1::GetProjectionStatusRequest*,
+StatusOr<RequestContext> AdminService::Admit(::grpc::ServerContext* context, const char* method) const {
+  RequestContext rc = FromServerContext(context);
+  RETURN_IF_ERROR(Authorize(rc, api::v1::Admin::service_full_name(), method));
+  return rc;
+}
+
+::grpc::Status AdminService::GetProjectionStatus(::grpc::ServerContext* context, const api::v1::GetProjectionStatusRequest*,
                                                  api::v1::GetProjectionStatusResponse* response) {
+  auto caller = Admit(context, "GetProjectionStatus");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   auto status = Consumers(/*lag_times=*/!options_.client.bootstrap_servers.empty());
   if (!status.ok()) return ToGrpcStatus(status.status());
   *response = std::move(*status);
@@ -345,8 +353,10 @@ StatusOr<AdminService::Listing> AdminService::ReadDeadLetters(const std::vector<
   return listing;
 }
 
-::grpc::Status AdminService::ListDeadLetters(::grpc::ServerContext*, const api::v1::ListDeadLettersRequest* request,
+::grpc::Status AdminService::ListDeadLetters(::grpc::ServerContext* context, const api::v1::ListDeadLettersRequest* request,
                                              api::v1::ListDeadLettersResponse* response) {
+  auto caller = Admit(context, "ListDeadLetters");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (Status s = Ready(); !s.ok()) return ToGrpcStatus(s);
   std::vector<std::string> topics = DeadLetterTopics();
   std::vector<FieldViolation> violations;
@@ -387,8 +397,10 @@ StatusOr<api::v1::DeadLetter> AdminService::FindDeadLetter(const api::v1::DeadLe
   return absl::NotFoundError(StrCat("no dead letter at ", RefText(ref)));
 }
 
-::grpc::Status AdminService::GetDeadLetter(::grpc::ServerContext*, const api::v1::GetDeadLetterRequest* request,
+::grpc::Status AdminService::GetDeadLetter(::grpc::ServerContext* context, const api::v1::GetDeadLetterRequest* request,
                                            api::v1::DeadLetter* response) {
+  auto caller = Admit(context, "GetDeadLetter");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (Status s = Ready(); !s.ok()) return ToGrpcStatus(s);
   const api::v1::DeadLetterRef ref = Resolve(request->ref());
   Listing listing;
@@ -498,8 +510,10 @@ StatusOr<api::v1::RedriveResult> AdminService::RedriveOne(
 ::grpc::Status AdminService::RedriveDeadLetters(::grpc::ServerContext* context,
                                                 const api::v1::RedriveDeadLettersRequest* request,
                                                 api::v1::RedriveDeadLettersResponse* response) {
+  auto caller = Admit(context, "RedriveDeadLetters");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (Status s = Ready(/*needs_publisher=*/true); !s.ok()) return ToGrpcStatus(s);
-  const std::string actor = FromServerContext(context).actor;
+  const std::string actor = caller->actor;
   const std::vector<std::string> topics = DeadLetterTopics();
   std::vector<FieldViolation> violations;
   if (request->all_pending() == request->has_ref()) {
@@ -552,6 +566,8 @@ StatusOr<api::v1::RedriveResult> AdminService::RedriveOne(
 ::grpc::Status AdminService::DiscardDeadLetter(::grpc::ServerContext* context,
                                                const api::v1::DiscardDeadLetterRequest* request,
                                                api::v1::DeadLetter* response) {
+  auto caller = Admit(context, "DiscardDeadLetter");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (Status s = Ready(/*needs_publisher=*/true); !s.ok()) return ToGrpcStatus(s);
   const api::v1::DeadLetterRef ref = Resolve(request->ref());
   std::vector<FieldViolation> violations;
@@ -572,7 +588,7 @@ StatusOr<api::v1::RedriveResult> AdminService::RedriveOne(
         StrCat("dead letter ", RefText(ref), " is already ",
                letter->state() == api::v1::DEAD_LETTER_STATE_REDRIVEN ? "re-driven" : "discarded")));
   }
-  const std::string actor = FromServerContext(context).actor;
+  const std::string actor = caller->actor;
   if (Status s = RecordDecision(ref, kDiscarded, request->reason(), actor); !s.ok()) {
     return ToGrpcStatus(s);
   }
@@ -639,8 +655,10 @@ StatusOr<std::vector<api::v1::AggregateEvent>> AdminService::History(const std::
   return out;
 }
 
-::grpc::Status AdminService::GetHistory(::grpc::ServerContext*, const api::v1::GetHistoryRequest* request,
+::grpc::Status AdminService::GetHistory(::grpc::ServerContext* context, const api::v1::GetHistoryRequest* request,
                                         api::v1::GetHistoryResponse* response) {
+  auto caller = Admit(context, "GetHistory");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (Status s = Ready(); !s.ok()) return ToGrpcStatus(s);
   std::vector<FieldViolation> violations;
   if (request->aggregate_id().empty()) {
@@ -671,6 +689,8 @@ StatusOr<std::vector<api::v1::AggregateEvent>> AdminService::History(const std::
 
 ::grpc::Status AdminService::ExportEvents(::grpc::ServerContext* context, const api::v1::ExportEventsRequest* request,
                                           ::grpc::ServerWriter<api::v1::ExportEventsResponse>* writer) {
+  auto caller = Admit(context, "ExportEvents");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (Status s = Ready(); !s.ok()) return ToGrpcStatus(s);
   const std::vector<std::string> topics = ProjectedTopics();
   const std::string topic = Resolve(request->topic(), topics);
@@ -759,8 +779,10 @@ StatusOr<std::vector<api::v1::AggregateEvent>> AdminService::History(const std::
   return ::grpc::Status::OK;
 }
 
-::grpc::Status AdminService::CreateSnapshot(::grpc::ServerContext*, const api::v1::CreateSnapshotRequest* request,
+::grpc::Status AdminService::CreateSnapshot(::grpc::ServerContext* context, const api::v1::CreateSnapshotRequest* request,
                                             api::v1::Snapshot* response) {
+  auto caller = Admit(context, "CreateSnapshot");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (!options_.store || options_.snapshot_dir.empty()) {
     return ToGrpcStatus(absl::FailedPreconditionError("this Admin service has no store to snapshot"));
   }
@@ -840,20 +862,26 @@ template <typename Message>
 
 }  // namespace
 
-::grpc::Status AdminService::StartRebuild(::grpc::ServerContext*, const api::v1::StartRebuildRequest*,
+::grpc::Status AdminService::StartRebuild(::grpc::ServerContext* context, const api::v1::StartRebuildRequest*,
                                           api::v1::RebuildStatus* response) {
+  auto caller = Admit(context, "StartRebuild");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (!options_.rebuild) return NoRebuild();
   return Answer(options_.rebuild->Start(), response);
 }
 
-::grpc::Status AdminService::GetRebuildStatus(::grpc::ServerContext*, const api::v1::GetRebuildStatusRequest*,
+::grpc::Status AdminService::GetRebuildStatus(::grpc::ServerContext* context, const api::v1::GetRebuildStatusRequest*,
                                               api::v1::RebuildStatus* response) {
+  auto caller = Admit(context, "GetRebuildStatus");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (!options_.rebuild) return NoRebuild();
   return Answer(options_.rebuild->GetStatus(), response);
 }
 
-::grpc::Status AdminService::SwitchRebuild(::grpc::ServerContext*, const api::v1::SwitchRebuildRequest* request,
+::grpc::Status AdminService::SwitchRebuild(::grpc::ServerContext* context, const api::v1::SwitchRebuildRequest* request,
                                            api::v1::RebuildStatus* response) {
+  auto caller = Admit(context, "SwitchRebuild");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (!options_.rebuild) return NoRebuild();
   if (request->timeout_seconds() < 0 || request->timeout_seconds() > 300) {
     return ToGrpcStatus(InvalidField("timeout_seconds", "must be 0 (30 s) to 300"));
@@ -862,34 +890,44 @@ template <typename Message>
   return Answer(options_.rebuild->Switch(timeout), response);
 }
 
-::grpc::Status AdminService::AbortRebuild(::grpc::ServerContext*, const api::v1::AbortRebuildRequest*,
+::grpc::Status AdminService::AbortRebuild(::grpc::ServerContext* context, const api::v1::AbortRebuildRequest*,
                                           api::v1::RebuildStatus* response) {
+  auto caller = Admit(context, "AbortRebuild");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (!options_.rebuild) return NoRebuild();
   return Answer(options_.rebuild->Abort(), response);
 }
 
-::grpc::Status AdminService::DiscardPreviousStore(::grpc::ServerContext*, const api::v1::DiscardPreviousStoreRequest*,
+::grpc::Status AdminService::DiscardPreviousStore(::grpc::ServerContext* context, const api::v1::DiscardPreviousStoreRequest*,
                                                   api::v1::RebuildStatus* response) {
+  auto caller = Admit(context, "DiscardPreviousStore");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (!options_.rebuild) return NoRebuild();
   return Answer(options_.rebuild->DiscardPrevious(), response);
 }
 
-::grpc::Status AdminService::StartAsOfStore(::grpc::ServerContext*, const api::v1::StartAsOfStoreRequest* request,
+::grpc::Status AdminService::StartAsOfStore(::grpc::ServerContext* context, const api::v1::StartAsOfStoreRequest* request,
                                             api::v1::AsOfStore* response) {
+  auto caller = Admit(context, "StartAsOfStore");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (!options_.as_of) return NoAsOf();
   if (!request->has_as_of()) return ToGrpcStatus(InvalidField("as_of", "missing: the time the store is as of"));
   const absl::Time as_of = absl::FromUnixSeconds(request->as_of().seconds()) + absl::Nanoseconds(request->as_of().nanos());
   return Answer(options_.as_of->Start(request->name(), as_of), response);
 }
 
-::grpc::Status AdminService::ListAsOfStores(::grpc::ServerContext*, const api::v1::ListAsOfStoresRequest*,
+::grpc::Status AdminService::ListAsOfStores(::grpc::ServerContext* context, const api::v1::ListAsOfStoresRequest*,
                                             api::v1::ListAsOfStoresResponse* response) {
+  auto caller = Admit(context, "ListAsOfStores");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (!options_.as_of) return NoAsOf();
   return Answer(options_.as_of->List(), response);
 }
 
-::grpc::Status AdminService::DiscardAsOfStore(::grpc::ServerContext*, const api::v1::DiscardAsOfStoreRequest* request,
+::grpc::Status AdminService::DiscardAsOfStore(::grpc::ServerContext* context, const api::v1::DiscardAsOfStoreRequest* request,
                                               api::v1::AsOfStore* response) {
+  auto caller = Admit(context, "DiscardAsOfStore");
+  if (!caller.ok()) return ToGrpcStatus(caller.status());
   if (!options_.as_of) return NoAsOf();
   return Answer(options_.as_of->Discard(request->name()), response);
 }

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/base/status.h"
+#include "common/grpc/request_context.h"
 #include "common/kafka/admin.h"
 #include "common/kafka/client_config.h"
 #include "common/kafka/log_reader.h"
@@ -127,6 +128,8 @@ class AdminService final : public api::v1::Admin::Service {
   StatusOr<api::v1::GetProjectionStatusResponse> Consumers(bool lag_times = false) const;
 
  private:
+  // The caller's context once it may call `method` (request_context.h, Authorize): ops only.
+  StatusOr<RequestContext> Admit(::grpc::ServerContext* context, const char* method) const;
   struct Listing;
   Status Ready(bool needs_publisher = false) const;
   std::vector<std::string> DeadLetterTopics() const;

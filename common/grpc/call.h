@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "absl/time/clock.h"
@@ -32,16 +33,19 @@ StatusOr<std::unique_ptr<ScopedReadRedirect>> RedirectToAsOf(const std::string& 
 void RecordCall(MetricsRegistry* metrics, const char* method, const RequestContext& rc, const Status& status,
                 absl::Duration elapsed);
 
-// Runs `body(const command::Caller&) -> Status` as the call `method`; when the call names an as-of
-// store, its reads of the store go there (and its writes are refused) for the length of the body.
+// Runs `body(const command::Caller&) -> Status` as the call `method` of `service` (its full name)
+// once the caller is authorized for it (request_context.h, Authorize); when the call names an
+// as-of store, its reads of the store go there (and its writes are refused) for the length of the body.
 template <typename Fn>
-::grpc::Status ObserveCall(::grpc::ServerContext* context, const char* method, MetricsRegistry* metrics, Fn&& body) {
+::grpc::Status ObserveCall(::grpc::ServerContext* context, std::string_view service, const char* method,
+                           MetricsRegistry* metrics, Fn&& body) {
   const RequestContext rc = FromServerContext(context);
   log::ScopedCorrelation correlation(rc.correlation_id);
   const absl::Time start = absl::Now();
+  Status status = Authorize(rc, service, method);
   StatusOr<std::unique_ptr<ScopedReadRedirect>> as_of = std::unique_ptr<ScopedReadRedirect>();
-  if (!rc.as_of_store.empty()) as_of = RedirectToAsOf(rc.as_of_store);
-  Status status = as_of.status();
+  if (status.ok() && !rc.as_of_store.empty()) as_of = RedirectToAsOf(rc.as_of_store);
+  if (status.ok()) status = as_of.status();
   if (status.ok()) status = std::forward<Fn>(body)(command::Caller{rc.correlation_id, rc.actor});
   as_of = std::unique_ptr<ScopedReadRedirect>();
   RecordCall(metrics, method, rc, status, absl::Now() - start);

@@ -17,6 +17,7 @@
 #include "common/base/log.h"
 #include "common/base/strings.h"
 #include "common/grpc/admin_service.h"
+#include "common/auth/tokens.h"
 #include "common/grpc/call.h"
 #include "common/grpc/server.h"
 #include "common/kafka/kafka_publisher.h"
@@ -76,6 +77,21 @@ Config Declare(const Spec& spec, Settings& s) {
             "serve the HTTP port (metrics, health, the dashboard's API; plaintext) on a non-loopback --http-listen; "
             "refused otherwise",
             &s.http_beyond_loopback);
+  c.AddString("auth-jwt-key", "SALES_AUTH_JWT_KEY", "",
+              "the PEM public key (RS*, ES*) or the secret file (HS*) bearer tokens are verified with: every gRPC "
+              "call then needs a token with one of its method's roles (docs/SECURITY.md)",
+              &s.auth_jwt_key);
+  c.AddString("auth-jwt-alg", "SALES_AUTH_JWT_ALG", "RS256",
+              "the one algorithm tokens are signed with: RS256, RS384, RS512, ES256, ES384, ES512, HS256, HS384 or HS512",
+              &s.auth_jwt_alg);
+  c.AddString("auth-jwt-issuer", "SALES_AUTH_JWT_ISSUER", "", "when set, a token's \"iss\" must be this",
+              &s.auth_jwt_issuer);
+  c.AddString("auth-jwt-audience", "SALES_AUTH_JWT_AUDIENCE", "", "when set, a token's \"aud\" must be or hold this",
+              &s.auth_jwt_audience);
+  c.AddBool("grpc-anonymous-beyond-loopback", "SALES_GRPC_ANONYMOUS_BEYOND_LOOPBACK", false,
+            "serve gRPC on a non-loopback --grpc-listen without --auth-jwt-key (any caller may call any method); "
+            "refused otherwise",
+            &s.grpc_anonymous_beyond_loopback);
   c.AddString("log-level", "SALES_LOG_LEVEL", "info", "debug, info, warn or error", &s.log_level);
   c.AddString("test-clock-offset-file", "SALES_TEST_CLOCK_OFFSET_FILE", "",
               "TEST ONLY: shift the service's clock by the seconds written in this file", &s.test_clock_offset_file);
@@ -85,8 +101,20 @@ Config Declare(const Spec& spec, Settings& s) {
 
 Status SplitHostPort(const std::string& flag, const std::string& address, std::string* host, int* port);
 
-// What the listen addresses and TLS files allow, checked before anything starts: plaintext only
-// on loopback unless told explicitly (a usage error otherwise, exit 2).
+// The verifier of bearer tokens --auth-jwt-key asks for; null when tokens are not checked.
+StatusOr<std::shared_ptr<const auth::TokenVerifier>> LoadTokenVerifier(const Settings& s) {
+  if (s.auth_jwt_key.empty()) return std::shared_ptr<const auth::TokenVerifier>();
+  ASSIGN_OR_RETURN(std::unique_ptr<auth::TokenVerifier> verifier,
+                   auth::TokenVerifier::Create({.key_file = s.auth_jwt_key,
+                                                     .algorithm = s.auth_jwt_alg,
+                                                     .issuer = s.auth_jwt_issuer,
+                                                     .audience = s.auth_jwt_audience}));
+  return std::shared_ptr<const auth::TokenVerifier>(std::move(verifier));
+}
+
+// What the listen addresses, TLS files and token key allow, checked before anything starts:
+// plaintext and calls without tokens only on loopback unless told explicitly (a usage error
+// otherwise, exit 2).
 StatusOr<grpc_util::ServerTls> CheckListening(const Settings& s) {
   std::string grpc_host, http_host;
   int grpc_port = 0, http_port = 0;
@@ -97,6 +125,12 @@ StatusOr<grpc_util::ServerTls> CheckListening(const Settings& s) {
     return absl::InvalidArgumentError(StrCat("--grpc-listen=", s.grpc_listen,
                                              " is beyond loopback and gRPC would be plaintext: give --tls-cert and "
                                              "--tls-key, or --grpc-plaintext-beyond-loopback to accept that"));
+  }
+  ASSIGN_OR_RETURN(auto verifier, LoadTokenVerifier(s));
+  if (!verifier && !grpc_util::IsLoopbackHost(grpc_host) && !s.grpc_anonymous_beyond_loopback) {
+    return absl::InvalidArgumentError(StrCat("--grpc-listen=", s.grpc_listen,
+                                             " is beyond loopback and callers would not need tokens: give "
+                                             "--auth-jwt-key, or --grpc-anonymous-beyond-loopback to accept that"));
   }
   if (!grpc_util::IsLoopbackHost(http_host) && !s.http_beyond_loopback) {
     return absl::InvalidArgumentError(StrCat("--http-listen=", s.http_listen,
@@ -321,6 +355,8 @@ Status KitImpl::Serve(projection::Projection* projection, const Wire& wire) {
   RETURN_IF_ERROR(SplitHostPort("grpc-listen", settings_.grpc_listen, &grpc_host, &grpc_port));
   RETURN_IF_ERROR(SplitHostPort("http-listen", settings_.http_listen, &http_host, &http_port));
   ASSIGN_OR_RETURN(const grpc_util::ServerTls tls, CheckListening(settings_));
+  ASSIGN_OR_RETURN(std::shared_ptr<const auth::TokenVerifier> tokens, LoadTokenVerifier(settings_));
+  auth::SetTokenVerifier(tokens);
   const Deadline deadline = std::chrono::steady_clock::now() + std::chrono::seconds(settings_.startup_timeout_s);
 
   log::Info("opening store", {{"path", settings_.data_dir}});
@@ -411,7 +447,8 @@ Status KitImpl::Serve(projection::Projection* projection, const Wire& wire) {
   log::Info("serving", {{"grpc_port", server->port()},
                         {"http_port", http_->port()},
                         {"topic", Topic(spec_.own_topic)},
-                        {"grpc_tls", !tls.enabled() ? "off" : tls.client_ca.empty() ? "on" : "mutual"}});
+                        {"grpc_tls", !tls.enabled() ? "off" : tls.client_ca.empty() ? "on" : "mutual"},
+                        {"bearer_tokens", tokens ? settings_.auth_jwt_alg : "not checked"}});
   Status status = absl::OkStatus();
   if (!settings_.ready_file.empty()) status = WriteReadyFile(settings_.ready_file, server->port(), http_->port());
 
@@ -431,6 +468,7 @@ Status KitImpl::Serve(projection::Projection* projection, const Wire& wire) {
   http_->Stop();
   rebuilder_.reset();  // an unfinished rebuild resumes at the next start
   grpc_util::SetAsOfRedirector({});
+  auth::SetTokenVerifier(nullptr);
   as_of_.reset();  // reopened at the next start
   runner_->Stop();
   // The service's parts go before the projection, publisher and store, in reverse order of Own.

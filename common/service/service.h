@@ -95,6 +95,11 @@ struct Settings {
   std::string tls_client_ca;  // when set, callers must present a certificate it signed (mTLS)
   bool grpc_plaintext_beyond_loopback = false;  // allow gRPC without TLS on a non-loopback address
   bool http_beyond_loopback = false;            // allow the HTTP port (no TLS) on a non-loopback address
+  std::string auth_jwt_key;       // when set, every gRPC call needs a bearer token verified with it (auth.h)
+  std::string auth_jwt_alg = "RS256";
+  std::string auth_jwt_issuer;
+  std::string auth_jwt_audience;
+  bool grpc_anonymous_beyond_loopback = false;  // allow gRPC without tokens on a non-loopback address
   std::string log_level;
   std::string test_clock_offset_file;  // TEST ONLY (TestOffsetClock)
 };

@@ -24,6 +24,7 @@
 #include "tools/salesctl/import.h"
 #include "tools/salesctl/ops.h"
 #include "tools/salesctl/report.h"
+#include "tools/salesctl/token.h"
 
 namespace sales::salesctl {
 namespace {
@@ -66,12 +67,14 @@ const std::string kUsage =
     "      metadata x-as-of-store: NAME are answered from it (report: --as-of-store=NAME).\n"
     "  snapshot [--name=N] [--service=NAME]\n"
     "      A checkpoint of a service's store; restore with the service's --restore-from.\n"
+    "  token sign --key=FILE --subject=NAME --roles=ROLE,... [--alg=RS256] [--ttl=12h]\n"
+    "      A bearer token for services that check tokens (docs/SECURITY.md).\n"
     "      (salesctl COMMAND --help for each command's flags; docs/OPERATIONS.md)\n" +
     ReportUsage() +
     "\n"
     "The target defaults to $SALES_TARGET, else 127.0.0.1:50051 (report: $SALES_REPORTING_TARGET,\n"
     "else 127.0.0.1:50054).\n" +
-    TlsUsage();
+    ConnectionUsage();
 
 std::string Thousands(int64_t n) {
   std::string digits = StrCat(n < 0 ? -n : n), out;
@@ -195,7 +198,7 @@ std::string CommandOf(int argc, char** argv) {
 int Main(int argc, char** argv) {
   // The TLS flags apply to every command: taken out here, before each command parses its own.
   std::vector<std::string> all(argv + 1, argv + argc);
-  if (Status s = TakeTlsFlags(all); !s.ok()) {
+  if (Status s = TakeConnectionFlags(all); !s.ok()) {
     std::cerr << "salesctl: " << s.message() << "\n";
     return 2;
   }
@@ -204,6 +207,7 @@ int Main(int argc, char** argv) {
   argc = static_cast<int>(kept.size());
   argv = kept.data();
   if (IsOpsCommand(CommandOf(argc, argv))) return RunOps(std::vector<std::string>(argv + 1, argv + argc));
+  if (CommandOf(argc, argv) == "token") return RunToken(std::vector<std::string>(argv + 1, argv + argc));
   if (CommandOf(argc, argv) == "report") {
     std::vector<std::string> args;  // all but the word "report": NAME and every flag
     bool command_seen = false;

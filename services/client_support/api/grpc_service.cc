@@ -4,9 +4,11 @@
 
 namespace sales::client_support {
 
+constexpr const char* kService = api::v1::ClientSupport::service_full_name();
+
 ::grpc::Status ClientSupportService::ClientCommand(::grpc::ServerContext* c, const char* method, Command command,
                                                    api::v1::ClientCommandResponse* out) {
-  return grpc_util::ObserveCall(c, method, metrics_, [&](const Caller& caller) -> Status {
+  return grpc_util::ObserveCall(c, kService, method, metrics_, [&](const Caller& caller) -> Status {
     ASSIGN_OR_RETURN(CommandResult result, commands_->Execute(std::move(command), caller));
     out->set_client_id(result.client_id);
     out->set_version(result.version);
@@ -20,7 +22,7 @@ namespace sales::client_support {
 template <typename Request, typename Response, typename Query>
 ::grpc::Status ClientSupportService::Read(::grpc::ServerContext* c, const char* method, const Request& r,
                                           Response* out, Query query) {
-  return grpc_util::ObserveCall(c, method, metrics_, [&](const Caller&) -> Status {
+  return grpc_util::ObserveCall(c, kService, method, metrics_, [&](const Caller&) -> Status {
     ASSIGN_OR_RETURN(*out, (queries_->*query)(r));
     return absl::OkStatus();
   });

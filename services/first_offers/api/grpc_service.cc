@@ -4,10 +4,12 @@
 
 namespace sales::first_offers {
 
+constexpr const char* kService = api::v1::FirstOffers::service_full_name();
+
 template <typename Request>
 ::grpc::Status FirstOffersService::OfferCommand(::grpc::ServerContext* c, const char* method, const Request& r,
                                                 api::v1::OfferCommandResponse* out) {
-  return grpc_util::ObserveCall(c, method, metrics_, [&](const Caller& caller) -> Status {
+  return grpc_util::ObserveCall(c, kService, method, metrics_, [&](const Caller& caller) -> Status {
     ASSIGN_OR_RETURN(CommandResult result, commands_->Execute(r, caller));
     out->set_offer_id(result.aggregate_id);
     out->set_version(result.version);
@@ -22,7 +24,7 @@ template <typename Request>
 template <typename Request, typename Response, typename Query>
 ::grpc::Status FirstOffersService::Read(::grpc::ServerContext* c, const char* method, const Request& r,
                                         Response* out, Query query) {
-  return grpc_util::ObserveCall(c, method, metrics_, [&](const Caller&) -> Status {
+  return grpc_util::ObserveCall(c, kService, method, metrics_, [&](const Caller&) -> Status {
     ASSIGN_OR_RETURN(*out, (queries_->*query)(r));
     return absl::OkStatus();
   });
@@ -30,7 +32,7 @@ template <typename Request, typename Response, typename Query>
 
 ::grpc::Status FirstOffersService::UpsertProduct(::grpc::ServerContext* c, const api::v1::UpsertProductRequest* r,
                                                  api::v1::ProductCommandResponse* out) {
-  return grpc_util::ObserveCall(c, "UpsertProduct", metrics_, [&](const Caller& caller) -> Status {
+  return grpc_util::ObserveCall(c, kService, "UpsertProduct", metrics_, [&](const Caller& caller) -> Status {
     ASSIGN_OR_RETURN(CommandResult result, commands_->Execute(*r, caller));
     out->set_code(result.aggregate_id);
     out->set_version(result.version);

@@ -13,6 +13,8 @@
 #include "common/grpc/call.h"
 
 namespace sales::lead_acquisition {
+
+constexpr const char* kService = api::v1::LeadAcquisition::service_full_name();
 namespace {
 
 // Keys the service makes itself (imports without a key, marketing intake) start with these; a
@@ -97,7 +99,7 @@ LeadAcquisitionService::LeadAcquisitionService(LeadCommands* commands, const Lea
 
 template <typename Fn>
 ::grpc::Status LeadAcquisitionService::Observe(::grpc::ServerContext* context, const char* method, Fn&& call) {
-  return grpc_util::ObserveCall(context, method, metrics_, std::forward<Fn>(call));
+  return grpc_util::ObserveCall(context, kService, method, metrics_, std::forward<Fn>(call));
 }
 
 ::grpc::Status LeadAcquisitionService::CaptureLead(::grpc::ServerContext* context,

@@ -6,9 +6,11 @@
 
 namespace sales::reporting {
 
+constexpr const char* kService = api::v1::Reporting::service_full_name();
+
 ::grpc::Status ReportingService::PlanCommand(::grpc::ServerContext* c, const char* method, Command command,
                                              api::v1::PlanCommandResponse* out) {
-  return grpc_util::ObserveCall(c, method, metrics_, [&](const Caller& caller) -> Status {
+  return grpc_util::ObserveCall(c, kService, method, metrics_, [&](const Caller& caller) -> Status {
     ASSIGN_OR_RETURN(CommandResult result, commands_->Execute(std::move(command), caller));
     out->set_aggregate_id(result.aggregate_id);
     out->set_version(result.version);
@@ -26,7 +28,7 @@ template <typename Request, typename Response, typename Query>
 template <typename Reports, typename Request, typename Response, typename Query>
 ::grpc::Status ReportingService::Read(::grpc::ServerContext* c, const char* method, const Reports* reports,
                                       const Request& r, Response* out, Query query) {
-  return grpc_util::ObserveCall(c, method, metrics_, [&](const Caller&) -> Status {
+  return grpc_util::ObserveCall(c, kService, method, metrics_, [&](const Caller&) -> Status {
     ASSIGN_OR_RETURN(*out, (reports->*query)(r));
     return absl::OkStatus();
   });
@@ -75,14 +77,14 @@ template <typename Reports, typename Request, typename Response, typename Query>
 }
 ::grpc::Status ReportingService::GetReportTable(::grpc::ServerContext* c, const api::v1::ReportRequest* r,
                                                 api::v1::ReportTable* out) {
-  return grpc_util::ObserveCall(c, "GetReportTable", metrics_, [&](const Caller&) -> Status {
+  return grpc_util::ObserveCall(c, kService, "GetReportTable", metrics_, [&](const Caller&) -> Status {
     ASSIGN_OR_RETURN(*out, BuildTable(Reports{queries_, funnel_, scorecards_}, *r));
     return absl::OkStatus();
   });
 }
 ::grpc::Status ReportingService::ExportReport(::grpc::ServerContext* c, const api::v1::ExportReportRequest* r,
                                               api::v1::ExportReportResponse* out) {
-  return grpc_util::ObserveCall(c, "ExportReport", metrics_, [&](const Caller&) -> Status {
+  return grpc_util::ObserveCall(c, kService, "ExportReport", metrics_, [&](const Caller&) -> Status {
     // The format first: a bad one is refused before any report is computed.
     if (r->format() != api::v1::EXPORT_FORMAT_CSV && r->format() != api::v1::EXPORT_FORMAT_XLSX) {
       return InvalidField("format", "EXPORT_FORMAT_CSV or EXPORT_FORMAT_XLSX");
