@@ -3,14 +3,19 @@
 #   make test   install what is missing, build, run every test against a real broker
 # Also: make build, make unit (unit tests only, no broker), make bench (performance figures, own broker),
 # make sanitize (AddressSanitizer + UndefinedBehaviorSanitizer build of everything in $(BUILD)-asan,
-# then every test in it; run it before submitting a change to the core), make clean.
+# then every test in it; run it before submitting a change to the core), make faults (the fault
+# suite at length: FAULT_ROUNDS faults under load; docs/RELIABILITY.md), make fuzz (clang +
+# libFuzzer, FUZZ_SECONDS per target; tests/fuzz), make clean.
 
 BUILD ?= build
 JOBS ?= 2
 BUILD_TYPE ?= RelWithDebInfo
 CMAKE_FLAGS ?=
+FUZZ_SECONDS ?= 60
+FAULT_ROUNDS ?= 40
+FAULT_CLIENTS ?= 8
 
-.PHONY: all deps build test unit bench run sanitize clean
+.PHONY: all deps build test unit bench run sanitize faults fuzz clean
 
 all: build
 
@@ -30,6 +35,17 @@ unit: build
 bench: build
 	@tests/bench/run-bench.sh $(BUILD)
 
+faults: build
+	@SALES_FAULT_ROUNDS=$(FAULT_ROUNDS) SALES_FAULT_CLIENTS=$(FAULT_CLIENTS) \
+	  ctest --test-dir $(BUILD) -L fault --output-on-failure --verbose
+
+fuzz: deps
+	@deploy/install-deps.sh --fuzz
+	@cmake -S . -B $(BUILD)-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+	  -DCMAKE_CXX_COMPILER=clang++ -DSALES_FUZZ=ON $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD)-fuzz -j$(JOBS) --target csv_fuzz intake_json_fuzz events_fuzz validators_fuzz
+	@tests/fuzz/run-fuzz.sh $(BUILD)-fuzz $(FUZZ_SECONDS)
+
 run: build
 	@deploy/local/run.sh $(BUILD)
 
@@ -39,4 +55,4 @@ sanitize: deps
 	@UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=abort_on_error=1 tests/run-tests.sh $(BUILD)-asan
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz

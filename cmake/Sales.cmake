@@ -45,10 +45,14 @@ function(sales_test name)
     set(ARG_TIMEOUT 300)
   endif()
   set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT})
-  if("integration" IN_LIST ARG_LABELS OR "fault" IN_LIST ARG_LABELS)
+  if("integration" IN_LIST ARG_LABELS)
     # Integration tests share the one broker the run starts (see tests/CMakeLists.txt).
     set_tests_properties(${name} PROPERTIES FIXTURES_REQUIRED kafka RESOURCE_LOCK kafka_broker_control
                          ENVIRONMENT "${SALES_INTEGRATION_ENV}")
+  elseif("fault" IN_LIST ARG_LABELS)
+    # The fault suite runs a broker of its own (it stops and freezes it), one test at a time with
+    # the integration tests so that they do not share the two cores.
+    set_tests_properties(${name} PROPERTIES RESOURCE_LOCK kafka_broker_control ENVIRONMENT "${SALES_INTEGRATION_ENV}")
   endif()
 endfunction()
 

@@ -13,9 +13,13 @@ packages=(
   kcat jq curl openssl maven openjdk-17-jre-headless python3
   chromium fonts-dejavu-core
 )
+# `make fuzz` only (install-deps.sh --fuzz): clang and its libFuzzer runtime.
+if [ "${1:-}" = "--fuzz" ]; then packages=(clang libclang-rt-14-dev); fi
 # Node.js and npm: Debian's, unless a node with npm is already installed (e.g. NodeSource's, which
 # conflicts with Debian's npm package).
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then packages+=(nodejs npm); fi
+if [ "${1:-}" != "--fuzz" ] && { ! command -v node >/dev/null || ! command -v npm >/dev/null; }; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -32,6 +36,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
+
+[ "${1:-}" = "--fuzz" ] && exit 0
 
 "$here/kafka/fetch.sh" >/dev/null
 

@@ -95,6 +95,9 @@ Config Declare(const Spec& spec, Settings& s) {
   c.AddString("log-level", "SALES_LOG_LEVEL", "info", "debug, info, warn or error", &s.log_level);
   c.AddString("test-clock-offset-file", "SALES_TEST_CLOCK_OFFSET_FILE", "",
               "TEST ONLY: shift the service's clock by the seconds written in this file", &s.test_clock_offset_file);
+  c.AddString("test-disk-full-file", "SALES_TEST_DISK_FULL_FILE", "",
+              "TEST ONLY: while this file exists, every write to the store fails as on a full disk (the fault suite)",
+              &s.test_disk_full_file);
   if (spec.declare) spec.declare(c);
   return c;
 }
@@ -366,7 +369,9 @@ Status KitImpl::Serve(projection::Projection* projection, const Wire& wire) {
   if (std::error_code ec; !std::filesystem::create_directories(store_path, ec) && ec) {
     return absl::InvalidArgumentError(StrCat("--data-dir: cannot create \"", store_path, "\": ", ec.message()));
   }
-  ASSIGN_OR_RETURN(store_, Store::Open({.path = store_path, .column_families = projection->column_families()}));
+  ASSIGN_OR_RETURN(store_, Store::Open({.path = store_path,
+                                        .column_families = projection->column_families(),
+                                        .test_disk_full_file = settings_.test_disk_full_file}));
   RETURN_IF_ERROR(projection->Open(*store_));
   applier_ = std::make_unique<projection::Applier>(store_.get(), projection);
 

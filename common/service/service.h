@@ -102,6 +102,7 @@ struct Settings {
   bool grpc_anonymous_beyond_loopback = false;  // allow gRPC without tokens on a non-loopback address
   std::string log_level;
   std::string test_clock_offset_file;  // TEST ONLY (TestOffsetClock)
+  std::string test_disk_full_file;     // TEST ONLY: store writes fail while this file exists
 };
 
 // What start-up built, for the composition root to wire the service's parts on. Everything here

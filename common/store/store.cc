@@ -1,8 +1,12 @@
 #include "common/store/store.h"
 
+#include <unistd.h>
+
 #include "common/base/strings.h"
 #include "rocksdb/db.h"
+#include "rocksdb/file_system.h"
 #include "rocksdb/options.h"
+#include "rocksdb/sst_file_manager.h"
 #include "rocksdb/table.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/filter_policy.h"
@@ -49,6 +53,7 @@ class SumsOperator final : public rocksdb::AssociativeMergeOperator {
 // and reads in flight on it, so a swapped-out database closes only when the last of them is done.
 struct StoreDb {
   std::string path;
+  std::unique_ptr<rocksdb::Env> env;  // only for StoreOptions::test_disk_full_file; outlives db
   std::unique_ptr<rocksdb::DB> db;
   std::map<std::string, rocksdb::ColumnFamilyHandle*, std::less<>> families;
 
@@ -56,12 +61,78 @@ struct StoreDb {
     for (auto& [name, handle] : families) db->DestroyColumnFamilyHandle(handle);
     families.clear();
     if (db) db->Close().PermitUncheckedError();
+    db.reset();
   }
   StatusOr<rocksdb::ColumnFamilyHandle*> Family(std::string_view cf) const {
     auto it = families.find(cf);
     if (it == families.end()) return absl::InternalError(StrCat("column family \"", cf, "\" not declared"));
     return it->second;
   }
+};
+
+// The fault suite's full disk: while `flag` exists, creating, appending to and syncing the
+// database's files fail with NoSpace, as they would on a full file system.
+class DiskFullFileSystem : public rocksdb::FileSystemWrapper {
+ public:
+  DiskFullFileSystem(const std::shared_ptr<rocksdb::FileSystem>& target, std::string flag)
+      : FileSystemWrapper(target), flag_(std::make_shared<const std::string>(std::move(flag))) {}
+  const char* Name() const override { return "DiskFullFileSystem"; }
+
+  class File : public rocksdb::FSWritableFileOwnerWrapper {
+   public:
+    File(std::unique_ptr<rocksdb::FSWritableFile> f, std::shared_ptr<const std::string> flag)
+        : FSWritableFileOwnerWrapper(std::move(f)), flag_(std::move(flag)) {}
+    rocksdb::IOStatus Append(const rocksdb::Slice& d, const rocksdb::IOOptions& o, rocksdb::IODebugContext* g) override {
+      return Full(*flag_) ? NoSpace() : FSWritableFileOwnerWrapper::Append(d, o, g);
+    }
+    rocksdb::IOStatus Append(const rocksdb::Slice& d, const rocksdb::IOOptions& o,
+                             const rocksdb::DataVerificationInfo& v, rocksdb::IODebugContext* g) override {
+      return Full(*flag_) ? NoSpace() : FSWritableFileOwnerWrapper::Append(d, o, v, g);
+    }
+    rocksdb::IOStatus PositionedAppend(const rocksdb::Slice& d, uint64_t at, const rocksdb::IOOptions& o,
+                                       rocksdb::IODebugContext* g) override {
+      return Full(*flag_) ? NoSpace() : FSWritableFileOwnerWrapper::PositionedAppend(d, at, o, g);
+    }
+    rocksdb::IOStatus Sync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* g) override {
+      return Full(*flag_) ? NoSpace() : FSWritableFileOwnerWrapper::Sync(o, g);
+    }
+    rocksdb::IOStatus Fsync(const rocksdb::IOOptions& o, rocksdb::IODebugContext* g) override {
+      return Full(*flag_) ? NoSpace() : FSWritableFileOwnerWrapper::Fsync(o, g);
+    }
+
+   private:
+    std::shared_ptr<const std::string> flag_;
+  };
+
+  rocksdb::IOStatus NewWritableFile(const std::string& f, const rocksdb::FileOptions& o,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* r, rocksdb::IODebugContext* g) override {
+    if (Full(*flag_)) return NoSpace();
+    std::unique_ptr<rocksdb::FSWritableFile> file;
+    rocksdb::IOStatus s = FileSystemWrapper::NewWritableFile(f, o, &file, g);
+    if (s.ok()) *r = std::make_unique<File>(std::move(file), flag_);
+    return s;
+  }
+  // What RocksDB's SstFileManager polls before it resumes writes: nothing while "full".
+  rocksdb::IOStatus GetFreeSpace(const std::string& path, const rocksdb::IOOptions& o, uint64_t* free,
+                                 rocksdb::IODebugContext* g) override {
+    if (!Full(*flag_)) return FileSystemWrapper::GetFreeSpace(path, o, free, g);
+    *free = 0;
+    return rocksdb::IOStatus::OK();
+  }
+  rocksdb::IOStatus ReopenWritableFile(const std::string& f, const rocksdb::FileOptions& o,
+                                       std::unique_ptr<rocksdb::FSWritableFile>* r,
+                                       rocksdb::IODebugContext* g) override {
+    if (Full(*flag_)) return NoSpace();
+    std::unique_ptr<rocksdb::FSWritableFile> file;
+    rocksdb::IOStatus s = FileSystemWrapper::ReopenWritableFile(f, o, &file, g);
+    if (s.ok()) *r = std::make_unique<File>(std::move(file), flag_);
+    return s;
+  }
+
+ private:
+  static bool Full(const std::string& flag) { return ::access(flag.c_str(), F_OK) == 0; }
+  static rocksdb::IOStatus NoSpace() { return rocksdb::IOStatus::NoSpace("test: the disk is full"); }
+  std::shared_ptr<const std::string> flag_;
 };
 
 std::string EncodeSums(const std::vector<int64_t>& values) {
@@ -141,11 +212,19 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const auto& n : names) descriptors.emplace_back(n, cf_options);
 
+  auto db = std::make_shared<StoreDb>();
+  if (!options.test_disk_full_file.empty()) {
+    db->env = rocksdb::NewCompositeEnv(
+        std::make_shared<DiskFullFileSystem>(rocksdb::FileSystem::Default(), options.test_disk_full_file));
+    db_options.env = db->env.get();
+  }
+  // With an SstFileManager RocksDB recovers from "no space" by itself once there is space again
+  // (it polls the free space); without one, a full disk stops writes until the process restarts.
+  db_options.sst_file_manager.reset(rocksdb::NewSstFileManager(db_options.env));
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw = nullptr;
   RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(db_options, options.path, descriptors, &handles, &raw),
                             StrCat("open ", options.path)));
-  auto db = std::make_shared<StoreDb>();
   db->path = options.path;
   db->db.reset(raw);
   for (size_t i = 0; i < names.size(); ++i) db->families[names[i]] = handles[i];
@@ -258,6 +337,10 @@ Status Store::Commit(Batch& batch) {
                                      "; nothing written, build it again"));
   }
   batch.MergePendingSums();
+  // After a write fails on a full disk, RocksDB refuses writes (nothing of the batch applied)
+  // until its SstFileManager sees space again and resumes it; the caller retries meanwhile. No
+  // DB::Resume() here: one tried while the disk is still full fails its flush, and RocksDB then
+  // takes the error as unrecoverable until the process restarts.
   return FromRocks(batch.db_->db->Write(wo, batch.wb_->GetWriteBatch()), "write");
 }
 

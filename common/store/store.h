@@ -38,6 +38,9 @@ struct StoreOptions {
   int64_t block_cache_mb = 64;
   int64_t write_buffer_mb = 32;        // per column family
   int64_t total_write_buffer_mb = 64;  // all column families together
+  // TEST ONLY (the fault suite): while this file exists, every write of the database's files fails
+  // with "no space left" (RocksDB's own IOStatus::NoSpace, through a FileSystem wrapper).
+  std::string test_disk_full_file;
 };
 
 class Store;

@@ -1,5 +1,7 @@
 #include "common/store/store.h"
 
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "common/testing/temp_dir.h"
@@ -26,6 +28,48 @@ TEST(Store, BatchReadsItsOwnWritesAndCommitsAtomically) {
   EXPECT_EQ(store->GetOffset("proj", "topic", 3).value(), 42);
   EXPECT_FALSE(store->GetOffset("proj", "topic", 4).value().has_value());
   EXPECT_EQ(store->GetCounter("applied").value(), 7);
+}
+
+// A full disk: writes fail (nothing of the batch applied) while it lasts, and succeed again within
+// seconds once there is space, without reopening the store; what was written before and after is all there,
+// across a reopen too.
+TEST(Store, AFullDiskRefusesWritesUntilThereIsSpaceAgain) {
+  testing::TempDir dir;
+  const std::string flag = dir.File("disk-full");
+  StoreOptions options = Options(dir.File("db"));
+  options.test_disk_full_file = flag;
+  {
+    auto store = Store::Open(options).value();
+    auto put = [&](const std::string& key) {
+      Batch b = store->NewBatch();
+      b.Put("rows", key, "v");
+      b.SetOffset("p", "t", 0, key.size());
+      return store->Commit(b);
+    };
+    ASSERT_TRUE(put("before").ok());
+    std::ofstream(flag) << "";
+    // Refused for as long as it lasts, however often the caller retries (a projection runner
+    // retries every half second; an early resume attempt must not make the error permanent).
+    for (int i = 0; i < 20; ++i) {
+      EXPECT_FALSE(put("during").ok());
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    EXPECT_FALSE(store->Get("rows", "during").value().has_value());
+    std::filesystem::remove(flag);
+    // RocksDB recovers by itself (its SstFileManager polls for space); until then writes still fail.
+    Status after = put("after");
+    for (int i = 0; i < 300 && !after.ok(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      after = put("after");
+    }
+    EXPECT_TRUE(after.ok()) << after;
+    EXPECT_TRUE(put("after2").ok());
+    EXPECT_TRUE(store->Get("rows", "after").value().has_value());
+  }
+  auto store = Store::Open(options).value();
+  EXPECT_TRUE(store->Get("rows", "before").value().has_value());
+  EXPECT_TRUE(store->Get("rows", "after2").value().has_value());
+  EXPECT_FALSE(store->Get("rows", "during").value().has_value());
 }
 
 TEST(Store, SurvivesReopen) {
