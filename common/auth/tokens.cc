@@ -8,10 +8,10 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <iterator>
-#include <algorithm>
 #include <map>
 #include <optional>
 

@@ -16,8 +16,8 @@
 #include "absl/time/clock.h"
 #include "common/base/log.h"
 #include "common/base/strings.h"
-#include "common/grpc/admin_service.h"
 #include "common/auth/tokens.h"
+#include "common/grpc/admin_service.h"
 #include "common/grpc/call.h"
 #include "common/grpc/server.h"
 #include "common/kafka/kafka_publisher.h"
@@ -118,7 +118,11 @@ StatusOr<std::shared_ptr<const auth::TokenVerifier>> LoadTokenVerifier(const Set
 // What the listen addresses, TLS files and token key allow, checked before anything starts:
 // plaintext and calls without tokens only on loopback unless told explicitly (a usage error
 // otherwise, exit 2).
-StatusOr<grpc_util::ServerTls> CheckListening(const Settings& s) {
+struct Listening {
+  grpc_util::ServerTls tls;
+  std::shared_ptr<const auth::TokenVerifier> tokens;  // null: tokens are not checked
+};
+StatusOr<Listening> CheckListening(const Settings& s) {
   std::string grpc_host, http_host;
   int grpc_port = 0, http_port = 0;
   RETURN_IF_ERROR(SplitHostPort("grpc-listen", s.grpc_listen, &grpc_host, &grpc_port));
@@ -129,8 +133,8 @@ StatusOr<grpc_util::ServerTls> CheckListening(const Settings& s) {
                                              " is beyond loopback and gRPC would be plaintext: give --tls-cert and "
                                              "--tls-key, or --grpc-plaintext-beyond-loopback to accept that"));
   }
-  ASSIGN_OR_RETURN(auto verifier, LoadTokenVerifier(s));
-  if (!verifier && !grpc_util::IsLoopbackHost(grpc_host) && !s.grpc_anonymous_beyond_loopback) {
+  ASSIGN_OR_RETURN(std::shared_ptr<const auth::TokenVerifier> tokens, LoadTokenVerifier(s));
+  if (!tokens && !grpc_util::IsLoopbackHost(grpc_host) && !s.grpc_anonymous_beyond_loopback) {
     return absl::InvalidArgumentError(StrCat("--grpc-listen=", s.grpc_listen,
                                              " is beyond loopback and callers would not need tokens: give "
                                              "--auth-jwt-key, or --grpc-anonymous-beyond-loopback to accept that"));
@@ -140,7 +144,7 @@ StatusOr<grpc_util::ServerTls> CheckListening(const Settings& s) {
                                              " is beyond loopback and the HTTP port has no TLS: give "
                                              "--http-beyond-loopback to accept that (or put a TLS proxy in front)"));
   }
-  return tls;
+  return Listening{std::move(tls), std::move(tokens)};
 }
 
 Status SplitHostPort(const std::string& flag, const std::string& address, std::string* host, int* port) {
@@ -357,9 +361,9 @@ Status KitImpl::Serve(projection::Projection* projection, const Wire& wire) {
   int http_port = 0, grpc_port = 0;
   RETURN_IF_ERROR(SplitHostPort("grpc-listen", settings_.grpc_listen, &grpc_host, &grpc_port));
   RETURN_IF_ERROR(SplitHostPort("http-listen", settings_.http_listen, &http_host, &http_port));
-  ASSIGN_OR_RETURN(const grpc_util::ServerTls tls, CheckListening(settings_));
-  ASSIGN_OR_RETURN(std::shared_ptr<const auth::TokenVerifier> tokens, LoadTokenVerifier(settings_));
-  auth::SetTokenVerifier(tokens);
+  ASSIGN_OR_RETURN(const Listening listening, CheckListening(settings_));
+  const grpc_util::ServerTls& tls = listening.tls;
+  auth::SetTokenVerifier(listening.tokens);
   const Deadline deadline = std::chrono::steady_clock::now() + std::chrono::seconds(settings_.startup_timeout_s);
 
   log::Info("opening store", {{"path", settings_.data_dir}});
@@ -453,7 +457,7 @@ Status KitImpl::Serve(projection::Projection* projection, const Wire& wire) {
                         {"http_port", http_->port()},
                         {"topic", Topic(spec_.own_topic)},
                         {"grpc_tls", !tls.enabled() ? "off" : tls.client_ca.empty() ? "on" : "mutual"},
-                        {"bearer_tokens", tokens ? settings_.auth_jwt_alg : "not checked"}});
+                        {"bearer_tokens", listening.tokens ? settings_.auth_jwt_alg : "not checked"}});
   Status status = absl::OkStatus();
   if (!settings_.ready_file.empty()) status = WriteReadyFile(settings_.ready_file, server->port(), http_->port());
 
@@ -496,8 +500,8 @@ int Main(int argc, char** argv, Spec spec, projection::Projection* projection, W
     std::cout << config.Usage();
     return 0;
   }
-  if (StatusOr<grpc_util::ServerTls> tls = CheckListening(settings); !tls.ok()) {
-    std::cerr << spec.name << ": " << tls.status().message() << "\n";
+  if (StatusOr<Listening> listening = CheckListening(settings); !listening.ok()) {
+    std::cerr << spec.name << ": " << listening.status().message() << "\n";
     return 2;
   }
   if (!settings.kafka_properties.empty()) {

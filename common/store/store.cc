@@ -61,7 +61,6 @@ struct StoreDb {
     for (auto& [name, handle] : families) db->DestroyColumnFamilyHandle(handle);
     families.clear();
     if (db) db->Close().PermitUncheckedError();
-    db.reset();
   }
   StatusOr<rocksdb::ColumnFamilyHandle*> Family(std::string_view cf) const {
     auto it = families.find(cf);

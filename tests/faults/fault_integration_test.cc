@@ -17,9 +17,13 @@
 //     crashed (only the killed ones were restarted).
 // SALES_FAULT_ROUNDS (default 8: each kind at least once) sets how many faults; `make faults` runs
 // more. The figures go to stderr as a table (docs/RELIABILITY.md).
+#include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
@@ -68,13 +72,23 @@ std::string Shell(const std::string& command, int* exit_code = nullptr) {
   return text;
 }
 
-// A free loopback port whose successor (the controller's) is free too.
+bool PortFree(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const bool free = fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  if (fd >= 0) close(fd);
+  return free;
+}
+
+// A free loopback port whose successor (the broker's controller port) is free too.
 int FreePortPair() {
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    const int port = 20000 + static_cast<int>(std::random_device()() % 20000);
-    int code = 0;
-    Shell(StrCat("! (ss -ltn | grep -qE ':(", port, "|", port + 1, ")\\b')"), &code);
-    if (code == 0) return port;
+  std::mt19937 random(std::random_device{}());
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const int port = 20000 + static_cast<int>(random() % 20000);
+    if (PortFree(port) && PortFree(port + 1)) return port;
   }
   return 29092;
 }

@@ -1,9 +1,9 @@
 // Who may call what, through the real services: the four executables started with bearer tokens
 // checked (--auth-jwt-key), on the real broker. Every method of every API, and Admin on each
-// service, is called without a token, with an expired one, with one of the wrong roles and with
-// one of each role it allows: UNAUTHENTICATED, UNAUTHENTICATED, PERMISSION_DENIED, then an answer
-// from the method itself. The methods come from the API descriptors, so a method added later is
-// covered without touching this test. Also: the actor events record is the token's subject
+// service, is called without a token, with an expired one, with a forged one, with one of the
+// wrong roles and with one of each role it allows: UNAUTHENTICATED three times, PERMISSION_DENIED,
+// then an answer from the method itself. The methods come from the API descriptors, so a method
+// added later is covered without touching this test. Also: the actor events record is the token's subject
 // whatever x-actor says, salesctl sends its token, and a service refuses to listen beyond
 // loopback without tokens unless told.
 #include <grpcpp/generic/generic_stub.h>
@@ -233,7 +233,7 @@ TEST_F(AccessIT, TheActorIsTheTokensSubjectAndSalesctlSendsItsToken) {
       salesctl(StrCat("--target=", target, " --token=", Token("maria", {"sales"}), " history ", captured.lead_id()));
   EXPECT_EQ(history_code, 1) << history;
   EXPECT_THAT(history, HasSubstr("PERMISSION_DENIED"));
-  // A token whose key is the public half cannot be signed; a role that does not exist is refused.
+  // A role that does not exist is refused.
   std::tie(code, token) = salesctl(StrCat("token sign --key=", dir_.File("secret"),
                                           " --alg=HS256 --subject=x --roles=root"));
   EXPECT_EQ(code, 2) << token;
