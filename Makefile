@@ -3,7 +3,8 @@
 #   make test   install what is missing, build, run every test against a real broker
 # Also: make build, make unit (unit tests only, no broker), make bench (performance figures, own broker),
 # make sanitize (AddressSanitizer + UndefinedBehaviorSanitizer build of everything in $(BUILD)-asan,
-# then every test in it; run it before submitting a change to the core), make faults (the fault
+# then every test in it; run it before submitting a change to the core), make sanitize-thread (the
+# same with ThreadSanitizer in $(BUILD)-tsan; SANITIZE_TESTS narrows either to a ctest regex), make faults (the fault
 # suite at length: FAULT_ROUNDS faults under load; docs/RELIABILITY.md), make fuzz (clang +
 # libFuzzer, FUZZ_SECONDS per target; tests/fuzz), make clean.
 
@@ -15,7 +16,9 @@ FUZZ_SECONDS ?= 60
 FAULT_ROUNDS ?= 40
 FAULT_CLIENTS ?= 8
 
-.PHONY: all deps build test unit bench run sanitize faults fuzz clean
+SANITIZE_TESTS ?= .
+
+.PHONY: all deps build test unit bench run sanitize sanitize-thread faults fuzz clean
 
 all: build
 
@@ -52,7 +55,15 @@ run: build
 sanitize: deps
 	@cmake -S . -B $(BUILD)-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSALES_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD)-asan -j$(JOBS)
-	@UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=abort_on_error=1 tests/run-tests.sh $(BUILD)-asan
+	@UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=abort_on_error=1 \
+	  tests/run-tests.sh $(BUILD)-asan -R '$(SANITIZE_TESTS)|kafka_broker'
+
+sanitize-thread: deps
+	@cmake -S . -B $(BUILD)-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSALES_TSAN=ON $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD)-tsan -j$(JOBS)
+	@TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
+	  tests/run-tests.sh $(BUILD)-tsan -R '$(SANITIZE_TESTS)|kafka_broker'
+
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-fuzz
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-fuzz

@@ -2,7 +2,7 @@
 #
 #   sales_library(NAME SRCS a.cc ... DEPS lib ...)        a static library of our code
 #   sales_executable(NAME SRCS ... DEPS ...)              a program
-#   sales_test(NAME SRCS ... DEPS ... LABELS unit|integration [TIMEOUT s])
+#   sales_test(NAME SRCS ... DEPS ... LABELS unit|integration|fault [OWN_BROKER] [TIMEOUT s])
 #
 # Our own code builds with -Wall -Wextra -Werror; generated code does not (see proto/).
 
@@ -37,22 +37,39 @@ function(sales_executable name)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS})
 endfunction()
 
+# Test code (not the code under test: the libraries it links keep the build type's flags) builds
+# with SALES_TEST_CXX_FLAGS, unoptimised by default, and one precompiled header of GoogleTest,
+# Abseil's status, gRPC and protobuf shared by every test: a test file then compiles about three
+# times faster (11 s to 3.3 s for a 200-line test), which is a third of a clean build on two cores.
+set(SALES_TEST_CXX_FLAGS -O0 CACHE STRING "Compile flags of test code (after the build type's)")
+add_library(sales_test_pch OBJECT ${PROJECT_SOURCE_DIR}/common/testing/test_pch.cc)
+# -pthread everywhere: some tests get it from their libraries, and the header must match them all.
+target_compile_options(sales_test_pch PRIVATE ${SALES_WARNINGS} ${SALES_TEST_CXX_FLAGS} -pthread)
+target_link_libraries(sales_test_pch PRIVATE GTest::gtest GTest::gmock gRPC::grpc++ protobuf::libprotobuf
+                      absl::status absl::statusor)
+target_precompile_headers(sales_test_pch PRIVATE <gmock/gmock.h> <gtest/gtest.h> <absl/status/status.h>
+                          <absl/status/statusor.h> <absl/strings/str_cat.h> <grpcpp/grpcpp.h>
+                          <google/protobuf/message.h> <google/protobuf/util/message_differencer.h>)
+
 function(sales_test name)
-  cmake_parse_arguments(ARG "" "TIMEOUT" "SRCS;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "OWN_BROKER" "TIMEOUT" "SRCS;DEPS;LABELS" ${ARGN})
   sales_executable(${name} SRCS ${ARG_SRCS} DEPS ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
+  target_compile_options(${name} PRIVATE ${SALES_TEST_CXX_FLAGS} -pthread)
+  target_precompile_headers(${name} REUSE_FROM sales_test_pch)
   add_test(NAME ${name} COMMAND ${name})
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 300)
   endif()
   set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT})
-  if("integration" IN_LIST ARG_LABELS)
+  if(ARG_OWN_BROKER)
+    # A broker of its own (testing::OwnBroker: the fault suite stops and freezes it, the Kafka
+    # security test secures it), one test at a time with the integration tests so that they do not
+    # share the two cores.
+    set_tests_properties(${name} PROPERTIES RESOURCE_LOCK kafka_broker_control ENVIRONMENT "${SALES_INTEGRATION_ENV}")
+  elseif("integration" IN_LIST ARG_LABELS)
     # Integration tests share the one broker the run starts (see tests/CMakeLists.txt).
     set_tests_properties(${name} PROPERTIES FIXTURES_REQUIRED kafka RESOURCE_LOCK kafka_broker_control
                          ENVIRONMENT "${SALES_INTEGRATION_ENV}")
-  elseif("fault" IN_LIST ARG_LABELS)
-    # The fault suite runs a broker of its own (it stops and freezes it), one test at a time with
-    # the integration tests so that they do not share the two cores.
-    set_tests_properties(${name} PROPERTIES RESOURCE_LOCK kafka_broker_control ENVIRONMENT "${SALES_INTEGRATION_ENV}")
   endif()
 endfunction()
 

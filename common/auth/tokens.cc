@@ -242,6 +242,38 @@ api::v1::Role ParseRole(std::string_view name) {
   return role;
 }
 
+std::string_view BearerToken(std::string_view authorization) {
+  constexpr std::string_view kScheme = "bearer ";
+  if (authorization.size() <= kScheme.size()) return {};
+  for (size_t i = 0; i < kScheme.size(); ++i) {
+    if (absl::ascii_tolower(static_cast<unsigned char>(authorization[i])) != kScheme[i]) return {};
+  }
+  return authorization.substr(kScheme.size());
+}
+
+StatusOr<Identity> Authenticate(const TokenVerifier& verifier, std::string_view authorization, absl::Time now) {
+  const std::string_view token = BearerToken(authorization);
+  if (token.empty()) {
+    return absl::UnauthenticatedError(
+        "no bearer token: send the header \"authorization: Bearer <token>\" (salesctl --token)");
+  }
+  return verifier.Verify(token, now);
+}
+
+Status CheckRoles(const std::vector<api::v1::Role>& roles, const std::vector<api::v1::Role>& allowed,
+                  std::string_view what, std::string_view who) {
+  for (api::v1::Role role : roles) {
+    if (std::find(allowed.begin(), allowed.end(), role) != allowed.end()) return absl::OkStatus();
+  }
+  auto names = [](const std::vector<api::v1::Role>& list) {
+    std::vector<std::string> out;
+    for (api::v1::Role r : list) out.push_back(RoleName(r));
+    return out.empty() ? std::string("none") : absl::StrJoin(out, ", ");
+  };
+  return absl::PermissionDeniedError(
+      StrCat(what, " needs one of the roles ", names(allowed), "; the token of ", who, " has ", names(roles)));
+}
+
 StatusOr<std::string> SignToken(const TokenClaims& claims, const std::string& algorithm, const std::string& key) {
   ASSIGN_OR_RETURN(const jwt_alg_t alg, ParseAlgorithm("--alg", algorithm));
   if (claims.subject.empty()) return InvalidField("--subject", "missing: who the token is for");

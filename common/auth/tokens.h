@@ -67,6 +67,17 @@ const TokenVerifier* CurrentTokenVerifier();
 // "GetDeadLetter"); empty for a method without the option or one not in the sales APIs.
 const std::vector<api::v1::Role>& AllowedRoles(std::string_view service, std::string_view method);
 
+// The token of an "authorization" value "Bearer <token>" (the scheme in any case); empty when the
+// value is not one.
+std::string_view BearerToken(std::string_view authorization);
+// The identity the "authorization" value (gRPC metadata or HTTP header) proves at `now`, or
+// UNAUTHENTICATED saying why it does not (no token, or the token's fault).
+StatusOr<Identity> Authenticate(const TokenVerifier& verifier, std::string_view authorization, absl::Time now);
+// OK when one of `roles` is among `allowed`; otherwise PERMISSION_DENIED naming `what` (a method,
+// a path), the roles it needs and those `who` (the token's subject) has.
+Status CheckRoles(const std::vector<api::v1::Role>& roles, const std::vector<api::v1::Role>& allowed,
+                  std::string_view what, std::string_view who);
+
 // "sales", "head", "ops", "integration", "readonly"; empty for ROLE_UNSPECIFIED.
 std::string RoleName(api::v1::Role role);
 // The role a name in a token stands for; ROLE_UNSPECIFIED for an unknown name.

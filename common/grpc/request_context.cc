@@ -3,12 +3,9 @@
 #include <grpc/grpc_security_constants.h>
 #include <grpcpp/security/auth_context.h>
 
-#include <algorithm>
 #include <memory>
 #include <vector>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/base/ids.h"
 #include "common/base/strings.h"
@@ -44,20 +41,6 @@ std::string CertifiedCaller(::grpc::ServerContext* context) {
   return Printable(std::string(names.front().data(), names.front().size()));
 }
 
-// The token of metadata "authorization: Bearer <token>"; empty when there is none.
-std::string_view BearerToken(::grpc::ServerContext* context) {
-  const auto& md = context->client_metadata();
-  auto it = md.find("authorization");
-  if (it == md.end()) return {};
-  const std::string_view value(it->second.data(), it->second.size());
-  constexpr std::string_view kScheme = "Bearer ";
-  if (value.size() <= kScheme.size()) return {};
-  for (size_t i = 0; i < kScheme.size(); ++i) {
-    if (absl::ascii_tolower(static_cast<unsigned char>(value[i])) != absl::ascii_tolower(kScheme[i])) return {};
-  }
-  return value.substr(kScheme.size());
-}
-
 }  // namespace
 
 RequestContext FromServerContext(::grpc::ServerContext* context) {
@@ -68,11 +51,11 @@ RequestContext FromServerContext(::grpc::ServerContext* context) {
   // could name anyone); otherwise what the caller says in x-actor, which nothing verifies.
   if (const auth::TokenVerifier* verifier = auth::CurrentTokenVerifier()) {
     r.tokens_checked = true;
-    const std::string_view token = BearerToken(context);
-    StatusOr<auth::Identity> identity =
-        token.empty() ? StatusOr<auth::Identity>(absl::UnauthenticatedError(
-                            "no bearer token: send the metadata \"authorization: Bearer <token>\" (salesctl --token)"))
-                      : verifier->Verify(token, absl::Now());
+    const auto& md = context->client_metadata();
+    const auto it = md.find("authorization");
+    StatusOr<auth::Identity> identity = auth::Authenticate(
+        *verifier, it == md.end() ? std::string_view() : std::string_view(it->second.data(), it->second.size()),
+        absl::Now());
     if (identity.ok()) {
       r.actor = Printable(identity->subject);
       r.authenticated = true;
@@ -93,17 +76,7 @@ RequestContext FromServerContext(::grpc::ServerContext* context) {
 Status Authorize(const RequestContext& rc, std::string_view service, std::string_view method) {
   if (!rc.tokens_checked) return absl::OkStatus();
   RETURN_IF_ERROR(rc.credential);
-  const std::vector<api::v1::Role>& allowed = auth::AllowedRoles(service, method);
-  for (api::v1::Role role : rc.roles) {
-    if (std::find(allowed.begin(), allowed.end(), role) != allowed.end()) return absl::OkStatus();
-  }
-  auto names = [](const std::vector<api::v1::Role>& roles) {
-    std::vector<std::string> out;
-    for (api::v1::Role r : roles) out.push_back(auth::RoleName(r));
-    return out.empty() ? std::string("none") : absl::StrJoin(out, ", ");
-  };
-  return absl::PermissionDeniedError(StrCat(method, " needs one of the roles ", names(allowed), "; the token of ",
-                                            rc.actor, " has ", names(rc.roles)));
+  return auth::CheckRoles(rc.roles, auth::AllowedRoles(service, method), method, rc.actor);
 }
 
 }  // namespace sales::grpc_util

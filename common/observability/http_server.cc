@@ -1,18 +1,18 @@
 #include "common/observability/http_server.h"
 
 #include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <httplib.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
 
 #include <algorithm>
-#include <cerrno>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
-#include <cstring>
 #include <exception>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "common/base/log.h"
 #include "common/base/strings.h"
@@ -20,42 +20,57 @@
 namespace sales {
 namespace {
 
-constexpr size_t kMaxRequestHead = 8192;
-constexpr int kQueueLimit = 256;  // accepted connections waiting for a worker; beyond, answered 503
+// PEM text as OpenSSL objects; each returns false (and leaves OpenSSL's error queue) on bad input.
+using Bio = std::unique_ptr<BIO, decltype(&BIO_free)>;
+Bio PemBio(const std::string& pem) { return Bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free); }
 
-void WriteAll(int fd, const std::string& data) {
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::send(fd, data.data() + off, data.size() - off, MSG_NOSIGNAL);
-    if (n <= 0) {
-      if (n < 0 && errno == EINTR) continue;
-      return;
+std::string OpenSslError() {
+  char buf[256] = "no detail";
+  if (unsigned long e = ERR_get_error()) ERR_error_string_n(e, buf, sizeof buf);
+  ERR_clear_error();
+  return buf;
+}
+
+// The server's TLS context from `tls`: TLS 1.2 or later, the certificate with its chain, the key,
+// and, with a client CA, a required and verified client certificate.
+Status SetUpTls(SSL_CTX& ctx, const HttpTls& tls) {
+  SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
+  Bio certs = PemBio(tls.cert_pem);
+  X509* leaf = PEM_read_bio_X509(certs.get(), nullptr, nullptr, nullptr);
+  if (leaf == nullptr || SSL_CTX_use_certificate(&ctx, leaf) != 1) {
+    X509_free(leaf);
+    return absl::InvalidArgumentError(StrCat("the TLS certificate cannot be used: ", OpenSslError()));
+  }
+  X509_free(leaf);
+  while (X509* intermediate = PEM_read_bio_X509(certs.get(), nullptr, nullptr, nullptr)) {
+    SSL_CTX_add_extra_chain_cert(&ctx, intermediate);  // takes it
+  }
+  ERR_clear_error();  // the end of the chain reads as an error
+  Bio key_bio = PemBio(tls.key_pem);
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr);
+  const bool key_ok = key != nullptr && SSL_CTX_use_PrivateKey(&ctx, key) == 1 && SSL_CTX_check_private_key(&ctx) == 1;
+  EVP_PKEY_free(key);
+  if (!key_ok) return absl::InvalidArgumentError(StrCat("the TLS key cannot be used: ", OpenSslError()));
+  if (!tls.client_ca_pem.empty()) {
+    Bio cas = PemBio(tls.client_ca_pem);
+    X509_STORE* store = SSL_CTX_get_cert_store(&ctx);
+    int added = 0;
+    while (X509* ca = PEM_read_bio_X509(cas.get(), nullptr, nullptr, nullptr)) {
+      added += X509_STORE_add_cert(store, ca) == 1 ? 1 : 0;
+      SSL_CTX_add_client_CA(&ctx, ca);
+      X509_free(ca);
     }
-    off += static_cast<size_t>(n);
+    ERR_clear_error();
+    if (added == 0) return absl::InvalidArgumentError("the TLS client CA holds no certificate");
+    SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
   }
+  return absl::OkStatus();
 }
 
-const char* Reason(int status) {
-  switch (status) {
-    case 200: return "OK";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return status < 400 ? "OK" : "Error";
-  }
-}
-
-std::string Serialize(const HttpResponse& r, bool head) {
-  std::string out = StrCat("HTTP/1.1 ", r.status, " ", Reason(r.status), "\r\nContent-Type: ", r.content_type,
-                           "\r\nContent-Length: ", r.body.size(), "\r\nConnection: close\r\n");
-  for (const auto& [name, value] : r.headers) absl::StrAppend(&out, name, ": ", value, "\r\n");
-  out += "\r\n";
-  if (!head) out += r.body;
-  return out;
+void Answer(const HttpResponse& from, httplib::Response& to) {
+  to.status = from.status;
+  for (const auto& [name, value] : from.headers) to.set_header(name, value);
+  to.set_content(from.body, from.content_type.c_str());
 }
 
 HttpResponse Text(int status, std::string body) {
@@ -170,8 +185,19 @@ bool HttpRequest::Has(const std::string& name) const {
   return false;
 }
 
+std::string HttpRequest::Header(std::string_view name) const {
+  for (const auto& [n, value] : headers) {
+    if (absl::EqualsIgnoreCase(n, std::string(name))) return value;
+  }
+  return "";
+}
+
+struct HttpServer::Impl {
+  std::unique_ptr<httplib::Server> server;
+};
+
 HttpServer::HttpServer(const MetricsRegistry* metrics, HealthCheck health, HttpServerOptions options)
-    : metrics_(metrics), health_(std::move(health)), options_(options) {}
+    : metrics_(metrics), health_(std::move(health)), options_(std::move(options)) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
@@ -180,102 +206,114 @@ void HttpServer::AddRoute(std::string prefix, HttpHandler handler) {
   routes_[std::move(prefix)] = std::move(handler);
 }
 
+void HttpServer::SetGuard(Guard guard) { guard_ = std::move(guard); }
+
 Status HttpServer::Start(const std::string& host, int port) {
-  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (listen_fd_ < 0) return absl::InternalError(StrCat("socket: ", std::strerror(errno)));
-  int one = 1;
-  ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
+  in_addr ip{};
+  if (::inet_pton(AF_INET, host.c_str(), &ip) != 1) {
     return absl::InvalidArgumentError(StrCat("http host \"", host, "\" is not an IPv4 address"));
   }
-  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listen_fd_, 64) != 0) {
-    Status s = absl::UnavailableError(StrCat("cannot listen on ", host, ":", port, ": ", std::strerror(errno)));
-    ::close(listen_fd_);
-    listen_fd_ = -1;
-    return s;
+  impl_ = std::make_unique<Impl>();
+  if (options_.tls) {
+    Status tls_status;
+    impl_->server = std::make_unique<httplib::SSLServer>([&](SSL_CTX& ctx) {
+      tls_status = SetUpTls(ctx, *options_.tls);
+      return tls_status.ok();
+    });
+    RETURN_IF_ERROR(tls_status);
+  } else {
+    impl_->server = std::make_unique<httplib::Server>();
   }
-  socklen_t len = sizeof addr;
-  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-  port_ = ntohs(addr.sin_port);
-  for (int i = 0; i < std::max(1, options_.threads); ++i) workers_.emplace_back([this] { Work(); });
-  acceptor_ = std::thread([this] { Accept(); });
+  httplib::Server& server = *impl_->server;
+  const int threads = std::max(1, options_.threads);
+  server.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  server.set_read_timeout(2, 0);  // a slow or silent client cannot hold a worker for long
+  server.set_write_timeout(5, 0);
+  server.set_keep_alive_timeout(2);
+  server.set_payload_max_length(8192);
+  // Every request is routed here (httplib's own routes are not used), so the rules above hold for
+  // every method and path.
+  server.set_pre_routing_handler([this](const httplib::Request& in, httplib::Response& out) {
+    HttpRequest req;
+    req.method = in.method;
+    if (req.method == "OPTIONS") {  // a browser's preflight for a cross-origin GET with a token
+      out.status = 204;
+      out.set_header("Access-Control-Allow-Origin", "*");
+      out.set_header("Access-Control-Allow-Methods", "GET, HEAD");
+      out.set_header("Access-Control-Allow-Headers", "Authorization");
+      out.set_header("Access-Control-Max-Age", "600");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (req.method != "GET" && req.method != "HEAD") {
+      Answer(Text(405, "only GET\n"), out);
+      out.set_header("Allow", "GET, HEAD");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    const std::string& target = in.target;
+    if (target.empty() || target[0] != '/') {
+      Answer(Text(400, "bad request line\n"), out);
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    const size_t q = target.find('?');
+    req.path = PercentDecode(std::string_view(target).substr(0, q), false);
+    if (q != std::string::npos) req.query = target.substr(q + 1);
+    req.params = ParseQuery(req.query);
+    for (const auto& [name, value] : in.headers) req.headers.emplace_back(absl::AsciiStrToLower(name), value);
+    Answer(Route(req), out);
+    return httplib::Server::HandlerResponse::Handled;
+  });
+  server.set_exception_handler([](const httplib::Request& in, httplib::Response& out, std::exception_ptr) {
+    log::Error("http request failed", {{"path", in.path}});
+    Answer(Text(500, "internal error\n"), out);
+  });
+  if (port == 0) {
+    port_ = server.bind_to_any_port(host);
+  } else {
+    port_ = server.bind_to_port(host, port) ? port : -1;
+  }
+  if (port_ <= 0) {
+    port_ = 0;
+    impl_.reset();
+    return absl::UnavailableError(StrCat("cannot listen on ", host, ":", port));
+  }
+  listener_ = std::thread([this] { impl_->server->listen_after_bind(); });
+  // httplib's stop() does nothing until the listener runs: wait for it, so that a Stop right after
+  // Start cannot leave the listener running forever.
+  for (int waited_ms = 0; !server.is_running() && waited_ms < 5000; ++waited_ms) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   return absl::OkStatus();
 }
 
 void HttpServer::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (acceptor_.joinable()) acceptor_.join();
-  for (auto& w : workers_) {
-    if (w.joinable()) w.join();
-  }
-  workers_.clear();
-  for (int fd : pending_) ::close(fd);
-  pending_.clear();
-  if (listen_fd_ >= 0) ::close(listen_fd_);
-  listen_fd_ = -1;
-}
-
-void HttpServer::Accept() {
-  while (!stopping_) {
-    pollfd p{listen_fd_, POLLIN, 0};
-    if (::poll(&p, 1, 200) <= 0) continue;
-    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;
-    std::unique_lock lock(mu_);
-    if (static_cast<int>(pending_.size()) >= kQueueLimit) {
-      lock.unlock();
-      WriteAll(fd, Serialize(Text(503, "busy\n"), false));
-      ::close(fd);
-      continue;
-    }
-    pending_.push_back(fd);
-    lock.unlock();
-    cv_.notify_one();
-  }
-}
-
-void HttpServer::Work() {
-  for (;;) {
-    int fd;
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
-      if (stopping_) return;
-      fd = pending_.front();
-      pending_.pop_front();
-    }
-    Handle(fd);
-    ::close(fd);
-  }
+  if (impl_ && impl_->server) impl_->server->stop();
+  if (listener_.joinable()) listener_.join();
+  impl_.reset();
 }
 
 HttpResponse HttpServer::Route(const HttpRequest& request) {
-  if (request.path == "/metrics") {
-    HttpResponse r = Text(200, metrics_->Render());
-    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    return r;
-  }
   if (request.path == "/healthz") {
     Status s = health_();
     return s.ok() ? Text(200, "ok\n") : Text(503, StrCat(s.message(), "\n"));
   }
+  if (request.path == "/metrics") {
+    if (guard_) {
+      if (std::optional<HttpResponse> refused = guard_(request, "/metrics")) return *refused;
+    }
+    HttpResponse r = Text(200, metrics_->Render());
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    return r;
+  }
   HttpHandler handler;
+  std::string route;
   {
     std::lock_guard lock(mu_);
-    size_t best = 0;
     for (const auto& [prefix, h] : routes_) {
       const bool match = request.path == prefix ||
                          (absl::StartsWith(request.path, prefix) &&
                           (absl::EndsWith(prefix, "/") || request.path[prefix.size()] == '/'));
-      if (match && prefix.size() >= best) {
-        best = prefix.size();
+      if (match && prefix.size() >= route.size()) {
+        route = prefix;
         handler = h;
       }
     }
@@ -288,48 +326,15 @@ HttpResponse HttpServer::Route(const HttpRequest& request) {
     }
     return Text(404, known + "\n");
   }
+  if (guard_) {
+    if (std::optional<HttpResponse> refused = guard_(request, route)) return *refused;
+  }
   try {
     return handler(request);
   } catch (const std::exception& e) {
     log::Error("http handler failed", {{"path", request.path}, {"error", std::string(e.what())}});
     return Text(500, "internal error\n");
   }
-}
-
-void HttpServer::Handle(int fd) {
-  timeval tv{2, 0};  // a slow or silent client cannot hold a worker for long
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  std::string request;
-  char buf[2048];
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  while (request.find("\r\n\r\n") == std::string::npos && request.size() < kMaxRequestHead &&
-         std::chrono::steady_clock::now() < deadline) {
-    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-    if (n <= 0) break;
-    request.append(buf, static_cast<size_t>(n));
-  }
-  if (request.empty()) return;  // a spare connection closed unused
-  const std::string line = request.substr(0, request.find("\r\n"));
-  // "GET /path?query HTTP/1.1"
-  const size_t sp1 = line.find(' ');
-  const size_t sp2 = sp1 == std::string::npos ? std::string::npos : line.find(' ', sp1 + 1);
-  HttpRequest req;
-  req.method = line.substr(0, sp1);
-  const std::string target =
-      sp1 == std::string::npos ? "" : line.substr(sp1 + 1, sp2 == std::string::npos ? std::string::npos : sp2 - sp1 - 1);
-  if (req.method != "GET" && req.method != "HEAD") {
-    WriteAll(fd, Serialize(Text(405, "only GET\n"), false));
-    return;
-  }
-  if (target.empty() || target[0] != '/') {
-    WriteAll(fd, Serialize(Text(400, "bad request line\n"), false));
-    return;
-  }
-  const size_t q = target.find('?');
-  req.path = PercentDecode(target.substr(0, q), false);
-  if (q != std::string::npos) req.query = target.substr(q + 1);
-  req.params = ParseQuery(req.query);
-  WriteAll(fd, Serialize(Route(req), req.method == "HEAD"));
 }
 
 }  // namespace sales

@@ -1,21 +1,22 @@
-// A small HTTP/1.1 endpoint for operations and read-only pages: GET /metrics (Prometheus text),
+// The service's HTTP endpoint for operations and read-only pages: GET /metrics (Prometheus text),
 // GET /healthz (200 when the service is ready, 503 with the reason otherwise), and whatever GET
-// routes a service adds (AddRoute: e.g. reporting's dashboard). One request per connection
-// (`Connection: close`), GET and HEAD only, a request line and headers of at most 8 KiB, no
-// request body. Not meant to face the internet: bind it to loopback or put a proxy in front.
+// routes a service adds (AddRoute: e.g. reporting's dashboard). GET and HEAD only (anything else is
+// 405; OPTIONS answers a browser's CORS preflight), a request line and headers of at most 8 KiB, no
+// request body. HTTPS with HttpServerOptions::tls (and client certificates when it names a CA).
 //
-// Connections are served by a few worker threads (HttpServerOptions::threads), so a slow handler
-// or a client that connects and sends nothing (browsers open spare connections) does not hold up
-// /healthz. Handlers therefore run concurrently and must be thread-safe; an exception thrown by a
-// handler is answered 500 and never escapes.
+// Served by cpp-httplib (Debian's libcpp-httplib-dev) on a pool of HttpServerOptions::threads
+// workers, so a slow handler or a client that connects and sends nothing (browsers open spare
+// connections) does not hold up /healthz. Handlers therefore run concurrently and must be
+// thread-safe; an exception thrown by a handler is answered 500 and never escapes. A guard
+// (SetGuard) sees every request but /healthz's before its route: the kit checks tokens there.
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
-#include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -33,7 +34,11 @@ struct HttpRequest {
   std::string query;   // raw, without '?'
   // The query's parameters, percent-decoded ('+' is a space), in order; a name may repeat.
   std::vector<std::pair<std::string, std::string>> params;
+  // The request's headers, names in lower case, in order.
+  std::vector<std::pair<std::string, std::string>> headers;
 
+  // The first value of header `name` (any case), or "" when absent.
+  std::string Header(std::string_view name) const;
   // The last value of `name`, or `fallback` when absent.
   std::string Param(const std::string& name, const std::string& fallback = "") const;
   bool Has(const std::string& name) const;
@@ -64,14 +69,26 @@ int HttpStatusOf(const Status& status);
 std::vector<std::pair<std::string, std::string>> ParseQuery(std::string_view query);
 std::string PercentDecode(std::string_view s, bool plus_is_space);
 
+// HTTPS: the server's certificate (PEM, chain after it) and key; with client_ca_pem, callers must
+// present a certificate that CA signed (mutual TLS).
+struct HttpTls {
+  std::string cert_pem;
+  std::string key_pem;
+  std::string client_ca_pem;
+};
+
 struct HttpServerOptions {
-  int threads = 4;  // connections served at once
+  int threads = 4;             // connections served at once
+  std::optional<HttpTls> tls;  // none: plain HTTP
 };
 
 class HttpServer {
  public:
   // Returns OK when healthy, otherwise the reason served with 503.
   using HealthCheck = std::function<Status()>;
+  // Called with a request and the route it is for ("/metrics", or the prefix AddRoute named) before
+  // the route's handler: nullopt lets the request through, a response answers it instead.
+  using Guard = std::function<std::optional<HttpResponse>(const HttpRequest&, const std::string& route)>;
 
   HttpServer(const MetricsRegistry* metrics, HealthCheck health, HttpServerOptions options = {});
   ~HttpServer();  // Stops the server.
@@ -80,29 +97,28 @@ class HttpServer {
   // ends with "/", starts with it) with `handler`; the longest matching prefix wins. /metrics and
   // /healthz cannot be taken. Thread-safe; may be called before or after Start.
   void AddRoute(std::string prefix, HttpHandler handler);
+  // Sets the guard; call before Start.
+  void SetGuard(Guard guard);
 
   // Binds `host:port` (port 0 picks a free one) and starts serving on background threads.
+  // INVALID_ARGUMENT for a host that is not an IPv4 address or TLS files OpenSSL refuses,
+  // UNAVAILABLE when the port cannot be bound.
   Status Start(const std::string& host, int port);
   void Stop();
   int port() const { return port_; }
 
  private:
-  void Accept();
-  void Work();
-  void Handle(int fd);
+  struct Impl;
   HttpResponse Route(const HttpRequest& request);
 
   const MetricsRegistry* metrics_;
   HealthCheck health_;
   HttpServerOptions options_;
-  int listen_fd_ = -1;
+  Guard guard_;
   int port_ = 0;
-  std::atomic<bool> stopping_{false};
-  std::thread acceptor_;
-  std::vector<std::thread> workers_;
+  std::unique_ptr<Impl> impl_;
+  std::thread listener_;
   std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<int> pending_;                  // accepted, not yet served; guarded by mu_
   std::map<std::string, HttpHandler> routes_;  // guarded by mu_
 };
 

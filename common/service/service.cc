@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <optional>
 #include <mutex>
 #include <thread>
 
@@ -63,8 +65,8 @@ Config Declare(const Spec& spec, Settings& s) {
               "a snapshot folder (Admin.CreateSnapshot) to start from when --data-dir holds no store yet; the "
               "service then catches up from the snapshot's offsets",
               &s.restore_from);
-  c.AddString("tls-cert", "SALES_TLS_CERT", "", "PEM certificate chain of the gRPC server: serve gRPC over TLS",
-              &s.tls_cert);
+  c.AddString("tls-cert", "SALES_TLS_CERT", "",
+              "PEM certificate chain of the service: serve gRPC and HTTP over TLS", &s.tls_cert);
   c.AddString("tls-key", "SALES_TLS_KEY", "", "PEM private key of --tls-cert", &s.tls_key);
   c.AddString("tls-client-ca", "SALES_TLS_CLIENT_CA", "",
               "PEM CA certificate(s): every gRPC caller must present a certificate they signed (mutual TLS)",
@@ -73,10 +75,18 @@ Config Declare(const Spec& spec, Settings& s) {
             "serve gRPC without TLS on a non-loopback --grpc-listen (behind a TLS proxy or on a trusted network); "
             "refused otherwise",
             &s.grpc_plaintext_beyond_loopback);
-  c.AddBool("http-beyond-loopback", "SALES_HTTP_BEYOND_LOOPBACK", false,
-            "serve the HTTP port (metrics, health, the dashboard's API; plaintext) on a non-loopback --http-listen; "
-            "refused otherwise",
-            &s.http_beyond_loopback);
+  c.AddString("http-tls-client-ca", "SALES_HTTP_TLS_CLIENT_CA", "",
+              "PEM CA certificate(s): every HTTPS caller must present a certificate they signed (mutual TLS; "
+              "--tls-client-ca applies to gRPC only, so that browsers can open the dashboard)",
+              &s.http_tls_client_ca);
+  c.AddBool("http-plaintext-beyond-loopback", "SALES_HTTP_PLAINTEXT_BEYOND_LOOPBACK", false,
+            "serve plain HTTP (no --tls-cert) on a non-loopback --http-listen (behind a TLS proxy or on a trusted "
+            "network); refused otherwise",
+            &s.http_plaintext_beyond_loopback);
+  c.AddBool("http-anonymous-beyond-loopback", "SALES_HTTP_ANONYMOUS_BEYOND_LOOPBACK", false,
+            "serve the HTTP port on a non-loopback --http-listen without --auth-jwt-key (anyone may read "
+            "/metrics and the routes' data); refused otherwise",
+            &s.http_anonymous_beyond_loopback);
   c.AddString("auth-jwt-key", "SALES_AUTH_JWT_KEY", "",
               "the PEM public key (RS*, ES*) or the secret file (HS*) bearer tokens are verified with: every gRPC "
               "call then needs a token with one of its method's roles (docs/SECURITY.md)",
@@ -120,6 +130,7 @@ StatusOr<std::shared_ptr<const auth::TokenVerifier>> LoadTokenVerifier(const Set
 // otherwise, exit 2).
 struct Listening {
   grpc_util::ServerTls tls;
+  std::optional<HttpTls> http_tls;  // the same certificate; client certificates only with --http-tls-client-ca
   std::shared_ptr<const auth::TokenVerifier> tokens;  // null: tokens are not checked
 };
 StatusOr<Listening> CheckListening(const Settings& s) {
@@ -139,12 +150,27 @@ StatusOr<Listening> CheckListening(const Settings& s) {
                                              " is beyond loopback and callers would not need tokens: give "
                                              "--auth-jwt-key, or --grpc-anonymous-beyond-loopback to accept that"));
   }
-  if (!grpc_util::IsLoopbackHost(http_host) && !s.http_beyond_loopback) {
-    return absl::InvalidArgumentError(StrCat("--http-listen=", s.http_listen,
-                                             " is beyond loopback and the HTTP port has no TLS: give "
-                                             "--http-beyond-loopback to accept that (or put a TLS proxy in front)"));
+  if (!s.http_tls_client_ca.empty() && !tls.enabled()) {
+    return absl::InvalidArgumentError("--http-tls-client-ca needs --tls-cert and --tls-key (client certificates need HTTPS)");
   }
-  return Listening{std::move(tls), std::move(tokens)};
+  if (!tls.enabled() && !grpc_util::IsLoopbackHost(http_host) && !s.http_plaintext_beyond_loopback) {
+    return absl::InvalidArgumentError(StrCat("--http-listen=", s.http_listen,
+                                             " is beyond loopback and HTTP would be plaintext: give --tls-cert and "
+                                             "--tls-key, or --http-plaintext-beyond-loopback to accept that"));
+  }
+  if (!tokens && !grpc_util::IsLoopbackHost(http_host) && !s.http_anonymous_beyond_loopback) {
+    return absl::InvalidArgumentError(StrCat("--http-listen=", s.http_listen,
+                                             " is beyond loopback and its readers would not need tokens: give "
+                                             "--auth-jwt-key, or --http-anonymous-beyond-loopback to accept that"));
+  }
+  std::optional<HttpTls> http_tls;
+  if (tls.enabled()) {
+    http_tls = HttpTls{tls.cert_chain, tls.private_key, ""};
+    if (!s.http_tls_client_ca.empty()) {
+      ASSIGN_OR_RETURN(http_tls->client_ca_pem, ReadPemFile("http-tls-client-ca", s.http_tls_client_ca));
+    }
+  }
+  return Listening{std::move(tls), std::move(http_tls), std::move(tokens)};
 }
 
 Status SplitHostPort(const std::string& flag, const std::string& address, std::string* host, int* port) {
@@ -286,8 +312,36 @@ class KitImpl final : public Kit {
   }
   void OnShutdown(std::function<void()> stop) override { stops_.push_back(std::move(stop)); }
   void AddConsumerStatus(const grpc_util::ConsumerStatusSource* source) override { consumers_.push_back(source); }
-  void AddHttpRoute(std::string prefix, HttpHandler handler) override {
+  void AddHttpRoute(std::string prefix, std::vector<api::v1::Role> roles, HttpHandler handler) override {
+    {
+      std::lock_guard lock(mu_);
+      http_roles_[prefix] = std::move(roles);
+    }
     http_->AddRoute(std::move(prefix), std::move(handler));
+  }
+
+  // With tokens, a request for a route with roles needs "authorization: Bearer <token>" holding
+  // one of them: 401 without a valid token, 403 with the wrong roles (JSON, as the routes answer).
+  std::optional<HttpResponse> GuardHttp(const HttpRequest& request, const std::string& route) {
+    const auth::TokenVerifier* verifier = auth::CurrentTokenVerifier();
+    if (verifier == nullptr) return std::nullopt;
+    std::vector<api::v1::Role> roles;
+    if (route == "/metrics") {
+      roles = {api::v1::ROLE_OPS, api::v1::ROLE_READONLY};
+    } else {
+      std::lock_guard lock(mu_);
+      auto it = http_roles_.find(route);
+      if (it != http_roles_.end()) roles = it->second;
+    }
+    if (roles.empty()) return std::nullopt;
+    StatusOr<auth::Identity> identity = auth::Authenticate(*verifier, request.Header("authorization"), absl::Now());
+    Status refused = identity.ok() ? auth::CheckRoles(identity->roles, roles, request.path, identity->subject)
+                                   : identity.status();
+    if (refused.ok()) return std::nullopt;
+    HttpResponse r = JsonResponse(identity.ok() ? 403 : 401, ErrorJson(refused));
+    if (!identity.ok()) r.headers.push_back({"WWW-Authenticate", "Bearer"});
+    r.headers.push_back({"Access-Control-Allow-Origin", "*"});
+    return r;
   }
 
   // OK when ready and every check passes.
@@ -322,6 +376,7 @@ class KitImpl final : public Kit {
   std::unique_ptr<kafka::KafkaPublisher> publisher_;
   std::unique_ptr<projection::ProjectionRunner> runner_;
   std::unique_ptr<HttpServer> http_;
+  std::map<std::string, std::vector<api::v1::Role>> http_roles_;  // by route prefix; guarded by mu_
   std::unique_ptr<Rebuilder> rebuilder_;
   std::unique_ptr<AsOfStores> as_of_;
   std::vector<std::shared_ptr<void>> owned_;
@@ -379,7 +434,9 @@ Status KitImpl::Serve(projection::Projection* projection, const Wire& wire) {
   RETURN_IF_ERROR(projection->Open(*store_));
   applier_ = std::make_unique<projection::Applier>(store_.get(), projection);
 
-  http_ = std::make_unique<HttpServer>(&metrics_, [this] { return Health(); });
+  http_ = std::make_unique<HttpServer>(&metrics_, [this] { return Health(); },
+                                       HttpServerOptions{.tls = listening.http_tls});
+  http_->SetGuard([this](const HttpRequest& request, const std::string& route) { return GuardHttp(request, route); });
   RETURN_IF_ERROR(http_->Start(http_host, http_port));
   log::Info("http endpoint up", {{"port", http_->port()}});
 
@@ -457,6 +514,9 @@ Status KitImpl::Serve(projection::Projection* projection, const Wire& wire) {
                         {"http_port", http_->port()},
                         {"topic", Topic(spec_.own_topic)},
                         {"grpc_tls", !tls.enabled() ? "off" : tls.client_ca.empty() ? "on" : "mutual"},
+                        {"http_tls", !listening.http_tls                       ? "off"
+                                     : listening.http_tls->client_ca_pem.empty() ? "on"
+                                                                                 : "mutual"},
                         {"bearer_tokens", listening.tokens ? settings_.auth_jwt_alg : "not checked"}});
   Status status = absl::OkStatus();
   if (!settings_.ready_file.empty()) status = WriteReadyFile(settings_.ready_file, server->port(), http_->port());

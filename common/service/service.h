@@ -94,7 +94,9 @@ struct Settings {
   std::string tls_key;
   std::string tls_client_ca;  // when set, callers must present a certificate it signed (mTLS)
   bool grpc_plaintext_beyond_loopback = false;  // allow gRPC without TLS on a non-loopback address
-  bool http_beyond_loopback = false;            // allow the HTTP port (no TLS) on a non-loopback address
+  std::string http_tls_client_ca;  // when set, HTTPS callers must present a certificate it signed
+  bool http_plaintext_beyond_loopback = false;  // allow plain HTTP on a non-loopback address
+  bool http_anonymous_beyond_loopback = false;  // allow the HTTP port without tokens on a non-loopback address
   std::string auth_jwt_key;       // when set, every gRPC call needs a bearer token verified with it (auth.h)
   std::string auth_jwt_alg = "RS256";
   std::string auth_jwt_issuer;
@@ -137,8 +139,10 @@ class Kit {
   // Serves GET `prefix` and the paths under it on the service's HTTP port, beside /metrics and
   // /healthz (HttpServer::AddRoute: longest prefix wins). Served as soon as it is added, also
   // while unhealthy; stopped before the service's parts go. The handler runs on the HTTP server's
-  // threads, concurrently: it must be thread-safe.
-  virtual void AddHttpRoute(std::string prefix, HttpHandler handler) = 0;
+  // threads, concurrently: it must be thread-safe. With tokens (--auth-jwt-key), a caller needs a
+  // bearer token with one of `roles` (take them from the rpc that reads the same data:
+  // auth::AllowedRoles); no roles: open to anyone (static files).
+  virtual void AddHttpRoute(std::string prefix, std::vector<api::v1::Role> roles, HttpHandler handler) = 0;
   // Stopped at shutdown, in reverse order of registration, after gRPC stopped serving and before
   // the projection and the store close (intake consumers, schedulers).
   virtual void OnShutdown(std::function<void()> stop) = 0;

@@ -11,6 +11,11 @@
 #   KAFKA_DIR           state folder (config, data, log, pid), default ./build/kafka
 #   KAFKA_HEAP          JVM heap, default 768m
 #   KAFKA_FRESH=1       wipe the data folder before start (tests use a fresh log)
+#   KAFKA_SECURE_DIR    a secured node instead: deploy/cluster/server.properties.template (mutual
+#                       TLS, ACLs) rendered for one node on loopback. The folder holds broker.pem
+#                       (key, then certificate: CN=kafka-broker, for 127.0.0.1), ca.pem and
+#                       admin.properties (librdkafka settings with the admin's certificate, for the
+#                       readiness check).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 port=${KAFKA_PORT:-19092}
@@ -29,13 +34,23 @@ running_pid() {
   kill -0 "$pid" 2>/dev/null && echo "$pid"
 }
 
+secure=${KAFKA_SECURE_DIR:-}
+
 answers() {
   # A metadata request through librdkafka (kcat) proves the broker really serves clients.
-  kcat -L -b "$bootstrap" -m 3 -q >/dev/null 2>&1
+  if [ -n "$secure" ]; then
+    kcat -L -b "$bootstrap" -m 3 -q -F "$secure/admin.properties" >/dev/null 2>&1
+  else
+    kcat -L -b "$bootstrap" -m 3 -q >/dev/null 2>&1
+  fi
 }
 
 write_config() {
   mkdir -p "$dir/data"
+  if [ -n "$secure" ]; then
+    write_secure_config
+    return
+  fi
   cat > "$dir/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
@@ -49,6 +64,17 @@ log.dirs=$dir/data
 # The platform creates its own topics with the partitions and retention it wants.
 auto.create.topics.enable=false
 num.partitions=6
+log.segment.bytes=134217728
+PROPS
+  single_node_settings >> "$dir/server.properties"
+}
+
+# What one node needs whatever its listeners: every internal topic on it alone.
+single_node_settings() {
+  cat <<PROPS
+# One node (kafka.sh)
+default.replication.factor=1
+min.insync.replicas=1
 offsets.topic.replication.factor=1
 offsets.topic.num.partitions=6
 transaction.state.log.replication.factor=1
@@ -56,8 +82,16 @@ transaction.state.log.min.isr=1
 share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
-log.segment.bytes=134217728
 PROPS
+}
+
+# The cluster template for one node on loopback, with the single node's replication settings after
+# it (a later key wins).
+write_secure_config() {
+  sed -e "s|NODE_ID|1|; s|VOTERS|1@127.0.0.1:$cport|; s|CONTROLLER_PORT|$cport|g; s|HOST|127.0.0.1|g" \
+      -e "s|PORT|$port|g; s|TLS_DIR|$secure|g; s|DATA_DIR|$dir/data|" \
+      "$here/../cluster/server.properties.template" > "$dir/server.properties"
+  single_node_settings >> "$dir/server.properties"
 }
 
 java_cmd() {

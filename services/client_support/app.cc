@@ -1,6 +1,7 @@
 #include "services/client_support/app.h"
 
 #include "common/base/log.h"
+#include "common/auth/tokens.h"
 #include "common/command/command_feed.h"
 #include "common/events/envelope.h"
 #include "common/kafka/client_config.h"
@@ -101,8 +102,10 @@ int RunService(int argc, char** argv) {
 
     auto* queries = kit.Own(std::make_unique<ClientQueries>(&kit.store(), &kit.clock(), HealthRules()));
     auto* service = kit.Own(std::make_unique<ClientSupportService>(commands, queries, &kit.metrics()));
-    // The attention list for the reporting dashboard's clients page (read by the browser).
-    kit.AddHttpRoute(kAttentionPath, [queries](const HttpRequest& r) { return AttentionList(*queries, r); });
+    // The attention list for the reporting dashboard's clients page (read by the browser), to
+    // whoever may list clients.
+    kit.AddHttpRoute(kAttentionPath, auth::AllowedRoles(api::v1::ClientSupport::service_full_name(), "ListClients"),
+                     [queries](const HttpRequest& r) { return AttentionList(*queries, r); });
     return service::Parts{.services = {service}};
   });
 }

@@ -1,6 +1,7 @@
 #include "services/lead_acquisition/app.h"
 
 #include "common/base/log.h"
+#include "common/auth/tokens.h"
 #include "common/base/strings.h"
 #include "common/service/service.h"
 #include "services/lead_acquisition/api/grpc_service.h"
@@ -48,8 +49,10 @@ int RunService(int argc, char** argv) {
 
     auto* queries = kit.Own(std::make_unique<LeadQueries>(&kit.store()));
     auto* service = kit.Own(std::make_unique<LeadAcquisitionService>(commands, queries, &kit.metrics()));
-    // The roster by name for the reporting dashboard's pages (read by the browser).
-    kit.AddHttpRoute(kRosterPath, [queries](const HttpRequest& r) { return ManagerRoster(*queries, r); });
+    // The roster by name for the reporting dashboard's pages (read by the browser), to whoever may
+    // list managers.
+    kit.AddHttpRoute(kRosterPath, auth::AllowedRoles(api::v1::LeadAcquisition::service_full_name(), "ListManagers"),
+                     [queries](const HttpRequest& r) { return ManagerRoster(*queries, r); });
     return service::Parts{.services = {service}};
   });
 }

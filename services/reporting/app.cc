@@ -1,6 +1,7 @@
 #include "services/reporting/app.h"
 
 #include "common/base/log.h"
+#include "common/auth/tokens.h"
 #include "common/money/money.h"
 #include "common/service/service.h"
 #include "services/reporting/api/grpc_service.h"
@@ -86,7 +87,10 @@ int RunService(int argc, char** argv) {
     if (Status s = board->CheckFiles(); !s.ok()) {
       log::Warn("the dashboard cannot be shown", {{"reason", std::string(s.message())}});
     }
-    kit.AddHttpRoute("/dashboard", [board](const HttpRequest& r) { return board->Handle(r); });
+    // The page and its files are open; its data (/dashboard/api) to whoever may read reports.
+    kit.AddHttpRoute("/dashboard", {}, [board](const HttpRequest& r) { return board->Handle(r); });
+    kit.AddHttpRoute("/dashboard/api", auth::AllowedRoles(api::v1::Reporting::service_full_name(), "GetReportTable"),
+                     [board](const HttpRequest& r) { return board->Handle(r); });
     return service::Parts{.services = {service}};
   });
 }

@@ -17,12 +17,7 @@
 //     crashed (only the killed ones were restarted).
 // SALES_FAULT_ROUNDS (default 8: each kind at least once) sets how many faults; `make faults` runs
 // more. The figures go to stderr as a table (docs/RELIABILITY.md).
-#include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -40,6 +35,8 @@
 #include "common/base/strings.h"
 #include "common/events/envelope.h"
 #include "common/testing/kafka_env.h"
+#include "common/testing/own_broker.h"
+#include "common/testing/reporting_reads.h"
 #include "common/testing/service_process.h"
 #include "common/testing/store_rows.h"
 #include "common/testing/temp_dir.h"
@@ -61,70 +58,6 @@ int EnvInt(const char* name, int fallback) {
   const char* v = std::getenv(name);
   return v && *v ? std::atoi(v) : fallback;
 }
-
-std::string Shell(const std::string& command, int* exit_code = nullptr) {
-  const std::string out = std::filesystem::temp_directory_path() / ("fault-shell-" + std::to_string(getpid()));
-  const int status = std::system((command + " >" + out + " 2>&1").c_str());
-  if (exit_code) *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::ifstream in(out);
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  std::filesystem::remove(out);
-  return text;
-}
-
-bool PortFree(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const bool free = fd >= 0 && bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  if (fd >= 0) close(fd);
-  return free;
-}
-
-// A free loopback port whose successor (the broker's controller port) is free too.
-int FreePortPair() {
-  std::mt19937 random(std::random_device{}());
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    const int port = 20000 + static_cast<int>(random() % 20000);
-    if (PortFree(port) && PortFree(port + 1)) return port;
-  }
-  return 29092;
-}
-
-// The suite's own broker, through the project's script: started fresh, stopped and started again
-// (its log kept), frozen and resumed; always stopped at the end.
-class Broker {
- public:
-  explicit Broker(std::string dir) : dir_(std::move(dir)), port_(FreePortPair()) {}
-  ~Broker() {
-    Resume();
-    Run("stop");
-  }
-  std::string bootstrap() const { return StrCat("127.0.0.1:", port_); }
-  bool Start(bool fresh) { return Run("start", fresh); }
-  bool Stop() { return Run("stop"); }
-  void Freeze() { Signal(SIGSTOP); }
-  void Resume() { Signal(SIGCONT); }
-
- private:
-  bool Run(const char* action, bool fresh = false) {
-    int code = 0;
-    const std::string out = Shell(StrCat("KAFKA_PORT=", port_, " KAFKA_DIR=", dir_, fresh ? " KAFKA_FRESH=1" : "", " ",
-                                         SALES_KAFKA_SCRIPT, " ", action),
-                                  &code);
-    if (code != 0) std::cerr << "kafka.sh " << action << " failed:\n" << out;
-    return code == 0;
-  }
-  void Signal(int sig) {
-    std::ifstream in(dir_ + "/broker.pid");
-    pid_t pid = 0;
-    if (in >> pid && pid > 0) kill(pid, sig);
-  }
-  std::string dir_;
-  int port_;
-};
 
 struct ServiceSpec {
   std::string name, binary;
@@ -154,7 +87,7 @@ bool Retryable(::grpc::StatusCode code) {
 class FaultIT : public ::testing::Test {
  protected:
   void SetUp() override {
-    broker_ = std::make_unique<Broker>(dir_.File("kafka"));
+    broker_ = std::make_unique<testing::OwnBroker>(dir_.File("kafka"));
     ASSERT_TRUE(broker_->Start(/*fresh=*/true));
     setenv("SALES_TEST_KAFKA_BOOTSTRAP", broker_->bootstrap().c_str(), 1);  // for ReadTopic
     prefix_ = testing::UniquePrefix();
@@ -378,7 +311,7 @@ class FaultIT : public ::testing::Test {
   }
 
   testing::TempDir dir_;
-  std::unique_ptr<Broker> broker_;
+  std::unique_ptr<testing::OwnBroker> broker_;
   std::string prefix_;
   std::mutex mu_;
   std::vector<std::unique_ptr<testing::ServiceProcess>> processes_;
@@ -508,19 +441,11 @@ TEST_F(FaultIT, AcknowledgedCommandsSurviveKillsBrokerOutagesFreezesAndFullDisks
   }
   const int64_t expected_revenue = 49900 * static_cast<int64_t>(accepted_offers_.size());
   int64_t revenue = -1;
-  const absl::CivilDay today = absl::ToCivilDay(absl::Now(), absl::UTCTimeZone());
   EXPECT_TRUE(testing::WaitUntil(
       [&] {
-        api::v1::PlanVsActualRequest r;
-        r.set_period(absl::FormatCivilTime(today - 1) + ".." + absl::FormatCivilTime(today + 1));
-        r.set_metric(events::v1::PLAN_METRIC_REVENUE);
-        r.set_by(events::v1::PLAN_DIMENSION_COMPANY);
-        api::v1::PlanVsActualResponse out;
-        ::grpc::ClientContext ctx;
-        ctx.set_deadline(absl::ToChronoTime(absl::Now() + absl::Seconds(5)));
         auto channel = Channel(kReporting);
-        if (!channel || !api::v1::Reporting::NewStub(channel)->GetPlanVsActual(&ctx, r, &out).ok()) return false;
-        revenue = out.total().rows_size() ? out.total().rows(0).actual_amount().units() : 0;
+        StatusOr<int64_t> r = channel ? testing::RecentRevenueCents(channel) : absl::UnavailableError("down");
+        revenue = r.ok() ? *r : -1;
         return revenue == expected_revenue;
       },
       absl::Seconds(60)))

@@ -5,9 +5,10 @@
 // then an answer from the method itself. The methods come from the API descriptors, so a method
 // added later is covered without touching this test. Also: the actor events record is the token's subject
 // whatever x-actor says, salesctl sends its token, and a service refuses to listen beyond
-// loopback without tokens unless told.
+// loopback without tokens unless told. The HTTP port's routes with data need tokens too.
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
+#include <httplib.h>
 #include <sys/wait.h>
 
 #include <cstdlib>
@@ -179,6 +180,66 @@ TEST_F(AccessIT, EveryMethodOfEveryServiceNeedsAValidTokenWithOneOfItsRoles) {
   EXPECT_EQ(checked, 57 + 4 * 16);  // the four APIs' methods, and Admin on each service
   // Health checks stay open: load balancers probe without tokens.
   EXPECT_TRUE(CallWithEmptyRequest(services_[0].process->Channel(), "/grpc.health.v1.Health/Check", "").ok());
+}
+
+// The HTTP port: /healthz, the dashboard's page and a browser's preflight are open; /metrics needs
+// ops or readonly; each route with data needs the roles of the rpc that reads the same data. A
+// missing, expired or forged token is 401 (with WWW-Authenticate), the wrong roles 403.
+TEST_F(AccessIT, EveryHttpRouteWithDataNeedsAValidTokenWithOneOfItsRoles) {
+  struct Route {
+    size_t service;  // index into services_
+    std::string path;
+    std::vector<std::string> allowed;  // empty: open
+  };
+  const std::vector<Route> routes = {
+      {0, "/healthz", {}},
+      {0, "/metrics", {"ops", "readonly"}},
+      {1, "/metrics", {"ops", "readonly"}},
+      {2, "/metrics", {"ops", "readonly"}},
+      {3, "/metrics", {"ops", "readonly"}},
+      {0, "/api/managers", {"sales", "head", "readonly"}},
+      {2, "/api/clients/attention", {"sales", "head", "readonly"}},
+      {3, "/dashboard/", {}},
+      {3, "/dashboard/static/dashboard.js", {}},
+      {3, "/dashboard/api/status", {"head", "readonly"}},
+      {3, "/dashboard/api/report?name=funnel&period=2026", {"head", "readonly"}},
+  };
+  const std::vector<std::string> all = {"sales", "head", "ops", "integration", "readonly"};
+  const std::string expired = Token("someone", all, -absl::Hours(1));
+  const std::string forged = Token("someone", all) + "x";
+  for (const Route& r : routes) {
+    SCOPED_TRACE(services_[r.service].api + " " + r.path);
+    httplib::Client client("127.0.0.1", services_[r.service].process->http_port());
+    auto get = [&](const std::string& token) {
+      httplib::Headers headers;
+      if (!token.empty()) headers.emplace("Authorization", "Bearer " + token);
+      auto res = client.Get(r.path.c_str(), headers);
+      EXPECT_TRUE(res) << httplib::to_string(res.error());
+      return res ? res->status : 0;
+    };
+    if (r.allowed.empty()) {
+      EXPECT_EQ(get(""), 200);
+      continue;
+    }
+    for (const std::string& token : {std::string(), expired, forged}) {
+      auto res = client.Get(r.path.c_str(),
+                            token.empty() ? httplib::Headers{} : httplib::Headers{{"Authorization", "Bearer " + token}});
+      ASSERT_TRUE(res);
+      EXPECT_EQ(res->status, 401) << res->body;
+      EXPECT_EQ(res->get_header_value("WWW-Authenticate"), "Bearer");
+      EXPECT_THAT(res->body, HasSubstr("UNAUTHENTICATED"));
+    }
+    for (const std::string& role : all) {
+      const bool allowed = std::find(r.allowed.begin(), r.allowed.end(), role) != r.allowed.end();
+      EXPECT_EQ(get(Token("tester-" + role, {role})), allowed ? 200 : 403) << role;
+    }
+  }
+  // A browser's preflight for a cross-origin request with a token.
+  httplib::Client client("127.0.0.1", services_[2].process->http_port());
+  auto preflight = client.Options("/api/clients/attention");
+  ASSERT_TRUE(preflight);
+  EXPECT_EQ(preflight->status, 204);
+  EXPECT_EQ(preflight->get_header_value("Access-Control-Allow-Headers"), "Authorization");
 }
 
 TEST_F(AccessIT, TheActorIsTheTokensSubjectAndSalesctlSendsItsToken) {

@@ -1,6 +1,7 @@
 // The lead acquisition service as a user runs it: its real executable, the real Kafka broker of the
 // test run, real RocksDB, called over real gRPC.
 #include <grpcpp/grpcpp.h>
+#include <httplib.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -11,6 +12,7 @@
 
 #include "absl/time/clock.h"
 #include "common/events/envelope.h"
+#include "common/testing/certificates.h"
 #include "common/testing/kafka_env.h"
 #include "common/testing/service_process.h"
 #include "common/testing/temp_dir.h"
@@ -403,26 +405,6 @@ TEST_F(LeadAcquisitionIT, BrokerDownAnswersUnavailableAndRecovers) {
   ExpectLogIsJsonLines();  // also what the Kafka client library said while the broker was away
 }
 
-// A test CA, a certificate for 127.0.0.1 signed by it and a client certificate (openssl, EC keys).
-void MakeCertificates(const testing::TempDir& dir) {
-  const std::string d = dir.path();
-  {
-    std::ofstream ext(d + "/server.ext");
-    ext << "subjectAltName=IP:127.0.0.1,DNS:localhost\n";
-  }
-  const std::string key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
-  const std::string script = StrCat(
-      "cd ", d, " && (openssl req -x509 ", key, " -keyout ca.key -out ca.pem -days 2 -subj /CN=sales-test-ca",
-      " && openssl req ", key, " -keyout server.key -out server.csr -subj /CN=127.0.0.1",
-      " && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2",
-      " -extfile server.ext",
-      " && openssl req ", key, " -keyout client.key -out client.csr -subj /CN=integration-test",
-      " && openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2",
-      " && openssl req -x509 ", key, " -keyout other.key -out other.pem -days 2 -subj /CN=someone-else",
-      ") >/dev/null 2>&1");
-  ASSERT_EQ(std::system(script.c_str()), 0) << script;
-}
-
 std::string ReadText(const std::string& path) {
   std::ifstream in(path);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -434,7 +416,7 @@ std::string ReadText(const std::string& path) {
 // Kafka properties that are not about connecting or security.
 TEST_F(LeadAcquisitionIT, TlsMutualTlsAndNoPlaintextBeyondLoopback) {
   testing::TempDir certs;
-  MakeCertificates(certs);
+  ASSERT_TRUE(testing::MakeCertificates(certs).ok());
   const std::string ca = certs.File("ca.pem");
   ASSERT_TRUE(service_->Stop().ok());
   Start({"--tls-cert=" + certs.File("server.pem"), "--tls-key=" + certs.File("server.key")});
@@ -464,6 +446,19 @@ TEST_F(LeadAcquisitionIT, TlsMutualTlsAndNoPlaintextBeyondLoopback) {
   std::tie(code, out) = Salesctl("--tls-ca=" + certs.File("missing.pem") + " history x");
   EXPECT_EQ(code, 2) << out;
   EXPECT_THAT(out, ::testing::HasSubstr("tls-ca"));
+  // The HTTP port speaks HTTPS with the same certificate, and nothing in plain HTTP.
+  {
+    httplib::SSLClient https("127.0.0.1", service_->http_port());
+    https.set_ca_cert_path(ca.c_str());
+    https.enable_server_certificate_verification(true);
+    auto res = https.Get("/healthz");
+    ASSERT_TRUE(res) << httplib::to_string(res.error());
+    EXPECT_EQ(res->status, 200);
+    httplib::Client plain("127.0.0.1", service_->http_port());
+    plain.set_read_timeout(2, 0);
+    auto refused = plain.Get("/healthz");
+    EXPECT_TRUE(!refused || refused->status != 200) << "plain HTTP is not served";
+  }
 
   // Mutual TLS: the caller's certificate must come from --tls-client-ca.
   ASSERT_TRUE(service_->Stop().ok());
@@ -474,6 +469,14 @@ TEST_F(LeadAcquisitionIT, TlsMutualTlsAndNoPlaintextBeyondLoopback) {
   with_cert.pem_cert_chain = ReadText(certs.File("client.pem"));
   with_cert.pem_private_key = ReadText(certs.File("client.key"));
   EXPECT_EQ(get(::grpc::SslCredentials(with_cert), kUnknown).error_code(), ::grpc::StatusCode::NOT_FOUND);
+  {
+    // --tls-client-ca is gRPC's: HTTPS still serves a browser without a client certificate.
+    httplib::SSLClient https("127.0.0.1", service_->http_port());
+    https.set_ca_cert_path(ca.c_str());
+    auto res = https.Get("/healthz");
+    ASSERT_TRUE(res) << httplib::to_string(res.error());
+    EXPECT_EQ(res->status, 200);
+  }
   // The audit trail names the certificate's holder, not what the caller claims in x-actor.
   {
     auto stub = api::v1::LeadAcquisition::NewStub(service_->Channel(::grpc::SslCredentials(with_cert)));
@@ -510,7 +513,14 @@ TEST_F(LeadAcquisitionIT, TlsMutualTlsAndNoPlaintextBeyondLoopback) {
   EXPECT_THAT(message, ::testing::HasSubstr("--grpc-listen=0.0.0.0:0 is beyond loopback"));
   std::tie(exit_code, message) = refused("--grpc-listen=127.0.0.1:0 --http-listen=0.0.0.0:0");
   EXPECT_EQ(exit_code, 2) << message;
-  EXPECT_THAT(message, ::testing::HasSubstr("--http-beyond-loopback"));
+  EXPECT_THAT(message, ::testing::HasSubstr("--http-plaintext-beyond-loopback"));
+  std::tie(exit_code, message) = refused("--tls-cert=" + certs.File("server.pem") + " --tls-key=" +
+                                         certs.File("server.key") + " --grpc-listen=127.0.0.1:0 --http-listen=0.0.0.0:0");
+  EXPECT_EQ(exit_code, 2) << message;
+  EXPECT_THAT(message, ::testing::HasSubstr("--http-anonymous-beyond-loopback"));
+  std::tie(exit_code, message) = refused("--http-tls-client-ca=" + ca);
+  EXPECT_EQ(exit_code, 2) << message;
+  EXPECT_THAT(message, ::testing::HasSubstr("--http-tls-client-ca needs --tls-cert"));
   std::tie(exit_code, message) = refused("--tls-cert=" + certs.File("server.pem"));
   EXPECT_EQ(exit_code, 2) << message;
   EXPECT_THAT(message, ::testing::HasSubstr("--tls-key"));

@@ -485,6 +485,31 @@ async function main() {
       }
     }
     check(consoleErrors.length === 0, `browser errors: ${consoleErrors.join(' | ')}`);
+
+    // 6. With tokens: a reporting service that checks them (--token-base) refuses the page's data
+    // until a token is given; the page asks for one, keeps it for the tab and then shows the figures.
+    if (args['token-base']) {
+      const tab = await browser.newPage();  // a tab of its own: no token kept yet
+      await tab.setViewport({ width: 1400, height: 900 });
+      await tab.goto(`${args['token-base']}/dashboard/?${fixed}`, { waitUntil: 'load' });
+      try {
+        await tab.waitForFunction(() => document.body.dataset.signin === 'asked', { timeout: 20000 });
+        const prompt = await tab.$eval('#signin', (f) => f.textContent);
+        check(/no bearer token/.test(prompt), `the sign-in box does not say why: "${prompt}"`);
+        await tab.type('#token', args.token);
+        await Promise.all([tab.waitForNavigation({ waitUntil: 'load' }), tab.click('#signin button')]);
+        await waitReady(tab);
+        const shown = await readPage(tab);
+        check(shown.errors.length === 0, `with a token the page shows errors: ${shown.errors.join(' | ')}`);
+        check(shown.kpis.length > 0 && shown.tables.length > 0, 'with a token the page shows no figures');
+        check(!(await tab.$('#signin')), 'with a token the page still asks for one');
+        await tab.screenshot({ path: path.join(out, 'dashboard-with-token.png') });
+        log(`tokens: asked for one, then ${shown.kpis.length} headlines and ${shown.tables.length} tables`);
+      } catch (e) {
+        check(false, `tokens: ${e.message}`);
+      }
+      await tab.close();
+    }
   } finally {
     await browser.close();
   }

@@ -3,7 +3,8 @@
 # (their own topic prefix), records make run's demo sales into them (deploy/local/demo.sh and
 # demo-sales.sh), then runs dashboard_browser_test.mjs, which drives headless Chromium (Debian's
 # `chromium`, through puppeteer-core from services/reporting/web) over every page and checks the
-# figures against the gRPC answers (grpcurl). Screenshots go to BUILD_DIR/dashboard-screenshots/.
+# figures against the gRPC answers (grpcurl), and a second reporting service that checks tokens:
+# the page asks for one and then shows the figures. Screenshots go to BUILD_DIR/dashboard-screenshots/.
 # Everything it started is stopped when it ends, passed or failed.
 #
 #   dashboard_browser_test.sh BUILD_DIR
@@ -84,6 +85,13 @@ for _ in $(seq 1 100); do  # its SLA breach, appended by client support's schedu
     sales.api.v1.ClientSupport/ListClients 2>/dev/null | grep -q "past an SLA target" && break
   sleep 0.1
 done
+# A second reporting service over the same topics that checks tokens, and a head of sales' token.
+head -c 48 /dev/urandom | base64 | tr -d '\n' > "$work/token-secret"
+start_service reporting-tokens "$build/services/reporting/reporting" \
+  --client-support-url="http://127.0.0.1:$client_support_http" --lead-acquisition-url="http://127.0.0.1:$lead_acquisition_http" \
+  --auth-jwt-key="$work/token-secret" --auth-jwt-alg=HS256
+head_token=$("$build/tools/salesctl/salesctl" token sign --key="$work/token-secret" --alg=HS256 --subject=dashboard-test \
+  --roles=head --ttl=1h) || fail "salesctl token sign failed"
 echo "dashboard-test: demo recorded after $(( $(date +%s) - started )) s; opening the dashboard"
 
 # The pages are checked as of a moment after every event has been applied (the figures then stay
@@ -95,5 +103,6 @@ SALES_WEB_DIR=$web node "$(dirname "$0")/dashboard_browser_test.mjs" \
   --base="http://127.0.0.1:$reporting_http" --grpc="127.0.0.1:$reporting_grpc" --grpcurl="$grpcurl" \
   --support-grpc="127.0.0.1:$client_support_grpc" \
   --chromium="$chromium" --out="$build/dashboard-screenshots" --period="$period" --work="$work" \
+  --token-base="http://127.0.0.1:$reporting_tokens_http" --token="$head_token" \
   || fail "the browser test failed (screenshots so far in $build/dashboard-screenshots)"
 echo "dashboard-test: passed in $(( $(date +%s) - started )) s; screenshots in $build/dashboard-screenshots"

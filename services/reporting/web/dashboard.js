@@ -145,11 +145,45 @@
     return values(table, name).map((v) => (MANAGER_COLUMNS.has(name) && managerNames.has(v) ? managerNames.get(v) : v));
   }
 
+  // ---- Tokens ----
+  // With tokens on (--auth-jwt-key), the data needs "Authorization: Bearer <token>" with the head or
+  // readonly role; the page asks for one once and keeps it for the tab (sessionStorage), the way a
+  // gRPC caller holds its token. The page and its files themselves are open.
+  const TOKEN_KEY = 'sales-dashboard-token';
+  function token() {
+    try { return sessionStorage.getItem(TOKEN_KEY) || ''; } catch (e) { return ''; }
+  }
+  async function api(url) {
+    const t = token();
+    const res = await fetch(url, { cache: 'no-store', headers: t ? { Authorization: `Bearer ${t}` } : {} });
+    if (res.status === 401) askForToken(res);
+    return res;
+  }
+  let asking = false;
+  async function askForToken(res) {
+    if (asking) return;
+    asking = true;
+    const body = await res.clone().json().catch(() => ({}));
+    const why = (body.error && body.error.message) || 'a token is needed';
+    const input = el('input', { type: 'password', id: 'token', autocomplete: 'off', size: 40, placeholder: 'eyJ…' });
+    const form = el('form', { id: 'signin', class: 'signin' },
+      el('p', {}, `This service checks tokens (${why}). Paste a token with the head or readonly role, `,
+        'e.g. from ', el('code', {}, 'salesctl token sign --roles=head'), '.'),
+      el('label', {}, 'Token ', input), el('button', { type: 'submit' }, 'Use it'));
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      try { sessionStorage.setItem(TOKEN_KEY, input.value.trim()); } catch (e) { /* private mode: asked again */ }
+      location.reload();
+    });
+    document.getElementById('page').before(form);
+    document.body.dataset.signin = 'asked';
+  }
+
   async function loadManagers() {
     const base = status && status.lead_acquisition_url;
     if (!base) return;
     try {
-      const res = await fetch(`${base}/api/managers`, { cache: 'no-store' });
+      const res = await api(`${base}/api/managers`);
       const body = await res.json();
       managerNames = new Map((body.managers || []).map((m) => [m.id, m.name]));
     } catch (e) {
@@ -172,7 +206,7 @@
   }
 
   async function fetchTable(query) {
-    const res = await fetch(`/dashboard/api/report?${query}`, { cache: 'no-store' });
+    const res = await api(`/dashboard/api/report?${query}`);
     const body = await res.json().catch(() => ({}));
     if (!res.ok) {
       const e = body.error || {};
@@ -243,8 +277,26 @@
   // The table's files: CSV (for programs and any spreadsheet) and the workbook (for people).
   function csvLink(query) {
     return el('span', { class: 'csv' },
-      el('a', { class: 'csv', href: `/dashboard/api/report.csv?${query}`, download: '', text: 'CSV' }), ' · ',
-      el('a', { class: 'xlsx', href: `/dashboard/api/report.xlsx?${query}`, download: '', text: 'Excel' }));
+      download(el('a', { class: 'csv', href: `/dashboard/api/report.csv?${query}`, download: '', text: 'CSV' })), ' · ',
+      download(el('a', { class: 'xlsx', href: `/dashboard/api/report.xlsx?${query}`, download: '', text: 'Excel' })));
+  }
+  // A download link that sends the token: a plain link cannot carry the Authorization header, so
+  // with a token the file is fetched and handed to the browser as a blob.
+  function download(a) {
+    a.addEventListener('click', async (ev) => {
+      if (!token()) return;
+      ev.preventDefault();
+      const res = await api(a.href);
+      if (!res.ok) return;
+      const name = (/filename="?([^";]+)"?/.exec(res.headers.get('Content-Disposition') || '') || [])[1] || 'report';
+      const url = URL.createObjectURL(await res.blob());
+      const save = el('a', { href: url, download: name });
+      document.body.append(save);
+      save.click();
+      save.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    });
+    return a;
   }
 
   // A headline figure: `column` of the table's row `rowIndex` (or, with `sum`, of all its rows).
@@ -611,7 +663,7 @@
       async load() {
         const base = status && status.client_support_url;
         if (!base) throw new Error('the reporting service does not know client support\'s address (--client-support-url)');
-        const res = await fetch(`${base}/api/clients/attention?${q}`, { cache: 'no-store' });
+        const res = await api(`${base}/api/clients/attention?${q}`);
         const body = await res.json().catch(() => ({}));
         if (!res.ok) throw new Error((body.error && body.error.message) || `HTTP ${res.status}`);
         const t = {
@@ -785,7 +837,7 @@
   }
 
   async function fetchStatus() {
-    const res = await fetch('/dashboard/api/status', { cache: 'no-store' });
+    const res = await api('/dashboard/api/status');
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     return res.json();
   }
