@@ -2,7 +2,7 @@
 #
 #   sales_library(NAME SRCS a.cc ... DEPS lib ...)        a static library of our code
 #   sales_executable(NAME SRCS ... DEPS ...)              a program
-#   sales_test(NAME SRCS ... DEPS ... LABELS unit|integration|fault [OWN_BROKER] [TIMEOUT s])
+#   sales_test(NAME SRCS ... DEPS ... LABELS unit|integration|fault [OWN_BROKER] [STOPS_BROKER] [TIMEOUT s])
 #
 # Our own code builds with -Wall -Wextra -Werror; generated code does not (see proto/).
 
@@ -52,7 +52,7 @@ target_precompile_headers(sales_test_pch PRIVATE <gmock/gmock.h> <gtest/gtest.h>
                           <google/protobuf/message.h> <google/protobuf/util/message_differencer.h>)
 
 function(sales_test name)
-  cmake_parse_arguments(ARG "OWN_BROKER" "TIMEOUT" "SRCS;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "OWN_BROKER;STOPS_BROKER" "TIMEOUT" "SRCS;DEPS;LABELS" ${ARGN})
   sales_executable(${name} SRCS ${ARG_SRCS} DEPS ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main)
   target_compile_options(${name} PRIVATE ${SALES_TEST_CXX_FLAGS} -pthread)
   target_precompile_headers(${name} REUSE_FROM sales_test_pch)
@@ -63,13 +63,17 @@ function(sales_test name)
   set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT})
   if(ARG_OWN_BROKER)
     # A broker of its own (testing::OwnBroker: the fault suite stops and freezes it, the Kafka
-    # security test secures it), one test at a time with the integration tests so that they do not
-    # share the two cores.
-    set_tests_properties(${name} PROPERTIES RESOURCE_LOCK kafka_broker_control ENVIRONMENT "${SALES_INTEGRATION_ENV}")
+    # security test secures it): alone, so that its JVM and its four services do not share the
+    # two cores with other tests.
+    set_tests_properties(${name} PROPERTIES RUN_SERIAL TRUE ENVIRONMENT "${SALES_INTEGRATION_ENV}")
   elseif("integration" IN_LIST ARG_LABELS)
-    # Integration tests share the one broker the run starts (see tests/CMakeLists.txt).
-    set_tests_properties(${name} PROPERTIES FIXTURES_REQUIRED kafka RESOURCE_LOCK kafka_broker_control
-                         ENVIRONMENT "${SALES_INTEGRATION_ENV}")
+    # Integration tests share the one broker the run starts (see tests/CMakeLists.txt) and run
+    # side by side (they mostly wait on the broker and their services); one that stops the shared
+    # broker (STOPS_BROKER) runs alone.
+    set_tests_properties(${name} PROPERTIES FIXTURES_REQUIRED kafka ENVIRONMENT "${SALES_INTEGRATION_ENV}")
+    if(ARG_STOPS_BROKER)
+      set_tests_properties(${name} PROPERTIES RUN_SERIAL TRUE)
+    endif()
   endif()
 endfunction()
 

@@ -164,6 +164,22 @@ StatusOr<std::vector<Manager>> LeadCommands::Logic::Candidates(Batch& batch) {
   return managers;
 }
 
+// Defined before Decide, which instantiates it with lambdas (clang wants the definition first).
+template <typename Request, typename Fn>
+StatusOr<Decision> LeadCommands::Logic::DecideOnLead(const Request& r, const char* command, const Caller& caller,
+                                                     Batch& batch, Fn decide) {
+  const std::string hash = HashWithoutKey(r);
+  ASSIGN_OR_RETURN(auto replay, Replay(batch, r.idempotency_key(), hash));
+  if (replay) return Decision{std::move(*replay), {}};
+  ASSIGN_OR_RETURN(std::optional<Lead> lead, LoadLead(batch, r.lead_id()));
+  if (!lead) return absl::NotFoundError(StrCat("no lead with id ", r.lead_id()));
+  ASSIGN_OR_RETURN(LeadEvent event, decide(*lead));
+  Decision d = Emit(kLeadAggregate, r.lead_id(), lead->version() + 1, command, r.idempotency_key(), hash, caller);
+  Event(d).set_event_type(EventTypeOf(event));
+  *Event(d).mutable_lead() = std::move(event);
+  return d;
+}
+
 StatusOr<Decision> LeadCommands::Logic::Decide(const Command& command, const Caller& caller, Batch& batch,
                                                command::EventFactory& events) {
   events_ = &events;
@@ -253,21 +269,6 @@ StatusOr<Decision> LeadCommands::Logic::DecideManager(const api::v1::SetManagerE
                     hash, caller);
   Event(d).set_event_type(EventTypeOf(*event));
   *Event(d).mutable_manager() = std::move(*event);
-  return d;
-}
-
-template <typename Request, typename Fn>
-StatusOr<Decision> LeadCommands::Logic::DecideOnLead(const Request& r, const char* command, const Caller& caller,
-                                                     Batch& batch, Fn decide) {
-  const std::string hash = HashWithoutKey(r);
-  ASSIGN_OR_RETURN(auto replay, Replay(batch, r.idempotency_key(), hash));
-  if (replay) return Decision{std::move(*replay), {}};
-  ASSIGN_OR_RETURN(std::optional<Lead> lead, LoadLead(batch, r.lead_id()));
-  if (!lead) return absl::NotFoundError(StrCat("no lead with id ", r.lead_id()));
-  ASSIGN_OR_RETURN(LeadEvent event, decide(*lead));
-  Decision d = Emit(kLeadAggregate, r.lead_id(), lead->version() + 1, command, r.idempotency_key(), hash, caller);
-  Event(d).set_event_type(EventTypeOf(event));
-  *Event(d).mutable_lead() = std::move(event);
   return d;
 }
 
