@@ -1,3 +1,4 @@
+#include "common/base/json.h"
 #include "common/auth/tokens.h"
 
 #include <google/protobuf/descriptor.h>
@@ -51,7 +52,7 @@ StatusOr<jwt_alg_t> ParseAlgorithm(const std::string& flag, const std::string& n
 // A JSON array of strings (a claim) as its strings; an error text when it is something else.
 StatusOr<std::vector<std::string>> StringArray(const char* json, const char* claim) {
   google::protobuf::ListValue list;
-  if (!google::protobuf::util::JsonStringToMessage(json, &list).ok()) {
+  if (!ParseJsonMessage(json, &list).ok()) {
     return absl::UnauthenticatedError(StrCat("the token's \"", claim, "\" claim is not a string or an array of strings"));
   }
   std::vector<std::string> out;
@@ -77,7 +78,7 @@ StatusOr<std::optional<absl::Time>> Date(jwt_t* jwt, const char* claim) {
   CString json(jwt_get_grants_json(jwt, claim));
   if (!json) return std::optional<absl::Time>();
   google::protobuf::Value value;
-  if (!google::protobuf::util::JsonStringToMessage(json.get(), &value).ok() ||
+  if (!ParseJsonMessage(json.get(), &value).ok() ||
       value.kind_case() != google::protobuf::Value::kNumberValue || value.number_value() < 0 ||
       value.number_value() > 1e11) {
     return absl::UnauthenticatedError(StrCat("the token's \"", claim, "\" claim is not a number of seconds"));

@@ -1,3 +1,4 @@
+#include "common/base/json.h"
 #include "common/grpc/admin_service.h"
 
 #include <google/protobuf/struct.pb.h>
@@ -94,7 +95,7 @@ api::v1::DeadLetter Describe(const kafka::LogMessage& m, bool decode) {
     if (decode) d.set_payload_json(ToJson(*envelope));
   } else if (decode) {
     google::protobuf::Struct json;
-    if (IsValidUtf8(m.value) && google::protobuf::util::JsonStringToMessage(m.value, &json).ok()) {
+    if (IsValidUtf8(m.value) && ParseJsonMessage(m.value, &json).ok()) {
       d.set_payload_json(m.value);  // an inbound record (JSON), shown as it came
     } else {
       d.set_decode_error(EscapeForDisplay(ToStd(envelope.status().message())));

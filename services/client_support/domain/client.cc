@@ -11,6 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "common/base/json.h"
 #include "common/base/ids.h"
 #include "common/base/strings.h"
 #include "common/events/envelope.h"
@@ -608,8 +609,7 @@ StatusOr<PbxCall> ParseInboundCall(std::string_view json) {
   intake::v1::InboundCall in;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = true;
-  const auto parsed = google::protobuf::util::JsonStringToMessage(
-      google::protobuf::StringPiece(json.data(), json.size()), &in, options);
+  const Status parsed = ParseJsonMessage(json, &in, options);
   if (!parsed.ok()) {
     // The parser's message may quote the record; Printable() escapes what it quotes. A value of the
     // wrong type comes as "(duration_seconds): invalid value ...": that names the field.

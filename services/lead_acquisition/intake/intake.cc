@@ -1,5 +1,6 @@
 #include "services/lead_acquisition/intake/intake.h"
 
+#include "common/base/json.h"
 #include "common/command/command_feed.h"
 
 #include <google/protobuf/util/json_util.h>
@@ -30,8 +31,7 @@ StatusOr<api::v1::CaptureLeadRequest> ParseInboundLead(std::string_view json) {
   intake::v1::InboundLead in;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = true;
-  auto parsed = google::protobuf::util::JsonStringToMessage(
-      google::protobuf::StringPiece(json.data(), json.size()), &in, options);
+  const Status parsed = ParseJsonMessage(json, &in, options);
   if (!parsed.ok()) {
     // The parser's first line says what is wrong; the lines after it quote the record raw (the
     // dead letter keeps the record itself).
