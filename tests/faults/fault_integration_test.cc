@@ -37,6 +37,7 @@
 #include "common/testing/kafka_env.h"
 #include "common/testing/own_broker.h"
 #include "common/testing/reporting_reads.h"
+#include "common/testing/sample_requests.h"
 #include "common/testing/service_process.h"
 #include "common/testing/store_rows.h"
 #include "common/testing/temp_dir.h"
@@ -192,13 +193,7 @@ class FaultIT : public ::testing::Test {
       Acknowledge("lead.captured", key, captured.lead_id());
       if (n % 3 != 0) continue;
 
-      api::v1::QualifyLeadRequest q;
-      q.set_idempotency_key(key + "-q");
-      q.set_lead_id(captured.lead_id());
-      q.set_need("a CRM for 40 sales people");
-      q.set_budget("30k EUR");
-      q.set_timeline("this quarter");
-      q.set_decision_maker("CEO");
+      const api::v1::QualifyLeadRequest q = testing::SampleQualification(key + "-q", captured.lead_id());
       api::v1::LeadCommandResponse qualified;
       issued_.fetch_add(1);
       if (!UntilAcknowledged(kLeads, "QualifyLead " + key, [&](auto ch, auto* ctx) {
@@ -208,15 +203,7 @@ class FaultIT : public ::testing::Test {
       }
       Acknowledge("lead.qualified", q.idempotency_key(), captured.lead_id());
 
-      api::v1::DraftOfferRequest d;
-      d.set_idempotency_key(key + "-d");
-      d.set_lead_id(captured.lead_id());
-      auto* line = d.mutable_terms()->add_lines();
-      line->set_product_code("crm-pro");
-      line->set_quantity(10);
-      d.mutable_terms()->set_currency("EUR");
-      *d.mutable_terms()->mutable_valid_until() = events::ToProto(valid_until_);
-      d.mutable_terms()->set_payment_terms(events::v1::PAYMENT_TERMS_NET_30);
+      const api::v1::DraftOfferRequest d = testing::SampleOffer(key + "-d", captured.lead_id(), valid_until_);
       api::v1::OfferCommandResponse offer;
       issued_.fetch_add(1);
       if (!UntilAcknowledged(kOffers, "DraftOffer " + key, [&](auto ch, auto* ctx) {
@@ -327,23 +314,13 @@ class FaultIT : public ::testing::Test {
 TEST_F(FaultIT, AcknowledgedCommandsSurviveKillsBrokerOutagesFreezesAndFullDisksExactlyOnce) {
   // The product every offer sells: 10 x 49.90 EUR = 499.00 EUR per accepted offer.
   {
-    api::v1::UpsertProductRequest p;
-    p.set_idempotency_key(prefix_ + "product");
-    p.set_code("crm-pro");
-    p.set_name("CRM Pro");
-    p.mutable_list_price()->set_units(4990);
-    p.mutable_list_price()->set_currency("EUR");
-    p.mutable_unit_cost()->set_units(1200);
-    p.mutable_unit_cost()->set_currency("EUR");
+    const api::v1::UpsertProductRequest p = testing::SampleProduct(prefix_ + "product");
     api::v1::ProductCommandResponse out;
     ASSERT_TRUE(UntilAcknowledged(kOffers, "UpsertProduct", [&](auto ch, auto* ctx) {
       return api::v1::FirstOffers::NewStub(ch)->UpsertProduct(ctx, p, &out);
     }));
-    api::v1::RegisterManagerRequest m;
-    m.set_idempotency_key(prefix_ + "manager");
-    m.set_name("Μαρία Παπαδάκη");
-    m.set_email(prefix_ + "maria@sales.example.gr");
-    m.add_regions("*");
+    const api::v1::RegisterManagerRequest m =
+        testing::SampleManager(prefix_ + "manager", prefix_ + "maria@sales.example.gr");
     api::v1::ManagerCommandResponse manager;
     ASSERT_TRUE(UntilAcknowledged(kLeads, "RegisterManager", [&](auto ch, auto* ctx) {
       return api::v1::LeadAcquisition::NewStub(ch)->RegisterManager(ctx, m, &manager);
@@ -439,7 +416,7 @@ TEST_F(FaultIT, AcknowledgedCommandsSurviveKillsBrokerOutagesFreezesAndFullDisks
     }));
     EXPECT_EQ(offer.status(), api::v1::OFFER_STATUS_ACCEPTED) << offer_id;
   }
-  const int64_t expected_revenue = 49900 * static_cast<int64_t>(accepted_offers_.size());
+  const int64_t expected_revenue = testing::kSampleOfferCents * static_cast<int64_t>(accepted_offers_.size());
   int64_t revenue = -1;
   EXPECT_TRUE(testing::WaitUntil(
       [&] {

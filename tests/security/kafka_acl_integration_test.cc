@@ -19,6 +19,7 @@
 #include "common/testing/kafka_env.h"
 #include "common/testing/own_broker.h"
 #include "common/testing/reporting_reads.h"
+#include "common/testing/sample_requests.h"
 #include "common/testing/service_process.h"
 #include "common/testing/temp_dir.h"
 #include "gmock/gmock.h"
@@ -51,8 +52,8 @@ class KafkaAclIT : public ::testing::Test {
       java << "security.protocol=SSL\nssl.truststore.type=PEM\nssl.truststore.location=" << dir_.File("ca.pem")
            << "\nssl.keystore.type=PEM\nssl.keystore.location=" << dir_.File("admin-keystore.pem") << "\n";
     }
-    broker_ = std::make_unique<testing::OwnBroker>(dir_.File("kafka"),
-                                                   std::map<std::string, std::string>{{"KAFKA_SECURE_DIR", dir_.path()}});
+    const std::map<std::string, std::string> secured = {{"KAFKA_SECURE_DIR", dir_.path()}};
+    broker_ = std::make_unique<testing::OwnBroker>(dir_.File("kafka"), secured);
     ASSERT_TRUE(broker_->Start(/*fresh=*/true));
     prefix_ = testing::UniquePrefix();
     int code = 0;
@@ -128,25 +129,14 @@ TEST_F(KafkaAclIT, EachServiceWorksWithItsOwnAclsAndCannotTouchOtherServicesTopi
   StartService("client-support", SALES_CLIENT_SUPPORT_BIN);
   StartService("reporting", SALES_REPORTING_BIN);
 
-  // The whole flow, across the four services' topics: a product (10 x 49.90 EUR per offer) and a
-  // manager who takes every region, then a lead captured, qualified, offered and accepted.
-  api::v1::UpsertProductRequest p;
-  p.set_idempotency_key("acl-product");
-  p.set_code("crm-pro");
-  p.set_name("CRM Pro");
-  p.mutable_list_price()->set_units(4990);
-  p.mutable_list_price()->set_currency("EUR");
-  p.mutable_unit_cost()->set_units(1200);
-  p.mutable_unit_cost()->set_currency("EUR");
+  // The whole flow, across the four services' topics: a product and a manager who takes every
+  // region, then a lead captured, qualified, offered (499.00 EUR) and accepted.
+  const api::v1::UpsertProductRequest p = testing::SampleProduct("acl-product");
   api::v1::ProductCommandResponse product;
   ::grpc::ClientContext c0;
   ::grpc::Status s = api::v1::FirstOffers::NewStub(Channel("first-offers"))->UpsertProduct(Deadline(&c0), p, &product);
   ASSERT_TRUE(s.ok()) << s.error_message();
-  api::v1::RegisterManagerRequest m;
-  m.set_idempotency_key("acl-manager");
-  m.set_name("Μαρία Παπαδάκη");
-  m.set_email("maria@sales.example.gr");
-  m.add_regions("*");
+  const api::v1::RegisterManagerRequest m = testing::SampleManager("acl-manager", "maria@sales.example.gr");
   api::v1::ManagerCommandResponse manager;
   ::grpc::ClientContext c00;
   s = api::v1::LeadAcquisition::NewStub(Channel("lead-acquisition"))->RegisterManager(Deadline(&c00), m, &manager);
@@ -164,29 +154,15 @@ TEST_F(KafkaAclIT, EachServiceWorksWithItsOwnAclsAndCannotTouchOtherServicesTopi
   ::grpc::ClientContext c1;
   s = api::v1::LeadAcquisition::NewStub(Channel("lead-acquisition"))->CaptureLead(Deadline(&c1), c, &lead);
   ASSERT_TRUE(s.ok()) << s.error_message();
-  api::v1::QualifyLeadRequest q;
-  q.set_idempotency_key("acl-qualify");
-  q.set_lead_id(lead.lead_id());
-  q.set_need("a CRM for 12 people");
-  q.set_budget("10k EUR");
-  q.set_timeline("this quarter");
-  q.set_decision_maker("owner");
+  const api::v1::QualifyLeadRequest q = testing::SampleQualification("acl-qualify", lead.lead_id());
   api::v1::LeadCommandResponse qualified;
   ::grpc::ClientContext c2;
   s = api::v1::LeadAcquisition::NewStub(Channel("lead-acquisition"))->QualifyLead(Deadline(&c2), q, &qualified);
   ASSERT_TRUE(s.ok()) << s.error_message();
 
   auto offers = api::v1::FirstOffers::NewStub(Channel("first-offers"));
-  api::v1::DraftOfferRequest d;
-  d.set_idempotency_key("acl-draft");
-  d.set_lead_id(lead.lead_id());
-  auto* line = d.mutable_terms()->add_lines();
-  line->set_product_code("crm-pro");
-  line->set_quantity(10);
-  d.mutable_terms()->set_currency("EUR");
-  *d.mutable_terms()->mutable_valid_until() =
-      events::ToProto(absl::FromUnixSeconds(absl::ToUnixSeconds(absl::Now()) + 14 * 86400));
-  d.mutable_terms()->set_payment_terms(events::v1::PAYMENT_TERMS_NET_30);
+  const api::v1::DraftOfferRequest d =
+      testing::SampleOffer("acl-draft", lead.lead_id(), absl::Now() + absl::Hours(24 * 14));
   api::v1::OfferCommandResponse offer;
   // First offers learns of the qualification from sales.leads (its READ ACL).
   ASSERT_TRUE(testing::WaitUntil(
@@ -227,7 +203,7 @@ TEST_F(KafkaAclIT, EachServiceWorksWithItsOwnAclsAndCannotTouchOtherServicesTopi
       [&] {
         StatusOr<int64_t> r = testing::RecentRevenueCents(Channel("reporting"));
         revenue = r.ok() ? *r : -1;
-        return revenue == 49900;
+        return revenue == testing::kSampleOfferCents;
       },
       absl::Seconds(60)))
       << "revenue " << revenue;

@@ -18,6 +18,7 @@
 #include "common/events/envelope.h"
 #include "common/store/store.h"
 #include "common/testing/kafka_env.h"
+#include "common/testing/sample_requests.h"
 #include "common/testing/service_process.h"
 #include "common/testing/store_rows.h"
 #include "common/testing/temp_dir.h"
@@ -132,13 +133,7 @@ class FirstOffersIT : public ::testing::Test {
       EXPECT_TRUE(s.ok()) << s.error_message();
     }
     if (qualify) {
-      api::v1::QualifyLeadRequest q;
-      q.set_idempotency_key(key + "-q");
-      q.set_lead_id(captured.lead_id());
-      q.set_need("a CRM for 40 sales people");
-      q.set_budget("30k EUR");
-      q.set_timeline("this quarter");
-      q.set_decision_maker("CEO");
+      const api::v1::QualifyLeadRequest q = testing::SampleQualification(key + "-q", captured.lead_id());
       api::v1::LeadCommandResponse out;
       ::grpc::ClientContext ctx;
       auto s = lead_stub_->QualifyLead(Context(&ctx), q, &out);
