@@ -127,26 +127,44 @@ void DeciderCore::Run() {
   }
 }
 
-Status DeciderCore::Resync() {
-  // First settle the outcome of the failed append: the same envelopes (same event ids) are
-  // appended again until Kafka acknowledges them. A copy that also landed from the first attempt
-  // is recognised by its event id and version as a duplicate wherever it is read. Without this, a
-  // message that becomes visible only after the resync (a slow follower, a purged in-flight
-  // request) could meet a retry's new decision at the same version.
-  if (!unsettled_.empty()) {
-    std::vector<StatusOr<kafka::Position>> positions = publisher_->Publish(unsettled_, options_.publish_timeout);
-    std::vector<kafka::OutgoingMessage> still;
-    Status failure = absl::OkStatus();
-    for (size_t k = 0; k < positions.size(); ++k) {
-      if (!positions[k].ok()) {
-        if (failure.ok()) failure = positions[k].status();
-        still.push_back(std::move(unsettled_[k]));
-      }
+Status DeciderCore::Settle() {
+  // The producer keeps retrying the unacknowledged messages of a failed append, unchanged (same
+  // producer id and sequence numbers: the broker writes each at most once), until the broker has
+  // them: wait for that. Only a message that failed for good - its producer was recreated after a
+  // fatal error, which may have been after it was written - is appended again, with the same
+  // bytes and event id; a copy that also landed is recognised by its event id and version as a
+  // duplicate wherever it is read. Without settling, a message that becomes visible only after
+  // the resync could meet a retry's new decision at the same version.
+  for (int round = 0; round < 2 && !unsettled_.empty(); ++round) {
+    if (!unsettled_delivery_->Wait(options_.publish_timeout)) {
+      return absl::UnavailableError(StrCat("Kafka has not acknowledged the ", unsettled_.size(),
+                                           " events of the failed append yet"));
     }
-    unsettled_ = std::move(still);
-    if (!failure.ok()) return absl::UnavailableError(StrCat("re-appending the events of a failed append: ", failure.message()));
-    log::Info("events of a failed append re-appended", {{"topic", options_.topic}});
+    std::vector<StatusOr<kafka::Position>> results = unsettled_delivery_->Results();
+    std::vector<kafka::OutgoingMessage> failed;
+    Status failure = absl::OkStatus();
+    for (size_t k = 0; k < results.size(); ++k) {
+      if (results[k].ok()) continue;
+      if (failure.ok()) failure = results[k].status();
+      failed.push_back(std::move(unsettled_[k]));
+    }
+    unsettled_ = std::move(failed);
+    if (unsettled_.empty()) break;
+    if (round == 1) return absl::UnavailableError(StrCat("re-appending the events of a failed append: ", failure.message()));
+    log::Warn("events of a failed append failed for good; appending them again",
+              {{"topic", options_.topic}, {"events", unsettled_.size()}, {"error", failure.ToString()}});
+    if (metrics_) {
+      metrics_->GetCounter("sales_decider_reappended_events_total",
+                           "Events of a failed append appended again (a copy in the log is possible).")
+          .Inc(static_cast<int64_t>(unsettled_.size()));
+    }
+    unsettled_delivery_ = publisher_->Send(unsettled_, options_.publish_timeout);
   }
+  return absl::OkStatus();
+}
+
+Status DeciderCore::Resync() {
+  RETURN_IF_ERROR(Settle());
   // Then wait until the projection has applied the whole topic, so that every decision rests on
   // every event in the log.
   Status s = options_.resync ? options_.resync(options_.publish_timeout) : absl::OkStatus();
@@ -246,7 +264,8 @@ void DeciderCore::ProcessChunk(std::vector<std::unique_ptr<Job>>& chunk) {
     std::vector<kafka::OutgoingMessage> messages;
     messages.reserve(records.size());
     for (const auto& r : records) messages.push_back({r.topic, r.key, r.value, r.headers});
-    std::vector<StatusOr<kafka::Position>> positions = publisher_->Publish(std::move(messages), options_.publish_timeout);
+    std::shared_ptr<kafka::Delivery> delivery = publisher_->Send(std::move(messages), options_.publish_timeout);
+    std::vector<StatusOr<kafka::Position>> positions = kafka::AwaitDelivery(*delivery, options_.publish_timeout);
     phase("append");
     Status failure = absl::OkStatus();
     for (size_t k = 0; k < records.size(); ++k) {
@@ -300,10 +319,9 @@ void DeciderCore::ProcessChunk(std::vector<std::unique_ptr<Job>>& chunk) {
                 {{"events", records.size()}, {"error", failure.ToString()}});
       // Settled by Resync() - which needs a projection to apply them (DeciderOptions::resync); a
       // decider without one (unit tests over a fake publisher) just forgets them.
-      for (size_t k = 0; options_.resync && k < records.size(); ++k) {
-        if (!positions[k].ok()) {
-          unsettled_.push_back({records[k].topic, records[k].key, records[k].value, records[k].headers});
-        }
+      if (options_.resync) {
+        for (const auto& r : records) unsettled_.push_back({r.topic, r.key, r.value, r.headers});
+        unsettled_delivery_ = std::move(delivery);
       }
       for (auto& a : answers) a = absl::UnavailableError(StrCat(failure.message(), "; retry with the same idempotency key"));
       std::lock_guard lock(mu_);

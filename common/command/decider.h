@@ -18,10 +18,13 @@
 // known to the caller: a retry with the same idempotency key returns the first answer if the
 // command was recorded after all, and carries it out otherwise. After a chunk whose append failed
 // (some of its events may be in the log without being in the store), nothing is decided until
-// (1) the unacknowledged envelopes of that chunk have been appended again, unchanged, and
-// acknowledged (so their outcome is settled: they are in the log, perhaps twice, and a copy is a
-// duplicate by event id and version), and (2) the projection has caught up with the log
-// (DeciderOptions::resync). Health() says so meanwhile; an idle decider retries every second.
+// (1) the outcome of every event of that chunk is settled: the publisher never gives a message up
+// (it retries it unchanged, so the broker's idempotence writes it once) and the decider waits
+// for its acknowledgement; only one that failed for good (a fatal producer error) is appended
+// again, the same envelope, and a copy of it is a duplicate by event id and version; and (2) the
+// projection has caught up with the log (DeciderOptions::resync). Health() says so meanwhile;
+// an idle decider retries every second. The publisher must be one whose delivery timeout is
+// infinite (kafka::PublisherOptions), or the log may hold copies after a broker outage.
 //
 // Thread-safety: Execute/ExecuteAll/Health from any thread; Start once.
 #pragma once
@@ -151,6 +154,7 @@ class DeciderCore {
   void Run();
   void ProcessChunk(std::vector<std::unique_ptr<Job>>& chunk);
   Status Resync();
+  Status Settle();  // waits for the outcome of the failed append's events
 
   DeciderOptions options_;
   kafka::EventPublisher* publisher_;
@@ -166,9 +170,10 @@ class DeciderCore {
   bool stopping_ = false;
   std::thread decider_;
   std::atomic<bool> in_doubt_{false};  // a chunk's append failed; resync before deciding
-  // Decider thread only: the messages of a failed append whose fate is unknown, appended again
-  // (same bytes, same event ids) by Resync() until acknowledged.
+  // Decider thread only: the messages of a failed append whose fate is not known yet, and what
+  // the publisher has to say about them (Settle()).
   std::vector<kafka::OutgoingMessage> unsettled_;
+  std::shared_ptr<kafka::Delivery> unsettled_delivery_;
   std::string in_doubt_reason_;         // guarded by mu_
 };
 

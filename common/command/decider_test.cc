@@ -136,8 +136,8 @@ class TestPublisher final : public kafka::EventPublisher {
  public:
   explicit TestPublisher(projection::Applier* applier) : applier_(applier) {}
 
-  std::vector<StatusOr<kafka::Position>> Publish(std::vector<kafka::OutgoingMessage> messages,
-                                                 absl::Duration timeout) override {
+  std::shared_ptr<kafka::Delivery> Send(std::vector<kafka::OutgoingMessage> messages,
+                                        absl::Duration timeout) override {
     // The decider must not hold the projection's lock across the Kafka round trip.
     if (applier_->mutex().try_lock()) {
       applier_->mutex().unlock();
@@ -161,15 +161,38 @@ class TestPublisher final : public kafka::EventPublisher {
       }
     }
     if (hook) hook(messages);
-    if (!whole_append_fails.ok()) {
-      return std::vector<StatusOr<kafka::Position>>(messages.size(), whole_append_fails);
+    {
+      std::lock_guard lock(mu_);
+      if (std::exchange(late_next_, false)) {
+        late_ = std::make_shared<LateDelivery>(std::move(messages));
+        return late_;
+      }
     }
-    return log.Publish(std::move(messages), timeout);
+    if (!whole_append_fails.ok()) {
+      return std::make_shared<kafka::KnownDelivery>(
+          std::vector<StatusOr<kafka::Position>>(messages.size(), whole_append_fails));
+    }
+    return log.Send(std::move(messages), timeout);
   }
 
   void Hold() {
     std::lock_guard lock(mu_);
     open_ = false;
+  }
+  // The next append is acknowledged only at Land(): its Delivery stays open meanwhile, as a real
+  // producer's does while it retries against a frozen broker. Land() writes it to the log.
+  void AcknowledgeNextAppendLate() {
+    std::lock_guard lock(mu_);
+    late_next_ = true;
+  }
+  void Land() {
+    std::shared_ptr<LateDelivery> late;
+    {
+      std::lock_guard lock(mu_);
+      late = std::exchange(late_, nullptr);
+    }
+    ASSERT_NE(late, nullptr) << "no append was held";
+    late->Complete(log.Publish(late->messages, absl::Seconds(1)));
   }
   void Release() {
     std::lock_guard lock(mu_);
@@ -214,6 +237,33 @@ class TestPublisher final : public kafka::EventPublisher {
   std::atomic<int> published_under_lock{0};
 
  private:
+  class LateDelivery final : public kafka::Delivery {
+   public:
+    explicit LateDelivery(std::vector<kafka::OutgoingMessage> m)
+        : messages(std::move(m)), results_(messages.size(), absl::UnavailableError(kafka::kNotAcknowledgedYet)) {}
+    bool Wait(absl::Duration timeout) override {
+      std::unique_lock lock(mu_);
+      return cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout), [&] { return done_; });
+    }
+    std::vector<StatusOr<kafka::Position>> Results() const override {
+      std::lock_guard lock(mu_);
+      return results_;
+    }
+    void Complete(std::vector<StatusOr<kafka::Position>> results) {
+      std::lock_guard lock(mu_);
+      results_ = std::move(results);
+      done_ = true;
+      cv_.notify_all();
+    }
+    const std::vector<kafka::OutgoingMessage> messages;
+
+   private:
+    mutable std::mutex mu_;
+    std::condition_variable cv_;
+    bool done_ = false;
+    std::vector<StatusOr<kafka::Position>> results_;
+  };
+
   projection::Applier* applier_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -223,6 +273,8 @@ class TestPublisher final : public kafka::EventPublisher {
   std::vector<std::string> attempted_;
   int failing_appends_ = 0;
   Status failing_status_;
+  bool late_next_ = false;
+  std::shared_ptr<LateDelivery> late_;
   std::function<void(const std::vector<kafka::OutgoingMessage>&)> while_in_flight_;
 };
 
@@ -516,8 +568,9 @@ TEST_F(DeciderTest, WithoutAResyncFunctionTheNextChunkProceeds) {
   EXPECT_THAT(decider->Health(), IsOk());
 }
 
-// The outcome of a failed append is settled by appending the very same envelopes again (same bytes,
-// same event ids, same order) before the projection is asked to catch up, and only then is the next
+// Events of a failed append that failed for good (the fake fails them at once; a real producer only
+// after a fatal error) are settled by appending the very same envelopes again (same bytes, same
+// event ids, same order) before the projection is asked to catch up, and only then is the next
 // command decided.
 TEST_F(DeciderTest, AFailedAppendIsSettledByReappendingTheSameEnvelopesBeforeResyncAndTheNextDecision) {
   struct ResyncCall {
@@ -573,6 +626,7 @@ TEST_F(DeciderTest, AFailedAppendIsSettledByReappendingTheSameEnvelopesBeforeRes
   {
     std::lock_guard lock(mu);
     ASSERT_EQ(resyncs.size(), 1u) << "one resync, once the re-append was acknowledged";
+    EXPECT_EQ(Metric("sales_decider_reappended_events_total"), 2);
     EXPECT_EQ(resyncs[0].attempted, 4u) << "resync ran after the re-append and before the new event";
     EXPECT_EQ(resyncs[0].decided, 2) << "the new command was decided only after the resync";
   }
@@ -622,6 +676,51 @@ TEST_F(DeciderTest, WhileTheReappendOfAFailedAppendFailsNothingIsDecidedAndTheDe
   EXPECT_EQ(log[0].value, failed_chunk[0]);
   EXPECT_EQ(log[1].value, failed_chunk[1]);
   EXPECT_EQ(events::Decode(log[2].value).value().aggregate_id(), "c");
+  EXPECT_THAT(decider->Health(), IsOk());
+}
+
+// An append not acknowledged in time whose events the producer still holds (it retries them
+// unchanged until the broker has them) is settled by waiting for them, not by appending them again:
+// once they land, the log has each event once.
+TEST_F(DeciderTest, AnAppendAcknowledgedLateIsWaitedForNotAppendedAgain) {
+  std::atomic<int> resyncs{0};
+  DeciderOptions options;
+  options.publish_timeout = absl::Milliseconds(50);
+  options.resync = [&](absl::Duration) -> Status {
+    ++resyncs;
+    return absl::OkStatus();
+  };
+  auto decider = Start(options);
+
+  publisher_->AcknowledgeNextAppendLate();
+  auto chunk = decider->ExecuteAll({{"a"}, {"b"}}, caller_);
+  ASSERT_EQ(chunk.size(), 2u);
+  for (const auto& r : chunk) {
+    EXPECT_THAT(r, StatusIs(Code::kUnavailable, HasSubstr("no acknowledgement within 50ms; the message may still be "
+                                                          "written")));
+  }
+  const std::vector<std::string> failed_chunk = publisher_->attempted();
+  ASSERT_EQ(failed_chunk.size(), 2u);
+
+  // Still not acknowledged: nothing is decided, nothing appended again.
+  EXPECT_THAT(decider->Execute({"c"}, caller_),
+              StatusIs(Code::kUnavailable, HasSubstr("Kafka has not acknowledged the 2 events of the failed append "
+                                                     "yet")));
+  EXPECT_EQ(logic_.decided, 2);
+  EXPECT_EQ(resyncs, 0);
+  EXPECT_THAT(decider->Health(), StatusIs(Code::kUnavailable, HasSubstr("waiting to resync after a failed append")));
+
+  // The broker takes them: settled, the projection catches up, and the next command is decided.
+  publisher_->Land();
+  ASSERT_THAT(decider->Execute({"c"}, caller_), IsOkAndHolds(Field(&Counted::version, 1)));
+  EXPECT_EQ(resyncs, 1);
+  EXPECT_EQ(publisher_->attempted().size(), 3u) << "the late chunk and the new command's event, nothing again";
+  const auto log = publisher_->log.published();
+  ASSERT_EQ(log.size(), 3u);
+  EXPECT_EQ(log[0].value, failed_chunk[0]);
+  EXPECT_EQ(log[1].value, failed_chunk[1]);
+  EXPECT_EQ(events::Decode(log[2].value).value().aggregate_id(), "c");
+  EXPECT_EQ(Metric("sales_decider_reappended_events_total"), 0);
   EXPECT_THAT(decider->Health(), IsOk());
 }
 

@@ -1,5 +1,6 @@
 #include "common/kafka/kafka_publisher.h"
 
+#include <algorithm>
 #include <chrono>
 #include <librdkafka/rdkafkacpp.h>
 
@@ -12,19 +13,31 @@
 namespace sales::kafka {
 namespace {
 
-// One Publish() call: the caller waits on it, delivery reports fill it.
-struct Pending {
-  explicit Pending(size_t n) : remaining(n), results(n, absl::UnavailableError("not acknowledged")) {}
-  std::mutex mu;
-  std::condition_variable cv;
-  size_t remaining;
-  std::vector<StatusOr<Position>> results;
+// One Send() call: delivery reports fill it, callers wait on it.
+class Pending final : public Delivery {
+ public:
+  explicit Pending(size_t n) : remaining_(n), results_(n, absl::UnavailableError(kNotAcknowledgedYet)) {}
 
   void Complete(size_t index, StatusOr<Position> result) {
-    std::lock_guard lock(mu);
-    results[index] = std::move(result);
-    if (--remaining == 0) cv.notify_all();
+    std::lock_guard lock(mu_);
+    results_[index] = std::move(result);
+    if (--remaining_ == 0) cv_.notify_all();
   }
+  bool Wait(absl::Duration timeout) override {
+    // On the steady clock: a wall-clock step must not cut or stretch a wait.
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout), [&] { return remaining_ == 0; });
+  }
+  std::vector<StatusOr<Position>> Results() const override {
+    std::lock_guard lock(mu_);
+    return results_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  size_t remaining_;
+  std::vector<StatusOr<Position>> results_;
 };
 
 // The opaque attached to each produced message; owned by librdkafka until its delivery report.
@@ -94,6 +107,24 @@ StatusOr<std::vector<Position>> AllDelivered(std::vector<StatusOr<Position>> res
   return out;
 }
 
+std::vector<StatusOr<Position>> AwaitDelivery(Delivery& delivery, absl::Duration timeout) {
+  if (delivery.Wait(timeout)) return delivery.Results();
+  std::vector<StatusOr<Position>> results = delivery.Results();
+  for (auto& r : results) {
+    if (!r.ok() && r.status().message() == kNotAcknowledgedYet) {
+      r = absl::UnavailableError(StrCat("kafka: no acknowledgement within ", absl::FormatDuration(timeout),
+                                        "; the message may still be written, retry with the same "
+                                        "idempotency key"));
+    }
+  }
+  return results;
+}
+
+std::vector<StatusOr<Position>> EventPublisher::Publish(std::vector<OutgoingMessage> messages,
+                                                        absl::Duration timeout) {
+  return AwaitDelivery(*Send(std::move(messages), timeout), timeout);
+}
+
 KafkaPublisher::KafkaPublisher(const PublisherOptions& options)
     : options_(options) {}
 
@@ -123,7 +154,10 @@ Status KafkaPublisher::Connect() {
                             {{"enable.idempotence", "true"},
                              {"acks", "all"},
                              {"linger.ms", StrCat(options_.linger_ms)},
-                             {"message.timeout.ms", StrCat(absl::ToInt64Milliseconds(options_.delivery_timeout))},
+                             // 0: never give a message up (librdkafka's "infinite").
+                             {"message.timeout.ms", options_.delivery_timeout == absl::InfiniteDuration()
+                                                        ? std::string("0")
+                                                        : StrCat(absl::ToInt64Milliseconds(options_.delivery_timeout))},
                              {"compression.type", "lz4"},
                              {"reconnect.backoff.ms", "50"},
                              {"reconnect.backoff.max.ms", "1000"}}));
@@ -156,23 +190,28 @@ std::shared_ptr<RdKafka::Producer> KafkaPublisher::Current() {
 }
 
 KafkaPublisher::~KafkaPublisher() {
-  if (auto p = Current()) p->flush(static_cast<int>(absl::ToInt64Milliseconds(options_.delivery_timeout)));
+  const absl::Duration flush = std::min(options_.delivery_timeout, absl::Seconds(5));
+  if (auto p = Current()) p->flush(static_cast<int>(absl::ToInt64Milliseconds(flush)));
   stopping_ = true;
   if (poller_.joinable()) poller_.join();
-  if (auto p = Current()) p->poll(0);
+  if (auto p = Current()) {
+    // What is still unacknowledged fails now (its callers learn it), rather than with the producer.
+    p->purge(RdKafka::Producer::PURGE_QUEUE | RdKafka::Producer::PURGE_INFLIGHT);
+    p->poll(0);
+  }
 }
 
-std::vector<StatusOr<Position>> KafkaPublisher::Publish(std::vector<OutgoingMessage> messages,
-                                                        absl::Duration timeout) {
+std::shared_ptr<Delivery> KafkaPublisher::Send(std::vector<OutgoingMessage> messages, absl::Duration timeout) {
   if (fatal_generation_ == generation_) {
     // One caller recreates the producer; the others wait for it and find it healthy.
     std::lock_guard reconnect(reconnect_mu_);
     if (fatal_generation_ == generation_) {
-      if (Status s = Connect(); !s.ok()) return std::vector<StatusOr<Position>>(messages.size(), s);
+      if (Status s = Connect(); !s.ok()) {
+        return std::make_shared<KnownDelivery>(std::vector<StatusOr<Position>>(messages.size(), s));
+      }
     }
   }
   auto pending = std::make_shared<Pending>(messages.size());
-  // Deadlines on the steady clock: a wall-clock step must not cut or stretch a wait.
   const auto deadline = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(timeout);
   auto producer = Current();
   for (size_t i = 0; i < messages.size(); ++i) {
@@ -193,19 +232,7 @@ std::vector<StatusOr<Position>> KafkaPublisher::Publish(std::vector<OutgoingMess
       pending->Complete(i, ErrorFor(err, m.topic));
     }
   }
-  std::unique_lock lock(pending->mu);
-  pending->cv.wait_until(lock, deadline, [&] { return pending->remaining == 0; });
-  std::vector<StatusOr<Position>> results = pending->results;
-  if (pending->remaining != 0) {
-    for (auto& r : results) {
-      if (!r.ok() && r.status().message() == "not acknowledged") {
-        r = absl::UnavailableError(StrCat("kafka: no acknowledgement within ", absl::FormatDuration(timeout),
-                                                "; the message may still be written, retry with the same "
-                                                "idempotency key"));
-      }
-    }
-  }
-  return results;
+  return pending;
 }
 
 Status KafkaPublisher::Health() const {

@@ -1,5 +1,8 @@
 // The real EventPublisher: a librdkafka idempotent producer (enable.idempotence, acks=all), so a
-// message is written at most once per partition even when librdkafka retries internally.
+// message is written at most once per partition even when librdkafka retries internally. With an
+// infinite delivery timeout a message is never given up: one that was not acknowledged when its
+// caller stopped waiting is retried, unchanged, until the broker has it, and its Delivery then
+// says so; only a fatal error of the producer (it is recreated) or the publisher's end fails it.
 #pragma once
 
 #include <atomic>
@@ -19,8 +22,8 @@ namespace sales::kafka {
 
 struct PublisherOptions {
   ClientSettings client;
-  // Upper bound for one message to be acknowledged (librdkafka message.timeout.ms). Publish()
-  // never blocks much longer than this.
+  // Upper bound for one message to be acknowledged (librdkafka message.timeout.ms), after which
+  // it fails; absl::InfiniteDuration(): never (the decider's appends, see common/command/decider.h).
   absl::Duration delivery_timeout = absl::Seconds(5);
   int linger_ms = 2;
 };
@@ -28,9 +31,10 @@ struct PublisherOptions {
 class KafkaPublisher final : public EventPublisher {
  public:
   static StatusOr<std::unique_ptr<KafkaPublisher>> Create(const PublisherOptions& options);
-  ~KafkaPublisher() override;  // flushes what is in flight, for at most the delivery timeout
+  // Flushes what is in flight, for at most the delivery timeout (5 s if longer), then fails the rest.
+  ~KafkaPublisher() override;
 
-  std::vector<StatusOr<Position>> Publish(std::vector<OutgoingMessage> messages, absl::Duration timeout) override;
+  std::shared_ptr<Delivery> Send(std::vector<OutgoingMessage> messages, absl::Duration timeout) override;
 
   // UNAVAILABLE while the current producer has hit a fatal error (the poller thread recreates it
   // within moments).

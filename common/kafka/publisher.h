@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,18 +27,52 @@ struct Position {
   int64_t offset = -1;
 };
 
+// The result of a message Kafka has not answered yet (Delivery::Results).
+inline constexpr char kNotAcknowledgedYet[] = "kafka: not acknowledged yet";
+
+// What became of messages handed to EventPublisher::Send, filled in as Kafka answers.
+// Thread-safe.
+class Delivery {
+ public:
+  virtual ~Delivery() = default;
+  // Waits, at most `timeout`, until every message has its final result; true if they all have.
+  virtual bool Wait(absl::Duration timeout) = 0;
+  // One result per message, in order. A message without an answer yet is UNAVAILABLE
+  // (kNotAcknowledgedYet).
+  virtual std::vector<StatusOr<Position>> Results() const = 0;
+};
+
+// A Delivery known at once: fakes, and messages refused before they were sent.
+class KnownDelivery final : public Delivery {
+ public:
+  explicit KnownDelivery(std::vector<StatusOr<Position>> results) : results_(std::move(results)) {}
+  bool Wait(absl::Duration) override { return true; }
+  std::vector<StatusOr<Position>> Results() const override { return results_; }
+
+ private:
+  std::vector<StatusOr<Position>> results_;
+};
+
 // Thread-safe.
 class EventPublisher {
  public:
   virtual ~EventPublisher() = default;
 
-  // Appends the messages and blocks until each is acknowledged by all in-sync replicas or has
-  // failed, for at most `timeout`. One result per message, in order. A failed message is
-  // UNAVAILABLE when the broker could not be reached or did not answer in time: it may or may not
-  // have been written, so the caller must retry with the same idempotency key.
-  virtual std::vector<StatusOr<Position>> Publish(std::vector<OutgoingMessage> messages,
-                                                  absl::Duration timeout) = 0;
+  // Hands the messages to the producer (waiting at most `timeout` for room in its queue) and
+  // returns without waiting for the acknowledgements. A message is acknowledged once every
+  // in-sync replica has it.
+  virtual std::shared_ptr<Delivery> Send(std::vector<OutgoingMessage> messages, absl::Duration timeout) = 0;
+
+  // Send, then wait at most `timeout` for the acknowledgements. One result per message, in order.
+  // A failed message is UNAVAILABLE when the broker could not be reached or did not answer in
+  // time: it may or may not have been written, so the caller must retry with the same
+  // idempotency key.
+  std::vector<StatusOr<Position>> Publish(std::vector<OutgoingMessage> messages, absl::Duration timeout);
 };
+
+// Waits at most `timeout` for `delivery`: one result per message, where one not acknowledged by
+// then is UNAVAILABLE saying that it may still be written.
+std::vector<StatusOr<Position>> AwaitDelivery(Delivery& delivery, absl::Duration timeout);
 
 // All positions, or the first failure.
 StatusOr<std::vector<Position>> AllDelivered(std::vector<StatusOr<Position>> results);

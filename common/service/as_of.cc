@@ -61,15 +61,14 @@ class AsOfFilter final : public projection::Projection {
 class NotParkedAgain final : public kafka::EventPublisher {
  public:
   explicit NotParkedAgain(std::string store) : store_(std::move(store)) {}
-  std::vector<StatusOr<kafka::Position>> Publish(std::vector<kafka::OutgoingMessage> messages,
-                                                 absl::Duration) override {
+  std::shared_ptr<kafka::Delivery> Send(std::vector<kafka::OutgoingMessage> messages, absl::Duration) override {
     std::vector<StatusOr<kafka::Position>> out;
     for (const auto& m : messages) {
       log::Warn("as-of store: a record was refused; not parked again (the serving projection parked it)",
                 {{"as_of_store", store_}, {"dead_letter_topic", m.topic}});
       out.push_back(kafka::Position{m.topic, -1, -1});
     }
-    return out;
+    return std::make_shared<kafka::KnownDelivery>(std::move(out));
   }
 
  private:

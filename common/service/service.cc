@@ -275,6 +275,7 @@ class KitImpl final : public Kit {
   projection::Applier& applier() override { return *applier_; }
   projection::ProjectionRunner& runner() override { return *runner_; }
   kafka::EventPublisher& publisher() override { return *publisher_; }
+  kafka::EventPublisher& dead_letter_publisher() override { return *dead_letters_; }
   kafka::Admin& admin() override { return *admin_; }
 
   command::DeciderOptions DeciderOptions() const override {
@@ -373,7 +374,8 @@ class KitImpl final : public Kit {
   std::unique_ptr<Store> store_;
   std::unique_ptr<projection::Applier> applier_;
   std::unique_ptr<kafka::Admin> admin_;
-  std::unique_ptr<kafka::KafkaPublisher> publisher_;
+  std::unique_ptr<kafka::KafkaPublisher> publisher_;     // the decider's
+  std::unique_ptr<kafka::KafkaPublisher> dead_letters_;  // everything else
   std::unique_ptr<projection::ProjectionRunner> runner_;
   std::unique_ptr<HttpServer> http_;
   std::map<std::string, std::vector<api::v1::Role>> http_roles_;  // by route prefix; guarded by mu_
@@ -462,15 +464,20 @@ Status KitImpl::Serve(projection::Projection* projection, const Wire& wire) {
   }
   // No linger: the decider appends a whole chunk at once and then waits for it, so lingering would
   // only add its delay to every chunk (docs/PERFORMANCE.md).
-  ASSIGN_OR_RETURN(publisher_, kafka::KafkaPublisher::Create(
-                                   {client_, absl::Milliseconds(settings_.publish_timeout_ms), /*linger_ms=*/0}));
+  // The decider's messages are never given up: one not acknowledged when the decider stops waiting
+  // is retried unchanged until the broker has it, and the decider waits for it before deciding
+  // again (common/command/decider.h), so that a broker outage leaves no copy in the log.
+  ASSIGN_OR_RETURN(publisher_, kafka::KafkaPublisher::Create({client_, absl::InfiniteDuration(), /*linger_ms=*/0}));
+  ASSIGN_OR_RETURN(dead_letters_, kafka::KafkaPublisher::Create(
+                                      {client_, absl::Milliseconds(settings_.publish_timeout_ms), /*linger_ms=*/0}));
   AddHealthCheck([p = publisher_.get()] { return p->Health(); });
+  AddHealthCheck([p = dead_letters_.get()] { return p->Health(); });
 
   std::vector<std::string> projected = {Topic(spec_.own_topic)};
   for (const auto& t : spec_.read_topics) projected.push_back(Topic(t));
   const projection::RunnerOptions runner_options{
       .client = client_, .topics = projected, .own_dead_letter_topic = kafka::DeadLetterTopic(Topic(spec_.own_topic))};
-  runner_ = std::make_unique<projection::ProjectionRunner>(runner_options, applier_.get(), publisher_.get(),
+  runner_ = std::make_unique<projection::ProjectionRunner>(runner_options, applier_.get(), dead_letters_.get(),
                                                            admin_.get(), &metrics_);
   RETURN_IF_ERROR(Retry("start projection", deadline, [&] { return runner_->Start(); }));
   log::Info("catching up the event log before accepting commands", {{"topics", absl::StrJoin(projected, ",")}});
@@ -479,7 +486,7 @@ Status KitImpl::Serve(projection::Projection* projection, const Wire& wire) {
 
   // A rebuild a previous process left unfinished goes on where it was.
   rebuilder_ = std::make_unique<Rebuilder>(
-      RebuildOptions{.data_dir = settings_.data_dir, .runner = runner_options, .dead_letters = publisher_.get(),
+      RebuildOptions{.data_dir = settings_.data_dir, .runner = runner_options, .dead_letters = dead_letters_.get(),
                      .admin = admin_.get()},
       store_.get(), applier_.get(), runner_.get(), projection);
   RETURN_IF_ERROR(rebuilder_->ResumeIfAny());
@@ -496,7 +503,7 @@ Status KitImpl::Serve(projection::Projection* projection, const Wire& wire) {
                                          .topic_prefix = settings_.topic_prefix,
                                          .client = client_,
                                          .admin = admin_.get(),
-                                         .publisher = publisher_.get(),
+                                         .publisher = dead_letters_.get(),
                                          .store = store_.get(),
                                          .snapshot_dir = SnapshotDir(settings_.data_dir),
                                          .metrics = &metrics_,

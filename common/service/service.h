@@ -11,7 +11,8 @@
 //   Kafka           the topics it owns (own topic, inbound topics and their dead-letter topics)
 //                   created or checked (partitions, retention: a mismatch is a clear error), the
 //                   topics of other services it reads created if missing (start order is free),
-//                   an idempotent acks=all publisher
+//                   two idempotent acks=all publishers: the decider's, which never gives a
+//                   message up (so the log holds each event once), and one for dead letters
 //   projection      one runner over the own topic and the topics it reads, caught up to the end
 //                   of the log before anything else (a crash between append and apply heals here)
 //   wiring          the service's composition root (Wire): decider, intake, schedulers, handlers
@@ -123,7 +124,10 @@ class Kit {
   virtual Store& store() = 0;
   virtual projection::Applier& applier() = 0;
   virtual projection::ProjectionRunner& runner() = 0;
+  // For the service's command::Decider only: its messages are retried until Kafka has them.
   virtual kafka::EventPublisher& publisher() = 0;
+  // For records parked on a dead-letter topic (intakes): a message fails after the publish timeout.
+  virtual kafka::EventPublisher& dead_letter_publisher() = 0;
   virtual kafka::Admin& admin() = 0;
 
   // Options for the service's command::Decider on its own topic: producer, timeouts, queue bound

@@ -2,8 +2,7 @@
 
 namespace sales::testing {
 
-std::vector<StatusOr<kafka::Position>> FakePublisher::Publish(std::vector<kafka::OutgoingMessage> messages,
-                                                              absl::Duration) {
+std::shared_ptr<kafka::Delivery> FakePublisher::Send(std::vector<kafka::OutgoingMessage> messages, absl::Duration) {
   std::lock_guard lock(mu_);
   std::vector<StatusOr<kafka::Position>> out;
   for (auto& m : messages) {
@@ -20,7 +19,7 @@ std::vector<StatusOr<kafka::Position>> FakePublisher::Publish(std::vector<kafka:
     out.push_back(kafka::Position{m.topic, 0, next_offset_[m.topic]++});
     published_.push_back(std::move(m));
   }
-  return out;
+  return std::make_shared<kafka::KnownDelivery>(std::move(out));
 }
 
 void FakePublisher::FailWith(Status status) {

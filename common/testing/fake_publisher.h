@@ -12,8 +12,8 @@ namespace sales::testing {
 
 class FakePublisher final : public kafka::EventPublisher {
  public:
-  std::vector<StatusOr<kafka::Position>> Publish(std::vector<kafka::OutgoingMessage> messages,
-                                                 absl::Duration timeout) override;
+  // Known at once: appended, or failed as told.
+  std::shared_ptr<kafka::Delivery> Send(std::vector<kafka::OutgoingMessage> messages, absl::Duration timeout) override;
 
   // Every following Publish fails with `status` (OK to heal).
   void FailWith(Status status);

@@ -70,13 +70,13 @@ int RunService(int argc, char** argv) {
                                     .topic = kit.Topic(service::topics::kOffers),
                                     .caller = {"", "system:client-opening"},
                                     .dead_letter_topic = kafka::DeadLetterTopic(kit.Topic(service::topics::kClients))},
-        ConversionOf, execute, &kit.store(), &kit.publisher(), &kit.admin(), &kit.metrics()));
+        ConversionOf, execute, &kit.store(), &kit.dead_letter_publisher(), &kit.admin(), &kit.metrics()));
     auto* pbx = kit.Own(std::make_unique<Feed>(
         command::CommandFeedOptions{.name = "pbx-intake",
                                     .client = kit.client(),
                                     .topic = kit.Topic(service::topics::kTelephonyCallsInbound),
                                     .caller = {"", "pbx-intake"}},
-        CallOf, execute, &kit.store(), &kit.publisher(), &kit.admin(), &kit.metrics()));
+        CallOf, execute, &kit.store(), &kit.dead_letter_publisher(), &kit.admin(), &kit.metrics()));
     for (Feed* feed : {conversions, pbx}) {
       RETURN_IF_ERROR(feed->Start());
       kit.OnShutdown([feed] { feed->Stop(); });

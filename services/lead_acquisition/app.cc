@@ -41,7 +41,7 @@ int RunService(int argc, char** argv) {
     const std::string intake_topic = kit.Topic(service::topics::kMarketingLeadsInbound);
     log::Info("starting marketing intake", {{"topic", intake_topic}});
     auto* intake = kit.Own(std::make_unique<IntakeConsumer>(IntakeOptions{.client = kit.client(), .topic = intake_topic},
-                                                            commands, &kit.store(), &kit.publisher(), &kit.admin(),
+                                                            commands, &kit.store(), &kit.dead_letter_publisher(), &kit.admin(),
                                                             &kit.metrics()));
     RETURN_IF_ERROR(intake->Start());
     kit.OnShutdown([intake] { intake->Stop(); });
