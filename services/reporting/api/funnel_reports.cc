@@ -82,12 +82,9 @@ bool IsEmpty(const api::v1::FunnelStages& s) {
 // False: the journeys must be read.
 constexpr int kMaxLateJourneys = 50000;
 
-StatusOr<bool> FunnelFromCells(const Store& store, const api::v1::ReportFilters& filters, PlanDimension by,
-                               absl::Time as_of, absl::TimeZone tz, PeriodSums<Rows<api::v1::FunnelRow>>& sums) {
-  const std::optional<CellSource> source = CellSourceFor(by, filters);
-  if (!source || source->dimension == events::v1::PLAN_DIMENSION_CLIENT) return false;
-  const PlanDimension read = source->dimension;
-  const std::string& only = source->only_key;
+// The leads whose journeys events recorded after `as_of` changed; nullopt when there are more than
+// kMaxLateJourneys such changes.
+StatusOr<std::optional<std::set<std::string>>> LateJourneys(const Store& store, absl::Time as_of) {
   std::set<std::string> late;
   int late_rows = 0;
   RETURN_IF_ERROR(store.ScanFrom(kJourneysByRecordedFamily, EncodeInt64(absl::ToUnixNanos(as_of) + 1),
@@ -96,26 +93,27 @@ StatusOr<bool> FunnelFromCells(const Store& store, const api::v1::ReportFilters&
                                    if (key.size() > 8) late.emplace(key.substr(8));
                                    return true;
                                  }));
-  if (late_rows > kMaxLateJourneys) return false;
+  if (late_rows > kMaxLateJourneys) return std::nullopt;
+  return late;
+}
 
-  const Period& period = sums.total().period;
-  const auto add = [&](absl::CivilDay day, const std::string& key, const std::vector<int64_t>& s, int sign) {
-    if (!only.empty() && key != only) return;
-    for (auto* rows : sums.At(day)) {
-      api::v1::FunnelRow& row = (*rows)[by == events::v1::PLAN_DIMENSION_COMPANY ? "" : key];
-      AddStages(s, 0, sign, *row.mutable_cohort());
-      AddStages(s, kFunnelStages, sign, *row.mutable_activity());
-    }
-  };
+// Calls `add(day, key, sums, sign)` for every cell of `family` (rows of `width` sums, kept by
+// `cells_of` as known now) of dimension `read` in `period`, then for each late journey with its
+// contribution now taken out (-1) and its contribution as of `as_of` put in (+1).
+Status ForEachCellAsOf(const Store& store, const char* family, int width,
+                       FunnelCellSums (*cells_of)(const LeadJourney&, absl::Time, absl::TimeZone),
+                       PlanDimension read, const Period& period, absl::Time as_of, absl::TimeZone tz,
+                       const std::set<std::string>& late,
+                       const std::function<void(absl::CivilDay, const std::string&, const std::vector<int64_t>&, int)>& add) {
   const std::string end = FunnelCellPrefix(read, period.last + 1);
   Status inner = absl::OkStatus();
-  RETURN_IF_ERROR(store.ScanFrom(kFunnelCellsFamily, FunnelCellPrefix(read, period.first),
+  RETURN_IF_ERROR(store.ScanFrom(family, FunnelCellPrefix(read, period.first),
                                  [&](std::string_view key, std::string_view value) {
                                    if (key >= end) return false;
                                    const std::optional<FunnelCell> cell = DecodeFunnelCellKey(key);
                                    const std::optional<std::vector<int64_t>> s = DecodeSums(value);
-                                   if (!cell || !s || s->size() != kFunnelSums) {
-                                     inner = absl::DataLossError("stored funnel cell is corrupt");
+                                   if (!cell || !s || static_cast<int>(s->size()) != width) {
+                                     inner = absl::DataLossError(StrCat("stored ", family, " cell is corrupt"));
                                      return false;
                                    }
                                    add(cell->day, cell->key, *s, 1);
@@ -126,7 +124,7 @@ StatusOr<bool> FunnelFromCells(const Store& store, const api::v1::ReportFilters&
     ASSIGN_OR_RETURN(std::optional<LeadJourney> journey, LoadRow<LeadJourney>(store, kJourneysFamily, lead_id));
     if (!journey) continue;
     for (const auto& [contribution, sign] :
-         {std::pair{FunnelCellsOf(*journey, absl::InfiniteFuture(), tz), -1}, {FunnelCellsOf(*journey, as_of, tz), 1}}) {
+         {std::pair{cells_of(*journey, absl::InfiniteFuture(), tz), -1}, {cells_of(*journey, as_of, tz), 1}}) {
       for (const auto& [key, s] : contribution) {
         const std::optional<FunnelCell> cell = DecodeFunnelCellKey(key);
         if (!cell || !key.starts_with(FunnelCellPrefix(read, cell->day)) || !period.Contains(cell->day)) continue;
@@ -134,6 +132,29 @@ StatusOr<bool> FunnelFromCells(const Store& store, const api::v1::ReportFilters&
       }
     }
   }
+  return absl::OkStatus();
+}
+
+StatusOr<bool> FunnelFromCells(const Store& store, const api::v1::ReportFilters& filters, PlanDimension by,
+                               absl::Time as_of, absl::TimeZone tz, PeriodSums<Rows<api::v1::FunnelRow>>& sums) {
+  const std::optional<CellSource> source = CellSourceFor(by, filters);
+  if (!source || source->dimension == events::v1::PLAN_DIMENSION_CLIENT) return false;
+  const PlanDimension read = source->dimension;
+  const std::string& only = source->only_key;
+  ASSIGN_OR_RETURN(std::optional<std::set<std::string>> late, LateJourneys(store, as_of));
+  if (!late) return false;
+
+  const Period& period = sums.total().period;
+  const auto add = [&](absl::CivilDay day, const std::string& key, const std::vector<int64_t>& s, int sign) {
+    if (!only.empty() && key != only) return;
+    for (auto* rows : sums.At(day)) {
+      api::v1::FunnelRow& row = (*rows)[by == events::v1::PLAN_DIMENSION_COMPANY ? "" : key];
+      AddStages(s, 0, sign, *row.mutable_cohort());
+      AddStages(s, kFunnelStages, sign, *row.mutable_activity());
+    }
+  };
+  RETURN_IF_ERROR(
+      ForEachCellAsOf(store, kFunnelCellsFamily, kFunnelSums, FunnelCellsOf, read, period, as_of, tz, *late, add));
   // A row only exists for a lead counted in it (as reading the journeys makes them).
   for (auto* part : [&] {
          std::vector<Rows<api::v1::FunnelRow>*> all = {&sums.total().sums};
@@ -237,6 +258,33 @@ int64_t EmitReasons(const std::map<std::string, int64_t>& counts,
   return total;
 }
 
+// The disqualifications from the lost cells into `sums`, when they can answer (no filter, or one
+// on a funnel dimension), with the journeys changed after `as_of` counted as of then. False: the
+// journeys must be read.
+StatusOr<bool> DisqualifiedFromCells(const Store& store, const api::v1::ReportFilters& filters, absl::Time as_of,
+                                     absl::TimeZone tz, PeriodSums<LostSums>& sums) {
+  const std::optional<CellSource> source = CellSourceFor(events::v1::PLAN_DIMENSION_COMPANY, filters);
+  if (!source || source->dimension == events::v1::PLAN_DIMENSION_CLIENT) return false;
+  ASSIGN_OR_RETURN(std::optional<std::set<std::string>> late, LateJourneys(store, as_of));
+  if (!late) return false;
+  const std::string& only = source->only_key;
+  const auto add = [&](absl::CivilDay day, const std::string& key, const std::vector<int64_t>& s, int sign) {
+    if (!only.empty() && key != only) return;
+    for (auto* lost : sums.At(day)) {
+      for (int reason = 0; reason < kLostReasons; ++reason) {
+        if (s[reason] == 0) continue;
+        lost->disqualified[events::v1::DisqualificationReason_Name(reason)] += sign * s[reason];
+      }
+    }
+  };
+  RETURN_IF_ERROR(ForEachCellAsOf(store, kLostCellsFamily, kLostReasons, LostCellsOf, source->dimension,
+                                  sums.total().period, as_of, tz, *late, add));
+  // A reason is listed only when a lead counts under it (as reading the journeys lists them).
+  std::erase_if(sums.total().sums.disqualified, [](const auto& kv) { return kv.second == 0; });
+  for (auto& b : sums.buckets()) std::erase_if(b.sums.disqualified, [](const auto& kv) { return kv.second == 0; });
+  return true;
+}
+
 void EmitLost(const Period& period, const LostSums& sums, api::v1::LostReasonsPeriod* out) {
   *out->mutable_period() = ToProto(period);
   out->set_disqualified_total(EmitReasons(sums.disqualified, out->mutable_disqualified()));
@@ -304,12 +352,18 @@ StatusOr<api::v1::LostReasonsResponse> FunnelReports::GetLostReasons(const api::
   const absl::Time as_of = AsOf(r.as_of(), *clock_);
   const absl::TimeZone tz = settings_.time_zone;
   PeriodSums<LostSums> sums(*period, r.dynamics());
-  RETURN_IF_ERROR(ForEachJourney(*store_, [&](const LeadJourney& journey) {
-    const std::optional<LeadStages> stages = StagesAsOf(journey, as_of);
-    if (!stages || !stages->disqualified || !JourneyMatches(journey, *stages, r.filters())) return;
-    const std::string reason = events::v1::DisqualificationReason_Name(journey.disqualification_reason());
-    for (auto* s : sums.At(*stages->disqualified, tz)) ++s->disqualified[reason];
-  }));
+  bool from_cells = false;
+  if (!scan_journeys_) {
+    ASSIGN_OR_RETURN(from_cells, DisqualifiedFromCells(*store_, r.filters(), as_of, tz, sums));
+  }
+  if (!from_cells) {
+    RETURN_IF_ERROR(ForEachJourney(*store_, [&](const LeadJourney& journey) {
+      const std::optional<LeadStages> stages = StagesAsOf(journey, as_of);
+      if (!stages || !stages->disqualified || !JourneyMatches(journey, *stages, r.filters())) return;
+      const std::string reason = events::v1::DisqualificationReason_Name(journey.disqualification_reason());
+      for (auto* s : sums.At(*stages->disqualified, tz)) ++s->disqualified[reason];
+    }));
+  }
   RETURN_IF_ERROR(ForEachFact(*store_, Fact::KIND_OFFER_REJECTED, *period, as_of, tz, [&](const Fact& f) {
     if (!RejectionMatches(f, r.filters())) return;
     for (auto* s : sums.At(events::FromProto(f.occurred_at()), tz)) ++s->rejected[f.reason()];

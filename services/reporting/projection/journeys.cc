@@ -59,18 +59,25 @@ StatusOr<LeadJourney> LoadJourney(const Batch& batch, const std::string& lead_id
 
 // The journey's row, its funnel cells (the new contribution minus the one of `before`) and its
 // place in the recorded-at index under the event's recorded-at.
+// Adds `now` minus `before` (cell key -> sums of `width`) to the cells of `family`.
+void AddDifference(Batch& batch, const char* family, FunnelCellSums now, const FunnelCellSums& before, int width) {
+  for (const auto& [key, old] : before) {
+    std::vector<int64_t>& s = now[key];
+    s.resize(width, 0);
+    for (int i = 0; i < width; ++i) s[i] -= old[i];
+  }
+  for (const auto& [key, s] : now) {
+    if (std::any_of(s.begin(), s.end(), [](int64_t v) { return v != 0; })) batch.AddSums(family, key, s);
+  }
+}
+
 void PutJourney(Batch& batch, const LeadJourney& before, const LeadJourney& journey, const EventEnvelope& event,
                 absl::TimeZone tz) {
   batch.Put(kJourneysFamily, journey.lead_id(), journey.SerializeAsString());
-  FunnelCellSums sums = FunnelCellsOf(journey, absl::InfiniteFuture(), tz);
-  for (const auto& [key, old] : FunnelCellsOf(before, absl::InfiniteFuture(), tz)) {
-    std::vector<int64_t>& s = sums[key];
-    s.resize(kFunnelSums, 0);
-    for (int i = 0; i < kFunnelSums; ++i) s[i] -= old[i];
-  }
-  for (const auto& [key, s] : sums) {
-    if (std::any_of(s.begin(), s.end(), [](int64_t v) { return v != 0; })) batch.AddSums(kFunnelCellsFamily, key, s);
-  }
+  AddDifference(batch, kFunnelCellsFamily, FunnelCellsOf(journey, absl::InfiniteFuture(), tz),
+                FunnelCellsOf(before, absl::InfiniteFuture(), tz), kFunnelSums);
+  AddDifference(batch, kLostCellsFamily, LostCellsOf(journey, absl::InfiniteFuture(), tz),
+                LostCellsOf(before, absl::InfiniteFuture(), tz), kLostReasons);
   batch.Put(kJourneysByRecordedFamily,
             EncodeInt64(absl::ToUnixNanos(events::FromProto(event.recorded_at()))) + journey.lead_id(), "");
 }
@@ -245,6 +252,23 @@ FunnelCellSums FunnelCellsOf(const LeadJourney& journey, absl::Time as_of, absl:
   return out;
 }
 
+FunnelCellSums LostCellsOf(const LeadJourney& journey, absl::Time as_of, absl::TimeZone tz) {
+  FunnelCellSums out;
+  const std::optional<LeadStages> s = StagesAsOf(journey, as_of);
+  if (!s || !s->disqualified) return out;
+  const int reason = journey.disqualification_reason();
+  if (reason < 0 || reason >= kLostReasons) return out;
+  const absl::CivilDay day = absl::ToCivilDay(*s->disqualified, tz);
+  for (events::v1::PlanDimension dimension : kFunnelDimensions) {
+    for (const std::string& key : JourneyKeysBy(journey, *s, dimension)) {
+      std::vector<int64_t>& sums = out[FunnelCellPrefix(dimension, day) + key];
+      sums.resize(kLostReasons, 0);
+      ++sums[reason];
+    }
+  }
+  return out;
+}
+
 Status ForEachJourney(const Store& store, const std::function<void(const LeadJourney&)>& fn) {
   Status inner = absl::OkStatus();
   RETURN_IF_ERROR(store.Scan(kJourneysFamily, "", "", [&](std::string_view key, std::string_view value) {
@@ -280,6 +304,19 @@ Status FillFunnelCells(Store& store, absl::TimeZone tz) {
     }
   }));
   batch.Put(kSettingsFamily, kFunnelCellsSetting, "complete");
+  return store.Commit(batch);
+}
+
+Status FillLostCells(Store& store, absl::TimeZone tz) {
+  ASSIGN_OR_RETURN(std::optional<std::string> done, store.Get(kSettingsFamily, kLostCellsSetting));
+  if (done) return absl::OkStatus();
+  Batch batch = store.NewBatch();
+  RETURN_IF_ERROR(ForEachJourney(store, [&](const LeadJourney& journey) {
+    for (const auto& [cell, sums] : LostCellsOf(journey, absl::InfiniteFuture(), tz)) {
+      batch.AddSums(kLostCellsFamily, cell, sums);
+    }
+  }));
+  batch.Put(kSettingsFamily, kLostCellsSetting, "complete");
   return store.Commit(batch);
 }
 

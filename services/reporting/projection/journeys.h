@@ -14,6 +14,9 @@
 //             every journey as known now (FunnelCellsOf), per key of each funnel dimension: its
 //             cohort on its capture day (the stages it reached), its activity on each stage's day;
 //             a journey's new row takes its previous contribution out and adds the new one
+//   lost_cells  <dimension, 1 byte><day, 8 bytes><key> -> sums indexed by DisqualificationReason:
+//             the disqualified leads of each funnel dimension's key on the day of their
+//             disqualification, by reason (LostCellsOf), kept as the funnel cells are
 //   journeys_by_recorded  <recorded-at nanos, 8 bytes><lead id> -> "": the journeys an event
 //             recorded at that time changed (as-of takes out what a journey added after it)
 #pragma once
@@ -37,6 +40,9 @@ inline constexpr char kJourneysFamily[] = "journeys";
 inline constexpr char kFunnelCellsFamily[] = "funnel_cells";
 inline constexpr char kJourneysByRecordedFamily[] = "journeys_by_recorded";
 inline constexpr char kFunnelCellsSetting[] = "funnel_cells";  // in report_settings: the cells are complete
+inline constexpr char kLostCellsFamily[] = "lost_cells";
+inline constexpr char kLostCellsSetting[] = "lost_cells";  // in report_settings: the cells are complete
+inline constexpr int kLostReasons = events::v1::DisqualificationReason_ARRAYSIZE;
 
 // The dimensions of the funnel cells, and the sums of a cell in order: the cohort's stages, then
 // the activity's.
@@ -70,6 +76,8 @@ using PutFactFn = std::function<Status(const store::v1::Fact&)>;
 // What a journey adds to the funnel cells as known at `as_of` (days in `tz`): cell key -> sums.
 using FunnelCellSums = std::map<std::string, std::vector<int64_t>>;
 FunnelCellSums FunnelCellsOf(const store::v1::LeadJourney& journey, absl::Time as_of, absl::TimeZone tz);
+// What a journey adds to the lost cells as known at `as_of`: cell key -> count per reason.
+FunnelCellSums LostCellsOf(const store::v1::LeadJourney& journey, absl::Time as_of, absl::TimeZone tz);
 std::string FunnelCellPrefix(events::v1::PlanDimension dimension, absl::CivilDay day);
 struct FunnelCell {
   absl::CivilDay day;
@@ -79,6 +87,8 @@ std::optional<FunnelCell> DecodeFunnelCellKey(std::string_view key);
 // Fills the funnel cells and the recorded-at index from the journeys' rows, for a store made
 // before they existed (nothing when the setting says they are complete), and records that they are.
 Status FillFunnelCells(Store& store, absl::TimeZone tz);
+// The same for the lost cells.
+Status FillLostCells(Store& store, absl::TimeZone tz);
 
 // Calls `fn` with every journey row (DATA_LOSS for a row that does not parse).
 [[nodiscard]] Status ForEachJourney(const Store& store, const std::function<void(const store::v1::LeadJourney&)>& fn);

@@ -114,6 +114,7 @@ Status ReportingProjection::Open(Store& store) {
                ": start with --time-zone=", *zone, ", or rebuild the store (an empty --data-dir) for the new zone"));
   }
   RETURN_IF_ERROR(FillFunnelCells(store, time_zone_));
+  RETURN_IF_ERROR(FillLostCells(store, time_zone_));
   return FillOpenPipeline(store);
 }
 

@@ -83,9 +83,9 @@ class ReportingProjection final : public projection::EventProjection {
     return {kTargetsFamily,   kRatesFamily,  kIdempotencyFamily,  kOfferViewsFamily, kClientViewsFamily,
             kLeadViewsFamily, kFactsFamily,  kRecordedFamily,     kCellsFamily,      kClientLabelsFamily,
             kSettingsFamily,   kJourneysFamily, kFunnelCellsFamily, kJourneysByRecordedFamily,
-            kOpenOffersFamily, kClosedOffersFamily, kOpenPipelineFamily, kCallNumbersFamily};
+            kOpenOffersFamily, kClosedOffersFamily, kOpenPipelineFamily, kCallNumbersFamily, kLostCellsFamily};
   }
-  std::vector<std::string> sums_families() const override { return {kFunnelCellsFamily}; }
+  std::vector<std::string> sums_families() const override { return {kFunnelCellsFamily, kLostCellsFamily}; }
   // Records the time zone of the cells in a new store; FAILED_PRECONDITION when the store's cells
   // are in another one. Fills the open pipeline's sums of a store made before they existed.
   Status Open(Store& store) override;
