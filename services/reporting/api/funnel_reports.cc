@@ -188,21 +188,87 @@ void EmitFunnel(const Period& period, Rows<api::v1::FunnelRow>& rows, PlanDimens
 
 // ---- Cycle times ----
 
-enum Cycle { kCapturedToQualified, kQualifiedToFirstOffer, kSentToAccepted, kCapturedToWon, kCycles };
-using CycleSamples = std::array<std::vector<int64_t>, kCycles>;
-
 // Adds the lead's time for each cycle to the period in which the cycle ended.
 void AddCycles(const LeadStages& s, const std::vector<std::string>& keys, absl::TimeZone tz,
                PeriodSums<Rows<CycleSamples>>& sums) {
-  const auto add = [&](Cycle c, absl::Time from, absl::Time to) {
-    for (auto* rows : sums.At(to, tz)) {
-      for (const auto& k : keys) (*rows)[k][c].push_back(SecondsBetween(from, to));
+  for (const CycleTime& c : CyclesOf(s)) {
+    for (auto* rows : sums.At(c.ended, tz)) {
+      for (const auto& k : keys) (*rows)[k][c.cycle].push_back(c.seconds);
+    }
+  }
+}
+
+// The cycle times from the cycle cells into `sums`, when they can answer (as the funnel cells can),
+// with the journeys changed after `as_of` counted as of then (their samples now taken out, their
+// samples then put in). False: the journeys must be read.
+StatusOr<bool> CyclesFromCells(const Store& store, const api::v1::ReportFilters& filters, PlanDimension by,
+                               absl::Time as_of, absl::TimeZone tz, PeriodSums<Rows<CycleSamples>>& sums) {
+  const std::optional<CellSource> source = CellSourceFor(by, filters);
+  if (!source || source->dimension == events::v1::PLAN_DIMENSION_CLIENT) return false;
+  ASSIGN_OR_RETURN(std::optional<std::set<std::string>> late, LateJourneys(store, as_of));
+  if (!late) return false;
+  const PlanDimension read = source->dimension;
+  const std::string& only = source->only_key;
+  const Period& period = sums.total().period;
+  PeriodSums<Rows<CycleSamples>> taken_out = sums;  // the same periods, no samples yet
+  const auto add = [&](PeriodSums<Rows<CycleSamples>>& into, absl::CivilDay day, const std::string& key,
+                       const CycleSamples& samples) {
+    if (!only.empty() && key != only) return;
+    for (auto* rows : into.At(day)) {
+      CycleSamples& row = (*rows)[by == events::v1::PLAN_DIMENSION_COMPANY ? "" : key];
+      for (int c = 0; c < kCycles; ++c) row[c].insert(row[c].end(), samples[c].begin(), samples[c].end());
     }
   };
-  if (s.qualified) add(kCapturedToQualified, s.captured, *s.qualified);
-  if (s.qualified && s.first_offer) add(kQualifiedToFirstOffer, *s.qualified, *s.first_offer);
-  if (s.won && s.won_offer_sent) add(kSentToAccepted, *s.won_offer_sent, *s.won);
-  if (s.won) add(kCapturedToWon, s.captured, *s.won);
+  const std::string end = FunnelCellPrefix(read, period.last + 1);
+  Status inner = absl::OkStatus();
+  RETURN_IF_ERROR(store.ScanFrom(kCycleCellsFamily, FunnelCellPrefix(read, period.first),
+                                 [&](std::string_view key, std::string_view value) {
+                                   if (key >= end) return false;
+                                   const std::optional<FunnelCell> cell = DecodeFunnelCellKey(key);
+                                   StatusOr<CycleSamples> samples = DecodeCycleCell(value);
+                                   if (!cell || !samples.ok()) {
+                                     inner = absl::DataLossError("stored cycle cell is corrupt");
+                                     return false;
+                                   }
+                                   add(sums, cell->day, cell->key, *samples);
+                                   return true;
+                                 }));
+  RETURN_IF_ERROR(inner);
+  for (const std::string& lead_id : *late) {
+    ASSIGN_OR_RETURN(std::optional<LeadJourney> journey, LoadRow<LeadJourney>(store, kJourneysFamily, lead_id));
+    if (!journey) continue;
+    for (const auto& [contribution, into] :
+         {std::pair{CycleCellsOf(*journey, absl::InfiniteFuture(), tz), &taken_out},
+          {CycleCellsOf(*journey, as_of, tz), &sums}}) {
+      for (const auto& [key, samples] : contribution) {
+        const std::optional<FunnelCell> cell = DecodeFunnelCellKey(key);
+        if (!cell || !key.starts_with(FunnelCellPrefix(read, cell->day)) || !period.Contains(cell->day)) continue;
+        add(*into, cell->day, cell->key, samples);
+      }
+    }
+  }
+  // Out with the samples taken out (one occurrence each); a row only exists for a lead counted in
+  // it (as reading the journeys makes them).
+  const auto settle = [](Rows<CycleSamples>& rows, Rows<CycleSamples>& out) {
+    for (auto& [key, removed] : out) {
+      CycleSamples& row = rows[key];
+      for (int c = 0; c < kCycles; ++c) {
+        if (removed[c].empty()) continue;
+        std::sort(row[c].begin(), row[c].end());
+        std::sort(removed[c].begin(), removed[c].end());
+        std::vector<int64_t> kept;
+        std::set_difference(row[c].begin(), row[c].end(), removed[c].begin(), removed[c].end(),
+                            std::back_inserter(kept));
+        row[c] = std::move(kept);
+      }
+    }
+    std::erase_if(rows, [](const auto& kv) {
+      return std::all_of(kv.second.begin(), kv.second.end(), [](const auto& l) { return l.empty(); });
+    });
+  };
+  settle(sums.total().sums, taken_out.total().sums);
+  for (size_t b = 0; b < sums.buckets().size(); ++b) settle(sums.buckets()[b].sums, taken_out.buckets()[b].sums);
+  return true;
 }
 
 api::v1::CycleTime ToCycleTime(std::vector<int64_t>& seconds) {
@@ -331,11 +397,17 @@ StatusOr<api::v1::CycleTimesResponse> FunnelReports::GetCycleTimes(const api::v1
   const PlanDimension by = OrCompany(r.by());
   const absl::Time as_of = AsOf(r.as_of(), *clock_);
   PeriodSums<Rows<CycleSamples>> sums(*period, r.dynamics());
-  RETURN_IF_ERROR(ForEachJourney(*store_, [&](const LeadJourney& journey) {
-    const std::optional<LeadStages> stages = StagesAsOf(journey, as_of);
-    if (!stages || !JourneyMatches(journey, *stages, r.filters())) return;
-    AddCycles(*stages, JourneyKeys(journey, *stages, by, r.filters()), settings_.time_zone, sums);
-  }));
+  bool from_cells = false;
+  if (!scan_journeys_) {
+    ASSIGN_OR_RETURN(from_cells, CyclesFromCells(*store_, r.filters(), by, as_of, settings_.time_zone, sums));
+  }
+  if (!from_cells) {
+    RETURN_IF_ERROR(ForEachJourney(*store_, [&](const LeadJourney& journey) {
+      const std::optional<LeadStages> stages = StagesAsOf(journey, as_of);
+      if (!stages || !JourneyMatches(journey, *stages, r.filters())) return;
+      AddCycles(*stages, JourneyKeys(journey, *stages, by, r.filters()), settings_.time_zone, sums);
+    }));
+  }
   api::v1::CycleTimesResponse out;
   *out.mutable_as_of() = events::ToProto(as_of);
   EmitCycles(sums.total().period, sums.total().sums, by, out.mutable_total());

@@ -19,7 +19,7 @@ class FunnelReports {
   [[nodiscard]] StatusOr<api::v1::CycleTimesResponse> GetCycleTimes(const api::v1::CycleTimesRequest& r) const;
   [[nodiscard]] StatusOr<api::v1::LostReasonsResponse> GetLostReasons(const api::v1::LostReasonsRequest& r) const;
 
-  // Read every journey instead of the funnel and lost cells (tests compare the two).
+  // Read every journey instead of the funnel, lost and cycle cells (tests compare the two).
   void set_scan_journeys(bool scan) { scan_journeys_ = scan; }
 
  private:

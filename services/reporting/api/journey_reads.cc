@@ -1,5 +1,6 @@
 #include "services/reporting/api/journey_reads.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "common/base/strings.h"
@@ -28,13 +29,10 @@ bool JourneyMatches(const LeadJourney& journey, const LeadStages& stages, const 
 
 std::optional<int64_t> NearestRank(std::vector<int64_t>& values, double p) {
   if (values.empty()) return std::nullopt;
-  std::sort(values.begin(), values.end());
   const auto rank = static_cast<size_t>(std::ceil(p * static_cast<double>(values.size())));
-  return values[std::clamp<size_t>(rank, 1, values.size()) - 1];
-}
-
-int64_t SecondsBetween(absl::Time from, absl::Time to) {
-  return std::max<int64_t>(absl::ToInt64Seconds(to - from), 0);
+  const auto at = values.begin() + static_cast<std::ptrdiff_t>(std::clamp<size_t>(rank, 1, values.size()) - 1);
+  std::nth_element(values.begin(), at, values.end());
+  return *at;
 }
 
 std::optional<Period> CheckPeriod(const std::string& period, command::Violations& v) {

@@ -15,13 +15,14 @@
 #include "common/store/store.h"
 #include "services/reporting/api/report_basics.h"
 #include "services/reporting/domain/plan.h"
+#include "services/reporting/projection/journeys.h"
 
 namespace sales::reporting {
 
 using store::v1::LeadJourney;
 
-// (LeadStages, StagesAsOf, Known and JourneyKeysBy are in projection/journeys.h: the projection
-// sums journeys too.)
+// (LeadStages, StagesAsOf, Known, JourneyKeysBy, CyclesOf and SecondsBetween are in
+// projection/journeys.h: the projection sums journeys too.)
 
 // The keys a lead counts under in dimension `by` (JourneyKeysBy), only `FilterOn(by)` when that
 // filter is given.
@@ -30,10 +31,9 @@ std::vector<std::string> JourneyKeys(const LeadJourney& journey, const LeadStage
 // Whether the lead passes every filter (manager: its owner; client: its lead id).
 bool JourneyMatches(const LeadJourney& journey, const LeadStages& stages, const api::v1::ReportFilters& filters);
 
-// The value at rank ceil(p x n) of `values` (sorted in place); nullopt when empty.
+// The value at rank ceil(p x n) of `values` (reordered in place: a selection, not a sort); nullopt
+// when empty.
 std::optional<int64_t> NearestRank(std::vector<int64_t>& values, double p);
-// `to - from` in whole seconds, at least 0 (a back-dated event makes no negative time).
-int64_t SecondsBetween(absl::Time from, absl::Time to);
 
 // The sums of a report for its whole period and for each dynamics bucket (in order, empty ones
 // included).

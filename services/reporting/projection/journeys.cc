@@ -1,6 +1,7 @@
 #include "services/reporting/projection/journeys.h"
 
 #include <algorithm>
+#include <set>
 
 #include "services/reporting/projection/reporting_projection.h"
 
@@ -71,15 +72,74 @@ void AddDifference(Batch& batch, const char* family, FunnelCellSums now, const F
   }
 }
 
-void PutJourney(Batch& batch, const LeadJourney& before, const LeadJourney& journey, const EventEnvelope& event,
-                absl::TimeZone tz) {
+google::protobuf::RepeatedField<int64_t>* CycleList(store::v1::CycleCell& cell, int cycle) {
+  switch (cycle) {
+    case kCapturedToQualified:
+      return cell.mutable_captured_to_qualified();
+    case kQualifiedToFirstOffer:
+      return cell.mutable_qualified_to_first_offer();
+    case kSentToAccepted:
+      return cell.mutable_sent_to_accepted();
+    default:
+      return cell.mutable_captured_to_won();
+  }
+}
+
+std::string EncodeCycleCell(const CycleSamples& samples) {
+  store::v1::CycleCell cell;
+  for (int c = 0; c < kCycles; ++c) CycleList(cell, c)->Add(samples[c].begin(), samples[c].end());
+  return cell.SerializeAsString();
+}
+
+// The cycle cells whose samples the journey's change changes: its previous samples out, its new
+// ones in (a multiset: other journeys may have the same durations), each list kept ascending so
+// that the row is the same whatever order the journeys changed in.
+Status UpdateCycleCells(Batch& batch, const LeadJourney& before, const LeadJourney& journey, absl::TimeZone tz) {
+  std::map<std::string, CycleSamples> now = CycleCellsOf(journey, absl::InfiniteFuture(), tz);
+  std::map<std::string, CycleSamples> old = CycleCellsOf(before, absl::InfiniteFuture(), tz);
+  if (now == old) return absl::OkStatus();
+  std::set<std::string> changed;
+  for (const auto& [key, samples] : now) {
+    if (auto it = old.find(key); it == old.end() || it->second != samples) changed.insert(key);
+  }
+  for (const auto& [key, samples] : old) {
+    if (auto it = now.find(key); it == now.end() || it->second != samples) changed.insert(key);
+  }
+  for (const std::string& key : changed) {
+    ASSIGN_OR_RETURN(std::optional<std::string> row, batch.Get(kCycleCellsFamily, key));
+    CycleSamples cell;
+    if (row) {
+      ASSIGN_OR_RETURN(cell, DecodeCycleCell(*row));
+    }
+    bool empty = true;
+    for (int c = 0; c < kCycles; ++c) {
+      std::vector<int64_t>& list = cell[c];
+      for (int64_t out : old[key][c]) {
+        if (auto at = std::lower_bound(list.begin(), list.end(), out); at != list.end() && *at == out) list.erase(at);
+      }
+      for (int64_t in : now[key][c]) list.insert(std::upper_bound(list.begin(), list.end(), in), in);
+      empty = empty && list.empty();
+    }
+    if (empty) {
+      batch.Delete(kCycleCellsFamily, key);
+    } else {
+      batch.Put(kCycleCellsFamily, key, EncodeCycleCell(cell));
+    }
+  }
+  return absl::OkStatus();
+}
+
+Status PutJourney(Batch& batch, const LeadJourney& before, const LeadJourney& journey, const EventEnvelope& event,
+                  absl::TimeZone tz) {
   batch.Put(kJourneysFamily, journey.lead_id(), journey.SerializeAsString());
+  RETURN_IF_ERROR(UpdateCycleCells(batch, before, journey, tz));
   AddDifference(batch, kFunnelCellsFamily, FunnelCellsOf(journey, absl::InfiniteFuture(), tz),
                 FunnelCellsOf(before, absl::InfiniteFuture(), tz), kFunnelSums);
   AddDifference(batch, kLostCellsFamily, LostCellsOf(journey, absl::InfiniteFuture(), tz),
                 LostCellsOf(before, absl::InfiniteFuture(), tz), kLostReasons);
   batch.Put(kJourneysByRecordedFamily,
             EncodeInt64(absl::ToUnixNanos(events::FromProto(event.recorded_at()))) + journey.lead_id(), "");
+  return absl::OkStatus();
 }
 
 // The first activity of the lead's current owner after the assignment is its first response.
@@ -269,6 +329,50 @@ FunnelCellSums LostCellsOf(const LeadJourney& journey, absl::Time as_of, absl::T
   return out;
 }
 
+int64_t SecondsBetween(absl::Time from, absl::Time to) {
+  return std::max<int64_t>(absl::ToInt64Seconds(to - from), 0);
+}
+
+std::vector<CycleTime> CyclesOf(const LeadStages& s) {
+  std::vector<CycleTime> out;
+  const auto add = [&](Cycle c, absl::Time from, absl::Time to) { out.push_back({c, to, SecondsBetween(from, to)}); };
+  if (s.qualified) add(kCapturedToQualified, s.captured, *s.qualified);
+  if (s.qualified && s.first_offer) add(kQualifiedToFirstOffer, *s.qualified, *s.first_offer);
+  if (s.won && s.won_offer_sent) add(kSentToAccepted, *s.won_offer_sent, *s.won);
+  if (s.won) add(kCapturedToWon, s.captured, *s.won);
+  return out;
+}
+
+std::map<std::string, CycleSamples> CycleCellsOf(const LeadJourney& journey, absl::Time as_of, absl::TimeZone tz) {
+  std::map<std::string, CycleSamples> out;
+  const std::optional<LeadStages> s = StagesAsOf(journey, as_of);
+  if (!s) return out;
+  const std::vector<CycleTime> cycles = CyclesOf(*s);
+  if (cycles.empty()) return out;
+  for (events::v1::PlanDimension dimension : kFunnelDimensions) {
+    for (const std::string& key : JourneyKeysBy(journey, *s, dimension)) {
+      for (const CycleTime& c : cycles) {
+        std::vector<int64_t>& list = out[FunnelCellPrefix(dimension, absl::ToCivilDay(c.ended, tz)) + key][c.cycle];
+        list.insert(std::upper_bound(list.begin(), list.end(), c.seconds), c.seconds);
+      }
+    }
+  }
+  return out;
+}
+
+StatusOr<CycleSamples> DecodeCycleCell(std::string_view value) {
+  store::v1::CycleCell cell;
+  if (!cell.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+    return absl::DataLossError("stored cycle cell is corrupt");
+  }
+  CycleSamples out;
+  for (int c = 0; c < kCycles; ++c) {
+    const auto* list = CycleList(cell, c);
+    out[c].assign(list->begin(), list->end());
+  }
+  return out;
+}
+
 Status ForEachJourney(const Store& store, const std::function<void(const LeadJourney&)>& fn) {
   Status inner = absl::OkStatus();
   RETURN_IF_ERROR(store.Scan(kJourneysFamily, "", "", [&](std::string_view key, std::string_view value) {
@@ -320,6 +424,25 @@ Status FillLostCells(Store& store, absl::TimeZone tz) {
   return store.Commit(batch);
 }
 
+Status FillCycleCells(Store& store, absl::TimeZone tz) {
+  ASSIGN_OR_RETURN(std::optional<std::string> done, store.Get(kSettingsFamily, kCycleCellsSetting));
+  if (done) return absl::OkStatus();
+  std::map<std::string, CycleSamples> cells;
+  RETURN_IF_ERROR(ForEachJourney(store, [&](const LeadJourney& journey) {
+    for (const auto& [key, samples] : CycleCellsOf(journey, absl::InfiniteFuture(), tz)) {
+      CycleSamples& cell = cells[key];
+      for (int c = 0; c < kCycles; ++c) cell[c].insert(cell[c].end(), samples[c].begin(), samples[c].end());
+    }
+  }));
+  Batch batch = store.NewBatch();
+  for (auto& [key, cell] : cells) {
+    for (auto& list : cell) std::sort(list.begin(), list.end());
+    batch.Put(kCycleCellsFamily, key, EncodeCycleCell(cell));
+  }
+  batch.Put(kSettingsFamily, kCycleCellsSetting, "complete");
+  return store.Commit(batch);
+}
+
 Status RecordLeadEvent(const EventEnvelope& event, const store::v1::LeadAttribution& lead, Batch& batch,
                        const PutFactFn& put_fact, absl::TimeZone tz) {
   const LeadEvent& e = event.lead();
@@ -363,7 +486,7 @@ Status RecordLeadEvent(const EventEnvelope& event, const store::v1::LeadAttribut
     default:
       return absl::OkStatus();  // linked sources, merges on the survivor, types added later
   }
-  PutJourney(batch, before, journey, event, tz);
+  RETURN_IF_ERROR(PutJourney(batch, before, journey, event, tz));
   return absl::OkStatus();
 }
 
@@ -404,7 +527,7 @@ Status RecordOfferEvent(const EventEnvelope& event, const store::v1::OfferAttrib
     default:
       break;  // a revision changes no stage; event types added later are stepped over
   }
-  PutJourney(batch, before, journey, event, tz);
+  RETURN_IF_ERROR(PutJourney(batch, before, journey, event, tz));
   return absl::OkStatus();
 }
 

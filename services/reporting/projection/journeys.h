@@ -17,10 +17,14 @@
 //   lost_cells  <dimension, 1 byte><day, 8 bytes><key> -> sums indexed by DisqualificationReason:
 //             the disqualified leads of each funnel dimension's key on the day of their
 //             disqualification, by reason (LostCellsOf), kept as the funnel cells are
+//   cycle_cells  <dimension, 1 byte><day, 8 bytes><key> -> store.v1.CycleCell: the cycle times
+//             of the journeys of each funnel dimension's key whose cycle ended that day (CycleCellsOf);
+//             a journey whose cycles change takes its previous samples out and puts its new ones in
 //   journeys_by_recorded  <recorded-at nanos, 8 bytes><lead id> -> "": the journeys an event
 //             recorded at that time changed (as-of takes out what a journey added after it)
 #pragma once
 
+#include <array>
 #include <functional>
 #include <map>
 #include <optional>
@@ -43,6 +47,8 @@ inline constexpr char kFunnelCellsSetting[] = "funnel_cells";  // in report_sett
 inline constexpr char kLostCellsFamily[] = "lost_cells";
 inline constexpr char kLostCellsSetting[] = "lost_cells";  // in report_settings: the cells are complete
 inline constexpr int kLostReasons = events::v1::DisqualificationReason_ARRAYSIZE;
+inline constexpr char kCycleCellsFamily[] = "cycle_cells";
+inline constexpr char kCycleCellsSetting[] = "cycle_cells";  // in report_settings: the cells are complete
 
 // The dimensions of the funnel cells, and the sums of a cell in order: the cohort's stages, then
 // the activity's.
@@ -60,6 +66,11 @@ struct LeadStages {
   std::string owner;                         // the manager of the last assignment recorded by then
 };
 
+// The cycles of cycle times: from capture to qualification, from qualification to the first
+// offer sent, from the winning offer's first send to its acceptance, from capture to the win.
+enum Cycle { kCapturedToQualified, kQualifiedToFirstOffer, kSentToAccepted, kCapturedToWon, kCycles };
+using CycleSamples = std::array<std::vector<int64_t>, kCycles>;  // whole seconds per cycle
+
 // nullopt when the lead does not count as of `as_of`: not captured by then, or merged into another.
 std::optional<LeadStages> StagesAsOf(const store::v1::LeadJourney& journey, absl::Time as_of);
 // Whether a stamp was reached and recorded by `as_of`.
@@ -68,6 +79,16 @@ bool Known(const store::v1::Stamp& stamp, absl::Time as_of);
 // MANAGER its owner, PRODUCT each product of interest once ("" without any).
 std::vector<std::string> JourneyKeysBy(const store::v1::LeadJourney& journey, const LeadStages& stages,
                                        events::v1::PlanDimension by);
+
+// `to - from` in whole seconds, at least 0 (a back-dated event makes no negative time).
+int64_t SecondsBetween(absl::Time from, absl::Time to);
+// Each cycle the lead completed: when it ended and how long it took.
+struct CycleTime {
+  Cycle cycle;
+  absl::Time ended;
+  int64_t seconds;
+};
+std::vector<CycleTime> CyclesOf(const LeadStages& stages);
 
 // Writes a fact with what goes with it (its as-of index, its roll-up cells): the projection's
 // PutFact bound to the event's batch.
@@ -78,6 +99,11 @@ using FunnelCellSums = std::map<std::string, std::vector<int64_t>>;
 FunnelCellSums FunnelCellsOf(const store::v1::LeadJourney& journey, absl::Time as_of, absl::TimeZone tz);
 // What a journey adds to the lost cells as known at `as_of`: cell key -> count per reason.
 FunnelCellSums LostCellsOf(const store::v1::LeadJourney& journey, absl::Time as_of, absl::TimeZone tz);
+// What a journey adds to the cycle cells as known at `as_of`: cell key -> samples, each ascending.
+std::map<std::string, CycleSamples> CycleCellsOf(const store::v1::LeadJourney& journey, absl::Time as_of,
+                                                 absl::TimeZone tz);
+// A cycle cell's samples (DATA_LOSS when the row does not parse).
+StatusOr<CycleSamples> DecodeCycleCell(std::string_view value);
 std::string FunnelCellPrefix(events::v1::PlanDimension dimension, absl::CivilDay day);
 struct FunnelCell {
   absl::CivilDay day;
@@ -87,8 +113,9 @@ std::optional<FunnelCell> DecodeFunnelCellKey(std::string_view key);
 // Fills the funnel cells and the recorded-at index from the journeys' rows, for a store made
 // before they existed (nothing when the setting says they are complete), and records that they are.
 Status FillFunnelCells(Store& store, absl::TimeZone tz);
-// The same for the lost cells.
+// The same for the lost cells and the cycle cells.
 Status FillLostCells(Store& store, absl::TimeZone tz);
+Status FillCycleCells(Store& store, absl::TimeZone tz);
 
 // Calls `fn` with every journey row (DATA_LOSS for a row that does not parse).
 [[nodiscard]] Status ForEachJourney(const Store& store, const std::function<void(const store::v1::LeadJourney&)>& fn);

@@ -115,6 +115,7 @@ Status ReportingProjection::Open(Store& store) {
   }
   RETURN_IF_ERROR(FillFunnelCells(store, time_zone_));
   RETURN_IF_ERROR(FillLostCells(store, time_zone_));
+  RETURN_IF_ERROR(FillCycleCells(store, time_zone_));
   return FillOpenPipeline(store);
 }
 

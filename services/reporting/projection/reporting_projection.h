@@ -83,7 +83,8 @@ class ReportingProjection final : public projection::EventProjection {
     return {kTargetsFamily,   kRatesFamily,  kIdempotencyFamily,  kOfferViewsFamily, kClientViewsFamily,
             kLeadViewsFamily, kFactsFamily,  kRecordedFamily,     kCellsFamily,      kClientLabelsFamily,
             kSettingsFamily,   kJourneysFamily, kFunnelCellsFamily, kJourneysByRecordedFamily,
-            kOpenOffersFamily, kClosedOffersFamily, kOpenPipelineFamily, kCallNumbersFamily, kLostCellsFamily};
+            kOpenOffersFamily, kClosedOffersFamily, kOpenPipelineFamily, kCallNumbersFamily, kLostCellsFamily,
+            kCycleCellsFamily};
   }
   std::vector<std::string> sums_families() const override { return {kFunnelCellsFamily, kLostCellsFamily}; }
   // Records the time zone of the cells in a new store; FAILED_PRECONDITION when the store's cells

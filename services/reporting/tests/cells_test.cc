@@ -466,6 +466,66 @@ TEST_F(Cells, LostCellsAnswerAsTheJourneysDo) {
   }
 }
 
+// Cycle times from the cycle cells against reading every journey: by each dimension, with each
+// filter, as of the end and during the history, in several periods with dynamics; again after the
+// cells are dropped and filled anew from the journeys.
+TEST_F(Cells, CycleCellsAnswerAsTheJourneysDo) {
+  const History h(20261128);
+  ApplyInterleaved(h, dir_.path(), 4);
+  ReportingProjection projection;
+  testing::FakeClock clock(kStart + absl::Hours(24 * 400));
+  std::vector<api::v1::ReportFilters> filters(5);
+  filters[1].set_manager_id("anna");
+  filters[2].set_region("GR-ATT");
+  filters[3].set_product_code("erp");
+  filters[4].set_manager_id("nikos");  // two filters: only the journeys can answer
+  filters[4].set_region("CY");
+  std::map<std::string, std::string> answers;
+  const auto compare_all = [&](const Store& store, int* non_empty) {
+    FunnelReports cells(&store, &clock, ReportSettings{});
+    FunnelReports journeys(&store, &clock, ReportSettings{});
+    journeys.set_scan_journeys(true);
+    for (PlanDimension by : kFunnelDimensions) {
+      for (const auto& f : filters) {
+        for (const char* period : {"2026-02", "2026-01-10..2026-05-20", "2026"}) {
+          for (absl::Time as_of : {absl::InfiniteFuture(), kStart + absl::Hours(24 * 75), kStart + absl::Hours(24 * 150)}) {
+            api::v1::CycleTimesRequest r;
+            r.set_period(period);
+            r.set_by(by);
+            *r.mutable_filters() = f;
+            r.set_dynamics(api::v1::BUCKET_MONTH);
+            if (as_of < absl::InfiniteFuture()) *r.mutable_as_of() = events::ToProto(as_of);
+            const std::string what = r.ShortDebugString();
+            auto fast = cells.GetCycleTimes(r);
+            auto slow = journeys.GetCycleTimes(r);
+            ASSERT_TRUE(fast.ok() && slow.ok()) << what << fast.status() << slow.status();
+            EXPECT_EQ(fast->ShortDebugString(), slow->ShortDebugString()) << what;
+            if (non_empty && slow->total().rows_size() > 0 && slow->total().rows(0).captured_to_qualified().count() > 1) {
+              ++*non_empty;
+            }
+            answers[what] = fast->ShortDebugString();
+          }
+        }
+      }
+    }
+  };
+  int non_empty = 0;
+  {
+    auto store = Store::Open({.path = dir_.path(), .column_families = projection.column_families()}).value();
+    compare_all(*store, &non_empty);
+  }
+  EXPECT_GT(non_empty, 40);  // figures were compared, not empty rows
+
+  const auto before = answers;
+  {
+    auto store = Store::Open({.path = dir_.path(), .column_families = projection.column_families()}).value();
+    DropRows(*store, {kCycleCellsFamily}, kCycleCellsSetting);
+    ASSERT_TRUE(projection.Open(*store).ok());
+    compare_all(*store, nullptr);
+    EXPECT_EQ(answers, before) << "the cells filled from the journeys answer as the ones kept event by event";
+  }
+}
+
 TEST_F(Cells, AStoreBuiltForOneTimeZoneRefusesAnother) {
   const History h(7);
   ApplyInterleaved(h, dir_.path(), 1);
