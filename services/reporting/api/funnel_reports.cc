@@ -80,22 +80,6 @@ bool IsEmpty(const api::v1::FunnelStages& s) {
 // changed by events recorded after `as_of` added since then (each journey's contribution now
 // replaced by its contribution as of then), when there are at most kMaxLateJourneys such changes.
 // False: the journeys must be read.
-constexpr int kMaxLateJourneys = 50000;
-
-// The leads whose journeys events recorded after `as_of` changed; nullopt when there are more than
-// kMaxLateJourneys such changes.
-StatusOr<std::optional<std::set<std::string>>> LateJourneys(const Store& store, absl::Time as_of) {
-  std::set<std::string> late;
-  int late_rows = 0;
-  RETURN_IF_ERROR(store.ScanFrom(kJourneysByRecordedFamily, EncodeInt64(absl::ToUnixNanos(as_of) + 1),
-                                 [&](std::string_view key, std::string_view) {
-                                   if (++late_rows > kMaxLateJourneys) return false;
-                                   if (key.size() > 8) late.emplace(key.substr(8));
-                                   return true;
-                                 }));
-  if (late_rows > kMaxLateJourneys) return std::nullopt;
-  return late;
-}
 
 // Calls `add(day, key, sums, sign)` for every cell of `family` (rows of `width` sums, kept by
 // `cells_of` as known now) of dimension `read` in `period`, then for each late journey with its

@@ -27,6 +27,19 @@ bool JourneyMatches(const LeadJourney& journey, const LeadStages& stages, const 
          (filters.source().empty() || events::v1::LeadSource_Name(journey.source()) == filters.source());
 }
 
+StatusOr<std::optional<std::set<std::string>>> LateJourneys(const Store& store, absl::Time as_of) {
+  std::set<std::string> late;
+  int late_rows = 0;
+  RETURN_IF_ERROR(store.ScanFrom(kJourneysByRecordedFamily, EncodeInt64(absl::ToUnixNanos(as_of) + 1),
+                                 [&](std::string_view key, std::string_view) {
+                                   if (++late_rows > kMaxLateJourneys) return false;
+                                   if (key.size() > 8) late.emplace(key.substr(8));
+                                   return true;
+                                 }));
+  if (late_rows > kMaxLateJourneys) return std::nullopt;
+  return late;
+}
+
 std::optional<int64_t> NearestRank(std::vector<int64_t>& values, double p) {
   if (values.empty()) return std::nullopt;
   const auto rank = static_cast<size_t>(std::ceil(p * static_cast<double>(values.size())));

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,12 @@ std::vector<std::string> JourneyKeys(const LeadJourney& journey, const LeadStage
                                      const api::v1::ReportFilters& filters);
 // Whether the lead passes every filter (manager: its owner; client: its lead id).
 bool JourneyMatches(const LeadJourney& journey, const LeadStages& stages, const api::v1::ReportFilters& filters);
+
+// Cells count journeys as known now; an as-of answer from them takes out what the journeys that
+// events recorded after `as_of` changed, and puts in those journeys as of then. Up to this many:
+inline constexpr int kMaxLateJourneys = 50000;
+// The ids of those leads; nullopt when there are more (the journeys must be read).
+StatusOr<std::optional<std::set<std::string>>> LateJourneys(const Store& store, absl::Time as_of);
 
 // The value at rank ceil(p x n) of `values` (reordered in place: a selection, not a sort); nullopt
 // when empty.

@@ -52,6 +52,78 @@ void AddAssignments(const LeadJourney& journey, const api::v1::ReportFilters& fi
   }
 }
 
+// The assignments from the assignment cells into `sums`, when they can answer: no filter but the
+// manager's (the assignee) and at most one of region and source. The journeys changed after
+// `as_of` are counted as of then: their contribution now taken out, their contribution then put
+// in. False: the journeys must be read.
+StatusOr<bool> AssignmentsFromCells(const Store& store, const api::v1::ReportFilters& filters, absl::Time as_of,
+                                    absl::TimeZone tz, PeriodSums<ScoreSums>& sums) {
+  if (!filters.client_id().empty() || !filters.product_code().empty() ||
+      (!filters.region().empty() && !filters.source().empty())) {
+    return false;
+  }
+  PlanDimension read = events::v1::PLAN_DIMENSION_COMPANY;
+  std::string only;
+  if (!filters.region().empty()) read = events::v1::PLAN_DIMENSION_REGION, only = filters.region();
+  if (!filters.source().empty()) read = events::v1::PLAN_DIMENSION_SOURCE, only = filters.source();
+  ASSIGN_OR_RETURN(std::optional<std::set<std::string>> late, LateJourneys(store, as_of));
+  if (!late) return false;
+  const Period& period = sums.total().period;
+  // Samples taken out are removed (one occurrence each) once everything is in.
+  std::map<std::pair<ScoreSums*, std::string>, std::vector<int64_t>> taken_out;
+  const auto add = [&](std::string_view key, const AssignmentSums& cell, int sign) -> bool {
+    const std::optional<FunnelCell> at = DecodeFunnelCellKey(key);
+    if (!at || !key.starts_with(FunnelCellPrefix(read, at->day)) || !period.Contains(at->day)) return false;
+    const size_t nul = at->key.find('\0');
+    if (nul == std::string::npos) return false;
+    const std::string manager = at->key.substr(nul + 1);
+    if (at->key.substr(0, nul) != only && read != events::v1::PLAN_DIMENSION_COMPANY) return true;
+    if (!filters.manager_id().empty() && manager != filters.manager_id()) return true;
+    for (auto* s : sums.At(at->day)) {
+      ManagerSums& m = s->managers[manager];
+      m.leads_assigned += sign * cell.assigned;
+      m.unanswered += sign * cell.unanswered;
+      std::vector<int64_t>& into = sign > 0 ? m.response_seconds : taken_out[{s, manager}];
+      into.insert(into.end(), cell.response_seconds.begin(), cell.response_seconds.end());
+    }
+    return true;
+  };
+  const std::string end = FunnelCellPrefix(read, period.last + 1);
+  Status inner = absl::OkStatus();
+  RETURN_IF_ERROR(store.ScanFrom(kAssignmentCellsFamily, FunnelCellPrefix(read, period.first),
+                                 [&](std::string_view key, std::string_view value) {
+                                   if (key >= end) return false;
+                                   StatusOr<AssignmentSums> cell = DecodeAssignmentCell(value);
+                                   if (!cell.ok() || !add(key, *cell, 1)) {
+                                     inner = absl::DataLossError("stored assignment cell is corrupt");
+                                     return false;
+                                   }
+                                   return true;
+                                 }));
+  RETURN_IF_ERROR(inner);
+  for (const std::string& lead_id : *late) {
+    ASSIGN_OR_RETURN(std::optional<LeadJourney> journey, LoadRow<LeadJourney>(store, kJourneysFamily, lead_id));
+    if (!journey) continue;
+    for (const auto& [key, cell] : AssignmentCellsOf(*journey, absl::InfiniteFuture(), tz)) add(key, cell, -1);
+    for (const auto& [key, cell] : AssignmentCellsOf(*journey, as_of, tz)) add(key, cell, 1);
+  }
+  for (auto& [at, removed] : taken_out) {
+    std::vector<int64_t>& all = at.first->managers[at.second].response_seconds;
+    std::sort(all.begin(), all.end());
+    std::sort(removed.begin(), removed.end());
+    std::vector<int64_t> kept;
+    std::set_difference(all.begin(), all.end(), removed.begin(), removed.end(), std::back_inserter(kept));
+    all = std::move(kept);
+  }
+  // A manager is listed only with a lead assigned (as reading the journeys lists them).
+  const auto drop_empty = [](ScoreSums& s) {
+    std::erase_if(s.managers, [](const auto& kv) { return kv.second.leads_assigned == 0; });
+  };
+  drop_empty(sums.total().sums);
+  for (auto& b : sums.buckets()) drop_empty(b.sums);
+  return true;
+}
+
 void AddWork(const Fact& f, ManagerSums& m) {
   m.logged_seconds += f.duration_seconds();
   switch (f.work()) {
@@ -154,9 +226,15 @@ StatusOr<api::v1::ScorecardsResponse> Scorecards::GetScorecards(const api::v1::S
   const absl::TimeZone tz = settings_.time_zone;
   PeriodSums<ScoreSums> sums(*period, r.dynamics());
 
-  RETURN_IF_ERROR(ForEachJourney(*store_, [&](const LeadJourney& journey) {
-    AddAssignments(journey, r.filters(), as_of, tz, sums);
-  }));
+  bool from_cells = false;
+  if (!scan_journeys_) {
+    ASSIGN_OR_RETURN(from_cells, AssignmentsFromCells(*store_, r.filters(), as_of, tz, sums));
+  }
+  if (!from_cells) {
+    RETURN_IF_ERROR(ForEachJourney(*store_, [&](const LeadJourney& journey) {
+      AddAssignments(journey, r.filters(), as_of, tz, sums);
+    }));
+  }
   RETURN_IF_ERROR(ForEachFact(*store_, Fact::KIND_WORK, *period, as_of, tz, [&](const Fact& f) {
     if (!Matches(f, r.filters())) return;
     for (auto* s : sums.At(events::FromProto(f.occurred_at()), tz)) AddWork(f, s->managers[f.manager_id()]);

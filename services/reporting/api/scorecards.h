@@ -1,5 +1,5 @@
 // The managers' scorecards (docs/REPORTS.md, "Managers' scorecards"): per manager, leads assigned
-// and first-response time (from the lead journeys), calls, meetings and logged time (work facts),
+// and first-response time (from the assignment cells, or the lead journeys), calls, meetings and logged time (work facts),
 // offers, wins and revenue (cells, via SumCells), against the 80 % line of time with prospects and
 // clients. Stateless apart from its settings; thread-safe.
 #pragma once
@@ -21,10 +21,14 @@ class Scorecards {
 
   [[nodiscard]] StatusOr<api::v1::ScorecardsResponse> GetScorecards(const api::v1::ScorecardsRequest& r) const;
 
+  // Read every journey instead of the assignment cells (tests compare the two).
+  void set_scan_journeys(bool scan) { scan_journeys_ = scan; }
+
  private:
   const Store* store_;
   const Clock* clock_;
   const ReportSettings settings_;
+  bool scan_journeys_ = false;
 };
 
 }  // namespace sales::reporting

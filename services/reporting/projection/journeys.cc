@@ -129,14 +129,88 @@ Status UpdateCycleCells(Batch& batch, const LeadJourney& before, const LeadJourn
   return absl::OkStatus();
 }
 
+std::string EncodeAssignmentCell(const AssignmentSums& sums) {
+  store::v1::AssignmentCell cell;
+  cell.set_assigned(sums.assigned);
+  cell.set_unanswered(sums.unanswered);
+  cell.mutable_response_seconds()->Add(sums.response_seconds.begin(), sums.response_seconds.end());
+  return cell.SerializeAsString();
+}
+
+// The same for the assignment cells.
+Status UpdateAssignmentCells(Batch& batch, const LeadJourney& before, const LeadJourney& journey, absl::TimeZone tz) {
+  std::map<std::string, AssignmentSums> now = AssignmentCellsOf(journey, absl::InfiniteFuture(), tz);
+  std::map<std::string, AssignmentSums> old = AssignmentCellsOf(before, absl::InfiniteFuture(), tz);
+  if (now == old) return absl::OkStatus();
+  std::set<std::string> changed;
+  for (const auto& [key, sums] : now) {
+    if (auto it = old.find(key); it == old.end() || it->second != sums) changed.insert(key);
+  }
+  for (const auto& [key, sums] : old) {
+    if (auto it = now.find(key); it == now.end() || it->second != sums) changed.insert(key);
+  }
+  for (const std::string& key : changed) {
+    ASSIGN_OR_RETURN(std::optional<std::string> row, batch.Get(kAssignmentCellsFamily, key));
+    AssignmentSums cell;
+    if (row) {
+      ASSIGN_OR_RETURN(cell, DecodeAssignmentCell(*row));
+    }
+    const AssignmentSums& out = old[key];
+    const AssignmentSums& in = now[key];
+    cell.assigned += in.assigned - out.assigned;
+    cell.unanswered += in.unanswered - out.unanswered;
+    std::vector<int64_t>& list = cell.response_seconds;
+    for (int64_t x : out.response_seconds) {
+      if (auto at = std::lower_bound(list.begin(), list.end(), x); at != list.end() && *at == x) list.erase(at);
+    }
+    for (int64_t x : in.response_seconds) list.insert(std::upper_bound(list.begin(), list.end(), x), x);
+    if (cell.assigned == 0 && cell.unanswered == 0 && list.empty()) {
+      batch.Delete(kAssignmentCellsFamily, key);
+    } else {
+      batch.Put(kAssignmentCellsFamily, key, EncodeAssignmentCell(cell));
+    }
+  }
+  return absl::OkStatus();
+}
+
+bool SameStamp(const Stamp& a, const Stamp& b) {
+  return a.has_at() == b.has_at() && a.has_recorded_at() == b.has_recorded_at() &&
+         events::FromProto(a.at()) == events::FromProto(b.at()) &&
+         events::FromProto(a.recorded_at()) == events::FromProto(b.recorded_at());
+}
+
+bool SameAssignments(const LeadJourney& a, const LeadJourney& b) {
+  if (a.assignments_size() != b.assignments_size()) return false;
+  for (int i = 0; i < a.assignments_size(); ++i) {
+    const auto &x = a.assignments(i), &y = b.assignments(i);
+    if (x.manager_id() != y.manager_id() || !SameStamp(x.assigned(), y.assigned()) ||
+        !SameStamp(x.first_response(), y.first_response())) {
+      return false;
+    }
+  }
+  return true;
+}
+
 Status PutJourney(Batch& batch, const LeadJourney& before, const LeadJourney& journey, const EventEnvelope& event,
                   absl::TimeZone tz) {
   batch.Put(kJourneysFamily, journey.lead_id(), journey.SerializeAsString());
-  RETURN_IF_ERROR(UpdateCycleCells(batch, before, journey, tz));
-  AddDifference(batch, kFunnelCellsFamily, FunnelCellsOf(journey, absl::InfiniteFuture(), tz),
-                FunnelCellsOf(before, absl::InfiniteFuture(), tz), kFunnelSums);
-  AddDifference(batch, kLostCellsFamily, LostCellsOf(journey, absl::InfiniteFuture(), tz),
-                LostCellsOf(before, absl::InfiniteFuture(), tz), kLostReasons);
+  // Most events (an offer's revision, an activity after the first response) change none of what
+  // the cells count: the stages, the keys and the assignments. Then the cells stay as they are.
+  const bool same_keys = before.region() == journey.region() && before.source() == journey.source() &&
+                         std::equal(before.products().begin(), before.products().end(), journey.products().begin(),
+                                    journey.products().end());
+  const std::optional<LeadStages> was = StagesAsOf(before, absl::InfiniteFuture());
+  const std::optional<LeadStages> is = StagesAsOf(journey, absl::InfiniteFuture());
+  if (!same_keys || was != is || before.disqualification_reason() != journey.disqualification_reason()) {
+    RETURN_IF_ERROR(UpdateCycleCells(batch, before, journey, tz));
+    AddDifference(batch, kFunnelCellsFamily, FunnelCellsOf(journey, absl::InfiniteFuture(), tz),
+                  FunnelCellsOf(before, absl::InfiniteFuture(), tz), kFunnelSums);
+    AddDifference(batch, kLostCellsFamily, LostCellsOf(journey, absl::InfiniteFuture(), tz),
+                  LostCellsOf(before, absl::InfiniteFuture(), tz), kLostReasons);
+  }
+  if (!same_keys || was.has_value() != is.has_value() || !SameAssignments(before, journey)) {
+    RETURN_IF_ERROR(UpdateAssignmentCells(batch, before, journey, tz));
+  }
   batch.Put(kJourneysByRecordedFamily,
             EncodeInt64(absl::ToUnixNanos(events::FromProto(event.recorded_at()))) + journey.lead_id(), "");
   return absl::OkStatus();
@@ -360,6 +434,42 @@ std::map<std::string, CycleSamples> CycleCellsOf(const LeadJourney& journey, abs
   return out;
 }
 
+std::map<std::string, AssignmentSums> AssignmentCellsOf(const LeadJourney& journey, absl::Time as_of,
+                                                        absl::TimeZone tz) {
+  std::map<std::string, AssignmentSums> out;
+  const std::optional<LeadStages> s = StagesAsOf(journey, as_of);
+  if (!s) return out;
+  for (const auto& a : journey.assignments()) {
+    if (!Known(a.assigned(), as_of)) continue;
+    const absl::Time assigned = events::FromProto(a.assigned().at());
+    const absl::CivilDay day = absl::ToCivilDay(assigned, tz);
+    const bool responded = Known(a.first_response(), as_of);
+    const int64_t seconds = responded ? SecondsBetween(assigned, events::FromProto(a.first_response().at())) : 0;
+    for (events::v1::PlanDimension dimension : kAssignmentDimensions) {
+      for (const std::string& key : JourneyKeysBy(journey, *s, dimension)) {
+        AssignmentSums& cell = out[StrCat(FunnelCellPrefix(dimension, day), key, std::string(1, '\0'), a.manager_id())];
+        ++cell.assigned;
+        if (responded) {
+          std::vector<int64_t>& list = cell.response_seconds;
+          list.insert(std::upper_bound(list.begin(), list.end(), seconds), seconds);
+        } else {
+          ++cell.unanswered;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+StatusOr<AssignmentSums> DecodeAssignmentCell(std::string_view value) {
+  store::v1::AssignmentCell cell;
+  if (!cell.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+    return absl::DataLossError("stored assignment cell is corrupt");
+  }
+  return AssignmentSums{cell.assigned(), cell.unanswered(),
+                        std::vector<int64_t>(cell.response_seconds().begin(), cell.response_seconds().end())};
+}
+
 StatusOr<CycleSamples> DecodeCycleCell(std::string_view value) {
   store::v1::CycleCell cell;
   if (!cell.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
@@ -440,6 +550,28 @@ Status FillCycleCells(Store& store, absl::TimeZone tz) {
     batch.Put(kCycleCellsFamily, key, EncodeCycleCell(cell));
   }
   batch.Put(kSettingsFamily, kCycleCellsSetting, "complete");
+  return store.Commit(batch);
+}
+
+Status FillAssignmentCells(Store& store, absl::TimeZone tz) {
+  ASSIGN_OR_RETURN(std::optional<std::string> done, store.Get(kSettingsFamily, kAssignmentCellsSetting));
+  if (done) return absl::OkStatus();
+  std::map<std::string, AssignmentSums> cells;
+  RETURN_IF_ERROR(ForEachJourney(store, [&](const LeadJourney& journey) {
+    for (const auto& [key, sums] : AssignmentCellsOf(journey, absl::InfiniteFuture(), tz)) {
+      AssignmentSums& cell = cells[key];
+      cell.assigned += sums.assigned;
+      cell.unanswered += sums.unanswered;
+      cell.response_seconds.insert(cell.response_seconds.end(), sums.response_seconds.begin(),
+                                   sums.response_seconds.end());
+    }
+  }));
+  Batch batch = store.NewBatch();
+  for (auto& [key, cell] : cells) {
+    std::sort(cell.response_seconds.begin(), cell.response_seconds.end());
+    batch.Put(kAssignmentCellsFamily, key, EncodeAssignmentCell(cell));
+  }
+  batch.Put(kSettingsFamily, kAssignmentCellsSetting, "complete");
   return store.Commit(batch);
 }
 

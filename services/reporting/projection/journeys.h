@@ -20,6 +20,9 @@
 //   cycle_cells  <dimension, 1 byte><day, 8 bytes><key> -> store.v1.CycleCell: the cycle times
 //             of the journeys of each funnel dimension's key whose cycle ended that day (CycleCellsOf);
 //             a journey whose cycles change takes its previous samples out and puts its new ones in
+//   assignment_cells  <dimension, 1 byte><day, 8 bytes><key>\0<manager id> -> store.v1.AssignmentCell:
+//             the assignments of each day to each manager of the leads under each key of the
+//             company, source and region (AssignmentCellsOf), kept as the cycle cells are
 //   journeys_by_recorded  <recorded-at nanos, 8 bytes><lead id> -> "": the journeys an event
 //             recorded at that time changed (as-of takes out what a journey added after it)
 #pragma once
@@ -49,6 +52,11 @@ inline constexpr char kLostCellsSetting[] = "lost_cells";  // in report_settings
 inline constexpr int kLostReasons = events::v1::DisqualificationReason_ARRAYSIZE;
 inline constexpr char kCycleCellsFamily[] = "cycle_cells";
 inline constexpr char kCycleCellsSetting[] = "cycle_cells";  // in report_settings: the cells are complete
+inline constexpr char kAssignmentCellsFamily[] = "assignment_cells";
+inline constexpr char kAssignmentCellsSetting[] = "assignment_cells";  // in report_settings: complete
+// The lead dimensions of the assignment cells (a scorecard's manager is the assignee).
+inline constexpr events::v1::PlanDimension kAssignmentDimensions[] = {
+    events::v1::PLAN_DIMENSION_COMPANY, events::v1::PLAN_DIMENSION_SOURCE, events::v1::PLAN_DIMENSION_REGION};
 
 // The dimensions of the funnel cells, and the sums of a cell in order: the cohort's stages, then
 // the activity's.
@@ -64,6 +72,7 @@ struct LeadStages {
   std::optional<absl::Time> qualified, disqualified, first_offer, won, lost;
   std::optional<absl::Time> won_offer_sent;  // the first send of the offer that won
   std::string owner;                         // the manager of the last assignment recorded by then
+  bool operator==(const LeadStages&) const = default;
 };
 
 // The cycles of cycle times: from capture to qualification, from qualification to the first
@@ -102,6 +111,15 @@ FunnelCellSums LostCellsOf(const store::v1::LeadJourney& journey, absl::Time as_
 // What a journey adds to the cycle cells as known at `as_of`: cell key -> samples, each ascending.
 std::map<std::string, CycleSamples> CycleCellsOf(const store::v1::LeadJourney& journey, absl::Time as_of,
                                                  absl::TimeZone tz);
+// What a journey adds to the assignment cells as known at `as_of` (each list ascending).
+struct AssignmentSums {
+  int64_t assigned = 0, unanswered = 0;
+  std::vector<int64_t> response_seconds;
+  bool operator==(const AssignmentSums&) const = default;
+};
+std::map<std::string, AssignmentSums> AssignmentCellsOf(const store::v1::LeadJourney& journey, absl::Time as_of,
+                                                        absl::TimeZone tz);
+StatusOr<AssignmentSums> DecodeAssignmentCell(std::string_view value);
 // A cycle cell's samples (DATA_LOSS when the row does not parse).
 StatusOr<CycleSamples> DecodeCycleCell(std::string_view value);
 std::string FunnelCellPrefix(events::v1::PlanDimension dimension, absl::CivilDay day);
@@ -116,6 +134,7 @@ Status FillFunnelCells(Store& store, absl::TimeZone tz);
 // The same for the lost cells and the cycle cells.
 Status FillLostCells(Store& store, absl::TimeZone tz);
 Status FillCycleCells(Store& store, absl::TimeZone tz);
+Status FillAssignmentCells(Store& store, absl::TimeZone tz);
 
 // Calls `fn` with every journey row (DATA_LOSS for a row that does not parse).
 [[nodiscard]] Status ForEachJourney(const Store& store, const std::function<void(const store::v1::LeadJourney&)>& fn);

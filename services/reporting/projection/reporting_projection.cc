@@ -116,6 +116,7 @@ Status ReportingProjection::Open(Store& store) {
   RETURN_IF_ERROR(FillFunnelCells(store, time_zone_));
   RETURN_IF_ERROR(FillLostCells(store, time_zone_));
   RETURN_IF_ERROR(FillCycleCells(store, time_zone_));
+  RETURN_IF_ERROR(FillAssignmentCells(store, time_zone_));
   return FillOpenPipeline(store);
 }
 

@@ -84,7 +84,7 @@ class ReportingProjection final : public projection::EventProjection {
             kLeadViewsFamily, kFactsFamily,  kRecordedFamily,     kCellsFamily,      kClientLabelsFamily,
             kSettingsFamily,   kJourneysFamily, kFunnelCellsFamily, kJourneysByRecordedFamily,
             kOpenOffersFamily, kClosedOffersFamily, kOpenPipelineFamily, kCallNumbersFamily, kLostCellsFamily,
-            kCycleCellsFamily};
+            kCycleCellsFamily, kAssignmentCellsFamily};
   }
   std::vector<std::string> sums_families() const override { return {kFunnelCellsFamily, kLostCellsFamily}; }
   // Records the time zone of the cells in a new store; FAILED_PRECONDITION when the store's cells

@@ -11,6 +11,7 @@
 #include "gtest/gtest.h"
 #include "common/testing/fake_clock.h"
 #include "services/reporting/api/funnel_reports.h"
+#include "services/reporting/api/scorecards.h"
 #include "services/reporting/api/pipeline.h"
 #include "services/reporting/api/report_basics.h"
 #include "services/reporting/projection/reporting_projection.h"
@@ -520,6 +521,64 @@ TEST_F(Cells, CycleCellsAnswerAsTheJourneysDo) {
   {
     auto store = Store::Open({.path = dir_.path(), .column_families = projection.column_families()}).value();
     DropRows(*store, {kCycleCellsFamily}, kCycleCellsSetting);
+    ASSERT_TRUE(projection.Open(*store).ok());
+    compare_all(*store, nullptr);
+    EXPECT_EQ(answers, before) << "the cells filled from the journeys answer as the ones kept event by event";
+  }
+}
+
+// Scorecards from the assignment cells against reading every journey: with each filter, as of the
+// end and during the history, in several periods with dynamics; again after the cells are dropped
+// and filled anew from the journeys.
+TEST_F(Cells, AssignmentCellsAnswerAsTheJourneysDo) {
+  const History h(20261130);
+  ApplyInterleaved(h, dir_.path(), 4);
+  ReportingProjection projection;
+  testing::FakeClock clock(kStart + absl::Hours(24 * 400));
+  std::vector<api::v1::ReportFilters> filters(7);
+  filters[1].set_manager_id("anna");
+  filters[2].set_region("GR-ATT");
+  filters[3].set_source("LEAD_SOURCE_REFERRAL");
+  filters[4].set_manager_id("maria");  // the assignee and a lead dimension
+  filters[4].set_region("CY");
+  filters[5].set_region("CY");  // two lead dimensions: only the journeys can answer
+  filters[5].set_source("LEAD_SOURCE_REFERRAL");
+  filters[6].set_region("NOWHERE");
+  std::map<std::string, std::string> answers;
+  const auto compare_all = [&](const Store& store, int* non_empty) {
+    Scorecards cells(&store, &clock, ReportSettings{});
+    Scorecards journeys(&store, &clock, ReportSettings{});
+    journeys.set_scan_journeys(true);
+    for (const auto& f : filters) {
+      for (const char* period : {"2026-02", "2026-01-10..2026-05-20", "2026"}) {
+        for (absl::Time as_of : {absl::InfiniteFuture(), kStart + absl::Hours(24 * 75), kStart + absl::Hours(24 * 150)}) {
+          api::v1::ScorecardsRequest r;
+          r.set_period(period);
+          *r.mutable_filters() = f;
+          r.set_dynamics(api::v1::BUCKET_MONTH);
+          if (as_of < absl::InfiniteFuture()) *r.mutable_as_of() = events::ToProto(as_of);
+          const std::string what = r.ShortDebugString();
+          auto fast = cells.GetScorecards(r);
+          auto slow = journeys.GetScorecards(r);
+          ASSERT_TRUE(fast.ok() && slow.ok()) << what << fast.status() << slow.status();
+          EXPECT_EQ(fast->ShortDebugString(), slow->ShortDebugString()) << what;
+          if (non_empty && slow->total().rows_size() > 0 && slow->total().rows(0).responded() > 1) ++*non_empty;
+          answers[what] = fast->ShortDebugString();
+        }
+      }
+    }
+  };
+  int non_empty = 0;
+  {
+    auto store = Store::Open({.path = dir_.path(), .column_families = projection.column_families()}).value();
+    compare_all(*store, &non_empty);
+  }
+  EXPECT_GT(non_empty, 10);  // figures were compared, not empty scorecards
+
+  const auto before = answers;
+  {
+    auto store = Store::Open({.path = dir_.path(), .column_families = projection.column_families()}).value();
+    DropRows(*store, {kAssignmentCellsFamily}, kAssignmentCellsSetting);
     ASSERT_TRUE(projection.Open(*store).ok());
     compare_all(*store, nullptr);
     EXPECT_EQ(answers, before) << "the cells filled from the journeys answer as the ones kept event by event";
