@@ -335,6 +335,62 @@ StatusOr<bool> DisqualifiedFromCells(const Store& store, const api::v1::ReportFi
   return true;
 }
 
+// The rejections from the rejection cells into `sums`, when they can answer (no filter, or one),
+// minus the rejections recorded after `as_of`. False: the facts must be read.
+StatusOr<bool> RejectedFromCells(const Store& store, const api::v1::ReportFilters& filters, absl::Time as_of,
+                                 absl::TimeZone tz, PeriodSums<LostSums>& sums) {
+  const std::optional<CellSource> source = CellSourceFor(events::v1::PLAN_DIMENSION_COMPANY, filters);
+  if (!source) return false;
+  ASSIGN_OR_RETURN(std::optional<std::string> zone, store.Get(kSettingsFamily, kTimeZoneSetting));
+  if (!zone || *zone != tz.name()) return false;  // built for another zone
+  // Recorded after the as-of time: taken out below.
+  std::vector<Fact> late;
+  if (as_of < absl::InfiniteFuture()) {
+    int rows = 0;
+    std::vector<std::string> keys;
+    RETURN_IF_ERROR(store.ScanFrom(kRecordedFamily, EncodeInt64(absl::ToUnixNanos(as_of) + 1),
+                                   [&](std::string_view key, std::string_view) {
+                                     if (++rows > kMaxLateJourneys) return false;
+                                     if (key.size() > 9 && key[8] == static_cast<char>(Fact::KIND_OFFER_REJECTED)) {
+                                       keys.emplace_back(key.substr(8));
+                                     }
+                                     return true;
+                                   }));
+    if (rows > kMaxLateJourneys) return false;
+    for (const std::string& key : keys) {
+      ASSIGN_OR_RETURN(std::optional<Fact> f, LoadRow<Fact>(store, kFactsFamily, key));
+      if (f && RejectionMatches(*f, filters)) late.push_back(std::move(*f));
+    }
+  }
+  const Period& period = sums.total().period;
+  const std::string end = FunnelCellPrefix(source->dimension, period.last + 1);
+  Status inner = absl::OkStatus();
+  RETURN_IF_ERROR(store.ScanFrom(kRejectionCellsFamily, FunnelCellPrefix(source->dimension, period.first),
+                                 [&](std::string_view key, std::string_view value) {
+                                   if (key >= end) return false;
+                                   const std::optional<FunnelCell> cell = DecodeFunnelCellKey(key);
+                                   const std::optional<std::vector<int64_t>> n = DecodeSums(value);
+                                   const size_t nul = cell ? cell->key.find('\0') : std::string::npos;
+                                   if (!cell || !n || n->size() != 1 || nul == std::string::npos) {
+                                     inner = absl::DataLossError("stored rejection cell is corrupt");
+                                     return false;
+                                   }
+                                   if (!source->only_key.empty() && cell->key.substr(0, nul) != source->only_key) {
+                                     return true;
+                                   }
+                                   const std::string reason = cell->key.substr(nul + 1);
+                                   for (auto* s : sums.At(cell->day)) s->rejected[reason] += (*n)[0];
+                                   return true;
+                                 }));
+  RETURN_IF_ERROR(inner);
+  for (const Fact& f : late) {
+    for (auto* s : sums.At(events::FromProto(f.occurred_at()), tz)) --s->rejected[f.reason()];
+  }
+  std::erase_if(sums.total().sums.rejected, [](const auto& kv) { return kv.second == 0; });
+  for (auto& b : sums.buckets()) std::erase_if(b.sums.rejected, [](const auto& kv) { return kv.second == 0; });
+  return true;
+}
+
 void EmitLost(const Period& period, const LostSums& sums, api::v1::LostReasonsPeriod* out) {
   *out->mutable_period() = ToProto(period);
   out->set_disqualified_total(EmitReasons(sums.disqualified, out->mutable_disqualified()));
@@ -420,10 +476,16 @@ StatusOr<api::v1::LostReasonsResponse> FunnelReports::GetLostReasons(const api::
       for (auto* s : sums.At(*stages->disqualified, tz)) ++s->disqualified[reason];
     }));
   }
-  RETURN_IF_ERROR(ForEachFact(*store_, Fact::KIND_OFFER_REJECTED, *period, as_of, tz, [&](const Fact& f) {
-    if (!RejectionMatches(f, r.filters())) return;
-    for (auto* s : sums.At(events::FromProto(f.occurred_at()), tz)) ++s->rejected[f.reason()];
-  }));
+  bool rejected_from_cells = false;
+  if (!scan_journeys_) {
+    ASSIGN_OR_RETURN(rejected_from_cells, RejectedFromCells(*store_, r.filters(), as_of, tz, sums));
+  }
+  if (!rejected_from_cells) {
+    RETURN_IF_ERROR(ForEachFact(*store_, Fact::KIND_OFFER_REJECTED, *period, as_of, tz, [&](const Fact& f) {
+      if (!RejectionMatches(f, r.filters())) return;
+      for (auto* s : sums.At(events::FromProto(f.occurred_at()), tz)) ++s->rejected[f.reason()];
+    }));
+  }
   api::v1::LostReasonsResponse out;
   *out.mutable_as_of() = events::ToProto(as_of);
   EmitLost(sums.total().period, sums.total().sums, out.mutable_total());

@@ -117,6 +117,7 @@ Status ReportingProjection::Open(Store& store) {
   RETURN_IF_ERROR(FillLostCells(store, time_zone_));
   RETURN_IF_ERROR(FillCycleCells(store, time_zone_));
   RETURN_IF_ERROR(FillAssignmentCells(store, time_zone_));
+  RETURN_IF_ERROR(FillRejectionCells(store));
   return FillOpenPipeline(store);
 }
 
@@ -129,6 +130,11 @@ Status ReportingProjection::PutFact(Batch& batch, const Fact& fact, int line) co
   for (PlanDimension dimension : kCellDimensions) {
     cell.key = CellKeyString(fact, dimension);
     batch.AddSums(kCellsFamily, EncodeCellKey(fact.kind(), dimension, cell), sums);
+  }
+  if (fact.kind() == Fact::KIND_OFFER_REJECTED) {
+    for (const std::string& rejection : RejectionCellKeys(fact, time_zone_)) {
+      batch.AddSums(kRejectionCellsFamily, rejection, {1});
+    }
   }
   if (fact.client_id().empty() || fact.client_label().empty()) return absl::OkStatus();
   ASSIGN_OR_RETURN(std::optional<store::v1::ClientLabel> label,
@@ -167,6 +173,45 @@ Status ReportingProjection::PutSaleLines(Batch& batch, const Fact& base, const g
 
 std::string FactKeyPrefix(Fact::Kind kind, absl::Time at) {
   return std::string(1, static_cast<char>(kind)) + EncodeInt64(absl::ToUnixNanos(at));
+}
+
+std::vector<std::string> RejectionCellKeys(const Fact& f, absl::TimeZone tz) {
+  const absl::CivilDay day = absl::ToCivilDay(events::FromProto(f.occurred_at()), tz);
+  const std::string reason = std::string(1, '\0') + f.reason();
+  std::vector<std::string> out;
+  for (PlanDimension dimension : kCellDimensions) {
+    if (dimension != events::v1::PLAN_DIMENSION_PRODUCT) {
+      out.push_back(FunnelCellPrefix(dimension, day) + CellKeyString(f, dimension) + reason);
+      continue;
+    }
+    std::vector<std::string> products(f.products().begin(), f.products().end());
+    std::sort(products.begin(), products.end());
+    products.erase(std::unique(products.begin(), products.end()), products.end());
+    for (const std::string& product : products) out.push_back(FunnelCellPrefix(dimension, day) + product + reason);
+  }
+  return out;
+}
+
+Status ReportingProjection::FillRejectionCells(Store& store) const {
+  ASSIGN_OR_RETURN(std::optional<std::string> done, store.Get(kSettingsFamily, kRejectionCellsSetting));
+  if (done) return absl::OkStatus();
+  Batch batch = store.NewBatch();
+  Status inner = absl::OkStatus();
+  RETURN_IF_ERROR(store.Scan(kFactsFamily, std::string(1, static_cast<char>(Fact::KIND_OFFER_REJECTED)), "",
+                             [&](std::string_view key, std::string_view value) {
+                               Fact f;
+                               if (!f.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+                                 inner = absl::DataLossError(StrCat("stored fact ", key, " is corrupt"));
+                                 return false;
+                               }
+                               for (const std::string& cell : RejectionCellKeys(f, time_zone_)) {
+                                 batch.AddSums(kRejectionCellsFamily, cell, {1});
+                               }
+                               return true;
+                             }));
+  RETURN_IF_ERROR(inner);
+  batch.Put(kSettingsFamily, kRejectionCellsSetting, "complete");
+  return store.Commit(batch);
 }
 
 std::string FactKey(const Fact& fact, int line) {

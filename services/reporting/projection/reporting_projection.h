@@ -54,6 +54,11 @@ inline constexpr char kCellsFamily[] = "cells";
 inline constexpr char kClientLabelsFamily[] = "client_labels";
 inline constexpr char kSettingsFamily[] = "report_settings";
 inline constexpr char kTimeZoneSetting[] = "time_zone";
+// <dimension, 1 byte><day, 8 bytes><key>\0<reason> -> sums {count}: the rejected offers
+// (KIND_OFFER_REJECTED facts) of each day by reason, per key of each fact dimension (by product:
+// each product of the rejected revision once). Filled from the facts for a store made before it.
+inline constexpr char kRejectionCellsFamily[] = "rejection_cells";
+inline constexpr char kRejectionCellsSetting[] = "rejection_cells";  // in report_settings: complete
 
 // The dimensions a fact is rolled up by (each is one cell per fact).
 inline constexpr PlanDimension kCellDimensions[] = {
@@ -84,9 +89,11 @@ class ReportingProjection final : public projection::EventProjection {
             kLeadViewsFamily, kFactsFamily,  kRecordedFamily,     kCellsFamily,      kClientLabelsFamily,
             kSettingsFamily,   kJourneysFamily, kFunnelCellsFamily, kJourneysByRecordedFamily,
             kOpenOffersFamily, kClosedOffersFamily, kOpenPipelineFamily, kCallNumbersFamily, kLostCellsFamily,
-            kCycleCellsFamily, kAssignmentCellsFamily};
+            kCycleCellsFamily, kAssignmentCellsFamily, kRejectionCellsFamily};
   }
-  std::vector<std::string> sums_families() const override { return {kFunnelCellsFamily, kLostCellsFamily}; }
+  std::vector<std::string> sums_families() const override {
+    return {kFunnelCellsFamily, kLostCellsFamily, kRejectionCellsFamily};
+  }
   // Records the time zone of the cells in a new store; FAILED_PRECONDITION when the store's cells
   // are in another one. Fills the open pipeline's sums of a store made before they existed.
   Status Open(Store& store) override;
@@ -103,6 +110,8 @@ class ReportingProjection final : public projection::EventProjection {
   StatusOr<projection::Outcome> ApplyCall(const EventEnvelope& event, Batch& batch);
   // Records a fact: its row, its place in the recorded-at index, its cells and its client's label.
   Status PutFact(Batch& batch, const Fact& fact, int line = 0) const;
+  // The rejection cells from the facts, for a store made before them (nothing once complete).
+  Status FillRejectionCells(Store& store) const;
   Status PutSaleLines(Batch& batch, const Fact& base,
                     const google::protobuf::RepeatedPtrField<events::v1::OfferLine>& lines,
                     const std::map<std::string, events::v1::Money>& unit_costs) const;
@@ -120,6 +129,8 @@ std::string FactKeyPrefix(Fact::Kind kind, absl::Time at);
 std::string FactKey(const Fact& fact, int line);
 // The key of `f` in `dimension` (COMPANY: "").
 std::string CellKeyString(const Fact& f, PlanDimension dimension);
+// The rejection cells a KIND_OFFER_REJECTED fact counts in (days in `tz`).
+std::vector<std::string> RejectionCellKeys(const Fact& f, absl::TimeZone tz);
 // A fact's contribution to its cells (indexed by CellSum), and the currency of its cells ("" for
 // a fact without a valid amount).
 std::vector<int64_t> CellSumsOf(const Fact& f, std::string* currency);
