@@ -91,21 +91,26 @@ std::string EncodeCycleCell(const CycleSamples& samples) {
   return cell.SerializeAsString();
 }
 
+// The keys whose value differs between `a` and `b` (present in one only included).
+template <typename Value>
+std::set<std::string> ChangedKeys(const std::map<std::string, Value>& a, const std::map<std::string, Value>& b) {
+  std::set<std::string> changed;
+  for (const auto* one : {&a, &b}) {
+    const auto& other = one == &a ? b : a;
+    for (const auto& [key, value] : *one) {
+      if (auto it = other.find(key); it == other.end() || it->second != value) changed.insert(key);
+    }
+  }
+  return changed;
+}
+
 // The cycle cells whose samples the journey's change changes: its previous samples out, its new
 // ones in (a multiset: other journeys may have the same durations), each list kept ascending so
 // that the row is the same whatever order the journeys changed in.
 Status UpdateCycleCells(Batch& batch, const LeadJourney& before, const LeadJourney& journey, absl::TimeZone tz) {
   std::map<std::string, CycleSamples> now = CycleCellsOf(journey, absl::InfiniteFuture(), tz);
   std::map<std::string, CycleSamples> old = CycleCellsOf(before, absl::InfiniteFuture(), tz);
-  if (now == old) return absl::OkStatus();
-  std::set<std::string> changed;
-  for (const auto& [key, samples] : now) {
-    if (auto it = old.find(key); it == old.end() || it->second != samples) changed.insert(key);
-  }
-  for (const auto& [key, samples] : old) {
-    if (auto it = now.find(key); it == now.end() || it->second != samples) changed.insert(key);
-  }
-  for (const std::string& key : changed) {
+  for (const std::string& key : ChangedKeys(now, old)) {
     ASSIGN_OR_RETURN(std::optional<std::string> row, batch.Get(kCycleCellsFamily, key));
     CycleSamples cell;
     if (row) {
@@ -141,15 +146,7 @@ std::string EncodeAssignmentCell(const AssignmentSums& sums) {
 Status UpdateAssignmentCells(Batch& batch, const LeadJourney& before, const LeadJourney& journey, absl::TimeZone tz) {
   std::map<std::string, AssignmentSums> now = AssignmentCellsOf(journey, absl::InfiniteFuture(), tz);
   std::map<std::string, AssignmentSums> old = AssignmentCellsOf(before, absl::InfiniteFuture(), tz);
-  if (now == old) return absl::OkStatus();
-  std::set<std::string> changed;
-  for (const auto& [key, sums] : now) {
-    if (auto it = old.find(key); it == old.end() || it->second != sums) changed.insert(key);
-  }
-  for (const auto& [key, sums] : old) {
-    if (auto it = now.find(key); it == now.end() || it->second != sums) changed.insert(key);
-  }
-  for (const std::string& key : changed) {
+  for (const std::string& key : ChangedKeys(now, old)) {
     ASSIGN_OR_RETURN(std::optional<std::string> row, batch.Get(kAssignmentCellsFamily, key));
     AssignmentSums cell;
     if (row) {

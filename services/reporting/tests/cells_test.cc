@@ -197,8 +197,32 @@ class History {
   std::mt19937 rng_;
 };
 
+// Deletes every row of `families`, and `setting` unless empty.
+void DropRows(Store& store, const std::vector<const char*>& families, const char* setting);
+
 class Cells : public ::testing::Test {
  protected:
+  // Runs `compare_all` (which compares cells with rows, records each answer in `answers` and counts
+  // the answers with figures) on the store as kept event by event, and expects more than
+  // `min_non_empty` answers with figures; then drops each list of families with its setting, lets
+  // the projection fill them anew from the rows when it opens, and expects every answer unchanged.
+  void CompareThenRefill(ReportingProjection& projection, const std::function<void(const Store&, int*)>& compare_all,
+                         const std::map<std::string, std::string>& answers, int min_non_empty,
+                         const std::vector<std::pair<std::vector<const char*>, const char*>>& drops) {
+    int non_empty = 0;
+    {
+      auto store = Store::Open({.path = dir_.path(), .column_families = projection.column_families()}).value();
+      compare_all(*store, &non_empty);
+    }
+    EXPECT_GT(non_empty, min_non_empty) << "figures were compared, not empty answers";
+    const auto before = answers;
+    auto store = Store::Open({.path = dir_.path(), .column_families = projection.column_families()}).value();
+    for (const auto& [families, setting] : drops) DropRows(*store, families, setting);
+    ASSERT_TRUE(projection.Open(*store).ok());
+    compare_all(*store, nullptr);
+    EXPECT_EQ(answers, before) << "the cells filled from the rows answer as the ones kept event by event";
+  }
+
   // Applies the aggregates' events into the store at `path`, taking the next event of a random
   // aggregate each time (each aggregate's own events stay in order).
   static void ApplyInterleaved(const History& h, const std::string& path, uint32_t seed) {
@@ -396,21 +420,8 @@ TEST_F(Cells, FunnelCellsAnswerAsTheJourneysDo) {
       }
     }
   };
-  int non_empty = 0;
-  {
-    auto store = Store::Open({.path = dir_.path(), .column_families = projection.column_families()}).value();
-    compare_all(*store, &non_empty);
-  }
-  EXPECT_GT(non_empty, 200);  // figures were compared, not empty funnels
-
-  const auto before = answers;
-  {
-    auto store = Store::Open({.path = dir_.path(), .column_families = projection.column_families()}).value();
-    DropRows(*store, {kFunnelCellsFamily, kJourneysByRecordedFamily}, kFunnelCellsSetting);
-    ASSERT_TRUE(projection.Open(*store).ok());
-    compare_all(*store, nullptr);
-    EXPECT_EQ(answers, before) << "the cells filled from the journeys answer as the ones kept event by event";
-  }
+  CompareThenRefill(projection, compare_all, answers, 200,
+                    {{{kFunnelCellsFamily, kJourneysByRecordedFamily}, kFunnelCellsSetting}});
 }
 
 // Lost reasons from the lost and rejection cells against reading every journey and rejection: with each filter, as of the end
@@ -452,22 +463,8 @@ TEST_F(Cells, LostCellsAnswerAsTheJourneysDo) {
       }
     }
   };
-  int non_empty = 0;
-  {
-    auto store = Store::Open({.path = dir_.path(), .column_families = projection.column_families()}).value();
-    compare_all(*store, &non_empty);
-  }
-  EXPECT_GT(non_empty, 30);  // figures were compared, not empty lists
-
-  const auto before = answers;
-  {
-    auto store = Store::Open({.path = dir_.path(), .column_families = projection.column_families()}).value();
-    DropRows(*store, {kLostCellsFamily}, kLostCellsSetting);
-    DropRows(*store, {kRejectionCellsFamily}, kRejectionCellsSetting);
-    ASSERT_TRUE(projection.Open(*store).ok());
-    compare_all(*store, nullptr);
-    EXPECT_EQ(answers, before) << "the cells filled from the journeys answer as the ones kept event by event";
-  }
+  CompareThenRefill(projection, compare_all, answers, 30,
+                    {{{kLostCellsFamily}, kLostCellsSetting}, {{kRejectionCellsFamily}, kRejectionCellsSetting}});
 }
 
 // Cycle times from the cycle cells against reading every journey: by each dimension, with each
@@ -513,21 +510,7 @@ TEST_F(Cells, CycleCellsAnswerAsTheJourneysDo) {
       }
     }
   };
-  int non_empty = 0;
-  {
-    auto store = Store::Open({.path = dir_.path(), .column_families = projection.column_families()}).value();
-    compare_all(*store, &non_empty);
-  }
-  EXPECT_GT(non_empty, 40);  // figures were compared, not empty rows
-
-  const auto before = answers;
-  {
-    auto store = Store::Open({.path = dir_.path(), .column_families = projection.column_families()}).value();
-    DropRows(*store, {kCycleCellsFamily}, kCycleCellsSetting);
-    ASSERT_TRUE(projection.Open(*store).ok());
-    compare_all(*store, nullptr);
-    EXPECT_EQ(answers, before) << "the cells filled from the journeys answer as the ones kept event by event";
-  }
+  CompareThenRefill(projection, compare_all, answers, 40, {{{kCycleCellsFamily}, kCycleCellsSetting}});
 }
 
 // Scorecards from the assignment cells against reading every journey: with each filter, as of the
@@ -571,21 +554,7 @@ TEST_F(Cells, AssignmentCellsAnswerAsTheJourneysDo) {
       }
     }
   };
-  int non_empty = 0;
-  {
-    auto store = Store::Open({.path = dir_.path(), .column_families = projection.column_families()}).value();
-    compare_all(*store, &non_empty);
-  }
-  EXPECT_GT(non_empty, 10);  // figures were compared, not empty scorecards
-
-  const auto before = answers;
-  {
-    auto store = Store::Open({.path = dir_.path(), .column_families = projection.column_families()}).value();
-    DropRows(*store, {kAssignmentCellsFamily}, kAssignmentCellsSetting);
-    ASSERT_TRUE(projection.Open(*store).ok());
-    compare_all(*store, nullptr);
-    EXPECT_EQ(answers, before) << "the cells filled from the journeys answer as the ones kept event by event";
-  }
+  CompareThenRefill(projection, compare_all, answers, 10, {{{kAssignmentCellsFamily}, kAssignmentCellsSetting}});
 }
 
 TEST_F(Cells, AStoreBuiltForOneTimeZoneRefusesAnother) {
