@@ -186,8 +186,8 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   cf_options.write_buffer_size = static_cast<size_t>(options.write_buffer_mb) << 20;
   // Each column family's memtable takes an arena block at once, counted against the shared budget
   // (db_write_buffer_size). At RocksDB's default (an eighth of write_buffer_size) reporting's 27
-  // families filled the 64 MiB with near-empty memtables, and every write then forced a flush:
-  // twice the CPU per event in a rebuild, and a flush (a new WAL file) during any brief full disk.
+  // families filled the 64 MiB with near-empty memtables, and writes kept forcing flushes: a flush
+  // (a new WAL file) during even a brief full disk stopped RocksDB until the process restarted.
   cf_options.arena_block_size = 1 << 20;
   cf_options.compression = rocksdb::kLZ4Compression;
   // Most reads on the command path are misses (is this idempotency key, e-mail, id already
