@@ -75,50 +75,20 @@ bool IsEmpty(const api::v1::FunnelStages& s) {
   return s.captured() == 0 && s.qualified() == 0 && s.first_offer() == 0 && s.won() == 0 && s.lost() == 0;
 }
 
+// A row of int64 sums of `width` (DecodeSums), nullopt when it is not one.
+auto SumsOfWidth(int width) {
+  return [width](std::string_view value) {
+    std::optional<std::vector<int64_t>> s = DecodeSums(value);
+    if (s && static_cast<int>(s->size()) != width) s.reset();
+    return s;
+  };
+}
+
 // The funnel from the funnel cells (projection/journeys.h) into `sums`, when they can answer: no
 // filter, one on `by`, or one on a funnel dimension with `by` COMPANY; minus what the journeys
 // changed by events recorded after `as_of` added since then (each journey's contribution now
 // replaced by its contribution as of then), when there are at most kMaxLateJourneys such changes.
 // False: the journeys must be read.
-
-// Calls `add(day, key, sums, sign)` for every cell of `family` (rows of `width` sums, kept by
-// `cells_of` as known now) of dimension `read` in `period`, then for each late journey with its
-// contribution now taken out (-1) and its contribution as of `as_of` put in (+1).
-Status ForEachCellAsOf(const Store& store, const char* family, int width,
-                       FunnelCellSums (*cells_of)(const LeadJourney&, absl::Time, absl::TimeZone),
-                       PlanDimension read, const Period& period, absl::Time as_of, absl::TimeZone tz,
-                       const std::set<std::string>& late,
-                       const std::function<void(absl::CivilDay, const std::string&, const std::vector<int64_t>&, int)>& add) {
-  const std::string end = FunnelCellPrefix(read, period.last + 1);
-  Status inner = absl::OkStatus();
-  RETURN_IF_ERROR(store.ScanFrom(family, FunnelCellPrefix(read, period.first),
-                                 [&](std::string_view key, std::string_view value) {
-                                   if (key >= end) return false;
-                                   const std::optional<FunnelCell> cell = DecodeFunnelCellKey(key);
-                                   const std::optional<std::vector<int64_t>> s = DecodeSums(value);
-                                   if (!cell || !s || static_cast<int>(s->size()) != width) {
-                                     inner = absl::DataLossError(StrCat("stored ", family, " cell is corrupt"));
-                                     return false;
-                                   }
-                                   add(cell->day, cell->key, *s, 1);
-                                   return true;
-                                 }));
-  RETURN_IF_ERROR(inner);
-  for (const std::string& lead_id : late) {
-    ASSIGN_OR_RETURN(std::optional<LeadJourney> journey, LoadRow<LeadJourney>(store, kJourneysFamily, lead_id));
-    if (!journey) continue;
-    for (const auto& [contribution, sign] :
-         {std::pair{cells_of(*journey, absl::InfiniteFuture(), tz), -1}, {cells_of(*journey, as_of, tz), 1}}) {
-      for (const auto& [key, s] : contribution) {
-        const std::optional<FunnelCell> cell = DecodeFunnelCellKey(key);
-        if (!cell || !key.starts_with(FunnelCellPrefix(read, cell->day)) || !period.Contains(cell->day)) continue;
-        add(cell->day, cell->key, s, sign);
-      }
-    }
-  }
-  return absl::OkStatus();
-}
-
 StatusOr<bool> FunnelFromCells(const Store& store, const api::v1::ReportFilters& filters, PlanDimension by,
                                absl::Time as_of, absl::TimeZone tz, PeriodSums<Rows<api::v1::FunnelRow>>& sums) {
   const std::optional<CellSource> source = CellSourceFor(by, filters);
@@ -137,8 +107,8 @@ StatusOr<bool> FunnelFromCells(const Store& store, const api::v1::ReportFilters&
       AddStages(s, kFunnelStages, sign, *row.mutable_activity());
     }
   };
-  RETURN_IF_ERROR(
-      ForEachCellAsOf(store, kFunnelCellsFamily, kFunnelSums, FunnelCellsOf, read, period, as_of, tz, *late, add));
+  RETURN_IF_ERROR(ForEachCellAsOf(store, kFunnelCellsFamily, SumsOfWidth(kFunnelSums), FunnelCellsOf, read, period,
+                                  as_of, tz, *late, add));
   // A row only exists for a lead counted in it (as reading the journeys makes them).
   for (auto* part : [&] {
          std::vector<Rows<api::v1::FunnelRow>*> all = {&sums.total().sums};
@@ -191,60 +161,27 @@ StatusOr<bool> CyclesFromCells(const Store& store, const api::v1::ReportFilters&
   if (!source || source->dimension == events::v1::PLAN_DIMENSION_CLIENT) return false;
   ASSIGN_OR_RETURN(std::optional<std::set<std::string>> late, LateJourneys(store, as_of));
   if (!late) return false;
-  const PlanDimension read = source->dimension;
   const std::string& only = source->only_key;
-  const Period& period = sums.total().period;
   PeriodSums<Rows<CycleSamples>> taken_out = sums;  // the same periods, no samples yet
-  const auto add = [&](PeriodSums<Rows<CycleSamples>>& into, absl::CivilDay day, const std::string& key,
-                       const CycleSamples& samples) {
+  const auto add = [&](absl::CivilDay day, const std::string& key, const CycleSamples& samples, int sign) {
     if (!only.empty() && key != only) return;
-    for (auto* rows : into.At(day)) {
+    for (auto* rows : (sign > 0 ? sums : taken_out).At(day)) {
       CycleSamples& row = (*rows)[by == events::v1::PLAN_DIMENSION_COMPANY ? "" : key];
       for (int c = 0; c < kCycles; ++c) row[c].insert(row[c].end(), samples[c].begin(), samples[c].end());
     }
   };
-  const std::string end = FunnelCellPrefix(read, period.last + 1);
-  Status inner = absl::OkStatus();
-  RETURN_IF_ERROR(store.ScanFrom(kCycleCellsFamily, FunnelCellPrefix(read, period.first),
-                                 [&](std::string_view key, std::string_view value) {
-                                   if (key >= end) return false;
-                                   const std::optional<FunnelCell> cell = DecodeFunnelCellKey(key);
-                                   StatusOr<CycleSamples> samples = DecodeCycleCell(value);
-                                   if (!cell || !samples.ok()) {
-                                     inner = absl::DataLossError("stored cycle cell is corrupt");
-                                     return false;
-                                   }
-                                   add(sums, cell->day, cell->key, *samples);
-                                   return true;
-                                 }));
-  RETURN_IF_ERROR(inner);
-  for (const std::string& lead_id : *late) {
-    ASSIGN_OR_RETURN(std::optional<LeadJourney> journey, LoadRow<LeadJourney>(store, kJourneysFamily, lead_id));
-    if (!journey) continue;
-    for (const auto& [contribution, into] :
-         {std::pair{CycleCellsOf(*journey, absl::InfiniteFuture(), tz), &taken_out},
-          {CycleCellsOf(*journey, as_of, tz), &sums}}) {
-      for (const auto& [key, samples] : contribution) {
-        const std::optional<FunnelCell> cell = DecodeFunnelCellKey(key);
-        if (!cell || !key.starts_with(FunnelCellPrefix(read, cell->day)) || !period.Contains(cell->day)) continue;
-        add(*into, cell->day, cell->key, samples);
-      }
-    }
-  }
-  // Out with the samples taken out (one occurrence each); a row only exists for a lead counted in
-  // it (as reading the journeys makes them).
+  const auto decode = [](std::string_view value) {
+    StatusOr<CycleSamples> samples = DecodeCycleCell(value);
+    return samples.ok() ? std::optional<CycleSamples>(std::move(*samples)) : std::nullopt;
+  };
+  RETURN_IF_ERROR(ForEachCellAsOf(store, kCycleCellsFamily, decode, CycleCellsOf, source->dimension,
+                                  sums.total().period, as_of, tz, *late, add));
+  // Out with the samples taken out; a row only exists for a lead counted in it (as reading the
+  // journeys makes them).
   const auto settle = [](Rows<CycleSamples>& rows, Rows<CycleSamples>& out) {
     for (auto& [key, removed] : out) {
       CycleSamples& row = rows[key];
-      for (int c = 0; c < kCycles; ++c) {
-        if (removed[c].empty()) continue;
-        std::sort(row[c].begin(), row[c].end());
-        std::sort(removed[c].begin(), removed[c].end());
-        std::vector<int64_t> kept;
-        std::set_difference(row[c].begin(), row[c].end(), removed[c].begin(), removed[c].end(),
-                            std::back_inserter(kept));
-        row[c] = std::move(kept);
-      }
+      for (int c = 0; c < kCycles; ++c) TakeOutSamples(row[c], removed[c]);
     }
     std::erase_if(rows, [](const auto& kv) {
       return std::all_of(kv.second.begin(), kv.second.end(), [](const auto& l) { return l.empty(); });
@@ -327,7 +264,7 @@ StatusOr<bool> DisqualifiedFromCells(const Store& store, const api::v1::ReportFi
       }
     }
   };
-  RETURN_IF_ERROR(ForEachCellAsOf(store, kLostCellsFamily, kLostReasons, LostCellsOf, source->dimension,
+  RETURN_IF_ERROR(ForEachCellAsOf(store, kLostCellsFamily, SumsOfWidth(kLostReasons), LostCellsOf, source->dimension,
                                   sums.total().period, as_of, tz, *late, add));
   // A reason is listed only when a lead counts under it (as reading the journeys lists them).
   std::erase_if(sums.total().sums.disqualified, [](const auto& kv) { return kv.second == 0; });
@@ -344,23 +281,13 @@ StatusOr<bool> RejectedFromCells(const Store& store, const api::v1::ReportFilter
   ASSIGN_OR_RETURN(std::optional<std::string> zone, store.Get(kSettingsFamily, kTimeZoneSetting));
   if (!zone || *zone != tz.name()) return false;  // built for another zone
   // Recorded after the as-of time: taken out below.
+  ASSIGN_OR_RETURN(std::optional<std::vector<std::string>> late_keys,
+                   FactsRecordedAfter(store, as_of, Fact::KIND_OFFER_REJECTED));
+  if (!late_keys) return false;
   std::vector<Fact> late;
-  if (as_of < absl::InfiniteFuture()) {
-    int rows = 0;
-    std::vector<std::string> keys;
-    RETURN_IF_ERROR(store.ScanFrom(kRecordedFamily, EncodeInt64(absl::ToUnixNanos(as_of) + 1),
-                                   [&](std::string_view key, std::string_view) {
-                                     if (++rows > kMaxLateJourneys) return false;
-                                     if (key.size() > 9 && key[8] == static_cast<char>(Fact::KIND_OFFER_REJECTED)) {
-                                       keys.emplace_back(key.substr(8));
-                                     }
-                                     return true;
-                                   }));
-    if (rows > kMaxLateJourneys) return false;
-    for (const std::string& key : keys) {
-      ASSIGN_OR_RETURN(std::optional<Fact> f, LoadRow<Fact>(store, kFactsFamily, key));
-      if (f && RejectionMatches(*f, filters)) late.push_back(std::move(*f));
-    }
+  for (const std::string& key : *late_keys) {
+    ASSIGN_OR_RETURN(std::optional<Fact> f, LoadRow<Fact>(store, kFactsFamily, key));
+    if (f && RejectionMatches(*f, filters)) late.push_back(std::move(*f));
   }
   const Period& period = sums.total().period;
   const std::string end = FunnelCellPrefix(source->dimension, period.last + 1);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 
 #include "common/base/strings.h"
 #include "common/events/envelope.h"
@@ -38,6 +39,15 @@ StatusOr<std::optional<std::set<std::string>>> LateJourneys(const Store& store, 
                                  }));
   if (late_rows > kMaxLateJourneys) return std::nullopt;
   return late;
+}
+
+void TakeOutSamples(std::vector<int64_t>& samples, std::vector<int64_t>& removed) {
+  if (removed.empty()) return;
+  std::sort(samples.begin(), samples.end());
+  std::sort(removed.begin(), removed.end());
+  std::vector<int64_t> kept;
+  std::set_difference(samples.begin(), samples.end(), removed.begin(), removed.end(), std::back_inserter(kept));
+  samples = std::move(kept);
 }
 
 std::optional<int64_t> NearestRank(std::vector<int64_t>& values, double p) {

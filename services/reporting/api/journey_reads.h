@@ -12,11 +12,13 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "common/base/strings.h"
 #include "common/command/request_checks.h"
 #include "common/store/store.h"
 #include "services/reporting/api/report_basics.h"
 #include "services/reporting/domain/plan.h"
 #include "services/reporting/projection/journeys.h"
+#include "services/reporting/projection/reporting_projection.h"
 
 namespace sales::reporting {
 
@@ -37,6 +39,48 @@ bool JourneyMatches(const LeadJourney& journey, const LeadStages& stages, const 
 inline constexpr int kMaxLateJourneys = 50000;
 // The ids of those leads; nullopt when there are more (the journeys must be read).
 StatusOr<std::optional<std::set<std::string>>> LateJourneys(const Store& store, absl::Time as_of);
+
+// Calls `add(day, key, cell, sign)` for every cell of `family` of dimension `read` in `period`
+// (rows as known now, sign 1; `decode(value)` gives a row's cell, nullopt for a corrupt one: then
+// DATA_LOSS), then for each journey in `late` its contribution now taken out (sign -1) and its
+// contribution as of `as_of` put in (sign 1): `cells_of(journey, time, tz)`, cell key -> cell (the
+// projection's own, projection/journeys.h).
+template <typename Decode, typename CellsOf, typename Add>
+[[nodiscard]] Status ForEachCellAsOf(const Store& store, const char* family, const Decode& decode,
+                                     const CellsOf& cells_of, PlanDimension read, const Period& period,
+                                     absl::Time as_of, absl::TimeZone tz, const std::set<std::string>& late,
+                                     const Add& add) {
+  const std::string end = FunnelCellPrefix(read, period.last + 1);
+  Status inner = absl::OkStatus();
+  RETURN_IF_ERROR(store.ScanFrom(family, FunnelCellPrefix(read, period.first),
+                                 [&](std::string_view key, std::string_view value) {
+                                   if (key >= end) return false;
+                                   const std::optional<FunnelCell> at = DecodeFunnelCellKey(key);
+                                   const auto cell = decode(value);
+                                   if (!at || !cell) {
+                                     inner = absl::DataLossError(StrCat("stored ", family, " row is corrupt"));
+                                     return false;
+                                   }
+                                   add(at->day, at->key, *cell, 1);
+                                   return true;
+                                 }));
+  RETURN_IF_ERROR(inner);
+  for (const std::string& lead_id : late) {
+    ASSIGN_OR_RETURN(std::optional<LeadJourney> journey, LoadRow<LeadJourney>(store, kJourneysFamily, lead_id));
+    if (!journey) continue;
+    for (const int sign : {-1, 1}) {
+      for (const auto& [key, cell] : cells_of(*journey, sign < 0 ? absl::InfiniteFuture() : as_of, tz)) {
+        const std::optional<FunnelCell> at = DecodeFunnelCellKey(key);
+        if (!at || !key.starts_with(FunnelCellPrefix(read, at->day)) || !period.Contains(at->day)) continue;
+        add(at->day, at->key, cell, sign);
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Takes one occurrence of each of `removed` out of `samples` (both reordered).
+void TakeOutSamples(std::vector<int64_t>& samples, std::vector<int64_t>& removed);
 
 // The value at rank ceil(p x n) of `values` (reordered in place: a selection, not a sort); nullopt
 // when empty.

@@ -151,16 +151,9 @@ StatusOr<std::optional<CellSums>> FromRollUps(const Store& store, const CellQuer
 
   // Take out what was recorded after the as-of time.
   if (q.as_of < absl::InfiniteFuture()) {
-    int late = 0;
-    std::vector<std::string> fact_keys;
-    RETURN_IF_ERROR(store.ScanFrom(kRecordedFamily, EncodeInt64(absl::ToUnixNanos(q.as_of) + 1),
-                                   [&](std::string_view key, std::string_view) {
-                                     if (++late > kMaxLateFacts) return false;
-                                     if (key.size() > 8) fact_keys.emplace_back(key.substr(8));
-                                     return true;
-                                   }));
-    if (late > kMaxLateFacts) return std::optional<CellSums>();
-    for (const std::string& fact_key : fact_keys) {
+    ASSIGN_OR_RETURN(std::optional<std::vector<std::string>> fact_keys, FactsRecordedAfter(store, q.as_of, q.kind));
+    if (!fact_keys) return std::optional<CellSums>();
+    for (const std::string& fact_key : *fact_keys) {
       ASSIGN_OR_RETURN(std::optional<Fact> f, SelectedFact(store, q, fact_key, tz));
       if (f) AddFact(*f, source->as_company ? events::v1::PLAN_DIMENSION_COMPANY : q.by, tz, -1, sums);
     }
@@ -180,6 +173,23 @@ StatusOr<CellSums> FromFacts(const Store& store, const CellQuery& q, absl::TimeZ
 }
 
 }  // namespace
+
+StatusOr<std::optional<std::vector<std::string>>> FactsRecordedAfter(const Store& store, absl::Time as_of,
+                                                                     Fact::Kind kind) {
+  std::vector<std::string> fact_keys;
+  if (as_of == absl::InfiniteFuture()) return fact_keys;
+  int late = 0;
+  RETURN_IF_ERROR(store.ScanFrom(kRecordedFamily, EncodeInt64(absl::ToUnixNanos(as_of) + 1),
+                                 [&](std::string_view key, std::string_view) {
+                                   if (++late > kMaxLateFacts) return false;
+                                   if (key.size() > 8 && key[8] == static_cast<char>(kind)) {
+                                     fact_keys.emplace_back(key.substr(8));
+                                   }
+                                   return true;
+                                 }));
+  if (late > kMaxLateFacts) return std::nullopt;
+  return fact_keys;
+}
 
 Status ForEachFact(const Store& store, Fact::Kind kind, const Period& period, absl::Time as_of, absl::TimeZone tz,
                    const std::function<void(const Fact&)>& fn) {

@@ -106,6 +106,12 @@ struct CellSums {
 [[nodiscard]] Status ForEachFact(const Store& store, Fact::Kind kind, const Period& period, absl::Time as_of,
                                  absl::TimeZone tz, const std::function<void(const Fact&)>& fn);
 
+// The keys (in the facts family) of the facts of `kind` recorded after `as_of`, or nullopt when
+// more than 50,000 facts were: taking them out of sums one by one then costs more than reading the
+// facts.
+StatusOr<std::optional<std::vector<std::string>>> FactsRecordedAfter(const Store& store, absl::Time as_of,
+                                                                     Fact::Kind kind);
+
 // The cells of the facts `q` selects: from the roll-ups when they can answer (no filter, or one
 // filter on the report's own dimension or with `by` COMPANY) minus the facts recorded after the
 // as-of time; else from the facts themselves. Both give the same cells.

@@ -68,53 +68,34 @@ StatusOr<bool> AssignmentsFromCells(const Store& store, const api::v1::ReportFil
   if (!filters.source().empty()) read = events::v1::PLAN_DIMENSION_SOURCE, only = filters.source();
   ASSIGN_OR_RETURN(std::optional<std::set<std::string>> late, LateJourneys(store, as_of));
   if (!late) return false;
-  const Period& period = sums.total().period;
   // Samples taken out are removed (one occurrence each) once everything is in.
   std::map<std::pair<ScoreSums*, std::string>, std::vector<int64_t>> taken_out;
-  const auto add = [&](std::string_view key, const AssignmentSums& cell, int sign) -> bool {
-    const std::optional<FunnelCell> at = DecodeFunnelCellKey(key);
-    if (!at || !key.starts_with(FunnelCellPrefix(read, at->day)) || !period.Contains(at->day)) return false;
-    const size_t nul = at->key.find('\0');
-    if (nul == std::string::npos) return false;
-    const std::string manager = at->key.substr(nul + 1);
-    if (at->key.substr(0, nul) != only && read != events::v1::PLAN_DIMENSION_COMPANY) return true;
-    if (!filters.manager_id().empty() && manager != filters.manager_id()) return true;
-    for (auto* s : sums.At(at->day)) {
+  bool corrupt = false;
+  const auto add = [&](absl::CivilDay day, const std::string& key, const AssignmentSums& cell, int sign) {
+    const size_t nul = key.find('\0');
+    if (nul == std::string::npos) {
+      corrupt = true;
+      return;
+    }
+    const std::string manager = key.substr(nul + 1);
+    if (key.substr(0, nul) != only && read != events::v1::PLAN_DIMENSION_COMPANY) return;
+    if (!filters.manager_id().empty() && manager != filters.manager_id()) return;
+    for (auto* s : sums.At(day)) {
       ManagerSums& m = s->managers[manager];
       m.leads_assigned += sign * cell.assigned;
       m.unanswered += sign * cell.unanswered;
       std::vector<int64_t>& into = sign > 0 ? m.response_seconds : taken_out[{s, manager}];
       into.insert(into.end(), cell.response_seconds.begin(), cell.response_seconds.end());
     }
-    return true;
   };
-  const std::string end = FunnelCellPrefix(read, period.last + 1);
-  Status inner = absl::OkStatus();
-  RETURN_IF_ERROR(store.ScanFrom(kAssignmentCellsFamily, FunnelCellPrefix(read, period.first),
-                                 [&](std::string_view key, std::string_view value) {
-                                   if (key >= end) return false;
-                                   StatusOr<AssignmentSums> cell = DecodeAssignmentCell(value);
-                                   if (!cell.ok() || !add(key, *cell, 1)) {
-                                     inner = absl::DataLossError("stored assignment cell is corrupt");
-                                     return false;
-                                   }
-                                   return true;
-                                 }));
-  RETURN_IF_ERROR(inner);
-  for (const std::string& lead_id : *late) {
-    ASSIGN_OR_RETURN(std::optional<LeadJourney> journey, LoadRow<LeadJourney>(store, kJourneysFamily, lead_id));
-    if (!journey) continue;
-    for (const auto& [key, cell] : AssignmentCellsOf(*journey, absl::InfiniteFuture(), tz)) add(key, cell, -1);
-    for (const auto& [key, cell] : AssignmentCellsOf(*journey, as_of, tz)) add(key, cell, 1);
-  }
-  for (auto& [at, removed] : taken_out) {
-    std::vector<int64_t>& all = at.first->managers[at.second].response_seconds;
-    std::sort(all.begin(), all.end());
-    std::sort(removed.begin(), removed.end());
-    std::vector<int64_t> kept;
-    std::set_difference(all.begin(), all.end(), removed.begin(), removed.end(), std::back_inserter(kept));
-    all = std::move(kept);
-  }
+  const auto decode = [](std::string_view value) {
+    StatusOr<AssignmentSums> cell = DecodeAssignmentCell(value);
+    return cell.ok() ? std::optional<AssignmentSums>(std::move(*cell)) : std::nullopt;
+  };
+  RETURN_IF_ERROR(ForEachCellAsOf(store, kAssignmentCellsFamily, decode, AssignmentCellsOf, read,
+                                  sums.total().period, as_of, tz, *late, add));
+  if (corrupt) return absl::DataLossError("stored assignment_cells key is corrupt");
+  for (auto& [at, removed] : taken_out) TakeOutSamples(at.first->managers[at.second].response_seconds, removed);
   // A manager is listed only with a lead assigned (as reading the journeys lists them).
   const auto drop_empty = [](ScoreSums& s) {
     std::erase_if(s.managers, [](const auto& kv) { return kv.second.leads_assigned == 0; });

@@ -557,6 +557,42 @@ TEST_F(Cells, AssignmentCellsAnswerAsTheJourneysDo) {
   CompareThenRefill(projection, compare_all, answers, 10, {{{kAssignmentCellsFamily}, kAssignmentCellsSetting}});
 }
 
+// A cell row that does not decode makes its report fail with DATA_LOSS naming the family, never
+// answer a wrong figure.
+TEST_F(Cells, ACorruptCellRowIsDataLossNamingItsFamily) {
+  const History h(20261127);
+  ApplyInterleaved(h, dir_.path(), 2);
+  ReportingProjection projection;
+  testing::FakeClock clock(kStart + absl::Hours(24 * 400));
+  auto store = Store::Open({.path = dir_.path(), .column_families = projection.column_families()}).value();
+  FunnelReports funnel(store.get(), &clock, ReportSettings{});
+  Scorecards scorecards(store.get(), &clock, ReportSettings{});
+  const std::vector<std::pair<const char*, std::function<Status()>>> reports = {
+      {kFunnelCellsFamily, [&] { api::v1::FunnelRequest r; r.set_period("2026"); return funnel.GetFunnel(r).status(); }},
+      {kLostCellsFamily,
+       [&] { api::v1::LostReasonsRequest r; r.set_period("2026"); return funnel.GetLostReasons(r).status(); }},
+      {kCycleCellsFamily,
+       [&] { api::v1::CycleTimesRequest r; r.set_period("2026"); return funnel.GetCycleTimes(r).status(); }},
+      {kAssignmentCellsFamily,
+       [&] { api::v1::ScorecardsRequest r; r.set_period("2026"); return scorecards.GetScorecards(r).status(); }},
+  };
+  for (const auto& [family, report] : reports) {
+    ASSERT_TRUE(report().ok()) << family;
+    std::string first;
+    ASSERT_TRUE(store->Scan(family, "", "", [&](std::string_view key, std::string_view) {
+      first = key;
+      return false;
+    }).ok());
+    ASSERT_FALSE(first.empty()) << family << " has rows";
+    Batch batch = store->NewBatch();
+    batch.Put(family, first, "\xff\xff not a cell");
+    ASSERT_TRUE(store->Commit(batch).ok());
+    const Status s = report();
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << family << ": " << s;
+    EXPECT_NE(s.message().find(family), std::string::npos) << s;
+  }
+}
+
 TEST_F(Cells, AStoreBuiltForOneTimeZoneRefusesAnother) {
   const History h(7);
   ApplyInterleaved(h, dir_.path(), 1);
