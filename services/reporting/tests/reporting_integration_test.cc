@@ -17,6 +17,14 @@ namespace {
 
 using ::testing::HasSubstr;
 
+// The period's one row: a failure of the test (and an empty row) when it has not exactly one.
+const api::v1::PlanVsActualRow& OneRow(const api::v1::PlanVsActualPeriod& p) {
+  static const api::v1::PlanVsActualRow kNone;
+  if (p.rows_size() == 1) return p.rows(0);
+  ADD_FAILURE() << "expected one row: " << p.ShortDebugString();
+  return kNone;
+}
+
 class ReportingIT : public first_offers::FirstOffersIT {
  protected:
   void SetUp() override {
@@ -129,7 +137,7 @@ TEST_F(ReportingIT, AcceptedOffersReachPlanAgainstActualAndARebuildGivesTheSameR
 
   auto report = Report(events::v1::PLAN_METRIC_REVENUE);
   ASSERT_TRUE(report.ok()) << report.status();
-  const auto& row = report->total().rows(0);
+  const auto& row = OneRow(report->total());
   EXPECT_EQ(row.target_amount().units(), 200000);
   EXPECT_TRUE(row.has_target());
   EXPECT_DOUBLE_EQ(row.attainment(), 0.499);
@@ -137,26 +145,26 @@ TEST_F(ReportingIT, AcceptedOffersReachPlanAgainstActualAndARebuildGivesTheSameR
   // The margin: the catalogue's cost recorded on the acceptance (2 x 10 x 12.00).
   auto margin = Report(events::v1::PLAN_METRIC_MARGIN);
   ASSERT_TRUE(margin.ok());
-  EXPECT_EQ(margin->total().rows(0).actual_amount().units(), 99800 - 24000);
+  EXPECT_EQ(OneRow(margin->total()).actual_amount().units(), 99800 - 24000);
   EXPECT_EQ(margin->margin_without_cost(), 0);
   // Offers sent and new clients count too, attributed to the offers' owner.
   auto sent = Report(events::v1::PLAN_METRIC_OFFERS_SENT, events::v1::PLAN_DIMENSION_MANAGER);
   ASSERT_TRUE(sent.ok());
   ASSERT_EQ(sent->total().rows_size(), 1);
-  EXPECT_EQ(sent->total().rows(0).key(), manager);
-  EXPECT_DOUBLE_EQ(sent->total().rows(0).actual_count(), 2);
+  EXPECT_EQ(OneRow(sent->total()).key(), manager);
+  EXPECT_DOUBLE_EQ(OneRow(sent->total()).actual_count(), 2);
 
   // A revision: the history stays, the report uses the new value.
   ASSERT_TRUE(SetTarget("rep-target-2", "", 100000, &target).ok());
   EXPECT_EQ(target.version(), 2);
   report = Report(events::v1::PLAN_METRIC_REVENUE);
   ASSERT_TRUE(report.ok());
-  EXPECT_EQ(report->total().rows(0).target_amount().units(), 100000);
+  EXPECT_EQ(OneRow(report->total()).target_amount().units(), 100000);
 
   ExpectReportingRebuildGivesIdenticalRows();
   report = Report(events::v1::PLAN_METRIC_REVENUE);
   ASSERT_TRUE(report.ok());
-  EXPECT_EQ(report->total().rows(0).actual_amount().units(), 99800);
+  EXPECT_EQ(OneRow(report->total()).actual_amount().units(), 99800);
 }
 
 // Operations on the reporting service (the kit's, as on every service): an as-of store answers
@@ -187,7 +195,7 @@ TEST_F(ReportingIT, AnAsOfStoreAndARebuildWithoutDowntimeOfTheReportingStore) {
     auto s = reporting_stub_->GetPlanVsActual(Context(&ctx), r, &out);
     if (!s.ok()) return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
     if (out.total().rows_size() != 1) return absl::InternalError(out.DebugString());
-    return out.total().rows(0);
+    return OneRow(out.total());
   };
   {
     api::v1::StartAsOfStoreRequest r;
@@ -363,7 +371,7 @@ TEST_F(ReportingIT, SeveralMonthsOfSalesAgainstTheirPlansAsOfAnyTime) {
     SCOPED_TRACE(r.buckets(i).period().label());
     EXPECT_EQ(r.buckets(i).period().label(), month(m - 3 + i));
     ASSERT_EQ(r.buckets(i).rows_size(), 1);
-    const auto& row = r.buckets(i).rows(0);
+    const auto& row = OneRow(r.buckets(i));
     EXPECT_EQ(row.actual_amount().units(), actual[i]);
     EXPECT_EQ(row.target_amount().units(), target[i]);
     EXPECT_EQ(row.has_target(), target[i] > 0);
@@ -371,30 +379,30 @@ TEST_F(ReportingIT, SeveralMonthsOfSalesAgainstTheirPlansAsOfAnyTime) {
       EXPECT_DOUBLE_EQ(row.attainment(), static_cast<double>(actual[i]) / target[i]);
     }
   }
-  EXPECT_EQ(r.total().rows(0).actual_amount().units(), 249500);
-  EXPECT_EQ(r.total().rows(0).target_amount().units(), 300000);
+  EXPECT_EQ(OneRow(r.total()).actual_amount().units(), 249500);
+  EXPECT_EQ(OneRow(r.total()).target_amount().units(), 300000);
 
   // The manager's target over three months counts whole over them; each month its share by days.
   auto by_manager = report(events::v1::PLAN_METRIC_REVENUE, events::v1::PLAN_DIMENSION_MANAGER,
                            first(m - 3) + ".." + last(m - 1), std::nullopt);
   ASSERT_EQ(by_manager.total().rows_size(), 1);
-  EXPECT_EQ(by_manager.total().rows(0).key(), manager);
-  EXPECT_EQ(by_manager.total().rows(0).actual_amount().units(), 199600);
-  EXPECT_EQ(by_manager.total().rows(0).target_amount().units(), 300000);
+  EXPECT_EQ(OneRow(by_manager.total()).key(), manager);
+  EXPECT_EQ(OneRow(by_manager.total()).actual_amount().units(), 199600);
+  EXPECT_EQ(OneRow(by_manager.total()).target_amount().units(), 300000);
   const int64_t days = absl::CivilDay(m) - absl::CivilDay(m - 3);
   const int64_t m3_days = absl::CivilDay(m - 2) - absl::CivilDay(m - 3);
-  EXPECT_EQ(by_manager.buckets(0).rows(0).target_amount().units(),
+  EXPECT_EQ(OneRow(by_manager.buckets(0)).target_amount().units(),
             (300000 * m3_days * 2 + days) / (2 * days));  // half away from zero
 
   // As of before the revision: M-2's first target, and today's sale not known yet.
   auto then = report(events::v1::PLAN_METRIC_REVENUE, company, whole, before_revision);
-  EXPECT_EQ(then.buckets(1).rows(0).target_amount().units(), 100000);
-  EXPECT_EQ(then.total().rows(0).actual_amount().units(), 199600);
+  EXPECT_EQ(OneRow(then.buckets(1)).target_amount().units(), 100000);
+  EXPECT_EQ(OneRow(then.total()).actual_amount().units(), 199600);
   EXPECT_EQ(then.buckets(3).rows_size(), 0);
 
   // The late call counts in M-2, but only as of after it was recorded.
   auto calls = report(events::v1::PLAN_METRIC_CALLS, company, whole, std::nullopt);
-  EXPECT_DOUBLE_EQ(calls.buckets(1).rows(0).actual_count(), 1);
+  EXPECT_DOUBLE_EQ(OneRow(calls.buckets(1)).actual_count(), 1);
   EXPECT_EQ(report(events::v1::PLAN_METRIC_CALLS, company, whole, before_revision).total().facts(), 0);
   EXPECT_EQ(report(events::v1::PLAN_METRIC_CALLS, company, whole, after_call).total().facts(), 1);
 
