@@ -345,7 +345,8 @@ Status Store::Commit(Batch& batch) {
   // until its SstFileManager sees space again and resumes it; the caller retries meanwhile. No
   // DB::Resume() here: one tried while the disk is still full fails its flush, and RocksDB then
   // takes the error as unrecoverable until the process restarts.
-  return FromRocks(batch.db_->db->Write(wo, batch.wb_->GetWriteBatch()), "write");
+  rocksdb::WriteBatch last_writes;
+  return FromRocks(batch.db_->db->Write(wo, batch.ForCommit(last_writes)), "write");
 }
 
 StatusOr<std::optional<int64_t>> Store::GetOffset(std::string_view consumer, std::string_view topic,
@@ -400,6 +401,36 @@ void Batch::MergePendingSums() {
         .PermitUncheckedError();
   }
   pending_sums_.clear();
+}
+
+rocksdb::WriteBatch* Batch::ForCommit(rocksdb::WriteBatch& last_writes) {
+  rocksdb::WriteBatch* all = wb_->GetWriteBatch();
+  // In the index (overwrite_key) a put or delete overwrites the key's last entry and a merge adds
+  // one; the iterator gives a key's entries in the order written. Replayed in that order they give
+  // the key's state after the whole batch.
+  std::vector<std::pair<rocksdb::ColumnFamilyHandle*, std::unique_ptr<rocksdb::WBWIIterator>>> families;
+  size_t indexed = 0;
+  for (const auto& [name, handle] : db_->families) {
+    std::unique_ptr<rocksdb::WBWIIterator> it(wb_->NewIterator(handle));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) ++indexed;
+    families.emplace_back(handle, std::move(it));
+  }
+  if (indexed == all->Count()) return all;  // no key written twice
+  for (auto& [handle, it] : families) {
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const rocksdb::WriteEntry e = it->Entry();
+      rocksdb::Status s;
+      switch (e.type) {
+        case rocksdb::kPutRecord: s = last_writes.Put(handle, e.key, e.value); break;
+        case rocksdb::kMergeRecord: s = last_writes.Merge(handle, e.key, e.value); break;
+        case rocksdb::kDeleteRecord: s = last_writes.Delete(handle, e.key); break;
+        case rocksdb::kSingleDeleteRecord: s = last_writes.SingleDelete(handle, e.key); break;
+        default: return all;  // (no other kind is written here) the batch as it is
+      }
+      if (!s.ok()) return all;
+    }
+  }
+  return last_writes.Count() == indexed ? &last_writes : all;
 }
 
 void Batch::Delete(std::string_view cf, std::string_view key) {

@@ -27,6 +27,7 @@
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+class WriteBatch;
 class WriteBatchWithIndex;
 }  // namespace rocksdb
 
@@ -80,6 +81,10 @@ class Batch {
   friend class Store;
   explicit Batch(std::shared_ptr<StoreDb> db);
   void MergePendingSums();
+  // What Commit writes: the batch itself, or when it wrote some key more than once (an aggregate's
+  // row rewritten by each of its events in one rebuild batch), `last_writes` filled with each key's
+  // last put or delete and the merges after it, so that the WAL and the memtables take a row once.
+  rocksdb::WriteBatch* ForCommit(rocksdb::WriteBatch& last_writes);
 
   struct PendingSums {
     rocksdb::ColumnFamilyHandle* family;

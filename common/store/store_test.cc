@@ -2,8 +2,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <random>
 #include <thread>
 
+#include "common/base/strings.h"
 #include "common/testing/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -139,6 +142,78 @@ TEST(Store, SumsAddUpAcrossBatchesAndSurviveReopen) {
   }).ok());
   EXPECT_EQ(scanned, (std::vector<int64_t>{5, 75, 7}));
   EXPECT_FALSE(DecodeSums("short").has_value());
+}
+
+// A batch that writes keys many times (puts over puts, deletes, sums, rolled-back writes) commits
+// each key's last state: the rows after every batch are those of a plain model of the writes.
+TEST(Store, KeysWrittenManyTimesInABatchEndAsTheLastWriteLeftThem) {
+  testing::TempDir dir;
+  auto store = Store::Open(Options(dir.path())).value();
+  std::mt19937 rng(20261128);
+  const auto pick = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng); };
+  std::map<std::string, std::string> rows;                  // the model: plain rows
+  std::map<std::string, std::vector<int64_t>> sums;         // and sum rows
+  for (int b = 0; b < 40; ++b) {
+    Batch batch = store->NewBatch();
+    std::map<std::string, std::string> batch_rows = rows;  // as of the last save point below
+    std::map<std::string, std::string> at_save_point;
+    std::map<std::string, std::vector<int64_t>> pending, pending_at_save_point;
+    bool saved = false;
+    for (int op = 0; op < 200; ++op) {
+      const std::string key = StrCat("k", pick(12));
+      switch (pick(8)) {
+        case 0:
+          batch.Delete("rows", key);
+          batch_rows.erase(key);
+          break;
+        case 1: {
+          const std::string sum_key = StrCat("s", pick(4));
+          const std::vector<int64_t> add = {pick(5), pick(5) - 2};
+          batch.AddSums("rows", sum_key, add);
+          auto& p = pending[sum_key];
+          p.resize(2, 0);
+          p[0] += add[0], p[1] += add[1];
+          break;
+        }
+        case 2:
+          if (!saved) {
+            batch.SetSavePoint();
+            at_save_point = batch_rows, pending_at_save_point = pending, saved = true;
+          } else if (pick(2) == 0) {
+            ASSERT_TRUE(batch.RollbackToSavePoint().ok());
+            batch_rows = at_save_point, pending = pending_at_save_point, saved = false;
+          }
+          break;
+        default: {
+          const std::string value = StrCat("v", b, ".", op);
+          batch.Put("rows", key, value);
+          batch_rows[key] = value;
+        }
+      }
+      auto seen = batch.Get("rows", key);
+      ASSERT_TRUE(seen.ok());
+      EXPECT_EQ(seen->value_or("(none)"), batch_rows.count(key) ? batch_rows[key] : "(none)") << "the batch reads its writes";
+    }
+    ASSERT_TRUE(store->Commit(batch).ok());
+    rows = batch_rows;
+    for (const auto& [key, add] : pending) {
+      auto& s = sums[key];
+      s.resize(2, 0);
+      s[0] += add[0], s[1] += add[1];
+    }
+    std::map<std::string, std::string> stored_rows;
+    std::map<std::string, std::vector<int64_t>> stored_sums;
+    ASSERT_TRUE(store->Scan("rows", "", "", [&](std::string_view k, std::string_view v) {
+      if (k.starts_with("s")) {
+        stored_sums[std::string(k)] = DecodeSums(v).value();
+      } else {
+        stored_rows[std::string(k)] = v;
+      }
+      return true;
+    }).ok());
+    ASSERT_EQ(stored_rows, rows) << "after batch " << b;
+    ASSERT_EQ(stored_sums, sums) << "after batch " << b;
+  }
 }
 
 // The switch-over of a rebuild: the same Store object reads and writes the other database
