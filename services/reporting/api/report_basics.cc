@@ -144,7 +144,8 @@ StatusOr<std::optional<CellSums>> FromRollUps(const Store& store, const CellQuer
         }
         if (!source->only_key.empty() && cell->key != source->only_key) return true;
         if (source->as_company) cell->key.clear();
-        sums.cells[*cell].Add(*add);
+        // The rows come in the map's order (day, key, currency): each lands at the end.
+        sums.cells.emplace_hint(sums.cells.end(), std::move(*cell), Cell{})->second.Add(*add);
         return true;
       }));
   RETURN_IF_ERROR(inner);

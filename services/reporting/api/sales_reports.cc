@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_map.h"
 #include "common/events/envelope.h"
 #include "services/reporting/api/report_queries.h"
 
@@ -88,7 +89,7 @@ api::v1::ClientRevenuePeriod ClientRevenueOf(const Period& p, const KeySums& all
 class ClientDays {
  public:
   ClientDays(const CellSums& cells, const Rates& rates, const std::string& currency) {
-    std::map<std::string_view, uint32_t> index;
+    absl::flat_hash_map<std::string_view, uint32_t> index;
     for (const auto& [at, cell] : cells.cells) {
       auto [it, added] = index.try_emplace(at.key, static_cast<uint32_t>(clients_.size()));
       if (added) clients_.push_back(&at.key);
@@ -110,10 +111,7 @@ class ClientDays {
     auto it = std::lower_bound(entries_.begin(), entries_.end(), window.first,
                                [](const Entry& e, absl::CivilDay d) { return e.day < d; });
     for (; it != entries_.end() && it->day <= window.last; ++it) {
-      if (!seen[it->client]) {
-        seen[it->client] = true;
-        w.clients.push_back(it->client);
-      }
+      seen[it->client] = true;
       if (!it->converted) {
         w.unconverted[*it->currency] += it->amount;
         continue;
@@ -121,7 +119,9 @@ class ClientDays {
       w.revenue[it->client] += *it->converted;
       w.total += *it->converted;
     }
-    std::sort(w.clients.begin(), w.clients.end());
+    for (uint32_t c = 0; c < seen.size(); ++c) {
+      if (seen[c]) w.clients.push_back(c);
+    }
     return w;
   }
   const std::string& client(uint32_t i) const { return *clients_[i]; }
