@@ -146,17 +146,24 @@ ConcentrationIndex IndexOf(const ClientDays::Window& w) {
 }
 
 // The figures of the trailing year ending with `p`'s last day. `labels`: a client's label once
-// loaded (only the five largest of a window are shown).
+// loaded (only the five largest of a window are shown). `indexes`: each trailing year's index by
+// its last day, once computed (a month's previous year is the year of the month before it).
 StatusOr<api::v1::Concentration> ConcentrationOf(const Period& p, const ClientDays& days, const Store& store,
                                                  const ReportSettings& settings,
-                                                 std::map<std::string, std::string>& labels) {
+                                                 std::map<std::string, std::string>& labels,
+                                                 std::map<absl::CivilDay, ConcentrationIndex>& indexes) {
   api::v1::Concentration out;
   *out.mutable_period() = ToProto(p);
   const Period window = TrailingYear(p.last);
   *out.mutable_window() = ToProto(window);
   const ClientDays::Window sums = days.Sum(window);
-  const ConcentrationIndex index = IndexOf(sums);
-  const ConcentrationIndex previous = IndexOf(days.Sum(TrailingYear(PrecedingPeriod(p).last)));
+  const ConcentrationIndex index = indexes[p.last] = IndexOf(sums);
+  const absl::CivilDay previous_last = PrecedingPeriod(p).last;
+  auto known = indexes.find(previous_last);
+  if (known == indexes.end()) {
+    known = indexes.emplace(previous_last, IndexOf(days.Sum(TrailingYear(previous_last)))).first;
+  }
+  const ConcentrationIndex previous = known->second;
   *out.mutable_revenue() = ToMoney(sums.total, settings.currency);
   out.set_largest_share(index.largest_share);
   out.set_top5_share(index.top5_share);
@@ -315,13 +322,14 @@ StatusOr<api::v1::ConcentrationResponse> ReportQueries::GetConcentration(const a
                             settings_.time_zone));
   const ClientDays days(cells, rates, settings_.currency);
   std::map<std::string, std::string> labels;
+  std::map<absl::CivilDay, ConcentrationIndex> indexes;
   api::v1::ConcentrationResponse out;
   out.set_reporting_currency(settings_.currency);
   *out.mutable_as_of() = events::ToProto(scope.as_of);
   out.set_threshold(static_cast<double>(settings_.sales.concentration_threshold));
   for (size_t i = 0; i < windows.size(); ++i) {
     ASSIGN_OR_RETURN(*(i == 0 ? out.mutable_total() : out.add_buckets()),
-                     ConcentrationOf(windows[i], days, *store_, settings_, labels));
+                     ConcentrationOf(windows[i], days, *store_, settings_, labels, indexes));
   }
   return out;
 }
