@@ -20,7 +20,7 @@ using store::v1::PipelineStep;
 constexpr absl::Duration kWinRateWindow = absl::Hours(24 * 365);
 
 // The offers a snapshot reads, parsed once for all the moments of a report (into one arena: a
-// year's offers are ~100,000 rows), with their steps' stages and times as nanoseconds so that
+// busy year has hundreds of thousands), with their steps' stages and times as nanoseconds so that
 // finding the step in force at each moment compares integers.
 struct LoadedOffers {
   struct Step {
