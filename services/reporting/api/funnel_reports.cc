@@ -75,12 +75,12 @@ bool IsEmpty(const api::v1::FunnelStages& s) {
   return s.captured() == 0 && s.qualified() == 0 && s.first_offer() == 0 && s.won() == 0 && s.lost() == 0;
 }
 
-// A row of int64 sums of `width` (DecodeSums), nullopt when it is not one.
+// A row of int64 sums of `width` (DecodeSums); DATA_LOSS when it is not one.
 auto SumsOfWidth(int width) {
-  return [width](std::string_view value) {
+  return [width](std::string_view value) -> StatusOr<std::vector<int64_t>> {
     std::optional<std::vector<int64_t>> s = DecodeSums(value);
-    if (s && static_cast<int>(s->size()) != width) s.reset();
-    return s;
+    if (!s || static_cast<int>(s->size()) != width) return absl::DataLossError("not a row of sums");
+    return std::move(*s);
   };
 }
 
@@ -170,11 +170,7 @@ StatusOr<bool> CyclesFromCells(const Store& store, const api::v1::ReportFilters&
       for (int c = 0; c < kCycles; ++c) row[c].insert(row[c].end(), samples[c].begin(), samples[c].end());
     }
   };
-  const auto decode = [](std::string_view value) {
-    StatusOr<CycleSamples> samples = DecodeCycleCell(value);
-    return samples.ok() ? std::optional<CycleSamples>(std::move(*samples)) : std::nullopt;
-  };
-  RETURN_IF_ERROR(ForEachCellAsOf(store, kCycleCellsFamily, decode, CycleCellsOf, source->dimension,
+  RETURN_IF_ERROR(ForEachCellAsOf(store, kCycleCellsFamily, DecodeCycleCell, CycleCellsOf, source->dimension,
                                   sums.total().period, as_of, tz, *late, add));
   // Out with the samples taken out; a row only exists for a lead counted in it (as reading the
   // journeys makes them).

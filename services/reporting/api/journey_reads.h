@@ -41,8 +41,8 @@ inline constexpr int kMaxLateJourneys = 50000;
 StatusOr<std::optional<std::set<std::string>>> LateJourneys(const Store& store, absl::Time as_of);
 
 // Calls `add(day, key, cell, sign)` for every cell of `family` of dimension `read` in `period`
-// (rows as known now, sign 1; `decode(value)` gives a row's cell, nullopt for a corrupt one: then
-// DATA_LOSS), then for each journey in `late` its contribution now taken out (sign -1) and its
+// (rows as known now, sign 1; `decode(value)` gives a row's cell as a StatusOr, not OK for a
+// corrupt row: then DATA_LOSS), then for each journey in `late` its contribution now taken out (sign -1) and its
 // contribution as of `as_of` put in (sign 1): `cells_of(journey, time, tz)`, cell key -> cell (the
 // projection's own, projection/journeys.h).
 template <typename Decode, typename CellsOf, typename Add>
@@ -57,7 +57,7 @@ template <typename Decode, typename CellsOf, typename Add>
                                    if (key >= end) return false;
                                    const std::optional<FunnelCell> at = DecodeFunnelCellKey(key);
                                    const auto cell = decode(value);
-                                   if (!at || !cell) {
+                                   if (!at || !cell.ok()) {
                                      inner = absl::DataLossError(StrCat("stored ", family, " row is corrupt"));
                                      return false;
                                    }

@@ -88,11 +88,7 @@ StatusOr<bool> AssignmentsFromCells(const Store& store, const api::v1::ReportFil
       into.insert(into.end(), cell.response_seconds.begin(), cell.response_seconds.end());
     }
   };
-  const auto decode = [](std::string_view value) {
-    StatusOr<AssignmentSums> cell = DecodeAssignmentCell(value);
-    return cell.ok() ? std::optional<AssignmentSums>(std::move(*cell)) : std::nullopt;
-  };
-  RETURN_IF_ERROR(ForEachCellAsOf(store, kAssignmentCellsFamily, decode, AssignmentCellsOf, read,
+  RETURN_IF_ERROR(ForEachCellAsOf(store, kAssignmentCellsFamily, DecodeAssignmentCell, AssignmentCellsOf, read,
                                   sums.total().period, as_of, tz, *late, add));
   if (corrupt) return absl::DataLossError("stored assignment_cells key is corrupt");
   for (auto& [at, removed] : taken_out) TakeOutSamples(at.first->managers[at.second].response_seconds, removed);
