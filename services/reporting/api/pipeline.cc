@@ -1,8 +1,10 @@
 #include "services/reporting/api/pipeline.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <memory>
+#include <tuple>
 #include <set>
 
 #include "common/events/envelope.h"
@@ -16,8 +18,16 @@ namespace {
 using store::v1::OfferPipeline;
 using store::v1::PipelineStep;
 
-// Win rates are measured over the offers closed in this long before the moment of the pipeline.
-constexpr absl::Duration kWinRateWindow = absl::Hours(24 * 365);
+// Win rates are measured over the offers closed on the moment's day and this many days before it.
+constexpr int kWinRateDays = 364;
+// Beyond this many offers with a step after the as-of time, reading every offer is cheaper than
+// taking them out of the cells one by one.
+constexpr size_t kMaxLateOffers = 50000;
+
+// The first moment of the win-rate window of a pipeline taken at `at`.
+absl::Time WinRateStart(absl::Time at, absl::TimeZone tz) {
+  return absl::FromCivil(absl::ToCivilDay(at, tz) - kWinRateDays, tz);
+}
 
 // The offers a snapshot reads, parsed once for all the moments of a report (into one arena: a
 // busy year has hundreds of thousands), with their steps' stages and times as nanoseconds so that
@@ -109,7 +119,7 @@ void AddClosed(const LoadedOffers::Offer& o, PipelineStage closing, Snapshot& s)
 }
 
 Snapshot TakeSnapshot(const LoadedOffers& offers, absl::Time at, absl::Time as_of, PlanDimension by,
-                      const api::v1::ReportFilters& filters) {
+                      const api::v1::ReportFilters& filters, absl::TimeZone tz) {
   Snapshot s;
   const bool filtered = filters.ByteSizeLong() > 0;
   const auto matching_lines = [&](const OfferPipeline& o, const PipelineStep& step) {
@@ -118,13 +128,13 @@ Snapshot TakeSnapshot(const LoadedOffers& offers, absl::Time at, absl::Time as_o
     return lines;
   };
   const int64_t at_nanos = absl::ToUnixNanos(at), as_of_nanos = absl::ToUnixNanos(as_of);
-  const int64_t window_start = absl::ToUnixNanos(at - kWinRateWindow);
+  const int64_t window_start = absl::ToUnixNanos(WinRateStart(at, tz));
   for (const LoadedOffers::Offer& o : offers.offers) {
     const int i = offers.StepAt(o, at_nanos, as_of_nanos);
     if (i < 0) continue;
     const LoadedOffers::Step& step = offers.steps[o.first_step + i];
     if (!IsOpenStage(step.stage)) {  // most offers: their lines only for the filters
-      if (step.occurred > window_start && (!filtered || !matching_lines(*o.row, o.row->steps(i)).empty())) {
+      if (step.occurred >= window_start && (!filtered || !matching_lines(*o.row, o.row->steps(i)).empty())) {
         AddClosed(o, step.stage, s);
       }
       continue;
@@ -145,24 +155,75 @@ Snapshot TakeSnapshot(const LoadedOffers& offers, absl::Time at, absl::Time as_o
   return s;
 }
 
-// The pipeline at `at` as of `as_of` from the open sums (projection/pipeline.h), when they can
-// answer: no step of any offer occurred or was recorded after the earlier of the two (they are
-// the pipeline as known now), `by` is not CLIENT, and the filters are none or one on `by` (or
-// on any dimension of the sums when `by` is COMPANY). Without history (measured probabilities).
-StatusOr<std::optional<Snapshot>> SnapshotFromSums(const Store& store, absl::Time at, absl::Time as_of,
-                                                   PlanDimension by, const api::v1::ReportFilters& filters) {
-  const std::optional<CellSource> source = CellSourceFor(by, filters);
-  if (!source || source->dimension == events::v1::PLAN_DIMENSION_CLIENT) return std::optional<Snapshot>();
-  const PlanDimension read = source->dimension;
-  const std::string& only = source->only_key;
-  ASSIGN_OR_RETURN(std::optional<std::string> latest, store.Get(kSettingsFamily, kPipelineLatestSetting));
-  const std::optional<int64_t> latest_nanos = latest ? DecodeInt64(*latest) : std::nullopt;
-  if (latest && (!latest_nanos || absl::FromUnixNanos(*latest_nanos) > std::min(at, as_of))) {
-    return std::optional<Snapshot>();
-  }
-  Snapshot s;
+// The offers that had a step after `as_of` (occurred or recorded): the closed ones whose closing
+// time is after it, and the open ones whose latest step is (an offer closed by then has every
+// step of its way by then, or one that never came into force). nullopt beyond kMaxLateOffers.
+StatusOr<std::optional<std::vector<OfferPipeline>>> LateOffers(const Store& store, absl::Time as_of) {
+  std::vector<OfferPipeline> out;
+  if (as_of == absl::InfiniteFuture()) return std::optional(std::move(out));
+  const std::string after = ClosedOfferKey(as_of + absl::Nanoseconds(1));
   Status inner = absl::OkStatus();
-  const std::string prefix = OpenPipelinePrefix(read);
+  const auto add = [&](std::string_view key, std::string_view value) {
+    if (out.size() == kMaxLateOffers) return false;
+    if (!out.emplace_back().ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      inner = absl::DataLossError(StrCat("stored pipeline offer ", key, " is corrupt"));
+    }
+    return inner.ok();
+  };
+  RETURN_IF_ERROR(store.ScanFrom(kClosedOffersFamily, after, add));
+  RETURN_IF_ERROR(inner);
+  RETURN_IF_ERROR(store.ScanFrom(kOpenOffersByTimeFamily, after, [&](std::string_view key, std::string_view) {
+    if (out.size() == kMaxLateOffers) return false;
+    const std::string id(key.size() > 8 ? key.substr(8) : "");
+    auto row = LoadRow<OfferPipeline>(store, kOpenOffersFamily, id);
+    if (!row.ok() || !*row) {
+      inner = row.ok() ? absl::DataLossError(StrCat("open offer ", id, " of the time index has no row")) : row.status();
+      return false;
+    }
+    out.push_back(std::move(**row));
+    return true;
+  }));
+  RETURN_IF_ERROR(inner);
+  if (out.size() == kMaxLateOffers) return std::optional<std::vector<OfferPipeline>>();
+  return std::optional(std::move(out));
+}
+
+// What the cells hold as known now, turned into what was known at the as-of time: the late
+// offers' cells now taken out, their cells as of then put in (PipelineCellsOf).
+PipelineCellSums LateCorrections(const std::vector<OfferPipeline>& late, absl::Time as_of, absl::TimeZone tz) {
+  PipelineCellSums out;
+  for (const OfferPipeline& o : late) {
+    for (const int sign : {-1, 1}) {
+      const PipelineCellSums cells = PipelineCellsOf(o, sign < 0 ? absl::InfiniteFuture() : as_of, tz);
+      for (const auto& [from, to] : {std::pair{&cells.open, &out.open}, std::pair{&cells.closed, &out.closed}}) {
+        for (const auto& [key, sums] : *from) {
+          std::vector<int64_t>& cell = (*to)[key];
+          cell.resize(sums.size(), 0);
+          for (size_t i = 0; i < sums.size(); ++i) cell[i] += sign * sums[i];
+        }
+      }
+    }
+  }
+  return out;
+}
+
+// Open sums of one dimension's keys: (key, stage, currency) -> offers, value.
+using OpenCells = std::map<std::tuple<std::string, PipelineStage, std::string>, std::array<int64_t, kPipelineSums>>;
+
+// The open sums of `dimension` (only `only` when set) at the end of each of `days`, as of the
+// time of `corrections`: the open sums now, less the cells of the days after each day.
+StatusOr<std::vector<OpenCells>> OpenCellsAt(const Store& store, PlanDimension dimension, const std::string& only,
+                                             const std::vector<absl::CivilDay>& days,
+                                             const FunnelCellSums& corrections) {
+  OpenCells running;
+  std::map<absl::CivilDay, std::vector<std::pair<OpenCells::key_type, std::vector<int64_t>>>> later;
+  const absl::CivilDay first = *std::min_element(days.begin(), days.end());
+  const auto add = [&](const OpenPipelineCell& c, const std::vector<int64_t>& sums, OpenCells& to) {
+    auto& cell = to[{c.key, c.stage, c.currency}];
+    for (int i = 0; i < kPipelineSums; ++i) cell[i] += sums[i];
+  };
+  const std::string prefix = OpenPipelinePrefix(dimension);
+  Status inner = absl::OkStatus();
   RETURN_IF_ERROR(store.ScanFrom(kOpenPipelineFamily, prefix, [&](std::string_view key, std::string_view value) {
     if (!key.starts_with(prefix)) return false;
     const std::optional<OpenPipelineCell> cell = DecodeOpenPipelineKey(key);
@@ -171,22 +232,145 @@ StatusOr<std::optional<Snapshot>> SnapshotFromSums(const Store& store, absl::Tim
       inner = absl::DataLossError("stored open pipeline sums are corrupt");
       return false;
     }
-    if ((!only.empty() && cell->key != only) || ((*sums)[kPipelineOffers] == 0 && (*sums)[kPipelineValue] == 0)) {
-      return true;
-    }
-    StageCell& row = s.rows[{by == events::v1::PLAN_DIMENSION_COMPANY ? "" : cell->key, cell->stage}];
-    row.offers += (*sums)[kPipelineOffers];
-    row.value[cell->currency] += (*sums)[kPipelineValue];
-    if (read == events::v1::PLAN_DIMENSION_COMPANY || !only.empty()) s.offers += (*sums)[kPipelineOffers];
+    if (only.empty() || cell->key == only) add(*cell, *sums, running);
     return true;
   }));
   RETURN_IF_ERROR(inner);
-  if (read != events::v1::PLAN_DIMENSION_COMPANY && only.empty()) {  // each offer once: the company's count
-    ASSIGN_OR_RETURN(std::optional<Snapshot> company,
-                     SnapshotFromSums(store, at, as_of, events::v1::PLAN_DIMENSION_COMPANY, filters));
-    s.offers = company ? company->offers : 0;
+  RETURN_IF_ERROR(store.ScanFrom(kPipelineCellsFamily, FunnelCellPrefix(dimension, first + 1),
+                                 [&](std::string_view key, std::string_view value) {
+                                   if (!key.starts_with(prefix)) return false;
+                                   const std::optional<PipelineCell> cell = DecodePipelineCellKey(key);
+                                   std::optional<std::vector<int64_t>> sums = DecodeSums(value);
+                                   if (!cell || !sums || sums->size() != kPipelineSums) {
+                                     inner = absl::DataLossError("stored pipeline cells are corrupt");
+                                     return false;
+                                   }
+                                   if (only.empty() || cell->cell.key == only) {
+                                     later[cell->day].emplace_back(
+                                         std::tuple{cell->cell.key, cell->cell.stage, cell->cell.currency},
+                                         std::move(*sums));
+                                   }
+                                   return true;
+                                 }));
+  RETURN_IF_ERROR(inner);
+  for (const auto& [key, sums] : corrections) {
+    const std::optional<PipelineCell> cell = DecodePipelineCellKey(key);
+    if (!cell || !key.starts_with(prefix) || (!only.empty() && cell->cell.key != only)) continue;
+    add(cell->cell, sums, running);
+    if (cell->day > first) later[cell->day].emplace_back(std::tuple{cell->cell.key, cell->cell.stage, cell->cell.currency}, sums);
   }
-  return std::optional<Snapshot>(std::move(s));
+  // From the last day back: each day's sums once the changes after it are taken out.
+  std::vector<size_t> order(days.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return days[a] > days[b]; });
+  std::vector<OpenCells> out(days.size());
+  auto it = later.rbegin();
+  for (size_t i : order) {
+    for (; it != later.rend() && it->first > days[i]; ++it) {
+      for (const auto& [cell, sums] : it->second) {
+        auto& to = running[cell];
+        for (int k = 0; k < kPipelineSums; ++k) to[k] -= sums[k];
+      }
+    }
+    out[i] = running;
+  }
+  return out;
+}
+
+// The closed offers (per stage reached: closed, won) in the win-rate window of each of `days`,
+// of `key` of `dimension`, as of the time of `corrections`.
+StatusOr<std::vector<std::map<PipelineStage, Outcomes>>> ClosedAt(const Store& store, PlanDimension dimension,
+                                                                 const std::string& key,
+                                                                 const std::vector<absl::CivilDay>& days,
+                                                                 const FunnelCellSums& corrections) {
+  const auto [first, last] = std::minmax_element(days.begin(), days.end());
+  std::map<absl::CivilDay, std::map<PipelineStage, Outcomes>> by_day;
+  const auto add = [&](std::string_view cell_key, const std::vector<int64_t>& sums) {
+    const auto at = DecodeClosedCellKey(cell_key);
+    if (!at || sums.size() != kClosedSums) return false;
+    Outcomes& o = by_day[at->first][at->second];
+    o.closed += sums[kClosedOffers];
+    o.won += sums[kClosedWon];
+    return true;
+  };
+  const std::string prefix = ClosedCellPrefix(dimension, key);
+  const std::string end = ClosedCellKey(dimension, key, *last + 1, store::v1::PIPELINE_STAGE_UNSPECIFIED);
+  Status inner = absl::OkStatus();
+  RETURN_IF_ERROR(store.ScanFrom(
+      kClosedCellsFamily, ClosedCellKey(dimension, key, *first - kWinRateDays, store::v1::PIPELINE_STAGE_UNSPECIFIED),
+      [&](std::string_view cell_key, std::string_view value) {
+        if (cell_key >= end) return false;
+        const std::optional<std::vector<int64_t>> sums = DecodeSums(value);
+        if (!sums || !add(cell_key, *sums)) {
+          inner = absl::DataLossError("stored closed offer cells are corrupt");
+          return false;
+        }
+        return true;
+      }));
+  RETURN_IF_ERROR(inner);
+  for (const auto& [cell_key, sums] : corrections) {
+    if (cell_key.starts_with(prefix) && cell_key.size() == prefix.size() + 9) add(cell_key, sums);
+  }
+  std::vector<std::map<PipelineStage, Outcomes>> out(days.size());
+  for (size_t i = 0; i < days.size(); ++i) {
+    for (auto it = by_day.lower_bound(days[i] - kWinRateDays); it != by_day.end() && it->first <= days[i]; ++it) {
+      for (const auto& [stage, o] : it->second) {
+        out[i][stage].closed += o.closed;
+        out[i][stage].won += o.won;
+      }
+    }
+    std::erase_if(out[i], [](const auto& kv) { return kv.second.closed == 0; });
+  }
+  return out;
+}
+
+// The pipeline at each of `moments` (none after `as_of`) as of `as_of` from the cells
+// (projection/pipeline.h), when they can answer: `by` is not CLIENT, the filters are none or one
+// on `by` (or on any dimension of the cells when `by` is COMPANY), and at most kMaxLateOffers
+// offers had a step after `as_of`. With the measured win rates when `history`. nullopt otherwise.
+StatusOr<std::optional<std::vector<Snapshot>>> SnapshotsFromCells(const Store& store,
+                                                                  const std::vector<absl::Time>& moments,
+                                                                  absl::Time as_of, PlanDimension by,
+                                                                  const api::v1::ReportFilters& filters,
+                                                                  absl::TimeZone tz, bool history) {
+  using Out = std::optional<std::vector<Snapshot>>;
+  const std::optional<CellSource> source = CellSourceFor(by, filters);
+  if (!source || source->dimension == events::v1::PLAN_DIMENSION_CLIENT) return Out();
+  ASSIGN_OR_RETURN(std::optional<std::vector<OfferPipeline>> late, LateOffers(store, as_of));
+  if (!late) return Out();
+  const PipelineCellSums corrections = LateCorrections(*late, as_of, tz);
+  std::vector<absl::CivilDay> days;
+  for (absl::Time at : moments) days.push_back(absl::ToCivilDay(at, tz));
+  const PlanDimension read = source->dimension;
+  const std::string& only = source->only_key;
+  ASSIGN_OR_RETURN(std::vector<OpenCells> open, OpenCellsAt(store, read, only, days, corrections.open));
+  // Each offer once: the company's count, unless one key's is.
+  std::vector<OpenCells> company;
+  if (read != events::v1::PLAN_DIMENSION_COMPANY && only.empty()) {
+    ASSIGN_OR_RETURN(company, OpenCellsAt(store, events::v1::PLAN_DIMENSION_COMPANY, "", days, corrections.open));
+  }
+  std::vector<std::map<PipelineStage, Outcomes>> closed(days.size());
+  if (history) {
+    ASSIGN_OR_RETURN(closed, only.empty() ? ClosedAt(store, events::v1::PLAN_DIMENSION_COMPANY, "", days, corrections.closed)
+                                          : ClosedAt(store, read, only, days, corrections.closed));
+  }
+  std::vector<Snapshot> out(days.size());
+  for (size_t i = 0; i < days.size(); ++i) {
+    Snapshot& s = out[i];
+    for (const auto& [cell, sums] : open[i]) {
+      const auto& [key, stage, currency] = cell;
+      if (sums[kPipelineOffers] == 0 && sums[kPipelineValue] == 0) continue;
+      StageCell& row = s.rows[{source->as_company ? "" : key, stage}];
+      row.offers += sums[kPipelineOffers];
+      row.value[currency] += sums[kPipelineValue];
+      if (company.empty()) s.offers += sums[kPipelineOffers];
+    }
+    if (!company.empty()) {
+      for (const auto& [cell, sums] : company[i]) s.offers += sums[kPipelineOffers];
+    }
+    s.history = std::move(closed[i]);
+  }
+  return Out(std::move(out));
 }
 
 api::v1::StageProbability OddsOf(PipelineStage stage, const Snapshot& s, const SalesReportRules& rules) {
@@ -256,22 +440,44 @@ absl::Time MomentOf(const Period& p, absl::Time as_of, absl::TimeZone tz) {
   return std::min(absl::FromCivil(p.last + 1, tz) - absl::Nanoseconds(1), as_of);
 }
 
+// The pipeline at each of `moments` as of `as_of`: from the cells when they can answer unless
+// `from_offers`, else from the offers' rows (both give the same; tests compare). With the measured
+// win rates when `history`.
+StatusOr<std::vector<Snapshot>> Snapshots(const Store& store, const std::vector<absl::Time>& moments, absl::Time as_of,
+                                          PlanDimension by, const api::v1::ReportFilters& filters, absl::TimeZone tz,
+                                          bool history, bool from_offers) {
+  if (!from_offers) {
+    ASSIGN_OR_RETURN(std::optional<std::vector<Snapshot>> cells,
+                     SnapshotsFromCells(store, moments, as_of, by, filters, tz, history));
+    if (cells) return std::move(*cells);
+  }
+  // Offers closed before the earliest moment (or its win-rate window) are in none.
+  absl::Time earliest = *std::min_element(moments.begin(), moments.end());
+  if (history) earliest = WinRateStart(earliest, tz);
+  ASSIGN_OR_RETURN(std::unique_ptr<LoadedOffers> offers, LoadOffers(store, earliest));
+  std::vector<Snapshot> out;
+  for (absl::Time at : moments) {
+    out.push_back(TakeSnapshot(*offers, at, as_of, by, filters, tz));
+    if (!history) out.back().history.clear();
+  }
+  return out;
+}
+
 }  // namespace
 
 StatusOr<api::v1::PipelineResponse> ReportQueries::GetPipeline(const api::v1::PipelineRequest& r) const {
   ASSIGN_OR_RETURN(ReportScope scope, CheckScope(r.period(), r.by(), r.dynamics(), r.filters(), r.as_of(), *clock_));
   const std::vector<Period> windows = Windows(scope);
-  absl::Time earliest = scope.as_of;
-  for (const Period& w : windows) earliest = std::min(earliest, MomentOf(w, scope.as_of, settings_.time_zone));
-  ASSIGN_OR_RETURN(std::unique_ptr<LoadedOffers> offers, LoadOffers(*store_, earliest - kWinRateWindow));
+  std::vector<absl::Time> moments;
+  for (const Period& w : windows) moments.push_back(MomentOf(w, scope.as_of, settings_.time_zone));
+  ASSIGN_OR_RETURN(std::vector<Snapshot> snapshots, Snapshots(*store_, moments, scope.as_of, scope.by, r.filters(),
+                                                              settings_.time_zone, /*history=*/true, scan_offers_));
   ASSIGN_OR_RETURN(Rates rates, Rates::Load(*store_, scope.as_of));
   api::v1::PipelineResponse out;
   out.set_reporting_currency(settings_.currency);
   *out.mutable_as_of() = events::ToProto(scope.as_of);
   for (size_t i = 0; i < windows.size(); ++i) {
-    const absl::Time at = MomentOf(windows[i], scope.as_of, settings_.time_zone);
-    *(i == 0 ? out.mutable_total() : out.add_buckets()) =
-        ToApi(windows[i], at, TakeSnapshot(*offers, at, scope.as_of, scope.by, r.filters()), rates, settings_);
+    *(i == 0 ? out.mutable_total() : out.add_buckets()) = ToApi(windows[i], moments[i], snapshots[i], rates, settings_);
   }
   return out;
 }
@@ -279,21 +485,12 @@ StatusOr<api::v1::PipelineResponse> ReportQueries::GetPipeline(const api::v1::Pi
 StatusOr<api::v1::PipelinePeriod> PipelineNow(const Store& store, const ReportSettings& settings, absl::Time as_of,
                                               PlanDimension by, const api::v1::ReportFilters& filters,
                                               bool from_offers) {
-  // Closed offers only matter for a stage whose probability is measured, and for offers open at
-  // `as_of` whose closing was recorded later: with every stage configured, a short scan. With
-  // every stage configured the open sums answer as known now (the usual as-of time).
+  // The closed offers only matter for a stage whose probability is measured.
   const bool measured = settings.sales.stage_probabilities.size() < OpenStages().size();
-  std::optional<Snapshot> snapshot;
-  if (!measured && !from_offers) {
-    ASSIGN_OR_RETURN(snapshot, SnapshotFromSums(store, as_of, as_of, by, filters));
-  }
-  if (!snapshot) {
-    ASSIGN_OR_RETURN(std::unique_ptr<LoadedOffers> offers,
-                     LoadOffers(store, measured ? as_of - kWinRateWindow : as_of));
-    snapshot = TakeSnapshot(*offers, as_of, as_of, by, filters);
-  }
+  ASSIGN_OR_RETURN(std::vector<Snapshot> snapshot,
+                   Snapshots(store, {as_of}, as_of, by, filters, settings.time_zone, measured, from_offers));
   ASSIGN_OR_RETURN(Rates rates, Rates::Load(store, as_of));
-  return ToApi(Period{}, as_of, *snapshot, rates, settings);
+  return ToApi(Period{}, as_of, snapshot.front(), rates, settings);
 }
 
 Status AddWeightedForecast(const Store& store, const ReportSettings& settings, const api::v1::PlanVsActualRequest& r,

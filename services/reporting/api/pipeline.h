@@ -10,9 +10,9 @@ namespace sales::reporting {
 // Sets `weighted_forecast_amount` on every row of a revenue report `out` (of request `r`, as of
 // `as_of`): the actual, plus the weighted pipeline at `as_of` in the period or bucket that
 // contains it; adds a row for a key that has open offers and no row yet. Other metrics: unchanged.
-// The pipeline at `as_of` as known then, with no dynamics: from the open sums when they can answer
-// (every stage's probability configured and SnapshotFromSums's conditions in pipeline.cc) unless
-// `from_offers`, else from the offers' rows. Both give the same rows and totals (tests compare).
+// The pipeline at `as_of` as known then, with no dynamics, with the measured win rates only when a
+// stage's probability is not configured: from the cells when they can answer (SnapshotsFromCells
+// in pipeline.cc) unless `from_offers`, else from the offers' rows. Both give the same (tests compare).
 StatusOr<api::v1::PipelinePeriod> PipelineNow(const Store& store, const ReportSettings& settings, absl::Time as_of,
                                               PlanDimension by, const api::v1::ReportFilters& filters,
                                               bool from_offers = false);

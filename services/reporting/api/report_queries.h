@@ -33,11 +33,14 @@ class ReportQueries {
   StatusOr<api::v1::ConcentrationResponse> GetConcentration(const api::v1::ConcentrationRequest& r) const;
   StatusOr<api::v1::InboundCallsResponse> GetInboundCalls(const api::v1::InboundCallsRequest& r) const;
   StatusOr<api::v1::PipelineResponse> GetPipeline(const api::v1::PipelineRequest& r) const;
+  // The pipeline from every offer's row instead of the cells (tests compare the two).
+  void set_scan_offers(bool scan) { scan_offers_ = scan; }
 
  private:
   const Store* store_;
   const Clock* clock_;
   const ReportSettings settings_;
+  bool scan_offers_ = false;
 };
 
 }  // namespace sales::reporting

@@ -58,20 +58,6 @@ StatusOr<LeadJourney> LoadJourney(const Batch& batch, const std::string& lead_id
   return *journey;
 }
 
-// The journey's row, its funnel cells (the new contribution minus the one of `before`) and its
-// place in the recorded-at index under the event's recorded-at.
-// Adds `now` minus `before` (cell key -> sums of `width`) to the cells of `family`.
-void AddDifference(Batch& batch, const char* family, FunnelCellSums now, const FunnelCellSums& before, int width) {
-  for (const auto& [key, old] : before) {
-    std::vector<int64_t>& s = now[key];
-    s.resize(width, 0);
-    for (int i = 0; i < width; ++i) s[i] -= old[i];
-  }
-  for (const auto& [key, s] : now) {
-    if (std::any_of(s.begin(), s.end(), [](int64_t v) { return v != 0; })) batch.AddSums(family, key, s);
-  }
-}
-
 google::protobuf::RepeatedField<int64_t>* CycleList(store::v1::CycleCell& cell, int cycle) {
   switch (cycle) {
     case kCapturedToQualified:
@@ -188,6 +174,8 @@ bool SameAssignments(const LeadJourney& a, const LeadJourney& b) {
   return true;
 }
 
+// The journey's row, its funnel cells (the new contribution minus the one of `before`) and its
+// place in the recorded-at index under the event's recorded-at.
 Status PutJourney(Batch& batch, const LeadJourney& before, const LeadJourney& journey, const EventEnvelope& event,
                   absl::TimeZone tz) {
   batch.Put(kJourneysFamily, journey.lead_id(), journey.SerializeAsString());
@@ -346,6 +334,17 @@ std::vector<std::string> JourneyKeysBy(const LeadJourney& journey, const LeadSta
       return keys;
     }
     default: return {""};
+  }
+}
+
+void AddDifference(Batch& batch, const char* family, FunnelCellSums now, const FunnelCellSums& before, int width) {
+  for (const auto& [key, old] : before) {
+    std::vector<int64_t>& s = now[key];
+    s.resize(width, 0);
+    for (int i = 0; i < width; ++i) s[i] -= old[i];
+  }
+  for (const auto& [key, s] : now) {
+    if (std::any_of(s.begin(), s.end(), [](int64_t v) { return v != 0; })) batch.AddSums(family, key, s);
   }
 }
 

@@ -105,6 +105,9 @@ using PutFactFn = std::function<Status(const store::v1::Fact&)>;
 
 // What a journey adds to the funnel cells as known at `as_of` (days in `tz`): cell key -> sums.
 using FunnelCellSums = std::map<std::string, std::vector<int64_t>>;
+// Adds `now` minus `before` (cell key -> sums of `width`) to the cells of `family`: only the
+// cells that changed.
+void AddDifference(Batch& batch, const char* family, FunnelCellSums now, const FunnelCellSums& before, int width);
 FunnelCellSums FunnelCellsOf(const store::v1::LeadJourney& journey, absl::Time as_of, absl::TimeZone tz);
 // What a journey adds to the lost cells as known at `as_of`: cell key -> count per reason.
 FunnelCellSums LostCellsOf(const store::v1::LeadJourney& journey, absl::Time as_of, absl::TimeZone tz);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "common/events/envelope.h"
 #include "services/reporting/projection/reporting_projection.h"
@@ -87,6 +88,25 @@ absl::Time LatestOf(const store::v1::PipelineStep& step) {
   return std::max(events::FromProto(step.occurred_at()), events::FromProto(step.recorded_at()));
 }
 
+// A day as 8 bytes, as in the funnel cells' keys.
+std::string DayBytes(absl::CivilDay day) { return EncodeInt64(day - absl::CivilDay(1970, 1, 1)); }
+
+std::string ByTimeKey(const OfferPipeline& o) {
+  return EncodeInt64(absl::ToUnixNanos(LatestStepTime(o))) + o.offer_id();
+}
+
+// Adds the open sums of `step` (times `sign`) to `out` as the changes of `day`.
+void AddDayCells(const OfferPipeline& o, const store::v1::PipelineStep& step, int sign, absl::CivilDay day,
+                 FunnelCellSums& out) {
+  if (!IsOpenStage(step.stage())) return;
+  const std::string day_bytes = DayBytes(day);
+  for (const auto& [key, sums] : OpenSums(o, step, sign)) {
+    std::vector<int64_t>& cell = out[StrCat(key.substr(0, 1), day_bytes, key.substr(1))];
+    cell.resize(kPipelineSums, 0);
+    for (int i = 0; i < kPipelineSums; ++i) cell[i] += sums[i];
+  }
+}
+
 }  // namespace
 
 std::vector<Fact> PipelineLines(const OfferPipeline& o, const store::v1::PipelineStep& step) {
@@ -125,11 +145,89 @@ std::optional<OpenPipelineCell> DecodeOpenPipelineKey(std::string_view key) {
                           std::string(key.substr(nul + 1))};
 }
 
-Status FillOpenPipeline(Store& store) {
-  ASSIGN_OR_RETURN(std::optional<std::string> latest_row, store.Get(kSettingsFamily, kPipelineLatestSetting));
-  if (latest_row) return absl::OkStatus();
+std::string PipelineCellKey(PlanDimension dimension, absl::CivilDay day, PipelineStage stage, const std::string& key,
+                            const std::string& currency) {
+  return FunnelCellPrefix(dimension, day) + OpenPipelineKey(dimension, stage, key, currency).substr(1);
+}
+
+std::optional<PipelineCell> DecodePipelineCellKey(std::string_view key) {
+  const std::optional<FunnelCell> day = DecodeFunnelCellKey(key);
+  if (!day) return std::nullopt;
+  std::optional<OpenPipelineCell> cell = DecodeOpenPipelineKey(StrCat(key.substr(0, 1), key.substr(9)));
+  if (!cell) return std::nullopt;
+  return PipelineCell{day->day, std::move(*cell)};
+}
+
+std::string ClosedCellPrefix(PlanDimension dimension, const std::string& key) {
+  return StrCat(OpenPipelinePrefix(dimension), key, std::string_view("\0", 1));
+}
+
+std::string ClosedCellKey(PlanDimension dimension, const std::string& key, absl::CivilDay day, PipelineStage stage) {
+  return StrCat(ClosedCellPrefix(dimension, key), DayBytes(day), std::string(1, static_cast<char>(stage)));
+}
+
+std::optional<std::pair<absl::CivilDay, PipelineStage>> DecodeClosedCellKey(std::string_view key) {
+  if (key.size() < 11 || key[key.size() - 10] != '\0') return std::nullopt;
+  const std::optional<int64_t> day = DecodeInt64(key.substr(key.size() - 9, 8));
+  if (!day) return std::nullopt;
+  return std::pair{absl::CivilDay(1970, 1, 1) + *day, static_cast<PipelineStage>(key.back())};
+}
+
+absl::Time LatestStepTime(const OfferPipeline& o) {
+  absl::Time latest = absl::InfinitePast();
+  for (const auto& step : o.steps()) latest = std::max(latest, LatestOf(step));
+  return latest;
+}
+
+PipelineCellSums PipelineCellsOf(const OfferPipeline& o, absl::Time as_of, absl::TimeZone tz) {
+  PipelineCellSums out;
+  // The steps recorded by `as_of` (steps are recorded in order: a prefix), and among them those in
+  // force at some time by then: each that occurred by then and before every later one.
+  int known = 0;
+  while (known < o.steps_size() && events::FromProto(o.steps(known).recorded_at()) <= as_of) ++known;
+  std::vector<int> in_force;  // newest first
+  absl::Time next = as_of;
+  for (int i = known - 1; i >= 0; --i) {
+    const absl::Time occurred = events::FromProto(o.steps(i).occurred_at());
+    if (occurred > next || (occurred == next && !in_force.empty())) continue;
+    in_force.push_back(i);
+    next = occurred;
+  }
+  std::reverse(in_force.begin(), in_force.end());
+  for (size_t k = 0; k < in_force.size(); ++k) {
+    const store::v1::PipelineStep& step = o.steps(in_force[k]);
+    AddDayCells(o, step, 1, absl::ToCivilDay(events::FromProto(step.occurred_at()), tz), out.open);
+    if (k + 1 < in_force.size()) {
+      const absl::Time ends = events::FromProto(o.steps(in_force[k + 1]).occurred_at());
+      AddDayCells(o, step, -1, absl::ToCivilDay(ends, tz), out.open);
+    }
+  }
+  if (in_force.empty() || in_force.back() != known - 1) return out;
+  const store::v1::PipelineStep& last = o.steps(known - 1);
+  if (IsOpenStage(last.stage())) return out;
+  const absl::CivilDay day = absl::ToCivilDay(events::FromProto(last.occurred_at()), tz);
+  const bool won = last.stage() == store::v1::PIPELINE_STAGE_ACCEPTED;
+  std::set<PipelineStage> reached;
+  for (int i = 0; i < known; ++i) {
+    if (IsOpenStage(o.steps(i).stage())) reached.insert(o.steps(i).stage());
+  }
+  const std::vector<Fact> lines = PipelineLines(o, last);
+  for (PlanDimension dimension : kPipelineDimensions) {
+    std::set<std::string> keys;
+    for (const Fact& line : lines) keys.insert(CellKeyString(line, dimension));
+    for (const std::string& key : keys) {
+      for (PipelineStage stage : reached) out.closed[ClosedCellKey(dimension, key, day, stage)] = {1, won ? 1 : 0};
+    }
+  }
+  return out;
+}
+
+Status FillPipelineCells(Store& store, absl::TimeZone tz) {
+  ASSIGN_OR_RETURN(std::optional<std::string> done, store.Get(kSettingsFamily, kPipelineCellsSetting));
+  if (done) return absl::OkStatus();
+  // A store of the build before the cells has its open sums, and says so with this setting.
+  ASSIGN_OR_RETURN(std::optional<std::string> has_open_sums, store.Get(kSettingsFamily, kPipelineLatestSetting));
   Batch batch = store.NewBatch();
-  std::optional<absl::Time> latest;
   Status inner = absl::OkStatus();
   for (const char* family : {kOpenOffersFamily, kClosedOffersFamily}) {
     RETURN_IF_ERROR(store.Scan(family, "", "", [&](std::string_view key, std::string_view value) {
@@ -138,39 +236,49 @@ Status FillOpenPipeline(Store& store) {
         inner = absl::DataLossError(StrCat("stored ", family, " row ", key, " is corrupt"));
         return false;
       }
-      for (const auto& step : o.steps()) latest = std::max(latest.value_or(absl::InfinitePast()), LatestOf(step));
-      if (family == kOpenOffersFamily && !o.steps().empty()) AddOpenSums(o, *o.steps().rbegin(), 1, batch);
+      const PipelineCellSums cells = PipelineCellsOf(o, absl::InfiniteFuture(), tz);
+      for (const auto& [cell, sums] : cells.open) batch.AddSums(kPipelineCellsFamily, cell, sums);
+      for (const auto& [cell, sums] : cells.closed) batch.AddSums(kClosedCellsFamily, cell, sums);
+      if (family == kOpenOffersFamily && !o.steps().empty()) {
+        if (!has_open_sums) AddOpenSums(o, *o.steps().rbegin(), 1, batch);
+        batch.Put(kOpenOffersByTimeFamily, ByTimeKey(o), "");
+      }
       return true;
     }));
     RETURN_IF_ERROR(inner);
   }
-  if (!latest) return absl::OkStatus();  // no offer yet: the first step writes both
-  batch.Put(kSettingsFamily, kPipelineLatestSetting, EncodeInt64(absl::ToUnixNanos(*latest)));
+  batch.Delete(kSettingsFamily, kPipelineLatestSetting);
+  batch.Put(kSettingsFamily, kPipelineCellsSetting, "complete");
   return store.Commit(batch);
 }
 
 std::string ClosedOfferKey(absl::Time at) { return EncodeInt64(absl::ToUnixNanos(at)); }
 
-Status TrackPipeline(const EventEnvelope& event, const store::v1::OfferAttribution& view, Batch& batch) {
+Status TrackPipeline(const EventEnvelope& event, const store::v1::OfferAttribution& view, Batch& batch,
+                     absl::TimeZone tz) {
   const std::optional<PipelineStage> stage = StageAfter(event.offer());
   if (!stage) return absl::OkStatus();
   const std::string& id = event.aggregate_id();
   ASSIGN_OR_RETURN(std::optional<OfferPipeline> row, LoadRow<OfferPipeline>(batch, kOpenOffersFamily, id));
-  if (row && !row->steps().empty()) AddOpenSums(*row, *row->steps().rbegin(), -1, batch);
+  const OfferPipeline before = row.value_or(OfferPipeline());
+  if (row && !row->steps().empty()) {
+    AddOpenSums(*row, *row->steps().rbegin(), -1, batch);
+    batch.Delete(kOpenOffersByTimeFamily, ByTimeKey(*row));
+  }
   if (!row) row = NewRow(id, view.lead());
   const store::v1::PipelineStep& step = *row->add_steps() = Step(*stage, event, view);
   AddOpenSums(*row, step, 1, batch);
-  ASSIGN_OR_RETURN(std::optional<std::string> latest, batch.Get(kSettingsFamily, kPipelineLatestSetting));
-  const std::optional<int64_t> before = latest ? DecodeInt64(*latest) : std::nullopt;
-  const int64_t now = absl::ToUnixNanos(LatestOf(step));
-  if (!before || *before < now) batch.Put(kSettingsFamily, kPipelineLatestSetting, EncodeInt64(now));
+  const PipelineCellSums was = PipelineCellsOf(before, absl::InfiniteFuture(), tz);
+  const PipelineCellSums is = PipelineCellsOf(*row, absl::InfiniteFuture(), tz);
+  AddDifference(batch, kPipelineCellsFamily, is.open, was.open, kPipelineSums);
+  AddDifference(batch, kClosedCellsFamily, is.closed, was.closed, kClosedSums);
   if (IsOpenStage(*stage)) {
     batch.Put(kOpenOffersFamily, id, row->SerializeAsString());
+    batch.Put(kOpenOffersByTimeFamily, ByTimeKey(*row), "");
     return absl::OkStatus();
   }
   batch.Delete(kOpenOffersFamily, id);
-  const absl::Time closed = std::max(events::FromProto(event.occurred_at()), events::FromProto(event.recorded_at()));
-  batch.Put(kClosedOffersFamily, ClosedOfferKey(closed) + id, row->SerializeAsString());
+  batch.Put(kClosedOffersFamily, ClosedOfferKey(LatestOf(step)) + id, row->SerializeAsString());
   return absl::OkStatus();
 }
 

@@ -14,9 +14,19 @@
 //                  PipelineSum: offers, value in minor units): the offers open now, in the stage
 //                  and with the value of their last step, per key of each dimension but the
 //                  client's; an offer's new step takes its previous one out and adds itself
-//   report_settings "pipeline_latest" -> the latest occurred-at or recorded-at of any step
-//                  (nanos, 8 bytes big-endian): the open sums are the pipeline at any moment from
-//                  then on, as of any time from then on
+//   pipeline_cells <dimension, 1 byte><day, 8 bytes><stage, 1 byte><key>\0<currency> -> sums
+//                  (PipelineSum): how the open sums changed on that day (PipelineCellsOf): the
+//                  pipeline at the end of a day is the open sums less the changes of the days
+//                  after it; an offer's new step takes its previous cells out and puts its new ones in
+//   closed_cells   <dimension, 1 byte><key>\0<day, 8 bytes><stage, 1 byte> -> sums (ClosedSum:
+//                  closed, won): the offers of the key that closed that day and had reached the
+//                  stage, of which accepted (the measured win rates); key first, since a report
+//                  reads one key's run of days
+//   open_offers_by_time  <latest time nanos, 8 bytes big-endian><offer id> -> "": each open offer
+//                  under the latest occurred-at or recorded-at of its steps. With closed_offers, the
+//                  offers an as-of answer must look at again: those with a step after the as-of time
+//   report_settings "pipeline_cells" -> "complete": the cells and the index were filled from the
+//                  offers' rows (or kept from the first event on)
 #pragma once
 
 #include <optional>
@@ -24,6 +34,7 @@
 #include <vector>
 
 #include "common/store/store.h"
+#include "services/reporting/projection/journeys.h"
 #include "services/reporting/domain/plan.h"
 #include "services/reporting/domain/sales_rules.h"
 
@@ -32,6 +43,11 @@ namespace sales::reporting {
 inline constexpr char kOpenOffersFamily[] = "open_offers";
 inline constexpr char kClosedOffersFamily[] = "closed_offers";
 inline constexpr char kOpenPipelineFamily[] = "open_pipeline";
+inline constexpr char kPipelineCellsFamily[] = "pipeline_cells";
+inline constexpr char kClosedCellsFamily[] = "closed_cells";
+inline constexpr char kOpenOffersByTimeFamily[] = "open_offers_by_time";
+inline constexpr char kPipelineCellsSetting[] = "pipeline_cells";
+// What made the open sums before the cells (a store with it has its open sums; the fill removes it).
 inline constexpr char kPipelineLatestSetting[] = "pipeline_latest";
 
 // The dimensions of the open sums (a client's key is its lead: as many keys as offers, no sum).
@@ -40,6 +56,8 @@ inline constexpr PlanDimension kPipelineDimensions[] = {
     events::v1::PLAN_DIMENSION_PRODUCT, events::v1::PLAN_DIMENSION_SOURCE};
 // The sums of an open_pipeline row, in order.
 enum PipelineSum { kPipelineOffers, kPipelineValue, kPipelineSums };
+// The sums of a closed_cells row, in order.
+enum ClosedSum { kClosedOffers, kClosedWon, kClosedSums };
 
 // The offer at `step` as facts, one per product (what its sale would be attributed to: manager,
 // region, source, client; the net of the step's lines of that product), or one with the step's
@@ -56,13 +74,42 @@ std::string OpenPipelineKey(PlanDimension dimension, PipelineStage stage, const 
 std::string OpenPipelinePrefix(PlanDimension dimension);
 std::optional<OpenPipelineCell> DecodeOpenPipelineKey(std::string_view key);
 
-// Fills the open sums and the latest step time from the offers' rows, for a store made before
-// they existed (nothing when they do, or when there is no offer).
-Status FillOpenPipeline(Store& store);
+// A pipeline_cells key, and back (nullopt: not such a key).
+std::string PipelineCellKey(PlanDimension dimension, absl::CivilDay day, PipelineStage stage, const std::string& key,
+                            const std::string& currency);
+struct PipelineCell {
+  absl::CivilDay day;
+  OpenPipelineCell cell;
+};
+std::optional<PipelineCell> DecodePipelineCellKey(std::string_view key);
+// The closed_cells of `key` of `dimension` start with this prefix; a closed_cells key; and its day
+// and stage (after the prefix; nullopt: not such a key).
+std::string ClosedCellPrefix(PlanDimension dimension, const std::string& key);
+std::string ClosedCellKey(PlanDimension dimension, const std::string& key, absl::CivilDay day, PipelineStage stage);
+std::optional<std::pair<absl::CivilDay, PipelineStage>> DecodeClosedCellKey(std::string_view key);
 
-// Records the step of an offer event (`view`: the offer's attribution with this event applied).
-// Events that move no stage (and event types newer than this build) are stepped over.
-Status TrackPipeline(const EventEnvelope& event, const store::v1::OfferAttribution& view, Batch& batch);
+// What an offer's row adds to the pipeline cells and to the closed cells as known at `as_of`
+// (days in `tz`), from its steps recorded by then that occurred by then. A step is in force from
+// when it occurred until a later step occurs (a back-dated step can end an earlier one's time
+// before it began: that one is never in force); its open sums go in on the day it begins and out
+// on the day it ends. A closing (only ever the last step) counts on its day in each stage the
+// offer's steps reached, under each key of its lines.
+struct PipelineCellSums {
+  FunnelCellSums open, closed;
+};
+PipelineCellSums PipelineCellsOf(const store::v1::OfferPipeline& o, absl::Time as_of, absl::TimeZone tz);
+
+// The latest occurred-at or recorded-at of an offer's steps (InfinitePast without a step).
+absl::Time LatestStepTime(const store::v1::OfferPipeline& o);
+
+// Fills the open sums (when the store has none), the cells and the open offers' index from the
+// offers' rows, for a store made before they existed (nothing once the setting says complete).
+Status FillPipelineCells(Store& store, absl::TimeZone tz);
+
+// Records the step of an offer event (`view`: the offer's attribution with this event applied;
+// days in `tz`). Events that move no stage (and event types newer than this build) are stepped over.
+Status TrackPipeline(const EventEnvelope& event, const store::v1::OfferAttribution& view, Batch& batch,
+                     absl::TimeZone tz);
 
 // The first closed_offers key at or after `at`.
 std::string ClosedOfferKey(absl::Time at);

@@ -118,7 +118,7 @@ Status ReportingProjection::Open(Store& store) {
   RETURN_IF_ERROR(FillCycleCells(store, time_zone_));
   RETURN_IF_ERROR(FillAssignmentCells(store, time_zone_));
   RETURN_IF_ERROR(FillRejectionCells(store));
-  return FillOpenPipeline(store);
+  return FillPipelineCells(store, time_zone_);
 }
 
 Status ReportingProjection::PutFact(Batch& batch, const Fact& fact, int line) const {
@@ -332,7 +332,7 @@ StatusOr<projection::Outcome> ReportingProjection::ApplyOffer(const EventEnvelop
     default:
       break;
   }
-  RETURN_IF_ERROR(TrackPipeline(event, *view, batch));
+  RETURN_IF_ERROR(TrackPipeline(event, *view, batch, time_zone_));
   RETURN_IF_ERROR(RecordOfferEvent(event, *view, batch, FactWriter(batch), time_zone_));
   batch.Put(kOfferViewsFamily, event.aggregate_id(), view->SerializeAsString());
   return projection::Outcome::kApplied;

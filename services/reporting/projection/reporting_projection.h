@@ -25,7 +25,8 @@
 //   client_labels    client id -> store.v1.ClientLabel (the company of its latest fact by key)
 //   report_settings  "time_zone" -> the zone the cells' days are in (a store is built for one)
 //   journeys, funnel_cells, journeys_by_recorded   the funnel's rows (projection/journeys.h)
-//   open_offers, closed_offers, open_pipeline   the pipeline (projection/pipeline.h)
+//   open_offers, closed_offers, open_pipeline, pipeline_cells, closed_cells, open_offers_by_time
+//                                the pipeline (projection/pipeline.h)
 //   call_numbers                 PBX calls by number (projection/sales_facts.h)
 #pragma once
 
@@ -89,13 +90,14 @@ class ReportingProjection final : public projection::EventProjection {
             kLeadViewsFamily, kFactsFamily,  kRecordedFamily,     kCellsFamily,      kClientLabelsFamily,
             kSettingsFamily,   kJourneysFamily, kFunnelCellsFamily, kJourneysByRecordedFamily,
             kOpenOffersFamily, kClosedOffersFamily, kOpenPipelineFamily, kCallNumbersFamily, kLostCellsFamily,
-            kCycleCellsFamily, kAssignmentCellsFamily, kRejectionCellsFamily};
+            kCycleCellsFamily, kAssignmentCellsFamily, kRejectionCellsFamily, kPipelineCellsFamily,
+            kClosedCellsFamily, kOpenOffersByTimeFamily};
   }
   std::vector<std::string> sums_families() const override {
     return {kFunnelCellsFamily, kLostCellsFamily, kRejectionCellsFamily};
   }
   // Records the time zone of the cells in a new store; FAILED_PRECONDITION when the store's cells
-  // are in another one. Fills the open pipeline's sums of a store made before they existed.
+  // are in another one. Fills the cells of a store made before they existed (the pipeline's too).
   Status Open(Store& store) override;
 
  protected:

@@ -197,6 +197,90 @@ class History {
   std::mt19937 rng_;
 };
 
+// A random history of offers only, with ways through the pipeline the other history lacks: revised
+// (a new value), sent again, back-dated steps (one that occurred before the step before it: that
+// step is never in force), steps recorded late, steps that occurred after they were recorded, and
+// every closing. Each offer's events in order of recording.
+class OfferHistory {
+ public:
+  explicit OfferHistory(uint32_t seed) : rng_(seed) {
+    for (int i = 0; i < 150; ++i) Offer(i);
+  }
+  std::vector<std::vector<EventEnvelope>> aggregates;
+
+ private:
+  int Uniform(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng_); }
+  std::string Pick(const std::vector<std::string>& from) { return from[Uniform(0, static_cast<int>(from.size()) - 1)]; }
+  events::v1::OfferTerms Terms(int revision, const std::string& currency) {
+    events::v1::OfferTerms t;
+    t.set_revision(revision);
+    t.set_currency(currency);
+    int64_t total = 0;
+    for (int l = Uniform(1, 3); l > 0; --l) {
+      auto* line = t.add_lines();
+      line->set_product_code(Pick({"crm", "erp", "pos"}));
+      line->set_quantity(1);
+      *line->mutable_net() = M(Uniform(1, 400000), currency);
+      total += line->net().units();
+    }
+    *t.mutable_total() = M(total, currency);
+    return t;
+  }
+  void Offer(int i) {
+    const std::string id = StrCat("pipeline-offer-", i), currency = Uniform(0, 3) == 0 ? "USD" : "EUR";
+    absl::Time occurred = kStart + absl::Minutes(Uniform(0, 200 * 24 * 60)), recorded = occurred;
+    std::vector<EventEnvelope> events;
+    const auto next = [&](absl::Duration after) -> EventEnvelope& {
+      if (!events.empty()) {
+        occurred += after;
+        // One step in six back-dated (before the step before it), one in five recorded days late,
+        // one in eight recorded before it occurred (a date set ahead); recorded in order.
+        if (Uniform(0, 5) == 0) occurred -= absl::Hours(Uniform(1, 24 * 6)) + after;
+        absl::Time r = occurred;
+        if (Uniform(0, 4) == 0) r += absl::Hours(Uniform(1, 24 * 20));
+        if (Uniform(0, 7) == 0) r -= absl::Hours(Uniform(1, 30));
+        recorded = std::max(recorded + absl::Seconds(1), r);
+      }
+      EventEnvelope& e = events.emplace_back();
+      e.set_event_id(NameUuid("cells-test-pipeline", StrCat(id, events.size())));
+      e.set_event_type("offer.test");
+      e.set_schema_version(1);
+      e.set_aggregate_type("offer");
+      e.set_aggregate_id(id);
+      e.set_aggregate_version(static_cast<int64_t>(events.size()));
+      *e.mutable_occurred_at() = events::ToProto(occurred);
+      *e.mutable_recorded_at() = events::ToProto(recorded);
+      return e;
+    };
+    auto* d = next(absl::ZeroDuration()).mutable_offer()->mutable_drafted();
+    d->mutable_lead()->set_lead_id(StrCat("lead-", Uniform(0, 40)));
+    d->mutable_lead()->set_owner_manager_id(Pick({"anna", "nikos", "maria"}));
+    d->mutable_lead()->set_region(Pick({"GR-ATT", "GR-MAK", "CY"}));
+    d->mutable_lead()->set_source(Uniform(0, 1) ? events::v1::LEAD_SOURCE_REFERRAL : events::v1::LEAD_SOURCE_WEB_FORM);
+    int revision = 1;
+    *d->mutable_terms() = Terms(revision, currency);
+    for (int step = Uniform(0, 4); step > 0; --step) {  // revisions and sends, in any order
+      const absl::Duration after = absl::Hours(Uniform(1, 24 * 12));
+      if (Uniform(0, 2) == 0) {
+        *next(after).mutable_offer()->mutable_revised()->mutable_terms() = Terms(++revision, currency);
+      } else {
+        next(after).mutable_offer()->mutable_sent()->set_revision(revision);
+      }
+    }
+    const absl::Duration after = absl::Hours(Uniform(1, 24 * 30));
+    switch (Uniform(0, 5)) {
+      case 0: next(after).mutable_offer()->mutable_accepted()->set_revision(revision); break;
+      case 1: next(after).mutable_offer()->mutable_rejected()->set_reason(events::v1::REJECTION_REASON_PRICE); break;
+      case 2: next(after).mutable_offer()->mutable_withdrawn()->set_reason("replaced"); break;
+      case 3: next(after).mutable_offer()->mutable_expired()->set_revision(revision); break;
+      default: break;  // still open
+    }
+    aggregates.push_back(std::move(events));
+  }
+
+  std::mt19937 rng_;
+};
+
 // Deletes every row of `families`, and `setting` unless empty.
 void DropRows(Store& store, const std::vector<const char*>& families, const char* setting);
 
@@ -225,21 +309,22 @@ class Cells : public ::testing::Test {
 
   // Applies the aggregates' events into the store at `path`, taking the next event of a random
   // aggregate each time (each aggregate's own events stay in order).
-  static void ApplyInterleaved(const History& h, const std::string& path, uint32_t seed) {
-    ReportingProjection projection;
+  static void ApplyInterleaved(const std::vector<std::vector<EventEnvelope>>& aggregates, const std::string& path,
+                               uint32_t seed, absl::TimeZone tz = absl::UTCTimeZone()) {
+    ReportingProjection projection(tz);
     auto store = Store::Open({.path = path, .column_families = projection.column_families()}).value();
     ASSERT_TRUE(projection.Open(*store).ok());
     projection::Applier applier(store.get(), &projection);
-    std::vector<size_t> next(h.aggregates.size(), 0);
+    std::vector<size_t> next(aggregates.size(), 0);
     std::mt19937 rng(seed);
     for (size_t left = 0; [&] {
            left = 0;
-           for (size_t a = 0; a < next.size(); ++a) left += h.aggregates[a].size() - next[a];
+           for (size_t a = 0; a < next.size(); ++a) left += aggregates[a].size() - next[a];
            return left > 0;
          }();) {
       size_t a = std::uniform_int_distribution<size_t>(0, next.size() - 1)(rng);
-      while (next[a] == h.aggregates[a].size()) a = (a + 1) % next.size();
-      const EventEnvelope& e = h.aggregates[a][next[a]++];
+      while (next[a] == aggregates[a].size()) a = (a + 1) % next.size();
+      const EventEnvelope& e = aggregates[a][next[a]++];
       auto outcomes = applier.ApplyAppended({{"t", 0, -1, e.aggregate_id(), e.SerializeAsString(), {}}});
       ASSERT_TRUE(outcomes.ok()) << outcomes.status();
     }
@@ -279,8 +364,8 @@ void ExpectSameCells(const CellSums& a, const CellSums& b, const std::string& wh
 
 TEST_F(Cells, RollUpsAnswerEveryQueryAsTheFactsDoAndAnyInterleavingGivesTheSameRows) {
   const History h(20261127);
-  ApplyInterleaved(h, dir_.File("a"), 1);
-  ApplyInterleaved(h, dir_.File("b"), 2);
+  ApplyInterleaved(h.aggregates, dir_.File("a"), 1);
+  ApplyInterleaved(h.aggregates, dir_.File("b"), 2);
   ReportingProjection projection;
   const auto rows = testing::StoreRows(dir_.File("a"), projection);
   testing::ExpectSameRows(rows, testing::StoreRows(dir_.File("b"), projection));
@@ -323,7 +408,7 @@ TEST_F(Cells, RollUpsAnswerEveryQueryAsTheFactsDoAndAnyInterleavingGivesTheSameR
 // as a store made before they existed is when it opens.
 TEST_F(Cells, OpenPipelineSumsAnswerAsTheOffersDo) {
   const History h(20261128);
-  ApplyInterleaved(h, dir_.path(), 3);
+  ApplyInterleaved(h.aggregates, dir_.path(), 3);
   ReportingProjection projection;
   const ReportSettings settings;  // every stage's probability configured: the sums may answer
   std::vector<api::v1::ReportFilters> filters(6);
@@ -363,7 +448,8 @@ TEST_F(Cells, OpenPipelineSumsAnswerAsTheOffersDo) {
   const auto before = answers;
   {
     auto store = Store::Open({.path = dir_.path(), .column_families = projection.column_families()}).value();
-    DropRows(*store, {kOpenPipelineFamily}, kPipelineLatestSetting);
+    DropRows(*store, {kOpenPipelineFamily, kPipelineCellsFamily, kClosedCellsFamily, kOpenOffersByTimeFamily},
+             kPipelineCellsSetting);
     ASSERT_TRUE(projection.Open(*store).ok());
     compare_all(*store, nullptr);
     EXPECT_EQ(answers, before) << "the sums filled from the rows answer as the ones kept event by event";
@@ -378,12 +464,68 @@ TEST_F(Cells, OpenPipelineSumsAnswerAsTheOffersDo) {
   }
 }
 
+// The pipeline report from its cells against reading every offer's row, in a time zone two hours
+// ahead of UTC: by each dimension, with each filter, in periods with dynamics of days, weeks and
+// months (some a year after the history, where closings leave the win-rate window), as of the end, during the history (late offers taken out) and at a moment inside a day;
+// the measured win rates too; again after the cells are dropped and filled anew from the rows.
+TEST_F(Cells, PipelineCellsAnswerAsTheOffersDo) {
+  const absl::TimeZone tz = absl::FixedTimeZone(2 * 60 * 60);
+  const OfferHistory h(20261130);
+  ApplyInterleaved(h.aggregates, dir_.path(), 5, tz);
+  ReportingProjection projection(tz);
+  testing::FakeClock clock(kStart + absl::Hours(24 * 600));  // 2027-08-24: now is after the weeks of 2027
+  ReportSettings settings;
+  settings.time_zone = tz;
+  settings.sales.stage_probabilities.clear();  // the measured ones are used: they must agree too
+  std::vector<api::v1::ReportFilters> filters(6);
+  filters[1].set_manager_id("anna");
+  filters[2].set_region("GR-ATT");
+  filters[3].set_product_code("erp");
+  filters[4].set_source("LEAD_SOURCE_REFERRAL");
+  filters[5].set_manager_id("nikos");  // two filters: only the rows can answer
+  filters[5].set_product_code("crm");
+  std::map<std::string, std::string> answers;
+  const auto compare_all = [&](const Store& store, int* non_empty) {
+    ReportQueries cells(&store, &clock, settings);
+    ReportQueries offers(&store, &clock, settings);
+    offers.set_scan_offers(true);
+    for (PlanDimension by : kPipelineDimensions) {
+      for (const auto& f : filters) {
+        for (const auto& [period, dynamics] : {std::pair{"2026", api::v1::BUCKET_MONTH},
+                                               std::pair{"2026-Q2", api::v1::BUCKET_WEEK},
+                                               std::pair{"2026-03-01..2026-03-31", api::v1::BUCKET_DAY},
+                                               std::pair{"2027-01-01..2027-09-30", api::v1::BUCKET_WEEK}}) {
+          for (absl::Time as_of : {absl::InfiniteFuture(), kStart + absl::Hours(24 * 75),
+                                   kStart + absl::Hours(24 * 150) + absl::Minutes(13 * 60 + 7)}) {
+            api::v1::PipelineRequest r;
+            r.set_period(period);
+            r.set_by(by);
+            *r.mutable_filters() = f;
+            r.set_dynamics(dynamics);
+            if (as_of < absl::InfiniteFuture()) *r.mutable_as_of() = events::ToProto(as_of);
+            const std::string what = r.ShortDebugString();
+            auto fast = cells.GetPipeline(r);
+            auto slow = offers.GetPipeline(r);
+            ASSERT_TRUE(fast.ok() && slow.ok()) << what << fast.status() << slow.status();
+            EXPECT_EQ(fast->ShortDebugString(), slow->ShortDebugString()) << what;
+            if (non_empty && slow->total().offers() > 0 && slow->total().probabilities(1).measured()) ++*non_empty;
+            answers[what] = fast->ShortDebugString();
+          }
+        }
+      }
+    }
+  };
+  CompareThenRefill(projection, compare_all, answers, 150,
+                    {{{kOpenPipelineFamily, kPipelineCellsFamily, kClosedCellsFamily, kOpenOffersByTimeFamily},
+                      kPipelineCellsSetting}});
+}
+
 // The funnel from its cells against reading every journey: by each dimension, with each filter,
 // as of the end and during the history (journeys changed later taken out), in several periods with
 // dynamics; again after the cells are dropped and filled anew from the journeys.
 TEST_F(Cells, FunnelCellsAnswerAsTheJourneysDo) {
   const History h(20261129);
-  ApplyInterleaved(h, dir_.path(), 4);
+  ApplyInterleaved(h.aggregates, dir_.path(), 4);
   ReportingProjection projection;
   testing::FakeClock clock(kStart + absl::Hours(24 * 400));
   std::vector<api::v1::ReportFilters> filters(6);
@@ -429,7 +571,7 @@ TEST_F(Cells, FunnelCellsAnswerAsTheJourneysDo) {
 // filled anew from the journeys.
 TEST_F(Cells, LostCellsAnswerAsTheJourneysDo) {
   const History h(20261127);
-  ApplyInterleaved(h, dir_.path(), 4);
+  ApplyInterleaved(h.aggregates, dir_.path(), 4);
   ReportingProjection projection;
   testing::FakeClock clock(kStart + absl::Hours(24 * 400));
   std::vector<api::v1::ReportFilters> filters(6);
@@ -472,7 +614,7 @@ TEST_F(Cells, LostCellsAnswerAsTheJourneysDo) {
 // cells are dropped and filled anew from the journeys.
 TEST_F(Cells, CycleCellsAnswerAsTheJourneysDo) {
   const History h(20261128);
-  ApplyInterleaved(h, dir_.path(), 4);
+  ApplyInterleaved(h.aggregates, dir_.path(), 4);
   ReportingProjection projection;
   testing::FakeClock clock(kStart + absl::Hours(24 * 400));
   std::vector<api::v1::ReportFilters> filters(5);
@@ -518,7 +660,7 @@ TEST_F(Cells, CycleCellsAnswerAsTheJourneysDo) {
 // and filled anew from the journeys.
 TEST_F(Cells, AssignmentCellsAnswerAsTheJourneysDo) {
   const History h(20261130);
-  ApplyInterleaved(h, dir_.path(), 4);
+  ApplyInterleaved(h.aggregates, dir_.path(), 4);
   ReportingProjection projection;
   testing::FakeClock clock(kStart + absl::Hours(24 * 400));
   std::vector<api::v1::ReportFilters> filters(7);
@@ -561,7 +703,7 @@ TEST_F(Cells, AssignmentCellsAnswerAsTheJourneysDo) {
 // answer a wrong figure.
 TEST_F(Cells, ACorruptCellRowIsDataLossNamingItsFamily) {
   const History h(20261127);
-  ApplyInterleaved(h, dir_.path(), 2);
+  ApplyInterleaved(h.aggregates, dir_.path(), 2);
   ReportingProjection projection;
   testing::FakeClock clock(kStart + absl::Hours(24 * 400));
   auto store = Store::Open({.path = dir_.path(), .column_families = projection.column_families()}).value();
@@ -595,7 +737,7 @@ TEST_F(Cells, ACorruptCellRowIsDataLossNamingItsFamily) {
 
 TEST_F(Cells, AStoreBuiltForOneTimeZoneRefusesAnother) {
   const History h(7);
-  ApplyInterleaved(h, dir_.path(), 1);
+  ApplyInterleaved(h.aggregates, dir_.path(), 1);
   ReportingProjection athens(absl::FixedTimeZone(2 * 3600));
   auto store = Store::Open({.path = dir_.path(), .column_families = athens.column_families()}).value();
   const Status s = athens.Open(*store);
