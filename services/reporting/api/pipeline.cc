@@ -4,9 +4,9 @@
 #include <array>
 #include <cmath>
 #include <memory>
-#include <tuple>
 #include <set>
 
+#include "absl/container/flat_hash_map.h"
 #include "common/events/envelope.h"
 #include "google/protobuf/arena.h"
 #include "services/reporting/api/sales_reports.h"
@@ -207,73 +207,137 @@ PipelineCellSums LateCorrections(const std::vector<OfferPipeline>& late, absl::T
   return out;
 }
 
-// Open sums of one dimension's keys: (key, stage, currency) -> offers, value.
-using OpenCells = std::map<std::tuple<std::string, PipelineStage, std::string>, std::array<int64_t, kPipelineSums>>;
+// The open sums of one dimension at the end of several days: `at[d][c]` is cell `cells[c]`'s at
+// the end of day d.
+struct OpenSumsAt {
+  std::vector<OpenPipelineCell> cells;
+  std::vector<std::vector<std::array<int64_t, kPipelineSums>>> at;
+};
+
+// A row's PipelineSum sums (nullopt: not such a row).
+std::optional<std::array<int64_t, kPipelineSums>> DecodePipelineSums(std::string_view value) {
+  if (value.size() != 8 * kPipelineSums) return std::nullopt;
+  std::array<int64_t, kPipelineSums> out;
+  for (int i = 0; i < kPipelineSums; ++i) {
+    const std::optional<int64_t> v = DecodeInt64(value.substr(8 * i, 8));
+    if (!v) return std::nullopt;
+    out[i] = *v;
+  }
+  return out;
+}
 
 // The open sums of `dimension` (only `only` when set) at the end of each of `days`, as of the
-// time of `corrections`: the open sums now, less the cells of the days after each day.
-StatusOr<std::vector<OpenCells>> OpenCellsAt(const Store& store, PlanDimension dimension, const std::string& only,
-                                             const std::vector<absl::CivilDay>& days,
-                                             const FunnelCellSums& corrections) {
-  OpenCells running;
-  std::map<absl::CivilDay, std::vector<std::pair<OpenCells::key_type, std::vector<int64_t>>>> later;
-  const absl::CivilDay first = *std::min_element(days.begin(), days.end());
-  const auto add = [&](const OpenPipelineCell& c, const std::vector<int64_t>& sums, OpenCells& to) {
-    auto& cell = to[{c.key, c.stage, c.currency}];
-    for (int i = 0; i < kPipelineSums; ++i) cell[i] += sums[i];
+// time of `corrections`: the open sums now, less the month cells of the months after the day's
+// month and the day cells of the days after it in its month. Cells are told apart by their
+// open_pipeline key without its dimension (stage, key, currency), interned.
+StatusOr<OpenSumsAt> OpenCellsAt(const Store& store, PlanDimension dimension, const std::string& only,
+                                 const std::vector<absl::CivilDay>& days, const FunnelCellSums& corrections) {
+  struct Change {
+    int64_t day;  // since 1970-01-01; a month's first day for a month cell
+    uint32_t cell;
+    std::array<int64_t, kPipelineSums> sums;
+  };
+  const absl::CivilDay epoch(1970, 1, 1);
+  const auto month_of = [&](absl::CivilDay d) { return absl::CivilDay(absl::CivilMonth(d)); };
+  absl::flat_hash_map<std::string, uint32_t> ids;
+  std::vector<std::string> names;
+  std::vector<std::array<int64_t, kPipelineSums>> running;
+  // The cell of `name` (UINT32_MAX: another key than `only`; nullopt: not a cell's name).
+  const auto cell_of = [&](std::string_view name) -> std::optional<uint32_t> {
+    const size_t nul = name.find('\0', 1);
+    if (nul == std::string_view::npos) return std::nullopt;
+    if (!only.empty() && name.substr(1, nul - 1) != only) return std::optional<uint32_t>(UINT32_MAX);
+    auto it = ids.find(absl::string_view(name.data(), name.size()));  // Debian's absl::string_view is its own
+    if (it == ids.end()) {
+      it = ids.emplace(std::string(name), static_cast<uint32_t>(names.size())).first;
+      names.emplace_back(name);
+      running.push_back({});
+    }
+    return it->second;
+  };
+  const auto add = [&](std::array<int64_t, kPipelineSums>& to, const auto& sums, int sign) {
+    for (int i = 0; i < kPipelineSums; ++i) to[i] += sign * sums[i];
   };
   const std::string prefix = OpenPipelinePrefix(dimension);
   Status inner = absl::OkStatus();
+  // The changes of `family` from `from` until `until` (excluded; nullopt: to the dimension's end).
+  const auto changes = [&](const char* family, absl::CivilDay from,
+                           std::optional<absl::CivilDay> until) -> StatusOr<std::vector<Change>> {
+    std::vector<Change> out;
+    const std::string end = until ? FunnelCellPrefix(dimension, *until) : "";
+    RETURN_IF_ERROR(store.ScanFrom(family, FunnelCellPrefix(dimension, from), [&](std::string_view key, std::string_view value) {
+      if (!key.starts_with(prefix) || (until && key >= end)) return false;
+      const std::optional<int64_t> day = DecodeInt64(key.substr(1, 8));
+      const std::optional<uint32_t> cell = key.size() > 9 ? cell_of(key.substr(9)) : std::nullopt;
+      const std::optional<std::array<int64_t, kPipelineSums>> sums = DecodePipelineSums(value);
+      if (!day || !cell || !sums) {
+        inner = absl::DataLossError(StrCat("stored ", family, " row is corrupt"));
+        return false;
+      }
+      if (*cell != UINT32_MAX) out.push_back({*day, *cell, *sums});
+      return true;
+    }));
+    RETURN_IF_ERROR(inner);
+    return out;
+  };
   RETURN_IF_ERROR(store.ScanFrom(kOpenPipelineFamily, prefix, [&](std::string_view key, std::string_view value) {
     if (!key.starts_with(prefix)) return false;
-    const std::optional<OpenPipelineCell> cell = DecodeOpenPipelineKey(key);
-    const std::optional<std::vector<int64_t>> sums = DecodeSums(value);
-    if (!cell || !sums || sums->size() != kPipelineSums) {
+    const std::optional<uint32_t> cell = cell_of(key.substr(1));
+    const std::optional<std::array<int64_t, kPipelineSums>> sums = DecodePipelineSums(value);
+    if (!cell || !sums) {
       inner = absl::DataLossError("stored open pipeline sums are corrupt");
       return false;
     }
-    if (only.empty() || cell->key == only) add(*cell, *sums, running);
+    if (*cell != UINT32_MAX) add(running[*cell], *sums, 1);
     return true;
   }));
   RETURN_IF_ERROR(inner);
-  RETURN_IF_ERROR(store.ScanFrom(kPipelineCellsFamily, FunnelCellPrefix(dimension, first + 1),
-                                 [&](std::string_view key, std::string_view value) {
-                                   if (!key.starts_with(prefix)) return false;
-                                   const std::optional<PipelineCell> cell = DecodePipelineCellKey(key);
-                                   std::optional<std::vector<int64_t>> sums = DecodeSums(value);
-                                   if (!cell || !sums || sums->size() != kPipelineSums) {
-                                     inner = absl::DataLossError("stored pipeline cells are corrupt");
-                                     return false;
-                                   }
-                                   if (only.empty() || cell->cell.key == only) {
-                                     later[cell->day].emplace_back(
-                                         std::tuple{cell->cell.key, cell->cell.stage, cell->cell.currency},
-                                         std::move(*sums));
-                                   }
-                                   return true;
-                                 }));
-  RETURN_IF_ERROR(inner);
+  std::vector<Change> corrected;
   for (const auto& [key, sums] : corrections) {
-    const std::optional<PipelineCell> cell = DecodePipelineCellKey(key);
-    if (!cell || !key.starts_with(prefix) || (!only.empty() && cell->cell.key != only)) continue;
-    add(cell->cell, sums, running);
-    if (cell->day > first) later[cell->day].emplace_back(std::tuple{cell->cell.key, cell->cell.stage, cell->cell.currency}, sums);
+    if (!key.starts_with(prefix) || key.size() <= 9) continue;
+    const std::optional<int64_t> day = DecodeInt64(std::string_view(key).substr(1, 8));
+    const std::optional<uint32_t> cell = cell_of(std::string_view(key).substr(9));
+    if (!day || !cell || *cell == UINT32_MAX) continue;
+    add(running[*cell], sums, 1);
+    corrected.push_back({*day, *cell, {sums[kPipelineOffers], sums[kPipelineValue]}});
   }
-  // From the last day back: each day's sums once the changes after it are taken out.
+  // The months after the earliest day's month, whole; by month from the last one back.
+  ASSIGN_OR_RETURN(const std::vector<Change> months,
+                   changes(kPipelineMonthCellsFamily,
+                           absl::CivilDay(absl::CivilMonth(*std::min_element(days.begin(), days.end())) + 1),
+                           std::nullopt));
   std::vector<size_t> order(days.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return days[a] > days[b]; });
-  std::vector<OpenCells> out(days.size());
-  auto it = later.rbegin();
-  for (size_t i : order) {
-    for (; it != later.rend() && it->first > days[i]; ++it) {
-      for (const auto& [cell, sums] : it->second) {
-        auto& to = running[cell];
-        for (int k = 0; k < kPipelineSums; ++k) to[k] -= sums[k];
+  OpenSumsAt out;
+  out.at.resize(days.size());
+  auto month = months.rbegin();
+  for (size_t k = 0; k < order.size();) {
+    const absl::CivilDay first = month_of(days[order[k]]);
+    for (; month != months.rend() && month->day > first - epoch; ++month) add(running[month->cell], month->sums, -1);
+    // The days of that month in `days`, from the last one back: its days after each taken out.
+    size_t in_month = k;
+    while (in_month < order.size() && month_of(days[order[in_month]]) == first) ++in_month;
+    ASSIGN_OR_RETURN(const std::vector<Change> later,
+                     changes(kPipelineCellsFamily, days[order[in_month - 1]] + 1, absl::CivilDay(absl::CivilMonth(first) + 1)));
+    std::vector<std::array<int64_t, kPipelineSums>> at = running;
+    auto day = later.rbegin();
+    for (; k < in_month; ++k) {
+      const size_t i = order[k];
+      for (; day != later.rend() && day->day > days[i] - epoch; ++day) add(at[day->cell], day->sums, -1);
+      out.at[i] = at;
+      for (const Change& c : corrected) {
+        if (c.day > days[i] - epoch) add(out.at[i][c.cell], c.sums, -1);
       }
     }
-    out[i] = running;
   }
+  for (const std::string& name : names) {
+    std::optional<OpenPipelineCell> cell = DecodeOpenPipelineKey(prefix + name);
+    if (!cell) return absl::DataLossError("stored pipeline cells are corrupt");
+    out.cells.push_back(std::move(*cell));
+  }
+  // Cells first met in a later month's scan are absent from the earlier days' sums: zero there.
+  for (auto& sums : out.at) sums.resize(names.size(), {});
   return out;
 }
 
@@ -343,9 +407,9 @@ StatusOr<std::optional<std::vector<Snapshot>>> SnapshotsFromCells(const Store& s
   for (absl::Time at : moments) days.push_back(absl::ToCivilDay(at, tz));
   const PlanDimension read = source->dimension;
   const std::string& only = source->only_key;
-  ASSIGN_OR_RETURN(std::vector<OpenCells> open, OpenCellsAt(store, read, only, days, corrections.open));
+  ASSIGN_OR_RETURN(const OpenSumsAt open, OpenCellsAt(store, read, only, days, corrections.open));
   // Each offer once: the company's count, unless one key's is.
-  std::vector<OpenCells> company;
+  std::optional<OpenSumsAt> company;
   if (read != events::v1::PLAN_DIMENSION_COMPANY && only.empty()) {
     ASSIGN_OR_RETURN(company, OpenCellsAt(store, events::v1::PLAN_DIMENSION_COMPANY, "", days, corrections.open));
   }
@@ -357,16 +421,17 @@ StatusOr<std::optional<std::vector<Snapshot>>> SnapshotsFromCells(const Store& s
   std::vector<Snapshot> out(days.size());
   for (size_t i = 0; i < days.size(); ++i) {
     Snapshot& s = out[i];
-    for (const auto& [cell, sums] : open[i]) {
-      const auto& [key, stage, currency] = cell;
+    for (size_t c = 0; c < open.cells.size(); ++c) {
+      const OpenPipelineCell& cell = open.cells[c];
+      const auto& sums = open.at[i][c];
       if (sums[kPipelineOffers] == 0 && sums[kPipelineValue] == 0) continue;
-      StageCell& row = s.rows[{source->as_company ? "" : key, stage}];
+      StageCell& row = s.rows[{source->as_company ? std::string() : cell.key, cell.stage}];
       row.offers += sums[kPipelineOffers];
-      row.value[currency] += sums[kPipelineValue];
-      if (company.empty()) s.offers += sums[kPipelineOffers];
+      row.value[cell.currency] += sums[kPipelineValue];
+      if (!company) s.offers += sums[kPipelineOffers];
     }
-    if (!company.empty()) {
-      for (const auto& [cell, sums] : company[i]) s.offers += sums[kPipelineOffers];
+    if (company) {
+      for (const auto& sums : company->at[i]) s.offers += sums[kPipelineOffers];
     }
     s.history = std::move(closed[i]);
   }

@@ -222,6 +222,19 @@ PipelineCellSums PipelineCellsOf(const OfferPipeline& o, absl::Time as_of, absl:
   return out;
 }
 
+FunnelCellSums MonthCells(const FunnelCellSums& day_cells) {
+  FunnelCellSums out;
+  for (const auto& [key, sums] : day_cells) {
+    const std::optional<int64_t> day = key.size() >= 9 ? DecodeInt64(std::string_view(key).substr(1, 8)) : std::nullopt;
+    if (!day) continue;  // not a cell's key: none is made otherwise
+    const absl::CivilDay first(absl::CivilMonth(absl::CivilDay(1970, 1, 1) + *day));
+    std::vector<int64_t>& cell = out[StrCat(key.substr(0, 1), DayBytes(first), key.substr(9))];
+    cell.resize(sums.size(), 0);
+    for (size_t i = 0; i < sums.size(); ++i) cell[i] += sums[i];
+  }
+  return out;
+}
+
 Status FillPipelineCells(Store& store, absl::TimeZone tz) {
   ASSIGN_OR_RETURN(std::optional<std::string> done, store.Get(kSettingsFamily, kPipelineCellsSetting));
   if (done) return absl::OkStatus();
@@ -238,6 +251,7 @@ Status FillPipelineCells(Store& store, absl::TimeZone tz) {
       }
       const PipelineCellSums cells = PipelineCellsOf(o, absl::InfiniteFuture(), tz);
       for (const auto& [cell, sums] : cells.open) batch.AddSums(kPipelineCellsFamily, cell, sums);
+      for (const auto& [cell, sums] : MonthCells(cells.open)) batch.AddSums(kPipelineMonthCellsFamily, cell, sums);
       for (const auto& [cell, sums] : cells.closed) batch.AddSums(kClosedCellsFamily, cell, sums);
       if (family == kOpenOffersFamily && !o.steps().empty()) {
         if (!has_open_sums) AddOpenSums(o, *o.steps().rbegin(), 1, batch);
@@ -271,6 +285,7 @@ Status TrackPipeline(const EventEnvelope& event, const store::v1::OfferAttributi
   const PipelineCellSums was = PipelineCellsOf(before, absl::InfiniteFuture(), tz);
   const PipelineCellSums is = PipelineCellsOf(*row, absl::InfiniteFuture(), tz);
   AddDifference(batch, kPipelineCellsFamily, is.open, was.open, kPipelineSums);
+  AddDifference(batch, kPipelineMonthCellsFamily, MonthCells(is.open), MonthCells(was.open), kPipelineSums);
   AddDifference(batch, kClosedCellsFamily, is.closed, was.closed, kClosedSums);
   if (IsOpenStage(*stage)) {
     batch.Put(kOpenOffersFamily, id, row->SerializeAsString());

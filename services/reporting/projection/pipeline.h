@@ -18,6 +18,8 @@
 //                  (PipelineSum): how the open sums changed on that day (PipelineCellsOf): the
 //                  pipeline at the end of a day is the open sums less the changes of the days
 //                  after it; an offer's new step takes its previous cells out and puts its new ones in
+//   pipeline_month_cells  the pipeline cells of each month added up, under its first day: a report
+//                  takes out whole months, then the days after its moment in the moment's month
 //   closed_cells   <dimension, 1 byte><key>\0<day, 8 bytes><stage, 1 byte> -> sums (ClosedSum:
 //                  closed, won): the offers of the key that closed that day and had reached the
 //                  stage, of which accepted (the measured win rates); key first, since a report
@@ -44,6 +46,7 @@ inline constexpr char kOpenOffersFamily[] = "open_offers";
 inline constexpr char kClosedOffersFamily[] = "closed_offers";
 inline constexpr char kOpenPipelineFamily[] = "open_pipeline";
 inline constexpr char kPipelineCellsFamily[] = "pipeline_cells";
+inline constexpr char kPipelineMonthCellsFamily[] = "pipeline_month_cells";
 inline constexpr char kClosedCellsFamily[] = "closed_cells";
 inline constexpr char kOpenOffersByTimeFamily[] = "open_offers_by_time";
 inline constexpr char kPipelineCellsSetting[] = "pipeline_cells";
@@ -98,6 +101,8 @@ struct PipelineCellSums {
   FunnelCellSums open, closed;
 };
 PipelineCellSums PipelineCellsOf(const store::v1::OfferPipeline& o, absl::Time as_of, absl::TimeZone tz);
+// Pipeline cells added up by month (pipeline_month_cells).
+FunnelCellSums MonthCells(const FunnelCellSums& day_cells);
 
 // The latest occurred-at or recorded-at of an offer's steps (InfinitePast without a step).
 absl::Time LatestStepTime(const store::v1::OfferPipeline& o);

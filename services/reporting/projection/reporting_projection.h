@@ -25,7 +25,8 @@
 //   client_labels    client id -> store.v1.ClientLabel (the company of its latest fact by key)
 //   report_settings  "time_zone" -> the zone the cells' days are in (a store is built for one)
 //   journeys, funnel_cells, journeys_by_recorded   the funnel's rows (projection/journeys.h)
-//   open_offers, closed_offers, open_pipeline, pipeline_cells, closed_cells, open_offers_by_time
+//   open_offers, closed_offers, open_pipeline, pipeline_cells, pipeline_month_cells, closed_cells,
+//   open_offers_by_time
 //                                the pipeline (projection/pipeline.h)
 //   call_numbers                 PBX calls by number (projection/sales_facts.h)
 #pragma once
@@ -91,7 +92,7 @@ class ReportingProjection final : public projection::EventProjection {
             kSettingsFamily,   kJourneysFamily, kFunnelCellsFamily, kJourneysByRecordedFamily,
             kOpenOffersFamily, kClosedOffersFamily, kOpenPipelineFamily, kCallNumbersFamily, kLostCellsFamily,
             kCycleCellsFamily, kAssignmentCellsFamily, kRejectionCellsFamily, kPipelineCellsFamily,
-            kClosedCellsFamily, kOpenOffersByTimeFamily};
+            kPipelineMonthCellsFamily, kClosedCellsFamily, kOpenOffersByTimeFamily};
   }
   std::vector<std::string> sums_families() const override {
     return {kFunnelCellsFamily, kLostCellsFamily, kRejectionCellsFamily};

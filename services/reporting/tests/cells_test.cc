@@ -283,6 +283,10 @@ class OfferHistory {
 
 // Deletes every row of `families`, and `setting` unless empty.
 void DropRows(Store& store, const std::vector<const char*>& families, const char* setting);
+// What FillPipelineCells fills.
+const std::vector<const char*> kPipelineSumsFamilies = {kOpenPipelineFamily, kPipelineCellsFamily,
+                                                        kPipelineMonthCellsFamily, kClosedCellsFamily,
+                                                        kOpenOffersByTimeFamily};
 
 class Cells : public ::testing::Test {
  protected:
@@ -402,15 +406,15 @@ TEST_F(Cells, RollUpsAnswerEveryQueryAsTheFactsDoAndAnyInterleavingGivesTheSameR
   EXPECT_GT(non_empty, compared / 2);  // the comparison compared figures, not empty maps
 }
 
-// The open pipeline (the weighted forecast's) from its sums against the offers' rows, by every
-// dimension and filter, as of the end of the history (the sums answer) and during it (they
-// cannot: the rows answer both); again after the sums are dropped and filled anew from the rows,
-// as a store made before they existed is when it opens.
+// The open pipeline of the weighted forecast (every stage's probability configured: no win rates
+// measured) from its sums and cells against the offers' rows, by every dimension and filter, as of
+// the end of the history and during it (the offers changed later taken out); again after the sums
+// and cells are dropped and filled anew from the rows, as a store made before them is when it opens.
 TEST_F(Cells, OpenPipelineSumsAnswerAsTheOffersDo) {
   const History h(20261128);
   ApplyInterleaved(h.aggregates, dir_.path(), 3);
   ReportingProjection projection;
-  const ReportSettings settings;  // every stage's probability configured: the sums may answer
+  const ReportSettings settings;  // every stage's probability configured
   std::vector<api::v1::ReportFilters> filters(6);
   filters[1].set_manager_id("anna");
   filters[2].set_region("GR-ATT");
@@ -448,13 +452,13 @@ TEST_F(Cells, OpenPipelineSumsAnswerAsTheOffersDo) {
   const auto before = answers;
   {
     auto store = Store::Open({.path = dir_.path(), .column_families = projection.column_families()}).value();
-    DropRows(*store, {kOpenPipelineFamily, kPipelineCellsFamily, kClosedCellsFamily, kOpenOffersByTimeFamily},
-             kPipelineCellsSetting);
+    DropRows(*store, kPipelineSumsFamilies, kPipelineCellsSetting);
     ASSERT_TRUE(projection.Open(*store).ok());
     compare_all(*store, nullptr);
     EXPECT_EQ(answers, before) << "the sums filled from the rows answer as the ones kept event by event";
 
-    // With the offers' rows gone, the sums alone still answer at the end: they were what answered.
+    // With the open offers' rows gone, the sums alone still answer at the end: they were what
+    // answered (no offer changed after it).
     DropRows(*store, {kOpenOffersFamily}, "");
     auto company = PipelineNow(*store, settings, end, events::v1::PLAN_DIMENSION_COMPANY, {});
     ASSERT_TRUE(company.ok()) << company.status();
@@ -515,9 +519,7 @@ TEST_F(Cells, PipelineCellsAnswerAsTheOffersDo) {
       }
     }
   };
-  CompareThenRefill(projection, compare_all, answers, 150,
-                    {{{kOpenPipelineFamily, kPipelineCellsFamily, kClosedCellsFamily, kOpenOffersByTimeFamily},
-                      kPipelineCellsSetting}});
+  CompareThenRefill(projection, compare_all, answers, 150, {{kPipelineSumsFamilies, kPipelineCellsSetting}});
 }
 
 // The funnel from its cells against reading every journey: by each dimension, with each filter,
