@@ -192,7 +192,7 @@ api::v1::CycleTime ToCycleTime(std::vector<int64_t>& seconds) {
   api::v1::CycleTime out;
   out.set_count(static_cast<int64_t>(seconds.size()));
   if (auto median = NearestRank(seconds, 0.5)) out.set_median_seconds(*median);
-  if (auto p90 = NearestRank(seconds, 0.9)) out.set_p90_seconds(*p90);
+  if (auto p90 = NearestRanks(seconds, 0.5, 0.9)) out.set_p90_seconds(*p90);
   return out;
 }
 

@@ -51,10 +51,24 @@ void TakeOutSamples(std::vector<int64_t>& samples, std::vector<int64_t>& removed
 }
 
 std::optional<int64_t> NearestRank(std::vector<int64_t>& values, double p) {
+  return NearestRanks(values, 0, p);
+}
+
+namespace {
+
+// The index of rank ceil(p x n), at least the first.
+size_t RankIndex(size_t n, double p) {
+  return std::clamp<size_t>(static_cast<size_t>(std::ceil(p * static_cast<double>(n))), 1, n) - 1;
+}
+
+}  // namespace
+
+std::optional<int64_t> NearestRanks(std::vector<int64_t>& values, double below, double p) {
   if (values.empty()) return std::nullopt;
-  const auto rank = static_cast<size_t>(std::ceil(p * static_cast<double>(values.size())));
-  const auto at = values.begin() + static_cast<std::ptrdiff_t>(std::clamp<size_t>(rank, 1, values.size()) - 1);
-  std::nth_element(values.begin(), at, values.end());
+  // After a selection at `below`'s rank, nothing before it is larger: the next rank lies after.
+  const auto from = values.begin() + static_cast<std::ptrdiff_t>(below > 0 ? RankIndex(values.size(), below) : 0);
+  const auto at = values.begin() + static_cast<std::ptrdiff_t>(RankIndex(values.size(), p));
+  std::nth_element(from, at, values.end());
   return *at;
 }
 

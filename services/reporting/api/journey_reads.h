@@ -85,6 +85,9 @@ void TakeOutSamples(std::vector<int64_t>& samples, std::vector<int64_t>& removed
 // The value at rank ceil(p x n) of `values` (reordered in place: a selection, not a sort); nullopt
 // when empty.
 std::optional<int64_t> NearestRank(std::vector<int64_t>& values, double p);
+// The same, for `values` as NearestRank(values, below) left them (below < p): only the part after
+// `below`'s rank is searched. Median then p90: NearestRank(v, 0.5), then NearestRanks(v, 0.5, 0.9).
+std::optional<int64_t> NearestRanks(std::vector<int64_t>& values, double below, double p);
 
 // The sums of a report for its whole period and for each dynamics bucket (in order, empty ones
 // included).

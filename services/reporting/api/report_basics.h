@@ -73,6 +73,8 @@ struct Cell {
 
   // Adds (sign 1) or takes away (sign -1) sums in the order of CellSum.
   void Add(const std::vector<int64_t>& sums, int sign = 1);
+  // Adds a row of Batch::AddSums as stored (no vector on the way); false when it is not one.
+  bool AddEncoded(std::string_view sums);
 };
 
 // Which sums kept per dimension key (the cells, and the funnel's and the open pipeline's) answer a

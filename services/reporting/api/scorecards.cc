@@ -158,7 +158,7 @@ api::v1::ScorecardRow ToRow(const std::string& manager, ManagerSums& m, const st
   row.set_responded(static_cast<int64_t>(m.response_seconds.size()));
   row.set_unanswered(m.unanswered);
   if (auto median = NearestRank(m.response_seconds, 0.5)) row.set_first_response_median_seconds(*median);
-  if (auto p90 = NearestRank(m.response_seconds, 0.9)) row.set_first_response_p90_seconds(*p90);
+  if (auto p90 = NearestRanks(m.response_seconds, 0.5, 0.9)) row.set_first_response_p90_seconds(*p90);
   row.set_calls_logged(m.calls_logged);
   row.set_calls_pbx(m.calls_pbx);
   row.set_meetings(m.meetings);

@@ -3,6 +3,7 @@
 // times, lost reasons, scorecards)") figure by figure, then the same rows whatever the order of the
 // topics and however often an event is delivered, merges, as-of, dynamics and bad requests.
 #include <map>
+#include <random>
 
 #include "common/base/ids.h"
 #include "common/events/envelope.h"
@@ -13,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "services/reporting/api/funnel_reports.h"
 #include "services/reporting/api/funnel_tables.h"
+#include "services/reporting/api/journey_reads.h"
 #include "services/reporting/api/scorecards.h"
 #include "services/reporting/projection/reporting_projection.h"
 
@@ -338,6 +340,25 @@ TEST_F(FunnelTest, CycleTimesAreNearestRankMediansAndP90s) {
   check(row.qualified_to_first_offer(), 3, 5, 5);
   check(row.sent_to_accepted(), 2, 8, 14);
   check(row.captured_to_won(), 2, 15, 24);
+}
+
+// The median's selection leaves the p90 in the part after it: searched there alone, it is still
+// the value of that rank in the sorted list, for lists of every length and with repeated values.
+TEST(NearestRanks, AfterTheMedianThePercentileIsTheSortedListsValueAtItsRank) {
+  std::mt19937 rng(20261128);
+  for (int n = 1; n < 300; ++n) {
+    std::vector<int64_t> values(static_cast<size_t>(n));
+    for (int64_t& v : values) v = std::uniform_int_distribution<int64_t>(0, n / 3)(rng);
+    std::vector<int64_t> sorted = values;
+    std::sort(sorted.begin(), sorted.end());
+    const auto rank = [&](double p) {
+      return sorted[std::max<size_t>(1, static_cast<size_t>(std::ceil(p * n))) - 1];
+    };
+    EXPECT_EQ(NearestRank(values, 0.5), rank(0.5)) << n;
+    EXPECT_EQ(NearestRanks(values, 0.5, 0.9), rank(0.9)) << n;
+  }
+  std::vector<int64_t> none;
+  EXPECT_EQ(NearestRanks(none, 0.5, 0.9), std::nullopt);
 }
 
 TEST_F(FunnelTest, LostReasonsListDisqualificationsAndRejections) {
