@@ -42,7 +42,11 @@ std::map<std::string, std::string> StoredOffsetConsumer::DefaultProperties(const
           {"enable.auto.offset.store", "false"},
           {"enable.partition.eof", "true"},  // catch-up detection
           {"auto.offset.reset", "earliest"},
-          {"fetch.wait.max.ms", "10"},
+          // The broker answers a fetch as soon as a record arrives (fetch.min.bytes is 1): this is
+          // only how long a fetch of an idle partition waits, so an idle consumer sends 10 empty
+          // fetches a second (at 10 ms it sent 100, and an idle service kept the broker busy), and
+          // how soon the end of the partitions (catch-up) is seen.
+          {"fetch.wait.max.ms", "100"},
           {"fetch.error.backoff.ms", "100"},
           {"queued.max.messages.kbytes", "32768"},
           {"reconnect.backoff.max.ms", "1000"}};
