@@ -308,6 +308,10 @@ TEST(Store, Int64EncodingSortsNumerically) {
   EXPECT_LT(EncodeInt64(-5), EncodeInt64(3));
   EXPECT_LT(EncodeInt64(255), EncodeInt64(256));
   EXPECT_EQ(DecodeInt64(EncodeInt64(-123456789)).value(), -123456789);
+  for (int64_t v : {int64_t{0}, int64_t{1}, int64_t{-1}, INT64_MIN, INT64_MAX, int64_t{0x0102030405060708}}) {
+    EXPECT_EQ(DecodeInt64(EncodeInt64(v)).value(), v);
+  }
+  EXPECT_EQ(EncodeInt64(0x0102030405060708), std::string("\x81\x02\x03\x04\x05\x06\x07\x08", 8));  // big-endian
   EXPECT_FALSE(DecodeInt64("short").has_value());
 }
 

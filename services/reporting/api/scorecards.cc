@@ -1,7 +1,9 @@
 #include "services/reporting/api/scorecards.h"
 
+#include <algorithm>
 #include <map>
 
+#include "absl/container/flat_hash_map.h"
 #include "common/command/request_checks.h"
 #include "common/events/envelope.h"
 #include "services/reporting/api/journey_reads.h"
@@ -25,7 +27,9 @@ struct ManagerSums {
 };
 
 struct ScoreSums {
-  std::map<std::string, ManagerSums> managers;
+  // A hash map: every cell of a year looks its manager up (an ordered map's string compares were
+  // 8 % of a call); Emit sorts.
+  absl::flat_hash_map<std::string, ManagerSums> managers;
   std::map<std::string, __int128> unconverted;  // per currency, minor units
 };
 
@@ -94,7 +98,7 @@ StatusOr<bool> AssignmentsFromCells(const Store& store, const api::v1::ReportFil
   for (auto& [at, removed] : taken_out) TakeOutSamples(at.first->managers[at.second].response_seconds, removed);
   // A manager is listed only with a lead assigned (as reading the journeys lists them).
   const auto drop_empty = [](ScoreSums& s) {
-    std::erase_if(s.managers, [](const auto& kv) { return kv.second.leads_assigned == 0; });
+    absl::erase_if(s.managers, [](const auto& kv) { return kv.second.leads_assigned == 0; });
   };
   drop_empty(sums.total().sums);
   for (auto& b : sums.buckets()) drop_empty(b.sums);
@@ -184,7 +188,10 @@ api::v1::ScorecardRow ToRow(const std::string& manager, ManagerSums& m, const st
 
 void Emit(const Period& period, ScoreSums& sums, const std::string& currency, api::v1::ScorecardsPeriod* out) {
   *out->mutable_period() = ToProto(period);
-  for (auto& [manager, m] : sums.managers) *out->add_rows() = ToRow(manager, m, currency);
+  std::vector<std::pair<const std::string, ManagerSums>*> managers;
+  for (auto& entry : sums.managers) managers.push_back(&entry);
+  std::sort(managers.begin(), managers.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
+  for (auto* entry : managers) *out->add_rows() = ToRow(entry->first, entry->second, currency);
   for (const auto& [c, units] : sums.unconverted) *out->add_unconverted() = InReportingCurrency(units, c);
 }
 
