@@ -234,9 +234,17 @@ TEST_F(RebuildIT, SalesctlHistoryExportAndASnapshotRestoredWithRestoreFrom) {
     api::v1::LeadCommandResponse out;
     ASSERT_TRUE(stub_->QualifyLead(&ctx, q, &out).ok());
   }
+  // The history is read through the projection's index: the qualification shows once the
+  // projection has applied it, a moment after the command's acknowledgement.
   auto [code, history] = Salesctl("history " + lead.lead_id());
+  ASSERT_TRUE(testing::WaitUntil(
+      [&] {
+        std::tie(code, history) = Salesctl("history " + lead.lead_id());
+        return history.find("2 events") != std::string::npos;
+      },
+      absl::Seconds(10)))
+      << history;
   EXPECT_EQ(code, 0) << history;
-  EXPECT_THAT(history, HasSubstr("2 events"));
   EXPECT_LT(history.find("v1  lead.captured"), history.find("v2  lead.qualified")) << history;
   EXPECT_THAT(history, HasSubstr("by integration-test"));
   EXPECT_THAT(history, HasSubstr("CRM for 12 sales people"));
