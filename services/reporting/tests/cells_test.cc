@@ -8,6 +8,7 @@
 #include "common/events/envelope.h"
 #include "common/testing/store_rows.h"
 #include "common/testing/temp_dir.h"
+#include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "common/testing/fake_clock.h"
 #include "services/reporting/api/funnel_reports.h"
@@ -281,6 +282,18 @@ class OfferHistory {
   std::mt19937 rng_;
 };
 
+// No filter; one on each of manager, region, product and source; and last `two` (text format),
+// filters on two dimensions, which only the rows a report sums can answer.
+std::vector<api::v1::ReportFilters> EachFilter(const std::string& two) {
+  std::vector<api::v1::ReportFilters> out(6);
+  out[1].set_manager_id("anna");
+  out[2].set_region("GR-ATT");
+  out[3].set_product_code("erp");
+  out[4].set_source("LEAD_SOURCE_REFERRAL");
+  EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(two, &out[5])) << two;
+  return out;
+}
+
 // Deletes every row of `families`, and `setting` unless empty.
 void DropRows(Store& store, const std::vector<const char*>& families, const char* setting);
 // What FillPipelineCells fills.
@@ -375,13 +388,8 @@ TEST_F(Cells, RollUpsAnswerEveryQueryAsTheFactsDoAndAnyInterleavingGivesTheSameR
   testing::ExpectSameRows(rows, testing::StoreRows(dir_.File("b"), projection));
 
   auto store = Store::Open({.path = dir_.File("a"), .column_families = projection.column_families()}).value();
-  std::vector<api::v1::ReportFilters> filters(6);
-  filters[1].set_manager_id("anna");
-  filters[2].set_region("GR-ATT");
-  filters[3].set_product_code("erp");
-  filters[4].set_source("LEAD_SOURCE_REFERRAL");
-  filters[5].set_manager_id("nikos");  // two filters: only the facts can answer
-  filters[5].set_product_code("crm");
+  const std::vector<api::v1::ReportFilters> filters =
+      EachFilter("manager_id: 'nikos' product_code: 'crm'");  // the last: only the facts can answer
   int compared = 0, non_empty = 0;
   for (Fact::Kind kind : {Fact::KIND_SALE, Fact::KIND_CALL, Fact::KIND_OFFER_SENT, Fact::KIND_NEW_CLIENT}) {
     for (const char* period : {"2026-02", "2026-Q2", "2026-01-10..2026-05-20"}) {
@@ -415,13 +423,8 @@ TEST_F(Cells, OpenPipelineSumsAnswerAsTheOffersDo) {
   ApplyInterleaved(h.aggregates, dir_.path(), 3);
   ReportingProjection projection;
   const ReportSettings settings;  // every stage's probability configured
-  std::vector<api::v1::ReportFilters> filters(6);
-  filters[1].set_manager_id("anna");
-  filters[2].set_region("GR-ATT");
-  filters[3].set_product_code("erp");
-  filters[4].set_source("LEAD_SOURCE_REFERRAL");
-  filters[5].set_manager_id("nikos");  // two filters: only the rows can answer
-  filters[5].set_product_code("crm");
+  const std::vector<api::v1::ReportFilters> filters =
+      EachFilter("manager_id: 'nikos' product_code: 'crm'");  // the last: only the rows can answer
   const absl::Time end = kStart + absl::Hours(24 * 400);
   std::map<std::string, std::string> answers;  // query -> answer from the sums (or rows)
   const auto compare_all = [&](Store& store, int* non_empty) {
@@ -481,13 +484,8 @@ TEST_F(Cells, PipelineCellsAnswerAsTheOffersDo) {
   ReportSettings settings;
   settings.time_zone = tz;
   settings.sales.stage_probabilities.clear();  // the measured ones are used: they must agree too
-  std::vector<api::v1::ReportFilters> filters(6);
-  filters[1].set_manager_id("anna");
-  filters[2].set_region("GR-ATT");
-  filters[3].set_product_code("erp");
-  filters[4].set_source("LEAD_SOURCE_REFERRAL");
-  filters[5].set_manager_id("nikos");  // two filters: only the rows can answer
-  filters[5].set_product_code("crm");
+  const std::vector<api::v1::ReportFilters> filters =
+      EachFilter("manager_id: 'nikos' product_code: 'crm'");  // the last: only the rows can answer
   std::map<std::string, std::string> answers;
   const auto compare_all = [&](const Store& store, int* non_empty) {
     ReportQueries cells(&store, &clock, settings);
@@ -530,13 +528,8 @@ TEST_F(Cells, FunnelCellsAnswerAsTheJourneysDo) {
   ApplyInterleaved(h.aggregates, dir_.path(), 4);
   ReportingProjection projection;
   testing::FakeClock clock(kStart + absl::Hours(24 * 400));
-  std::vector<api::v1::ReportFilters> filters(6);
-  filters[1].set_manager_id("anna");
-  filters[2].set_region("GR-ATT");
-  filters[3].set_product_code("erp");
-  filters[4].set_source("LEAD_SOURCE_REFERRAL");
-  filters[5].set_manager_id("nikos");  // two filters: only the journeys can answer
-  filters[5].set_region("CY");
+  const std::vector<api::v1::ReportFilters> filters =
+      EachFilter("manager_id: 'nikos' region: 'CY'");  // the last: only the journeys can answer
   std::map<std::string, std::string> answers;
   const auto compare_all = [&](const Store& store, int* non_empty) {
     FunnelReports cells(&store, &clock, ReportSettings{});
@@ -576,13 +569,8 @@ TEST_F(Cells, LostCellsAnswerAsTheJourneysDo) {
   ApplyInterleaved(h.aggregates, dir_.path(), 4);
   ReportingProjection projection;
   testing::FakeClock clock(kStart + absl::Hours(24 * 400));
-  std::vector<api::v1::ReportFilters> filters(6);
-  filters[1].set_manager_id("anna");
-  filters[2].set_region("GR-ATT");
-  filters[3].set_product_code("erp");
-  filters[4].set_source("LEAD_SOURCE_REFERRAL");
-  filters[5].set_manager_id("nikos");  // two filters: only the journeys can answer
-  filters[5].set_region("CY");
+  const std::vector<api::v1::ReportFilters> filters =
+      EachFilter("manager_id: 'nikos' region: 'CY'");  // the last: only the journeys can answer
   std::map<std::string, std::string> answers;
   const auto compare_all = [&](const Store& store, int* non_empty) {
     FunnelReports cells(&store, &clock, ReportSettings{});
