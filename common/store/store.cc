@@ -1,10 +1,14 @@
 #include "common/store/store.h"
 
 #include <bit>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include <unistd.h>
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/base/strings.h"
 #include "rocksdb/db.h"
 #include "rocksdb/file_system.h"
@@ -60,10 +64,13 @@ struct StoreDb {
   std::unique_ptr<rocksdb::DB> db;
   std::map<std::string, rocksdb::ColumnFamilyHandle*, std::less<>> families;
 
-  ~StoreDb() {
+  ~StoreDb() { Close(); }
+  void Close() {
+    if (!db) return;
     for (auto& [name, handle] : families) db->DestroyColumnFamilyHandle(handle);
     families.clear();
-    if (db) db->Close().PermitUncheckedError();
+    db->Close().PermitUncheckedError();
+    db.reset();
   }
   StatusOr<rocksdb::ColumnFamilyHandle*> Family(std::string_view cf) const {
     auto it = families.find(cf);
@@ -238,6 +245,7 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   for (size_t i = 0; i < names.size(); ++i) db->families[names[i]] = handles[i];
   std::unique_ptr<Store> store(new Store());
   store->db_ = std::move(db);
+  store->options_ = options;
   return store;
 }
 
@@ -346,11 +354,55 @@ Status Store::Commit(Batch& batch) {
   }
   batch.MergePendingSums();
   // After a write fails on a full disk, RocksDB refuses writes (nothing of the batch applied)
-  // until its SstFileManager sees space again and resumes it; the caller retries meanwhile. No
-  // DB::Resume() here: one tried while the disk is still full fails its flush, and RocksDB then
-  // takes the error as unrecoverable until the process restarts.
+  // until its SstFileManager sees space again and resumes it; the caller retries meanwhile. Not
+  // after an error met while switching memtables (no new WAL file could be made): RocksDB takes
+  // that one as fatal, and only a database opened anew writes again. So once the disk has room
+  // for the memtables' flush, a failed write asks RocksDB to resume (it answers busy while its own
+  // recovery runs) and reopens the folder when it says it cannot. Not before there is room: a
+  // resume tried while the disk is still full fails its flush and makes the error fatal.
   rocksdb::WriteBatch last_writes;
-  return FromRocks(batch.db_->db->Write(wo, batch.ForCommit(last_writes)), "write");
+  const rocksdb::Status written = batch.db_->db->Write(wo, batch.ForCommit(last_writes));
+  if (!written.IsIOError()) return FromRocks(written, "write");
+  uint64_t free = 0;
+  const uint64_t needed = 2 * static_cast<uint64_t>(batch.db_->db->GetDBOptions().db_write_buffer_size);
+  if (!batch.db_->db->GetEnv()->GetFreeSpace(batch.db_->path, &free).ok() || free < needed) {
+    return FromRocks(written, "write");
+  }
+  const rocksdb::Status resumed = batch.db_->db->Resume();
+  if (resumed.ok() || resumed.IsBusy()) return FromRocks(written, "write");
+  no_swap.unlock();
+  ReopenAfterFatalError(batch.db_);
+  return FromRocks(written, "write");  // the caller retries, with a batch of the database now open
+}
+
+void Store::ReopenAfterFatalError(const std::shared_ptr<StoreDb>& failed) {
+  std::unique_lock no_commits(swap_mu_);
+  std::unique_lock lock(mu_);  // no new read takes the database meanwhile
+  if (db_ != failed) return;   // another commit reopened it already
+  // Held by this store and by the failed batch; a read or batch in flight still holds it too: the
+  // folder opens once per process, so wait for them a little, else leave it to the next failure.
+  const absl::Time give_up = absl::Now() + absl::Seconds(2);
+  while (failed.use_count() > 2) {
+    if (absl::Now() > give_up) return;
+    lock.unlock();
+    absl::SleepFor(absl::Milliseconds(5));
+    lock.lock();
+    if (db_ != failed) return;
+  }
+  failed->Close();  // the failed batch is refused at its next commit: it was made on this one
+  // Readers wait on `mu_` meanwhile, and must not find the closed one: open it again or stop.
+  for (const absl::Time deadline = absl::Now() + absl::Seconds(30);; absl::SleepFor(absl::Milliseconds(200))) {
+    auto reopened = Open(options_);
+    if (reopened.ok()) {
+      db_ = std::move((*reopened)->db_);
+      return;
+    }
+    if (absl::Now() > deadline) {
+      fprintf(stderr, "store %s: closed after a fatal write error and not opened again: %s\n",
+              options_.path.c_str(), reopened.status().ToString().c_str());
+      std::abort();  // a restart opens it (nothing is lost: the rows and offsets are on disk)
+    }
+  }
 }
 
 StatusOr<std::optional<int64_t>> Store::GetOffset(std::string_view consumer, std::string_view topic,

@@ -163,10 +163,15 @@ class Store {
   // The database reads go to: this store's, or the one a ScopedReadRedirect on this thread names.
   std::shared_ptr<StoreDb> Current() const;
   std::shared_ptr<StoreDb> Own() const;  // this store's, whatever the thread
+  // After a write failed on a full disk with an error RocksDB does not resume from (one met while
+  // switching memtables), once there is space again: closes `failed` and opens the folder anew
+  // (Store::Commit). Gives up (for the next failed commit to try) while reads still hold it.
+  void ReopenAfterFatalError(const std::shared_ptr<StoreDb>& failed);
 
   mutable std::mutex mu_;       // guards db_ (the pointer, not the database)
   std::shared_ptr<StoreDb> db_;
   std::shared_mutex swap_mu_;  // commits share it; SwapDatabase takes it alone
+  StoreOptions options_;       // what it was opened with (ReopenAfterFatalError)
 };
 
 // For the life of this object, reads of `serving` made on this thread go to the database of

@@ -304,6 +304,40 @@ TEST(Store, AReadRedirectMovesThisThreadsReadsAndRefusesItsCommits) {
   EXPECT_EQ(as_of->Get("rows", "k").value().value(), "then");
 }
 
+// A full disk when a write has to switch memtables (a new WAL file cannot be made): RocksDB sets
+// an error it does not recover from by itself. Writes are refused while the disk is full and go
+// through again once there is space, without a restart of the process: the store opens its
+// folder anew (the fault suite met this in reporting; it failed about one run in two before).
+TEST(Store, AFullDiskDuringAMemtableSwitchRecoversOnceThereIsSpace) {
+  testing::TempDir dir;
+  const std::string flag = dir.File("disk-full");
+  StoreOptions options = Options(dir.File("db"));
+  options.test_disk_full_file = flag;
+  options.write_buffer_mb = 1;
+  options.total_write_buffer_mb = 1;  // a switch every few writes below
+  auto store = Store::Open(options).value();
+  int64_t n = 0;
+  const std::string big(200 * 1024, 'x');
+  auto put = [&] {
+    Batch b = store->NewBatch();
+    b.Put("rows", StrCat("k", n), big);
+    b.SetOffset("p", "t", 0, n);
+    return store->Commit(b);
+  };
+  for (; n < 20; ++n) ASSERT_TRUE(put().ok());
+  std::ofstream(flag) << "";
+  for (int i = 0; i < 10; ++i) EXPECT_FALSE(put().ok());
+  std::filesystem::remove(flag);
+  Status after = put();
+  for (int i = 0; i < 300 && !after.ok(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    after = put();
+  }
+  ASSERT_TRUE(after.ok()) << after;
+  for (++n; n < 60; ++n) EXPECT_TRUE(put().ok()) << n;
+  EXPECT_EQ(store->GetOffset("p", "t", 0).value(), 59);
+}
+
 TEST(Store, Int64EncodingSortsNumerically) {
   EXPECT_LT(EncodeInt64(-5), EncodeInt64(3));
   EXPECT_LT(EncodeInt64(255), EncodeInt64(256));
