@@ -416,8 +416,9 @@ TEST_F(Cells, RollUpsAnswerEveryQueryAsTheFactsDoAndAnyInterleavingGivesTheSameR
 
 // The open pipeline of the weighted forecast (every stage's probability configured: no win rates
 // measured) from its sums and cells against the offers' rows, by every dimension and filter, as of
-// the end of the history and during it (the offers changed later taken out); again after the sums
-// and cells are dropped and filled anew from the rows, as a store made before them is when it opens.
+// the end of the history and during it (the offers changed later taken out); again after the cells
+// are dropped and filled beside the open sums (a store of the last build), and after the sums and
+// cells are dropped and filled anew from the rows, as a store made before them is when it opens.
 TEST_F(Cells, OpenPipelineSumsAnswerAsTheOffersDo) {
   const History h(20261128);
   ApplyInterleaved(h.aggregates, dir_.path(), 3);
@@ -453,6 +454,20 @@ TEST_F(Cells, OpenPipelineSumsAnswerAsTheOffersDo) {
   EXPECT_GT(non_empty, 40);  // figures were compared, not empty pipelines
 
   const auto before = answers;
+  {
+    // A store of the build before the cells: the open sums, the setting that said they are there,
+    // no cells. The cells are filled and the sums left as they are (not added twice).
+    auto store = Store::Open({.path = dir_.path(), .column_families = projection.column_families()}).value();
+    DropRows(*store, {kPipelineCellsFamily, kPipelineMonthCellsFamily, kClosedCellsFamily, kOpenOffersByTimeFamily},
+             kPipelineCellsSetting);
+    Batch batch = store->NewBatch();
+    batch.Put(kSettingsFamily, kPipelineLatestSetting, EncodeInt64(0));
+    ASSERT_TRUE(store->Commit(batch).ok());
+    ASSERT_TRUE(projection.Open(*store).ok());
+    compare_all(*store, nullptr);
+    EXPECT_EQ(answers, before) << "the cells filled beside a last build's open sums answer as before";
+    EXPECT_FALSE(store->Get(kSettingsFamily, kPipelineLatestSetting).value().has_value());
+  }
   {
     auto store = Store::Open({.path = dir_.path(), .column_families = projection.column_families()}).value();
     DropRows(*store, kPipelineSumsFamilies, kPipelineCellsSetting);
