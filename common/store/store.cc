@@ -287,6 +287,7 @@ Status Store::SwapDatabase(Store& other, const std::function<Status()>& first) {
   std::unique_lock no_other_commits(other.swap_mu_);
   std::scoped_lock lock(mu_, other.mu_);
   db_.swap(other.db_);
+  std::swap(options_, other.options_);  // they describe the database (ReopenAfterFatalError)
   return absl::OkStatus();
 }
 
@@ -392,14 +393,16 @@ void Store::ReopenAfterFatalError(const std::shared_ptr<StoreDb>& failed) {
   failed->Close();  // the failed batch is refused at its next commit: it was made on this one
   // Readers wait on `mu_` meanwhile, and must not find the closed one: open it again or stop.
   for (const absl::Time deadline = absl::Now() + absl::Seconds(30);; absl::SleepFor(absl::Milliseconds(200))) {
-    auto reopened = Open(options_);
+    StoreOptions options = options_;
+    options.path = failed->path;  // the same folder, whatever it was opened as
+    auto reopened = Open(options);
     if (reopened.ok()) {
       db_ = std::move((*reopened)->db_);
       return;
     }
     if (absl::Now() > deadline) {
       fprintf(stderr, "store %s: closed after a fatal write error and not opened again: %s\n",
-              options_.path.c_str(), reopened.status().ToString().c_str());
+              failed->path.c_str(), reopened.status().ToString().c_str());
       std::abort();  // a restart opens it (nothing is lost: the rows and offsets are on disk)
     }
   }

@@ -171,7 +171,7 @@ class Store {
   mutable std::mutex mu_;       // guards db_ (the pointer, not the database)
   std::shared_ptr<StoreDb> db_;
   std::shared_mutex swap_mu_;  // commits share it; SwapDatabase takes it alone
-  StoreOptions options_;       // what it was opened with (ReopenAfterFatalError)
+  StoreOptions options_;       // what db_ was opened with (swapped with it; ReopenAfterFatalError)
 };
 
 // For the life of this object, reads of `serving` made on this thread go to the database of
