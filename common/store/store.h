@@ -11,6 +11,7 @@
 // caller's own lock; the projection layer owns that lock.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -205,5 +206,13 @@ std::optional<int64_t> DecodeInt64(std::string_view bytes);
 // A row of Batch::AddSums: int64 values, each as EncodeInt64.
 std::string EncodeSums(const std::vector<int64_t>& values);
 std::optional<std::vector<int64_t>> DecodeSums(std::string_view bytes);
+// The same for a row of exactly N sums, without allocating (nullopt: not such a row).
+template <size_t N>
+std::optional<std::array<int64_t, N>> DecodeSumsOf(std::string_view bytes) {
+  if (bytes.size() != 8 * N) return std::nullopt;
+  std::array<int64_t, N> out;
+  for (size_t i = 0; i < N; ++i) out[i] = *DecodeInt64(bytes.substr(8 * i, 8));
+  return out;
+}
 
 }  // namespace sales

@@ -214,18 +214,6 @@ struct OpenSumsAt {
   std::vector<std::vector<std::array<int64_t, kPipelineSums>>> at;
 };
 
-// A row's PipelineSum sums (nullopt: not such a row).
-std::optional<std::array<int64_t, kPipelineSums>> DecodePipelineSums(std::string_view value) {
-  if (value.size() != 8 * kPipelineSums) return std::nullopt;
-  std::array<int64_t, kPipelineSums> out;
-  for (int i = 0; i < kPipelineSums; ++i) {
-    const std::optional<int64_t> v = DecodeInt64(value.substr(8 * i, 8));
-    if (!v) return std::nullopt;
-    out[i] = *v;
-  }
-  return out;
-}
-
 // The open sums of `dimension` (only `only` when set) at the end of each of `days`, as of the
 // time of `corrections`: the open sums now, less the month cells of the months after the day's
 // month and the day cells of the days after it in its month. Cells are told apart by their
@@ -269,7 +257,7 @@ StatusOr<OpenSumsAt> OpenCellsAt(const Store& store, PlanDimension dimension, co
       if (!key.starts_with(prefix) || (until && key >= end)) return false;
       const std::optional<int64_t> day = DecodeInt64(key.substr(1, 8));
       const std::optional<uint32_t> cell = key.size() > 9 ? cell_of(key.substr(9)) : std::nullopt;
-      const std::optional<std::array<int64_t, kPipelineSums>> sums = DecodePipelineSums(value);
+      const std::optional<std::array<int64_t, kPipelineSums>> sums = DecodeSumsOf<kPipelineSums>(value);
       if (!day || !cell || !sums) {
         inner = absl::DataLossError(StrCat("stored ", family, " row is corrupt"));
         return false;
@@ -283,7 +271,7 @@ StatusOr<OpenSumsAt> OpenCellsAt(const Store& store, PlanDimension dimension, co
   RETURN_IF_ERROR(store.ScanFrom(kOpenPipelineFamily, prefix, [&](std::string_view key, std::string_view value) {
     if (!key.starts_with(prefix)) return false;
     const std::optional<uint32_t> cell = cell_of(key.substr(1));
-    const std::optional<std::array<int64_t, kPipelineSums>> sums = DecodePipelineSums(value);
+    const std::optional<std::array<int64_t, kPipelineSums>> sums = DecodeSumsOf<kPipelineSums>(value);
     if (!cell || !sums) {
       inner = absl::DataLossError("stored open pipeline sums are corrupt");
       return false;
@@ -349,7 +337,7 @@ StatusOr<std::vector<std::map<PipelineStage, Outcomes>>> ClosedAt(const Store& s
                                                                  const FunnelCellSums& corrections) {
   const auto [first, last] = std::minmax_element(days.begin(), days.end());
   std::map<absl::CivilDay, std::map<PipelineStage, Outcomes>> by_day;
-  const auto add = [&](std::string_view cell_key, const std::vector<int64_t>& sums) {
+  const auto add = [&](std::string_view cell_key, const auto& sums) {
     const auto at = DecodeClosedCellKey(cell_key);
     if (!at || sums.size() != kClosedSums) return false;
     Outcomes& o = by_day[at->first][at->second];
@@ -364,7 +352,7 @@ StatusOr<std::vector<std::map<PipelineStage, Outcomes>>> ClosedAt(const Store& s
       kClosedCellsFamily, ClosedCellKey(dimension, key, *first - kWinRateDays, store::v1::PIPELINE_STAGE_UNSPECIFIED),
       [&](std::string_view cell_key, std::string_view value) {
         if (cell_key >= end) return false;
-        const std::optional<std::vector<int64_t>> sums = DecodeSums(value);
+        const std::optional<std::array<int64_t, kClosedSums>> sums = DecodeSumsOf<kClosedSums>(value);
         if (!sums || !add(cell_key, *sums)) {
           inner = absl::DataLossError("stored closed offer cells are corrupt");
           return false;

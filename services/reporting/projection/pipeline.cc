@@ -145,19 +145,6 @@ std::optional<OpenPipelineCell> DecodeOpenPipelineKey(std::string_view key) {
                           std::string(key.substr(nul + 1))};
 }
 
-std::string PipelineCellKey(PlanDimension dimension, absl::CivilDay day, PipelineStage stage, const std::string& key,
-                            const std::string& currency) {
-  return FunnelCellPrefix(dimension, day) + OpenPipelineKey(dimension, stage, key, currency).substr(1);
-}
-
-std::optional<PipelineCell> DecodePipelineCellKey(std::string_view key) {
-  const std::optional<FunnelCell> day = DecodeFunnelCellKey(key);
-  if (!day) return std::nullopt;
-  std::optional<OpenPipelineCell> cell = DecodeOpenPipelineKey(StrCat(key.substr(0, 1), key.substr(9)));
-  if (!cell) return std::nullopt;
-  return PipelineCell{day->day, std::move(*cell)};
-}
-
 std::string ClosedCellPrefix(PlanDimension dimension, const std::string& key) {
   return StrCat(OpenPipelinePrefix(dimension), key, std::string_view("\0", 1));
 }

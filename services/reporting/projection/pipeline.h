@@ -77,14 +77,6 @@ std::string OpenPipelineKey(PlanDimension dimension, PipelineStage stage, const 
 std::string OpenPipelinePrefix(PlanDimension dimension);
 std::optional<OpenPipelineCell> DecodeOpenPipelineKey(std::string_view key);
 
-// A pipeline_cells key, and back (nullopt: not such a key).
-std::string PipelineCellKey(PlanDimension dimension, absl::CivilDay day, PipelineStage stage, const std::string& key,
-                            const std::string& currency);
-struct PipelineCell {
-  absl::CivilDay day;
-  OpenPipelineCell cell;
-};
-std::optional<PipelineCell> DecodePipelineCellKey(std::string_view key);
 // The closed_cells of `key` of `dimension` start with this prefix; a closed_cells key; and its day
 // and stage (after the prefix; nullopt: not such a key).
 std::string ClosedCellPrefix(PlanDimension dimension, const std::string& key);
