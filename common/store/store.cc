@@ -1,9 +1,11 @@
 #include "common/store/store.h"
 
+#include <algorithm>
 #include <bit>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 
 #include <unistd.h>
 
@@ -52,6 +54,88 @@ class SumsOperator final : public rocksdb::AssociativeMergeOperator {
     return true;
   }
   const char* Name() const override { return "sales.sums"; }
+};
+
+void PutVarint32(uint32_t v, std::string& out) {
+  while (v >= 0x80) {
+    out += static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  out += static_cast<char>(v);
+}
+
+// One entry of a keyed-sums row (KeyedSumsReader): its sub-key and sums as they were read.
+struct KeyedEntry {
+  std::string_view sub_key;
+  std::string_view sums;
+};
+
+// Appends the entry `sub_key` -> `sums` to a keyed-sums row, unless every sum is zero (an entry
+// that adds nothing is left out, so that additions in any grouping give the same bytes).
+void AppendKeyedEntry(std::string_view sub_key, const std::vector<int64_t>& sums, std::string& row) {
+  if (std::all_of(sums.begin(), sums.end(), [](int64_t v) { return v == 0; })) return;
+  PutVarint32(static_cast<uint32_t>(sub_key.size()), row);
+  row += sub_key;
+  PutVarint32(static_cast<uint32_t>(sums.size()), row);
+  for (int64_t v : sums) row += EncodeInt64(v);
+}
+
+// The keyed-sums rows `rows` added up into one (sub-keys in order, equal ones summed element-wise,
+// zero entries left out); false when one is not such a row.
+bool MergeKeyedSums(const std::vector<std::string_view>& rows, std::string& out) {
+  std::vector<KeyedEntry> entries;
+  for (std::string_view row : rows) {
+    KeyedSumsReader reader(row);
+    KeyedEntry e;
+    while (reader.Next(&e.sub_key, &e.sums)) entries.push_back(e);
+    if (reader.corrupt()) return false;
+  }
+  // Each row is in order already; a stable sort keeps equal sub-keys in row order (any order of
+  // them sums the same).
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const KeyedEntry& a, const KeyedEntry& b) { return a.sub_key < b.sub_key; });
+  out.clear();
+  std::vector<int64_t> sums;
+  for (size_t i = 0; i < entries.size();) {
+    sums.assign(entries[i].sums.size() / 8, 0);
+    size_t j = i;
+    for (; j < entries.size() && entries[j].sub_key == entries[i].sub_key; ++j) {
+      if (sums.size() < entries[j].sums.size() / 8) sums.resize(entries[j].sums.size() / 8, 0);
+      for (size_t k = 0; k < entries[j].sums.size() / 8; ++k) {
+        sums[k] = static_cast<int64_t>(static_cast<uint64_t>(sums[k]) +
+                                       static_cast<uint64_t>(*DecodeInt64(entries[j].sums.substr(8 * k, 8))));
+      }
+    }
+    AppendKeyedEntry(entries[i].sub_key, sums, out);
+    i = j;
+  }
+  return true;
+}
+
+// Rows of Batch::AddKeyedSums (the families named with kKeyedSumsSuffix).
+class KeyedSumsOperator final : public rocksdb::MergeOperator {
+ public:
+  bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override {
+    // A single row is already in order, each sub-key once, no zero entry (every row is written
+    // so): it is the result as it is, without a copy (a read of a row not yet compacted).
+    if (in.existing_value == nullptr && in.operand_list.size() == 1) {
+      out->existing_operand = in.operand_list.front();
+      return true;
+    }
+    std::vector<std::string_view> rows;
+    rows.reserve(in.operand_list.size() + 1);
+    if (in.existing_value != nullptr) rows.emplace_back(in.existing_value->data(), in.existing_value->size());
+    for (const rocksdb::Slice& s : in.operand_list) rows.emplace_back(s.data(), s.size());
+    return MergeKeyedSums(rows, out->new_value);  // false: corruption, reported on the read
+  }
+  bool PartialMergeMulti(const rocksdb::Slice&, const std::deque<rocksdb::Slice>& operands, std::string* out,
+                         rocksdb::Logger*) const override {
+    std::vector<std::string_view> rows;
+    rows.reserve(operands.size());
+    for (const rocksdb::Slice& s : operands) rows.emplace_back(s.data(), s.size());
+    return MergeKeyedSums(rows, *out);
+  }
+  const char* Name() const override { return "sales.keyed_sums"; }
 };
 
 }  // namespace
@@ -159,6 +243,34 @@ std::optional<std::vector<int64_t>> DecodeSums(std::string_view bytes) {
   return values;
 }
 
+bool IsKeyedSumsFamily(std::string_view family) {
+  return family.size() >= kKeyedSumsSuffix.size() &&
+         family.substr(family.size() - kKeyedSumsSuffix.size()) == kKeyedSumsSuffix;
+}
+
+bool KeyedSumsReader::Varint32(uint32_t* v) {
+  *v = 0;
+  for (int shift = 0; shift <= 28 && !rest_.empty(); shift += 7) {
+    const auto byte = static_cast<uint8_t>(rest_.front());
+    rest_.remove_prefix(1);
+    *v |= static_cast<uint32_t>(byte & 0x7f) << shift;
+    if (byte < 0x80) return true;
+  }
+  return false;
+}
+
+bool KeyedSumsReader::Next(std::string_view* sub_key, std::string_view* sums) {
+  if (rest_.empty() || corrupt_) return false;
+  uint32_t key_size = 0, count = 0;
+  if (!Varint32(&key_size) || rest_.size() < key_size) return Corrupt();
+  *sub_key = rest_.substr(0, key_size);
+  rest_.remove_prefix(key_size);
+  if (!Varint32(&count) || rest_.size() / 8 < count) return Corrupt();
+  *sums = rest_.substr(0, 8 * size_t{count});
+  rest_.remove_prefix(8 * size_t{count});
+  return true;
+}
+
 std::string EncodeInt64(int64_t v) {
   uint64_t u = static_cast<uint64_t>(v) ^ (uint64_t{1} << 63);  // order-preserving for negatives too
   std::string out(8, '\0');
@@ -167,14 +279,6 @@ std::string EncodeInt64(int64_t v) {
     u >>= 8;
   }
   return out;
-}
-
-std::optional<int64_t> DecodeInt64(std::string_view bytes) {
-  if (bytes.size() != 8) return std::nullopt;
-  uint64_t u;  // big-endian on disk; one load and a byte swap (reports decode millions of these)
-  std::memcpy(&u, bytes.data(), 8);
-  if constexpr (std::endian::native == std::endian::little) u = __builtin_bswap64(u);
-  return static_cast<int64_t>(u ^ (uint64_t{1} << 63));
 }
 
 std::string Store::OffsetKey(std::string_view consumer, std::string_view topic, int32_t partition) {
@@ -224,8 +328,10 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
       if (std::find(names.begin(), names.end(), cf) == names.end()) names.push_back(cf);
     }
   }
+  rocksdb::ColumnFamilyOptions keyed_options = cf_options;
+  keyed_options.merge_operator = std::make_shared<KeyedSumsOperator>();
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const auto& n : names) descriptors.emplace_back(n, cf_options);
+  for (const auto& n : names) descriptors.emplace_back(n, IsKeyedSumsFamily(n) ? keyed_options : cf_options);
 
   auto db = std::make_shared<StoreDb>();
   if (!options.test_disk_full_file.empty()) {
@@ -441,23 +547,49 @@ void Batch::Put(std::string_view cf, std::string_view key, std::string_view valu
 
 void Batch::AddSums(std::string_view cf, std::string_view key, const std::vector<int64_t>& values) {
   auto family = db_->Family(cf);
-  if (!family.ok()) std::abort();
-  pending_sums_.push_back({*family, std::string(key), values});
+  // A family of the other kind of sums would merge these as garbage: a wiring error.
+  if (!family.ok() || IsKeyedSumsFamily(cf)) std::abort();
+  pending_sums_.push_back({*family, std::string(key), std::nullopt, values});
+}
+
+void Batch::AddKeyedSums(std::string_view cf, std::string_view key, std::string_view sub_key,
+                         const std::vector<int64_t>& values) {
+  auto family = db_->Family(cf);
+  if (!family.ok() || !IsKeyedSumsFamily(cf)) std::abort();
+  pending_sums_.push_back({*family, std::string(key), std::string(sub_key), values});
 }
 
 // One merge per row for the whole batch: the indexed batch walks every earlier entry of a key on
 // each new one, so a row added to by every event (a day's company cell) made a batch quadratic.
 void Batch::MergePendingSums() {
-  std::map<std::pair<uint32_t, std::string_view>, std::pair<rocksdb::ColumnFamilyHandle*, std::vector<int64_t>>> rows;
+  const auto add = [](std::vector<int64_t>& sums, const std::vector<int64_t>& values) {
+    if (sums.size() < values.size()) sums.resize(values.size(), 0);
+    for (size_t i = 0; i < values.size(); ++i) sums[i] += values[i];
+  };
+  using Row = std::pair<uint32_t, std::string_view>;
+  std::map<Row, std::pair<rocksdb::ColumnFamilyHandle*, std::vector<int64_t>>> rows;
+  std::map<Row, std::pair<rocksdb::ColumnFamilyHandle*, std::map<std::string_view, std::vector<int64_t>>>> keyed;
   for (const PendingSums& p : pending_sums_) {
+    if (p.sub_key) {
+      auto& [family, entries] = keyed[{p.family->GetID(), p.key}];
+      family = p.family;
+      add(entries[*p.sub_key], p.values);
+      continue;
+    }
     auto& [family, sums] = rows[{p.family->GetID(), p.key}];
     family = p.family;
-    if (sums.size() < p.values.size()) sums.resize(p.values.size(), 0);
-    for (size_t i = 0; i < p.values.size(); ++i) sums[i] += p.values[i];
+    add(sums, p.values);
   }
   for (const auto& [key, row] : rows) {
     wb_->Merge(row.first, rocksdb::Slice(key.second.data(), key.second.size()), EncodeSums(row.second))
         .PermitUncheckedError();
+  }
+  std::string encoded;
+  for (const auto& [key, row] : keyed) {
+    encoded.clear();
+    for (const auto& [sub_key, sums] : row.second) AppendKeyedEntry(sub_key, sums, encoded);
+    if (encoded.empty()) continue;  // every entry added up to zero
+    wb_->Merge(row.first, rocksdb::Slice(key.second.data(), key.second.size()), encoded).PermitUncheckedError();
   }
   pending_sums_.clear();
 }

@@ -12,7 +12,9 @@
 #pragma once
 
 #include <array>
+#include <bit>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <memory>
@@ -62,6 +64,11 @@ class Batch {
   // seen by this batch's Get before it commits; only for rows written this way (a Put replaces
   // the sums).
   void AddSums(std::string_view cf, std::string_view key, const std::vector<int64_t>& values);
+  // The same for the entry `sub_key` of a keyed-sums row (IsKeyedSumsFamily): many small cells in
+  // one row, so that a report reads a few long rows instead of a great many short ones. Read the
+  // row with KeyedSumsReader.
+  void AddKeyedSums(std::string_view cf, std::string_view key, std::string_view sub_key,
+                    const std::vector<int64_t>& values);
   // The value as it will be after this batch commits (nullopt when absent).
   StatusOr<std::optional<std::string>> Get(std::string_view cf, std::string_view key) const;
 
@@ -90,6 +97,7 @@ class Batch {
   struct PendingSums {
     rocksdb::ColumnFamilyHandle* family;
     std::string key;
+    std::optional<std::string> sub_key;  // AddKeyedSums
     std::vector<int64_t> values;
   };
   std::shared_ptr<StoreDb> db_;  // the database it reads and commits into
@@ -202,10 +210,41 @@ class ScopedReadRedirect {
 
 // Fixed-width big-endian encoding, so numeric keys sort in numeric order and values are portable.
 std::string EncodeInt64(int64_t v);
-std::optional<int64_t> DecodeInt64(std::string_view bytes);
+// Inline: reports decode millions of these.
+inline std::optional<int64_t> DecodeInt64(std::string_view bytes) {
+  if (bytes.size() != 8) return std::nullopt;
+  uint64_t u;  // big-endian on disk: one load and a byte swap
+  std::memcpy(&u, bytes.data(), 8);
+  if constexpr (std::endian::native == std::endian::little) u = __builtin_bswap64(u);
+  return static_cast<int64_t>(u ^ (uint64_t{1} << 63));
+}
 // A row of Batch::AddSums: int64 values, each as EncodeInt64.
 std::string EncodeSums(const std::vector<int64_t>& values);
 std::optional<std::vector<int64_t>> DecodeSums(std::string_view bytes);
+// Keyed sums (Batch::AddKeyedSums) live in the families whose name ends with this: the store picks
+// their merge by the name, so any build that opens the database merges them right.
+inline constexpr std::string_view kKeyedSumsSuffix = ".keyed_sums";
+bool IsKeyedSumsFamily(std::string_view family);
+
+// The entries of a keyed-sums row in sub-key order (each sub-key once; entries whose sums are all
+// zero are left out). `sums` holds sums.size() / 8 values, each as EncodeInt64.
+class KeyedSumsReader {
+ public:
+  explicit KeyedSumsReader(std::string_view row) : rest_(row) {}
+  // The next entry; false at the end of the row, or when it is not a keyed-sums row (corrupt()).
+  bool Next(std::string_view* sub_key, std::string_view* sums);
+  bool corrupt() const { return corrupt_; }
+
+ private:
+  bool Varint32(uint32_t* v);
+  bool Corrupt() {
+    corrupt_ = true;
+    return false;
+  }
+  std::string_view rest_;
+  bool corrupt_ = false;
+};
+
 // The same for a row of exactly N sums, without allocating (nullopt: not such a row).
 template <size_t N>
 std::optional<std::array<int64_t, N>> DecodeSumsOf(std::string_view bytes) {

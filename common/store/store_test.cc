@@ -144,6 +144,76 @@ TEST(Store, SumsAddUpAcrossBatchesAndSurviveReopen) {
   EXPECT_FALSE(DecodeSums("short").has_value());
 }
 
+// The entries of a keyed-sums row, as a map.
+std::map<std::string, std::vector<int64_t>> KeyedEntries(std::string_view row) {
+  std::map<std::string, std::vector<int64_t>> out;
+  KeyedSumsReader reader(row);
+  std::string_view sub_key, sums;
+  while (reader.Next(&sub_key, &sums)) {
+    std::vector<int64_t>& values = out[std::string(sub_key)];
+    EXPECT_TRUE(values.empty()) << "each sub-key once";
+    for (size_t i = 0; i < sums.size(); i += 8) values.push_back(*DecodeInt64(sums.substr(i, 8)));
+  }
+  EXPECT_FALSE(reader.corrupt());
+  return out;
+}
+
+// Keyed sums add up per sub-key, within a batch and across batches (merges pending in the
+// memtable, collapsed by the flush of a reopen, and again on top), in sub-key order; an entry that
+// adds up to zero disappears; and a row that is not keyed sums reads as DATA_LOSS.
+TEST(Store, KeyedSumsAddUpPerSubKeyAcrossBatchesAndSurviveReopen) {
+  testing::TempDir dir;
+  using Entries = std::map<std::string, std::vector<int64_t>>;
+  const StoreOptions options{.path = dir.path(), .column_families = {"rows", "cells.keyed_sums"}};
+  const std::string kFamily = "cells.keyed_sums";
+  {
+    auto store = Store::Open(options).value();
+    Batch first = store->NewBatch();
+    first.AddKeyedSums(kFamily, "row", "b", {1, 100});
+    first.AddKeyedSums(kFamily, "row", "a", {1, -30, 7});
+    first.AddKeyedSums(kFamily, "row", "b", {1, 5});
+    first.AddKeyedSums(kFamily, "other", "a", {1});
+    first.SetSavePoint();
+    first.AddKeyedSums(kFamily, "row", "c", {100});  // rolled back: never added
+    ASSERT_TRUE(first.RollbackToSavePoint().ok());
+    ASSERT_TRUE(store->Commit(first).ok());
+    EXPECT_EQ(KeyedEntries(store->Get(kFamily, "row").value().value()), (Entries{{"a", {1, -30, 7}}, {"b", {2, 105}}}));
+    for (int i = 0; i < 3; ++i) {  // operands on top of operands
+      Batch more = store->NewBatch();
+      more.AddKeyedSums(kFamily, "row", "c", {1, 1});
+      more.AddKeyedSums(kFamily, "row", "a", {0, 10});
+      ASSERT_TRUE(store->Commit(more).ok());
+    }
+    EXPECT_EQ(KeyedEntries(store->Get(kFamily, "row").value().value()),
+              (Entries{{"a", {1, 0, 7}}, {"b", {2, 105}}, {"c", {3, 3}}}));
+  }
+  auto store = Store::Open(options).value();
+  Batch cancel = store->NewBatch();
+  cancel.AddKeyedSums(kFamily, "row", "b", {-2, -105});  // adds up to zero: the entry goes
+  cancel.AddKeyedSums(kFamily, "row", "d", {4});
+  ASSERT_TRUE(store->Commit(cancel).ok());
+  const Entries expected{{"a", {1, 0, 7}}, {"c", {3, 3}}, {"d", {4}}};
+  EXPECT_EQ(KeyedEntries(store->Get(kFamily, "row").value().value()), expected);
+  std::map<std::string, Entries> scanned;
+  ASSERT_TRUE(store->Scan(kFamily, "", "", [&](std::string_view key, std::string_view v) {
+    scanned[std::string(key)] = KeyedEntries(v);
+    return true;
+  }).ok());
+  EXPECT_EQ(scanned, (std::map<std::string, Entries>{{"other", {{"a", {1}}}}, {"row", expected}}));
+
+  Batch garbage = store->NewBatch();
+  garbage.Put(kFamily, "bad", "\xff");
+  ASSERT_TRUE(store->Commit(garbage).ok());
+  Batch on_garbage = store->NewBatch();
+  on_garbage.AddKeyedSums(kFamily, "bad", "a", {1});
+  ASSERT_TRUE(store->Commit(on_garbage).ok());
+  EXPECT_EQ(store->Get(kFamily, "bad").status().code(), absl::StatusCode::kDataLoss);
+  KeyedSumsReader truncated(std::string_view("\x01" "a" "\x02" "\x00", 4));  // two sums, no bytes
+  std::string_view sub_key, sums;
+  EXPECT_FALSE(truncated.Next(&sub_key, &sums));
+  EXPECT_TRUE(truncated.corrupt());
+}
+
 // A batch that writes keys many times (puts over puts, deletes, sums, rolled-back writes) commits
 // each key's last state: the rows after every batch are those of a plain model of the writes.
 TEST(Store, KeysWrittenManyTimesInABatchEndAsTheLastWriteLeftThem) {
