@@ -35,12 +35,15 @@ class ReportQueries {
   StatusOr<api::v1::PipelineResponse> GetPipeline(const api::v1::PipelineRequest& r) const;
   // The pipeline from every offer's row instead of the cells (tests compare the two).
   void set_scan_offers(bool scan) { scan_offers_ = scan; }
+  // The concentration from every sale fact instead of the client sales rows (tests compare them).
+  void set_scan_facts(bool scan) { scan_facts_ = scan; }
 
  private:
   const Store* store_;
   const Clock* clock_;
   const ReportSettings settings_;
   bool scan_offers_ = false;
+  bool scan_facts_ = false;
 };
 
 }  // namespace sales::reporting

@@ -82,107 +82,197 @@ api::v1::ClientRevenuePeriod ClientRevenueOf(const Period& p, const KeySums& all
   return out;
 }
 
-// The sale cells of a concentration request by client, converted once (per cell, at the rate of
-// its day) and in day order, so that each trailing year adds up a range of them into a vector
-// indexed by client: no map of clients per window (a year may have a hundred thousand clients and
-// a year in months asks for 26 windows).
-class ClientDays {
- public:
-  ClientDays(const CellSums& cells, const Rates& rates, const std::string& currency) {
-    absl::flat_hash_map<std::string_view, uint32_t> index;
-    for (const auto& [at, cell] : cells.cells) {
-      auto [it, added] = index.try_emplace(at.key, static_cast<uint32_t>(clients_.size()));
-      if (added) clients_.push_back(&at.key);
-      entries_.push_back(Entry{at.day, it->second, &at.currency, cell.amount,
-                               ToReportingUnits(cell.amount, at.currency, at.day, rates, currency)});
-    }
-  }
+// Days as numbers (from 1970-01-01): a cell's day is compared twice per window it enters or leaves.
+int64_t DayNumber(absl::CivilDay day) { return day - absl::CivilDay(1970, 1, 1); }
 
-  struct Window {
-    std::vector<__int128> revenue;   // per client index; meaningful for `clients` only
-    std::vector<uint32_t> clients;   // those with a cell in the window, in order of index
-    __int128 total = 0;
-    std::map<std::string, __int128> unconverted;
-  };
-  Window Sum(const Period& window) const {
-    Window w;
-    w.revenue.assign(clients_.size(), 0);
-    std::vector<bool> seen(clients_.size(), false);
-    auto it = std::lower_bound(entries_.begin(), entries_.end(), window.first,
-                               [](const Entry& e, absl::CivilDay d) { return e.day < d; });
-    for (; it != entries_.end() && it->day <= window.last; ++it) {
-      seen[it->client] = true;
-      if (!it->converted) {
-        w.unconverted[*it->currency] += it->amount;
-        continue;
-      }
-      w.revenue[it->client] += *it->converted;
-      w.total += *it->converted;
-    }
-    for (uint32_t c = 0; c < seen.size(); ++c) {
-      if (seen[c]) w.clients.push_back(c);
-    }
-    return w;
-  }
-  const std::string& client(uint32_t i) const { return *clients_[i]; }
-
- private:
-  struct Entry {
-    absl::CivilDay day;
-    uint32_t client;
-    const std::string* currency;
-    __int128 amount;
-    std::optional<__int128> converted;
-  };
-  std::vector<Entry> entries_;               // in day order (the cells' order)
-  std::vector<const std::string*> clients_;  // index -> client id (keys of the cells)
+// One sale cell by client, for the trailing years: its day, its client (an index into its
+// group's), and its amount converted at the rate of its day, or when there was no rate its amount
+// in `currency` (listed as not converted).
+struct ClientSaleCell {
+  __int128 units;
+  std::string_view currency;
+  int64_t day;
+  uint32_t client;
+  bool converted;
 };
 
-ConcentrationIndex IndexOf(const ClientDays::Window& w) {
-  std::vector<__int128> revenues;
-  revenues.reserve(w.clients.size());
-  for (uint32_t c : w.clients) revenues.push_back(w.revenue[c]);
-  return Concentrate(revenues);
-}
+// Clients and their sale cells in day order; no client is in two groups, so that the figures of
+// a trailing year add up over the groups.
+struct ClientGroup {
+  std::vector<std::string_view> clients;  // index -> client id
+  std::vector<uint64_t> id_prefixes;      // index -> the id's first 8 bytes, big-endian (0-padded)
+  std::vector<ClientSaleCell> cells;
+  absl::flat_hash_map<absl::string_view, uint32_t> index;  // id -> index
+
+  void Clear() {  // (the memory is kept for the next group)
+    clients.clear();
+    id_prefixes.clear();
+    cells.clear();
+    index.clear();
+  }
+  // The index of `client`, added when new.
+  uint32_t Client(std::string_view client) {
+    auto [it, added] = index.try_emplace(absl::string_view(client.data(), client.size()),
+                                         static_cast<uint32_t>(clients.size()));
+    if (added) {
+      clients.push_back(client);
+      uint64_t prefix = 0;
+      for (size_t i = 0; i < 8; ++i) prefix = (prefix << 8) | (i < client.size() ? static_cast<uint8_t>(client[i]) : 0);
+      id_prefixes.push_back(prefix);
+    }
+    return it->second;
+  }
+  // Whether client a comes before client b: by revenue, larger first, then by id (many clients
+  // may have the same revenue: the prefixes spare most of the string comparisons).
+  bool Before(__int128 revenue_a, uint32_t a, __int128 revenue_b, uint32_t b) const {
+    if (revenue_a != revenue_b) return revenue_a > revenue_b;
+    if (id_prefixes[a] != id_prefixes[b]) return id_prefixes[a] < id_prefixes[b];
+    return clients[a] < clients[b];
+  }
+  void Add(int64_t day, uint32_t client, std::string_view currency, __int128 amount, const Rates& rates,
+           const std::string& reporting_currency) {
+    if (currency == reporting_currency) {
+      cells.push_back({amount, currency, day, client, true});
+      return;
+    }
+    const std::optional<__int128> converted = ToReportingUnits(
+        amount, std::string(currency), absl::CivilDay(1970, 1, 1) + day, rates, reporting_currency);
+    cells.push_back({converted.value_or(amount), currency, day, client, converted.has_value()});
+  }
+};
+
+// The figures of a trailing year.
+struct TrailingFigures {
+  __int128 total = 0;           // every converted cell
+  __int128 positive_total = 0;  // of the clients whose revenue is above zero
+  __int128 squares = 0;         // their revenues squared
+  int64_t clients = 0;          // how many they are
+  std::vector<std::pair<__int128, std::string>> largest;  // up to five, by revenue, then by id
+  std::map<std::string, __int128> unconverted;             // a currency with a cell in the window
+
+  ConcentrationIndex Index() const {
+    std::array<__int128, 5> top{};
+    for (size_t i = 0; i < largest.size(); ++i) top[i] = largest[i].first;
+    return ConcentrationOfSums(positive_total, squares, top);
+  }
+};
+
+// The trailing years ending on given days, added up group by group: each group's cells are
+// walked once, the window sliding from one end to the next (a year in months asks for about 14
+// overlapping years), its sums kept as cells enter and leave it.
+class TrailingYears {
+ public:
+  explicit TrailingYears(const std::vector<absl::CivilDay>& ends) {
+    for (absl::CivilDay end : ends) figures_[end];
+  }
+
+  void Add(const ClientGroup& group) {
+    std::vector<__int128> revenue(group.clients.size(), 0);
+    __int128 total = 0, positive_total = 0, squares = 0;
+    int64_t clients = 0;
+    std::map<std::string_view, std::pair<__int128, int64_t>> unconverted;  // amount, cells
+    // The group's (up to) five largest clients with revenue above zero, in order: kept as revenues
+    // grow; when one of them shrinks, found again by a scan of every client at the window's end.
+    std::vector<uint32_t> largest;
+    std::vector<uint8_t> in_largest(group.clients.size(), 0);
+    bool rescan = false;
+    const auto before = [&](uint32_t a, uint32_t b) { return group.Before(revenue[a], a, revenue[b], b); };
+    const auto consider = [&](uint32_t c) {  // c's revenue is above zero and grew
+      if (in_largest[c]) {
+        std::sort(largest.begin(), largest.end(), before);
+        return;
+      }
+      if (largest.size() == 5 && !before(c, largest.back())) return;
+      if (largest.size() == 5) {
+        in_largest[largest.back()] = 0;
+        largest.pop_back();
+      }
+      largest.insert(std::upper_bound(largest.begin(), largest.end(), c, before), c);
+      in_largest[c] = 1;
+    };
+    const auto apply = [&](const ClientSaleCell& c, int sign) {
+      if (!c.converted) {
+        auto& [amount, cells] = unconverted[c.currency];
+        amount += sign * c.units;
+        cells += sign;
+        return;
+      }
+      __int128& r = revenue[c.client];
+      const __int128 was = r;
+      if (r > 0) {
+        positive_total -= r;
+        squares -= r * r;
+        --clients;
+      }
+      r += sign * c.units;
+      total += sign * c.units;
+      if (r > 0) {
+        positive_total += r;
+        squares += r * r;  // up to ~1e12 minor units a client: far from __int128's limit
+        ++clients;
+      }
+      if (rescan) return;
+      if (r < was && in_largest[c.client]) {
+        rescan = true;
+      } else if (r > was && r > 0) {
+        consider(c.client);
+      }
+    };
+    size_t lo = 0, hi = 0;  // the cells added: [lo, hi)
+    for (auto& [last, f] : figures_) {
+      const int64_t first = DayNumber(TrailingYear(last).first), end = DayNumber(last);
+      while (hi < group.cells.size() && group.cells[hi].day <= end) apply(group.cells[hi++], 1);
+      // (The first days only move forward with the last ones: TrailingYear is monotonic.)
+      while (lo < hi && group.cells[lo].day < first) apply(group.cells[lo++], -1);
+      f.total += total;
+      f.positive_total += positive_total;
+      f.squares += squares;
+      f.clients += clients;
+      for (const auto& [currency, sums] : unconverted) {
+        if (sums.second > 0) f.unconverted[std::string(currency)] += sums.first;
+      }
+      if (rescan) {
+        for (uint32_t c : largest) in_largest[c] = 0;
+        largest.clear();
+        rescan = false;
+        for (uint32_t c = 0; c < revenue.size(); ++c) {
+          if (revenue[c] > 0 && (largest.size() < 5 || before(c, largest.back()))) consider(c);
+        }
+      }
+      for (uint32_t c : largest) f.largest.emplace_back(revenue[c], group.clients[c]);
+      std::sort(f.largest.begin(), f.largest.end(), [](const auto& a, const auto& b) {
+        return a.first != b.first ? a.first > b.first : a.second < b.second;
+      });
+      if (f.largest.size() > 5) f.largest.resize(5);
+    }
+  }
+
+  const TrailingFigures& Ending(absl::CivilDay last) const { return figures_.at(last); }
+
+ private:
+  std::map<absl::CivilDay, TrailingFigures> figures_;
+};
 
 // The figures of the trailing year ending with `p`'s last day. `labels`: a client's label once
-// loaded (only the five largest of a window are shown). `indexes`: each trailing year's index by
-// its last day, once computed (a month's previous year is the year of the month before it).
-StatusOr<api::v1::Concentration> ConcentrationOf(const Period& p, const ClientDays& days, const Store& store,
+// loaded (only the five largest of a window are shown).
+StatusOr<api::v1::Concentration> ConcentrationOf(const Period& p, const TrailingYears& years, const Store& store,
                                                  const ReportSettings& settings,
-                                                 std::map<std::string, std::string>& labels,
-                                                 std::map<absl::CivilDay, ConcentrationIndex>& indexes) {
+                                                 std::map<std::string, std::string>& labels) {
   api::v1::Concentration out;
   *out.mutable_period() = ToProto(p);
-  const Period window = TrailingYear(p.last);
-  *out.mutable_window() = ToProto(window);
-  const ClientDays::Window sums = days.Sum(window);
-  const ConcentrationIndex index = indexes[p.last] = IndexOf(sums);
-  const absl::CivilDay previous_last = PrecedingPeriod(p).last;
-  auto known = indexes.find(previous_last);
-  if (known == indexes.end()) {
-    known = indexes.emplace(previous_last, IndexOf(days.Sum(TrailingYear(previous_last)))).first;
-  }
-  const ConcentrationIndex previous = known->second;
-  *out.mutable_revenue() = ToMoney(sums.total, settings.currency);
+  *out.mutable_window() = ToProto(TrailingYear(p.last));
+  const TrailingFigures& f = years.Ending(p.last);
+  const ConcentrationIndex index = f.Index();
+  const ConcentrationIndex previous = years.Ending(PrecedingPeriod(p).last).Index();
+  *out.mutable_revenue() = ToMoney(f.total, settings.currency);
   out.set_largest_share(index.largest_share);
   out.set_top5_share(index.top5_share);
   out.set_hhi(index.hhi);
   out.set_concentrated(index.hhi > static_cast<double>(settings.sales.concentration_threshold));
   out.set_previous_hhi(previous.hhi);
   out.set_hhi_change(index.hhi - previous.hhi);
-  std::vector<uint32_t> ranked;
-  for (uint32_t c : sums.clients) {
-    if (sums.revenue[c] > 0) ranked.push_back(c);
-  }
-  out.set_clients(static_cast<int64_t>(ranked.size()));
-  const auto larger = [&](uint32_t a, uint32_t b) {
-    return sums.revenue[a] != sums.revenue[b] ? sums.revenue[a] > sums.revenue[b] : days.client(a) < days.client(b);
-  };
-  const size_t shown = std::min<size_t>(ranked.size(), 5);
-  std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(shown), ranked.end(), larger);
-  for (size_t i = 0; i < shown; ++i) {
-    const std::string& id = days.client(ranked[i]);
+  out.set_clients(f.clients);
+  for (const auto& [revenue, id] : f.largest) {
     auto label = labels.find(id);
     if (label == labels.end()) {
       ASSIGN_OR_RETURN(std::optional<store::v1::ClientLabel> row,
@@ -192,11 +282,111 @@ StatusOr<api::v1::Concentration> ConcentrationOf(const Period& p, const ClientDa
     auto* c = out.add_largest();
     c->set_client_id(id);
     c->set_label(label->second);
-    *c->mutable_revenue() = ToMoney(sums.revenue[ranked[i]], settings.currency);
-    c->set_share(Ratio(sums.revenue[ranked[i]], sums.total));
+    *c->mutable_revenue() = ToMoney(revenue, settings.currency);
+    c->set_share(Ratio(revenue, f.total));
   }
-  ListUnconverted(sums.unconverted, out.mutable_unconverted());
+  ListUnconverted(f.unconverted, out.mutable_unconverted());
   return out;
+}
+
+// The sale facts recorded after `as_of` taken out of the client sales rows: per row key, the
+// entries to add (facts and amount, negative). nullopt when too many facts were recorded after
+// it (FactsRecordedAfter): the cells answer then.
+using ClientSaleCorrections = std::map<std::string, std::map<std::string, std::pair<int64_t, int64_t>>>;
+StatusOr<std::optional<ClientSaleCorrections>> LateClientSales(const Store& store, absl::Time as_of,
+                                                               absl::TimeZone tz) {
+  ClientSaleCorrections out;
+  ASSIGN_OR_RETURN(std::optional<std::vector<std::string>> fact_keys, FactsRecordedAfter(store, as_of, Fact::KIND_SALE));
+  if (!fact_keys) return std::optional<ClientSaleCorrections>();
+  for (const std::string& key : *fact_keys) {
+    ASSIGN_OR_RETURN(std::optional<Fact> f, LoadRow<Fact>(store, kFactsFamily, key));
+    if (!f) continue;
+    const absl::CivilDay day = absl::ToCivilDay(events::FromProto(f->occurred_at()), tz);
+    std::string currency;
+    const std::vector<int64_t> sums = CellSumsOf(*f, &currency);
+    const std::string client = CellKeyString(*f, events::v1::PLAN_DIMENSION_CLIENT);
+    auto& [facts, amount] = out[ClientSalesRowKey(ClientSaleBucket(client), absl::CivilMonth(day))]
+                               [ClientSaleSubKey({day.day(), client, currency})];
+    facts -= sums[kCellFacts];
+    amount -= sums[kCellAmount];
+  }
+  return std::optional<ClientSaleCorrections>(std::move(out));
+}
+
+// Adds to `years` the sale cells of every client in the months from `first` to `last`, from the
+// client sales rows (a group per bucket of clients) less the sales recorded after `as_of`; false
+// (nothing added) when they cannot answer: then the cells do.
+StatusOr<bool> AddClientSalesRows(const Store& store, absl::CivilMonth first, absl::CivilMonth last, absl::Time as_of,
+                                  const ReportSettings& settings, const Rates& rates, TrailingYears& years) {
+  ASSIGN_OR_RETURN(std::optional<std::string> zone, store.Get(kSettingsFamily, kTimeZoneSetting));
+  if (!zone || *zone != settings.time_zone.name()) return false;  // built for another zone
+  ClientSaleCorrections corrections;
+  if (as_of < absl::InfiniteFuture()) {
+    ASSIGN_OR_RETURN(std::optional<ClientSaleCorrections> late, LateClientSales(store, as_of, settings.time_zone));
+    if (!late) return false;
+    corrections = std::move(*late);
+  }
+  static const std::map<std::string, std::pair<int64_t, int64_t>> kNone;
+  ClientGroup group;
+  std::vector<std::pair<std::string, std::string>> rows;  // key, value: the group's ids point into them
+  for (int bucket = 0; bucket < kClientSaleBuckets; ++bucket) {
+    rows.clear();
+    const std::string end = ClientSalesRowKey(bucket, last);
+    RETURN_IF_ERROR(store.ScanFrom(kClientSalesFamily, ClientSalesRowKey(bucket, first),
+                                   [&](std::string_view key, std::string_view value) {
+                                     if (key > end) return false;
+                                     rows.emplace_back(key, value);
+                                     return true;
+                                   }));
+    for (const auto& [key, changes] : corrections) {
+      if (key.front() == static_cast<char>(bucket) && key >= ClientSalesRowKey(bucket, first) && key <= end &&
+          std::none_of(rows.begin(), rows.end(), [&](const auto& row) { return row.first == key; })) {
+        rows.emplace_back(key, "");  // only late sales in that month
+      }
+    }
+    std::sort(rows.begin(), rows.end());
+    group.Clear();
+    size_t bytes = 0;
+    for (const auto& row : rows) bytes += row.second.size();
+    group.index.reserve(bytes / 32);  // an entry takes 30 bytes or more: at most that many clients
+    for (const auto& [key, value] : rows) {
+      const std::optional<int64_t> months = DecodeInt64(std::string_view(key).substr(1));
+      if (!months) return absl::DataLossError(StrCat("stored row of ", kClientSalesFamily, " is corrupt"));
+      const int64_t month_start = DayNumber(absl::CivilDay(absl::CivilMonth(0, 1 + *months)));
+      auto known = corrections.find(key);
+      const auto& late = known != corrections.end() ? known->second : kNone;
+      auto next_late = late.begin();
+      // The row's entries and the corrections, both in sub-key order, walked together.
+      KeyedSumsReader reader(value);
+      std::string_view sub_key, sums;
+      bool more = reader.Next(&sub_key, &sums);
+      while (more || next_late != late.end()) {
+        int64_t facts = 0, amount = 0;
+        std::string_view at;
+        if (more && (next_late == late.end() || sub_key <= next_late->first)) {
+          if (sums.size() < 16) return absl::DataLossError(StrCat("stored row of ", kClientSalesFamily, " is corrupt"));
+          at = sub_key;
+          facts = *DecodeInt64(sums.substr(0, 8));
+          amount = *DecodeInt64(sums.substr(8, 8));
+          more = reader.Next(&sub_key, &sums);
+        }
+        if (next_late != late.end() && (at.empty() || at == next_late->first)) {
+          at = next_late->first;
+          facts += next_late->second.first;
+          amount += next_late->second.second;
+          ++next_late;
+        }
+        if (facts == 0) continue;  // its only sales were recorded too late
+        const std::optional<ClientSale> sale = DecodeClientSaleSubKey(at);
+        if (!sale) return absl::DataLossError(StrCat("stored row of ", kClientSalesFamily, " is corrupt"));
+        group.Add(month_start + sale->day_of_month - 1, group.Client(sale->client),
+                  sale->currency, amount, rates, settings.currency);
+      }
+      if (reader.corrupt()) return absl::DataLossError(StrCat("stored row of ", kClientSalesFamily, " is corrupt"));
+    }
+    years.Add(group);
+  }
+  return true;
 }
 
 }  // namespace
@@ -308,28 +498,44 @@ StatusOr<api::v1::ClientRevenueResponse> ReportQueries::GetClientRevenue(const a
 StatusOr<api::v1::ConcentrationResponse> ReportQueries::GetConcentration(const api::v1::ConcentrationRequest& r) const {
   ASSIGN_OR_RETURN(ReportScope scope, CheckScope(r.period(), std::nullopt, r.dynamics(), r.filters(), r.as_of(), *clock_));
   const std::vector<Period> windows = Windows(scope);
-  std::vector<Period> trailing;
-  for (const Period& w : windows) trailing.push_back(TrailingYear(PrecedingPeriod(w).last));
+  std::vector<absl::CivilDay> ends;  // of each window's trailing year, and of its preceding period's
+  absl::CivilDay first = scope.period.first;
+  for (const Period& w : windows) {
+    ends.push_back(w.last);
+    ends.push_back(PrecedingPeriod(w).last);
+    first = std::min(first, TrailingYear(ends.back()).first);
+  }
   ASSIGN_OR_RETURN(Rates rates, Rates::Load(*store_, scope.as_of));
-  ASSIGN_OR_RETURN(CellSums cells,
-                   SumCells(*store_,
-                            CellQuery{.kind = Fact::KIND_SALE,
-                                      .period = Period{"", Earliest(trailing), scope.period.last},
-                                      .by = events::v1::PLAN_DIMENSION_CLIENT,
-                                      .filters = r.filters(),
-                                      .as_of = scope.as_of,
-                                      .client_labels = false},
-                            settings_.time_zone));
-  const ClientDays days(cells, rates, settings_.currency);
+  TrailingYears years(ends);
+  bool added = false;
+  if (!scan_facts_ && r.filters().ByteSizeLong() == 0) {  // no filter: every client
+    ASSIGN_OR_RETURN(added, AddClientSalesRows(*store_, absl::CivilMonth(first), absl::CivilMonth(scope.period.last),
+                                               scope.as_of, settings_, rates, years));
+  }
+  if (!added) {  // with filters: the cells (or the facts) of every client as one group
+    ASSIGN_OR_RETURN(CellSums cells, SumCells(*store_,
+                                              CellQuery{.kind = Fact::KIND_SALE,
+                                                        .period = Period{"", first, scope.period.last},
+                                                        .by = events::v1::PLAN_DIMENSION_CLIENT,
+                                                        .filters = r.filters(),
+                                                        .as_of = scope.as_of,
+                                                        .scan_facts = scan_facts_,
+                                                        .client_labels = false},
+                                              settings_.time_zone));
+    ClientGroup group;
+    for (const auto& [at, cell] : cells.cells) {
+      group.Add(DayNumber(at.day), group.Client(at.key), at.currency, cell.amount, rates, settings_.currency);
+    }
+    years.Add(group);
+  }
   std::map<std::string, std::string> labels;
-  std::map<absl::CivilDay, ConcentrationIndex> indexes;
   api::v1::ConcentrationResponse out;
   out.set_reporting_currency(settings_.currency);
   *out.mutable_as_of() = events::ToProto(scope.as_of);
   out.set_threshold(static_cast<double>(settings_.sales.concentration_threshold));
   for (size_t i = 0; i < windows.size(); ++i) {
     ASSIGN_OR_RETURN(*(i == 0 ? out.mutable_total() : out.add_buckets()),
-                     ConcentrationOf(windows[i], days, *store_, settings_, labels, indexes));
+                     ConcentrationOf(windows[i], years, *store_, settings_, labels));
   }
   return out;
 }

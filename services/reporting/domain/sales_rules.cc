@@ -61,6 +61,10 @@ ConcentrationIndex Concentrate(const std::vector<__int128>& revenues) {
     top.back() = r;
     for (size_t i = top.size() - 1; i > 0 && top[i] > top[i - 1]; --i) std::swap(top[i], top[i - 1]);
   }
+  return ConcentrationOfSums(total, squares, top);
+}
+
+ConcentrationIndex ConcentrationOfSums(__int128 total, __int128 squares, const std::array<__int128, 5>& top) {
   ConcentrationIndex out;
   if (total == 0) return out;
   __int128 top5 = 0;

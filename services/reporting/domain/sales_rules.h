@@ -3,6 +3,7 @@
 // probabilities' configuration. No I/O, no clock.
 #pragma once
 
+#include <array>
 #include <map>
 #include <optional>
 #include <string>
@@ -32,6 +33,9 @@ struct ConcentrationIndex {
 };
 // The index of revenues per client (non-positive revenues are left out); all zero when none.
 ConcentrationIndex Concentrate(const std::vector<__int128>& revenues);
+// The same from the sums of the clients' revenues above zero, their squares and the (up to) five
+// largest, descending (zeros for fewer).
+ConcentrationIndex ConcentrationOfSums(__int128 total, __int128 squares, const std::array<__int128, 5>& largest);
 
 // ---- Pipeline ----
 // The open stages an offer goes through, in order (DRAFT, SENT).

@@ -121,7 +121,11 @@ Status ReportingProjection::Open(Store& store) {
   RETURN_IF_ERROR(FillLostCells(store, time_zone_));
   RETURN_IF_ERROR(FillCycleCells(store, time_zone_));
   RETURN_IF_ERROR(FillAssignmentCells(store, time_zone_));
-  RETURN_IF_ERROR(FillRejectionCells(store));
+  RETURN_IF_ERROR(FillFromFacts(store, Fact::KIND_OFFER_REJECTED, kRejectionCellsSetting, [&](const Fact& f, Batch& batch) {
+    for (const std::string& cell : RejectionCellKeys(f, time_zone_)) batch.AddSums(kRejectionCellsFamily, cell, {1});
+  }));
+  RETURN_IF_ERROR(FillFromFacts(store, Fact::KIND_SALE, kClientSalesSetting,
+                                [&](const Fact& f, Batch& batch) { AddClientSale(f, time_zone_, batch); }));
   return FillPipelineCells(store, time_zone_);
 }
 
@@ -140,6 +144,7 @@ Status ReportingProjection::PutFact(Batch& batch, const Fact& fact, int line) co
       batch.AddSums(kRejectionCellsFamily, rejection, {1});
     }
   }
+  if (fact.kind() == Fact::KIND_SALE) AddClientSale(fact, time_zone_, batch);
   if (fact.client_id().empty() || fact.client_label().empty()) return absl::OkStatus();
   ASSIGN_OR_RETURN(std::optional<store::v1::ClientLabel> label,
                    LoadRow<store::v1::ClientLabel>(batch, kClientLabelsFamily, fact.client_id()));
@@ -196,26 +201,57 @@ std::vector<std::string> RejectionCellKeys(const Fact& f, absl::TimeZone tz) {
   return out;
 }
 
-Status ReportingProjection::FillRejectionCells(Store& store) const {
-  ASSIGN_OR_RETURN(std::optional<std::string> done, store.Get(kSettingsFamily, kRejectionCellsSetting));
+Status ReportingProjection::FillFromFacts(Store& store, Fact::Kind kind, const char* setting,
+                                          const std::function<void(const Fact&, Batch&)>& add) const {
+  ASSIGN_OR_RETURN(std::optional<std::string> done, store.Get(kSettingsFamily, setting));
   if (done) return absl::OkStatus();
   Batch batch = store.NewBatch();
   Status inner = absl::OkStatus();
-  RETURN_IF_ERROR(store.Scan(kFactsFamily, std::string(1, static_cast<char>(Fact::KIND_OFFER_REJECTED)), "",
+  RETURN_IF_ERROR(store.Scan(kFactsFamily, std::string(1, static_cast<char>(kind)), "",
                              [&](std::string_view key, std::string_view value) {
                                Fact f;
                                if (!f.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
                                  inner = absl::DataLossError(StrCat("stored fact ", key, " is corrupt"));
                                  return false;
                                }
-                               for (const std::string& cell : RejectionCellKeys(f, time_zone_)) {
-                                 batch.AddSums(kRejectionCellsFamily, cell, {1});
-                               }
+                               add(f, batch);
                                return true;
                              }));
   RETURN_IF_ERROR(inner);
-  batch.Put(kSettingsFamily, kRejectionCellsSetting, "complete");
+  batch.Put(kSettingsFamily, setting, "complete");
   return store.Commit(batch);
+}
+
+int ClientSaleBucket(std::string_view client) {
+  uint32_t h = 2166136261u;  // FNV-1a: the same on every build and platform (it is in the keys)
+  for (char c : client) h = (h ^ static_cast<uint8_t>(c)) * 16777619u;
+  return static_cast<int>(h % kClientSaleBuckets);
+}
+
+std::string ClientSalesRowKey(int bucket, absl::CivilMonth month) {
+  return std::string(1, static_cast<char>(bucket)) + EncodeInt64(month.year() * 12 + (month.month() - 1));
+}
+
+std::string ClientSaleSubKey(const ClientSale& sale) {
+  return StrCat(std::string(1, static_cast<char>(sale.day_of_month)), sale.client, std::string_view("\0", 1),
+                sale.currency);
+}
+
+std::optional<ClientSale> DecodeClientSaleSubKey(std::string_view sub_key) {
+  const size_t nul = sub_key.find('\0', 1);
+  if (sub_key.empty() || nul == std::string_view::npos) return std::nullopt;
+  const int day = static_cast<uint8_t>(sub_key[0]);
+  if (day < 1 || day > 31) return std::nullopt;
+  return ClientSale{day, sub_key.substr(1, nul - 1), sub_key.substr(nul + 1)};
+}
+
+void AddClientSale(const Fact& f, absl::TimeZone tz, Batch& batch) {
+  const absl::CivilDay day = absl::ToCivilDay(events::FromProto(f.occurred_at()), tz);
+  std::string currency;
+  const std::vector<int64_t> sums = CellSumsOf(f, &currency);
+  const std::string client = CellKeyString(f, events::v1::PLAN_DIMENSION_CLIENT);
+  batch.AddKeyedSums(kClientSalesFamily, ClientSalesRowKey(ClientSaleBucket(client), absl::CivilMonth(day)),
+                     ClientSaleSubKey({day.day(), client, currency}), {sums[kCellFacts], sums[kCellAmount]});
 }
 
 std::string FactKey(const Fact& fact, int line) {

@@ -29,6 +29,7 @@
 //   open_offers_by_time
 //                                the pipeline (projection/pipeline.h)
 //   call_numbers                 PBX calls by number (projection/sales_facts.h)
+//   client_sales.keyed_sums      the sale cells by client, packed by month (kClientSalesFamily)
 #pragma once
 
 #include <map>
@@ -61,6 +62,14 @@ inline constexpr char kTimeZoneSetting[] = "time_zone";
 // each product of the rejected revision once). Filled from the facts for a store made before it.
 inline constexpr char kRejectionCellsFamily[] = "rejection_cells";
 inline constexpr char kRejectionCellsSetting[] = "rejection_cells";  // in report_settings: complete
+// <bucket, 1 byte><month, 8 bytes> -> keyed sums (Batch::AddKeyedSums) with the sub-keys
+// <day of the month, 1 byte><client>\0<currency> -> {facts, amount}: the sale facts of each client,
+// day and currency (the sale cells by client), a row per month and bucket of clients (by a hash of
+// the client: kClientSaleBuckets), so that the concentration of a year reads about a thousand rows
+// instead of one per client and day. Filled from the facts for a store made before it.
+inline constexpr char kClientSalesFamily[] = "client_sales.keyed_sums";
+inline constexpr char kClientSalesSetting[] = "client_sales";  // in report_settings: complete
+inline constexpr int kClientSaleBuckets = 64;
 
 // The dimensions a fact is rolled up by (each is one cell per fact).
 inline constexpr PlanDimension kCellDimensions[] = {
@@ -92,7 +101,7 @@ class ReportingProjection final : public projection::EventProjection {
             kSettingsFamily,   kJourneysFamily, kFunnelCellsFamily, kJourneysByRecordedFamily,
             kOpenOffersFamily, kClosedOffersFamily, kOpenPipelineFamily, kCallNumbersFamily, kLostCellsFamily,
             kCycleCellsFamily, kAssignmentCellsFamily, kRejectionCellsFamily, kPipelineCellsFamily,
-            kPipelineMonthCellsFamily, kClosedCellsFamily, kOpenOffersByTimeFamily};
+            kPipelineMonthCellsFamily, kClosedCellsFamily, kOpenOffersByTimeFamily, kClientSalesFamily};
   }
   std::vector<std::string> sums_families() const override {
     return {kFunnelCellsFamily, kLostCellsFamily, kRejectionCellsFamily};
@@ -113,8 +122,10 @@ class ReportingProjection final : public projection::EventProjection {
   StatusOr<projection::Outcome> ApplyCall(const EventEnvelope& event, Batch& batch);
   // Records a fact: its row, its place in the recorded-at index, its cells and its client's label.
   Status PutFact(Batch& batch, const Fact& fact, int line = 0) const;
-  // The rejection cells from the facts, for a store made before them (nothing once complete).
-  Status FillRejectionCells(Store& store) const;
+  // Calls `add` with every fact of `kind` into one batch that also marks `setting` complete: the
+  // cells of a store made before them (nothing once complete).
+  Status FillFromFacts(Store& store, Fact::Kind kind, const char* setting,
+                       const std::function<void(const Fact&, Batch&)>& add) const;
   Status PutSaleLines(Batch& batch, const Fact& base,
                     const google::protobuf::RepeatedPtrField<events::v1::OfferLine>& lines,
                     const std::map<std::string, events::v1::Money>& unit_costs) const;
@@ -141,6 +152,19 @@ std::vector<int64_t> CellSumsOf(const Fact& f, std::string* currency);
 std::string CellKeyPrefix(Fact::Kind kind, PlanDimension dimension, absl::CivilDay day);
 std::string EncodeCellKey(Fact::Kind kind, PlanDimension dimension, const CellKey& cell);
 std::optional<CellKey> DecodeCellKey(std::string_view key);
+
+// kClientSalesFamily: the bucket of a client's rows, a row's key, and an entry's sub-key.
+int ClientSaleBucket(std::string_view client);
+std::string ClientSalesRowKey(int bucket, absl::CivilMonth month);
+struct ClientSale {
+  int day_of_month;
+  std::string_view client;
+  std::string_view currency;
+};
+std::string ClientSaleSubKey(const ClientSale& sale);
+std::optional<ClientSale> DecodeClientSaleSubKey(std::string_view sub_key);
+// Adds sale fact `f` to its client's entry (its day in `tz`).
+void AddClientSale(const Fact& f, absl::TimeZone tz, Batch& batch);
 
 // Readers over a Store or a Batch (anything with Get(cf, key) -> StatusOr<optional<string>>).
 template <typename Message, typename Reader>

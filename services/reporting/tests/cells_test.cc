@@ -614,6 +614,119 @@ TEST_F(Cells, LostCellsAnswerAsTheJourneysDo) {
                     {{{kLostCellsFamily}, kLostCellsSetting}, {{kRejectionCellsFamily}, kRejectionCellsSetting}});
 }
 
+// An exchange rate of `currency` from `day`, set (and recorded) at `at`.
+EventEnvelope RateEvent(const std::string& currency, const std::string& day, const std::string& rate, absl::Time at) {
+  api::v1::SetExchangeRateRequest r;
+  r.set_currency(currency);
+  r.set_day(day);
+  r.set_rate(rate);
+  EventEnvelope e;
+  e.set_event_id(NameUuid("cells-test-rate", StrCat(currency, day)));
+  e.set_event_type("plan.test");
+  e.set_schema_version(1);
+  e.set_aggregate_type(kRateAggregate);
+  e.set_aggregate_id(RateIdFor(currency, day));
+  e.set_aggregate_version(1);
+  *e.mutable_occurred_at() = events::ToProto(at);
+  *e.mutable_recorded_at() = events::ToProto(at);
+  *e.mutable_plan() = DecideSetExchangeRate(r, "EUR");
+  return e;
+}
+
+// Expects `c` to be the concentration of its window worked out the plain way from the sale facts
+// recorded by `as_of` that pass `filters`: each client's cells (a day and a currency) converted,
+// summed per client, the index of those sums; the five largest by revenue, then by id.
+void ExpectPlainConcentration(const Store& store, const api::v1::Concentration& c, const api::v1::ReportFilters& filters,
+                              absl::Time as_of, absl::TimeZone tz, const std::string& what) {
+  const Period window = ParsePeriod(StrCat(c.window().first_day(), "..", c.window().last_day())).value();
+  std::map<std::tuple<absl::CivilDay, std::string, std::string>, __int128> cells;
+  ASSERT_TRUE(ForEachFact(store, Fact::KIND_SALE, window, as_of, tz, [&](const Fact& f) {
+    if (!Matches(f, filters)) return;
+    std::string currency;
+    const std::vector<int64_t> sums = CellSumsOf(f, &currency);
+    cells[{absl::ToCivilDay(events::FromProto(f.occurred_at()), tz), f.client_id(), currency}] += sums[kCellAmount];
+  }).ok());
+  const Rates rates = Rates::Load(store, as_of).value();
+  std::map<std::string, __int128> revenue;
+  __int128 total = 0;
+  for (const auto& [cell, amount] : cells) {
+    const auto& [day, client, currency] = cell;
+    const std::optional<__int128> converted = ToReportingUnits(amount, currency, day, rates, "EUR");
+    if (!converted) continue;
+    revenue[client] += *converted;
+    total += *converted;
+  }
+  std::vector<__int128> values;
+  std::vector<std::pair<__int128, std::string>> ranked;
+  for (const auto& [client, r] : revenue) {
+    values.push_back(r);
+    if (r > 0) ranked.emplace_back(-r, client);
+  }
+  std::sort(ranked.begin(), ranked.end());
+  const ConcentrationIndex index = Concentrate(values);
+  EXPECT_EQ(c.revenue().units(), ClampToInt64(total)) << what;
+  EXPECT_EQ(c.clients(), static_cast<int64_t>(ranked.size())) << what;
+  EXPECT_EQ(c.hhi(), index.hhi) << what;
+  EXPECT_EQ(c.largest_share(), index.largest_share) << what;
+  EXPECT_EQ(c.top5_share(), index.top5_share) << what;
+  ASSERT_EQ(c.largest_size(), static_cast<int>(std::min<size_t>(5, ranked.size()))) << what;
+  for (int i = 0; i < c.largest_size(); ++i) {
+    EXPECT_EQ(c.largest(i).client_id(), ranked[static_cast<size_t>(i)].second) << what;
+    EXPECT_EQ(c.largest(i).revenue().units(), ClampToInt64(-ranked[static_cast<size_t>(i)].first)) << what;
+  }
+}
+
+// Concentration from the client sales rows against reading every sale fact, and both against the
+// plain sums of the facts of each window (ExpectPlainConcentration): in a time zone two hours ahead of UTC, with sales in EUR and in USD (a rate from March, a second one set later;
+// before March no rate: not converted), without a filter and by one client, as of the end and
+// during the history (sales recorded later taken out, rates set later unknown), in several periods
+// with dynamics; again after the rows are dropped and filled anew from the facts.
+TEST_F(Cells, ClientSalesRowsAnswerConcentrationAsTheFactsDo) {
+  const absl::TimeZone tz = absl::FixedTimeZone(2 * 60 * 60);
+  History h(20261201);
+  h.aggregates.push_back({RateEvent("USD", "2026-03-01", "0.9000", kStart + absl::Hours(24 * 40))});
+  h.aggregates.push_back({RateEvent("USD", "2026-05-01", "0.8512", kStart + absl::Hours(24 * 100))});
+  ApplyInterleaved(h.aggregates, dir_.path(), 6, tz);
+  ReportingProjection projection(tz);
+  testing::FakeClock clock(kStart + absl::Hours(24 * 400));
+  ReportSettings settings;
+  settings.time_zone = tz;
+  std::vector<api::v1::ReportFilters> filters(2);
+  filters[1].set_client_id("client-3");
+  std::map<std::string, std::string> answers;
+  const auto compare_all = [&](const Store& store, int* non_empty) {
+    ReportQueries rows(&store, &clock, settings);
+    ReportQueries facts(&store, &clock, settings);
+    facts.set_scan_facts(true);
+    for (const auto& f : filters) {
+      for (const auto& [period, dynamics] : {std::pair{"2026", api::v1::BUCKET_MONTH},
+                                             std::pair{"2026-Q2", api::v1::BUCKET_WEEK},
+                                             std::pair{"2026-03-01..2026-03-31", api::v1::BUCKET_DAY},
+                                             std::pair{"2026-11", api::v1::BUCKET_UNSPECIFIED},
+                                             std::pair{"2027-01-01..2027-06-30", api::v1::BUCKET_DAY}}) {
+        for (absl::Time as_of : {absl::InfiniteFuture(), kStart + absl::Hours(24 * 75),
+                                 kStart + absl::Hours(24 * 150) + absl::Minutes(13 * 60 + 7)}) {
+          api::v1::ConcentrationRequest r;
+          r.set_period(period);
+          *r.mutable_filters() = f;
+          r.set_dynamics(dynamics);
+          if (as_of < absl::InfiniteFuture()) *r.mutable_as_of() = events::ToProto(as_of);
+          const std::string what = r.ShortDebugString();
+          auto fast = rows.GetConcentration(r);
+          auto slow = facts.GetConcentration(r);
+          ASSERT_TRUE(fast.ok() && slow.ok()) << what << fast.status() << slow.status();
+          EXPECT_EQ(fast->ShortDebugString(), slow->ShortDebugString()) << what;
+          ExpectPlainConcentration(store, fast->total(), f, as_of, tz, what);
+          for (const auto& bucket : fast->buckets()) ExpectPlainConcentration(store, bucket, f, as_of, tz, what);
+          if (non_empty && slow->total().clients() > 1 && slow->total().unconverted_size() > 0) ++*non_empty;
+          answers[what] = fast->ShortDebugString();
+        }
+      }
+    }
+  };
+  CompareThenRefill(projection, compare_all, answers, 6, {{{kClientSalesFamily}, kClientSalesSetting}});
+}
+
 // Cycle times from the cycle cells against reading every journey: by each dimension, with each
 // filter, as of the end and during the history, in several periods with dynamics; again after the
 // cells are dropped and filled anew from the journeys.
