@@ -2,7 +2,10 @@
 
 #include <array>
 #include <map>
+#include <memory>
 #include <set>
+#include <span>
+#include <type_traits>
 
 #include "common/command/request_checks.h"
 #include "common/events/envelope.h"
@@ -152,61 +155,81 @@ void AddCycles(const LeadStages& s, const std::vector<std::string>& keys, absl::
   }
 }
 
-// The cycle times from the cycle cells into `sums`, when they can answer (as the funnel cells can),
+// The samples of each cycle, as runs.
+using CycleRuns = std::array<SampleRuns, kCycles>;
+
+// The cycle times from the cycle cells into `runs`, when they can answer (as the funnel cells can),
 // with the journeys changed after `as_of` counted as of then (their samples now taken out, their
 // samples then put in). False: the journeys must be read.
 StatusOr<bool> CyclesFromCells(const Store& store, const api::v1::ReportFilters& filters, PlanDimension by,
-                               absl::Time as_of, absl::TimeZone tz, PeriodSums<Rows<CycleSamples>>& sums) {
+                               absl::Time as_of, absl::TimeZone tz, PeriodSums<Rows<CycleRuns>>& runs,
+                               SampleArena& samples) {
   const std::optional<CellSource> source = CellSourceFor(by, filters);
   if (!source || source->dimension == events::v1::PLAN_DIMENSION_CLIENT) return false;
   ASSIGN_OR_RETURN(std::optional<std::set<std::string>> late, LateJourneys(store, as_of));
   if (!late) return false;
   const std::string& only = source->only_key;
-  PeriodSums<Rows<CycleSamples>> taken_out = sums;  // the same periods, no samples yet
-  const auto add = [&](absl::CivilDay day, const std::string& key, const CycleSamples& samples, int sign) {
+  const auto add_lists = [&](absl::CivilDay day, const std::string& key,
+                             const std::array<std::span<const int64_t>, kCycles>& lists, int sign) {
     if (!only.empty() && key != only) return;
-    for (auto* rows : (sign > 0 ? sums : taken_out).At(day)) {
-      CycleSamples& row = (*rows)[by == events::v1::PLAN_DIMENSION_COMPANY ? "" : key];
-      for (int c = 0; c < kCycles; ++c) row[c].insert(row[c].end(), samples[c].begin(), samples[c].end());
+    for (auto* rows : runs.At(day)) {
+      CycleRuns& row = (*rows)[by == events::v1::PLAN_DIMENSION_COMPANY ? "" : key];
+      for (int c = 0; c < kCycles; ++c) row[c].Add(lists[c], sign);
     }
   };
-  RETURN_IF_ERROR(ForEachCellAsOf(store, kCycleCellsFamily, DecodeCycleCell, CycleCellsOf, source->dimension,
-                                  sums.total().period, as_of, tz, *late, add));
-  // Out with the samples taken out; a row only exists for a lead counted in it (as reading the
-  // journeys makes them).
-  const auto settle = [](Rows<CycleSamples>& rows, Rows<CycleSamples>& out) {
-    for (auto& [key, removed] : out) {
-      CycleSamples& row = rows[key];
-      for (int c = 0; c < kCycles; ++c) TakeOutSamples(row[c], removed[c]);
+  // Each cell's lists and each late journey's samples, copied where the runs can point at them.
+  store::v1::CycleCell cell;  // (parsed into again and again: no allocation per cell)
+  const auto decode = [&](std::string_view value) -> StatusOr<std::array<std::span<const int64_t>, kCycles>> {
+    if (!cell.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      return absl::DataLossError("stored cycle cell is corrupt");
     }
-    std::erase_if(rows, [](const auto& kv) {
-      return std::all_of(kv.second.begin(), kv.second.end(), [](const auto& l) { return l.empty(); });
-    });
+    std::array<std::span<const int64_t>, kCycles> lists = CycleLists(cell);
+    for (auto& list : lists) list = samples.Keep(list);
+    return lists;
   };
-  settle(sums.total().sums, taken_out.total().sums);
-  for (size_t b = 0; b < sums.buckets().size(); ++b) settle(sums.buckets()[b].sums, taken_out.buckets()[b].sums);
+  const auto add = [&](absl::CivilDay day, const std::string& key, const auto& lists, int sign) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(lists)>, CycleSamples>) {
+      std::array<std::span<const int64_t>, kCycles> kept;
+      for (int c = 0; c < kCycles; ++c) {
+        std::vector<int64_t> sorted = lists[c];
+        std::sort(sorted.begin(), sorted.end());
+        kept[c] = samples.Keep(sorted);
+      }
+      add_lists(day, key, kept, sign);
+    } else {
+      add_lists(day, key, lists, sign);
+    }
+  };
+  RETURN_IF_ERROR(ForEachCellAsOf(store, kCycleCellsFamily, decode, CycleCellsOf, source->dimension,
+                                  runs.total().period, as_of, tz, *late, add));
   return true;
 }
 
-api::v1::CycleTime ToCycleTime(std::vector<int64_t>& seconds) {
+api::v1::CycleTime ToCycleTime(const SampleRuns& seconds) {
   api::v1::CycleTime out;
-  out.set_count(static_cast<int64_t>(seconds.size()));
-  if (auto median = NearestRank(seconds, 0.5)) out.set_median_seconds(*median);
-  if (auto p90 = NearestRanks(seconds, 0.5, 0.9)) out.set_p90_seconds(*p90);
+  out.set_count(seconds.size());
+  if (const std::vector<int64_t> ranks = seconds.NearestRanks({0.5, 0.9}); !ranks.empty()) {
+    out.set_median_seconds(ranks[0]);
+    out.set_p90_seconds(ranks[1]);
+  }
   return out;
 }
 
-void EmitCycles(const Period& period, Rows<CycleSamples>& rows, PlanDimension by, api::v1::CycleTimesPeriod* out) {
+void EmitCycles(const Period& period, Rows<CycleRuns>& rows, PlanDimension by, api::v1::CycleTimesPeriod* out) {
   *out->mutable_period() = ToProto(period);
+  // A row only for a key with a lead counted in it (cells whose samples were all taken out: none).
+  std::erase_if(rows, [](const auto& kv) {
+    return std::all_of(kv.second.begin(), kv.second.end(), [](const SampleRuns& r) { return r.size() == 0; });
+  });
   EnsureCompanyRow(rows, by);
-  for (auto& [key, samples] : rows) {
+  for (auto& [key, runs] : rows) {
     auto* row = out->add_rows();
     row->set_key(key);
     row->set_label(key);
-    *row->mutable_captured_to_qualified() = ToCycleTime(samples[kCapturedToQualified]);
-    *row->mutable_qualified_to_first_offer() = ToCycleTime(samples[kQualifiedToFirstOffer]);
-    *row->mutable_sent_to_accepted() = ToCycleTime(samples[kSentToAccepted]);
-    *row->mutable_captured_to_won() = ToCycleTime(samples[kCapturedToWon]);
+    *row->mutable_captured_to_qualified() = ToCycleTime(runs[kCapturedToQualified]);
+    *row->mutable_qualified_to_first_offer() = ToCycleTime(runs[kQualifiedToFirstOffer]);
+    *row->mutable_sent_to_accepted() = ToCycleTime(runs[kSentToAccepted]);
+    *row->mutable_captured_to_won() = ToCycleTime(runs[kCapturedToWon]);
   }
 }
 
@@ -359,22 +382,34 @@ StatusOr<api::v1::CycleTimesResponse> FunnelReports::GetCycleTimes(const api::v1
   RETURN_IF_ERROR(command::Result(std::move(v)));
   const PlanDimension by = OrCompany(r.by());
   const absl::Time as_of = AsOf(r.as_of(), *clock_);
-  PeriodSums<Rows<CycleSamples>> sums(*period, r.dynamics());
+  PeriodSums<Rows<CycleRuns>> runs(*period, r.dynamics());
+  SampleArena samples;
   bool from_cells = false;
   if (!scan_journeys_) {
-    ASSIGN_OR_RETURN(from_cells, CyclesFromCells(*store_, r.filters(), by, as_of, settings_.time_zone, sums));
+    ASSIGN_OR_RETURN(from_cells, CyclesFromCells(*store_, r.filters(), by, as_of, settings_.time_zone, runs, samples));
   }
   if (!from_cells) {
+    PeriodSums<Rows<CycleSamples>> sums(*period, r.dynamics());
     RETURN_IF_ERROR(ForEachJourney(*store_, [&](const LeadJourney& journey) {
       const std::optional<LeadStages> stages = StagesAsOf(journey, as_of);
       if (!stages || !JourneyMatches(journey, *stages, r.filters())) return;
       AddCycles(*stages, JourneyKeys(journey, *stages, by, r.filters()), settings_.time_zone, sums);
     }));
+    const auto to_runs = [&](Rows<CycleSamples>& lists, Rows<CycleRuns>& out) {
+      for (auto& [key, list] : lists) {
+        for (int c = 0; c < kCycles; ++c) {
+          std::sort(list[c].begin(), list[c].end());
+          out[key][c].Add(samples.Keep(list[c]));
+        }
+      }
+    };
+    to_runs(sums.total().sums, runs.total().sums);
+    for (size_t b = 0; b < sums.buckets().size(); ++b) to_runs(sums.buckets()[b].sums, runs.buckets()[b].sums);
   }
   api::v1::CycleTimesResponse out;
   *out.mutable_as_of() = events::ToProto(as_of);
-  EmitCycles(sums.total().period, sums.total().sums, by, out.mutable_total());
-  for (auto& b : sums.buckets()) EmitCycles(b.period, b.sums, by, out.add_buckets());
+  EmitCycles(runs.total().period, runs.total().sums, by, out.mutable_total());
+  for (auto& b : runs.buckets()) EmitCycles(b.period, b.sums, by, out.add_buckets());
   return out;
 }
 

@@ -1,8 +1,12 @@
 #include "services/reporting/api/journey_reads.h"
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <cmath>
 #include <iterator>
+#include <limits>
+#include <map>
 
 #include "common/base/strings.h"
 #include "common/events/envelope.h"
@@ -70,6 +74,80 @@ std::optional<int64_t> NearestRanks(std::vector<int64_t>& values, double below, 
   const auto at = values.begin() + static_cast<std::ptrdiff_t>(RankIndex(values.size(), p));
   std::nth_element(from, at, values.end());
   return *at;
+}
+
+void SampleRuns::Add(std::span<const int64_t> run, int sign) {
+  if (run.empty()) return;
+  runs_.emplace_back(run, sign);
+  size_ += sign * static_cast<int64_t>(run.size());
+}
+
+std::vector<int64_t> SampleRuns::NearestRanks(const std::vector<double>& ps) const {
+  std::vector<int64_t> out;
+  if (size_ <= 0) return out;
+  int64_t lo = std::numeric_limits<int64_t>::max(), hi = std::numeric_limits<int64_t>::min();
+  for (const auto& [run, sign] : runs_) {
+    if (sign < 0) continue;  // (what is taken out lies within what was added)
+    lo = std::min(lo, run.front());
+    hi = std::max(hi, run.back());
+  }
+  // Every value counted into one of up to 2,048 buckets of equal width (1 when the values span
+  // fewer), about one per 4 values: few values, few buckets to clear and to walk.
+  const int bits = std::clamp(static_cast<int>(std::bit_width(static_cast<uint64_t>(size_))) - 2, 4, 11);
+  const uint64_t range = static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo);
+  const int shift = std::max(0, static_cast<int>(std::bit_width(range)) - bits);
+  const auto bucket_of = [&](int64_t v) { return (static_cast<uint64_t>(v) - static_cast<uint64_t>(lo)) >> shift; };
+  std::vector<int64_t> counts((range >> shift) + 1, 0);
+  for (const auto& [run, sign] : runs_) {
+    for (int64_t v : run) counts[bucket_of(v)] += sign;
+  }
+  // Each rank's bucket, and its rank among the bucket's values.
+  std::vector<std::pair<size_t, int64_t>> at;
+  for (double p : ps) {
+    int64_t rank = static_cast<int64_t>(RankIndex(static_cast<size_t>(size_), p));
+    size_t bucket = 0;
+    while (bucket + 1 < counts.size() && rank >= counts[bucket]) rank -= counts[bucket++];
+    at.emplace_back(bucket, rank);
+  }
+  if (shift == 0) {  // a bucket is one value
+    for (const auto& [bucket, rank] : at) out.push_back(lo + static_cast<int64_t>(bucket));
+    return out;
+  }
+  // The values of those buckets (what was taken out taken out), sorted.
+  std::map<size_t, std::pair<std::vector<int64_t>, std::vector<int64_t>>> values;  // bucket -> in, out
+  for (const auto& [bucket, rank] : at) values[bucket];
+  for (const auto& [run, sign] : runs_) {
+    for (int64_t v : run) {
+      auto it = values.find(bucket_of(v));
+      if (it != values.end()) (sign > 0 ? it->second.first : it->second.second).push_back(v);
+    }
+  }
+  for (auto& [bucket, lists] : values) {
+    auto& [in, taken] = lists;
+    std::sort(in.begin(), in.end());
+    std::sort(taken.begin(), taken.end());
+    std::vector<int64_t> kept;
+    std::set_difference(in.begin(), in.end(), taken.begin(), taken.end(), std::back_inserter(kept));
+    in = std::move(kept);
+  }
+  for (const auto& [bucket, rank] : at) {
+    const std::vector<int64_t>& in = values.at(bucket).first;
+    out.push_back(in[static_cast<size_t>(std::min<int64_t>(rank, static_cast<int64_t>(in.size()) - 1))]);
+  }
+  return out;
+}
+
+std::span<const int64_t> SampleArena::Keep(std::span<const int64_t> list) {
+  if (list.empty()) return {};
+  if (used_ + list.size() > capacity_) {
+    capacity_ = std::max(kChunk, list.size());
+    chunks_.push_back(std::make_unique<int64_t[]>(capacity_));
+    used_ = 0;
+  }
+  int64_t* at = chunks_.back().get() + used_;
+  std::copy(list.begin(), list.end(), at);
+  used_ += list.size();
+  return {at, list.size()};
 }
 
 std::optional<Period> CheckPeriod(const std::string& period, command::Violations& v) {

@@ -6,8 +6,10 @@
 
 #include <algorithm>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -88,6 +90,34 @@ std::optional<int64_t> NearestRank(std::vector<int64_t>& values, double p);
 // The same, for `values` as NearestRank(values, below) left them (below < p): only the part after
 // `below`'s rank is searched. Median then p90: NearestRank(v, 0.5), then NearestRanks(v, 0.5, 0.9).
 std::optional<int64_t> NearestRanks(std::vector<int64_t>& values, double below, double p);
+
+// Samples held as ascending runs (a cell's list as stored, or a list sorted once), some added and
+// some taken out (a multiset: each value taken out is in a run added), with their nearest-rank
+// percentiles found without merging or sorting the runs: a histogram of every value finds the
+// bucket of values each rank falls in, and only those buckets' values are sorted.
+class SampleRuns {
+ public:
+  // `run` must stay where it is while this is used (SampleArena).
+  void Add(std::span<const int64_t> run, int sign = 1);
+  int64_t size() const { return size_; }
+  // The values at ranks ceil(p x n) for each p of `ps`, as NearestRank; empty when there are none.
+  std::vector<int64_t> NearestRanks(const std::vector<double>& ps) const;
+
+ private:
+  std::vector<std::pair<std::span<const int64_t>, int>> runs_;
+  int64_t size_ = 0;
+};
+
+// Copies of lists of samples that never move (SampleRuns points at them).
+class SampleArena {
+ public:
+  std::span<const int64_t> Keep(std::span<const int64_t> list);
+
+ private:
+  static constexpr size_t kChunk = 1 << 16;  // values
+  std::vector<std::unique_ptr<int64_t[]>> chunks_;
+  size_t capacity_ = 0, used_ = 0;  // of the last chunk
+};
 
 // The sums of a report for its whole period and for each dynamics bucket (in order, empty ones
 // included).

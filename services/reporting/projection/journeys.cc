@@ -466,6 +466,18 @@ StatusOr<AssignmentSums> DecodeAssignmentCell(std::string_view value) {
                         std::vector<int64_t>(cell.response_seconds().begin(), cell.response_seconds().end())};
 }
 
+std::array<std::span<const int64_t>, kCycles> CycleLists(const store::v1::CycleCell& cell) {
+  const auto span = [](const google::protobuf::RepeatedField<int64_t>& list) {
+    return std::span<const int64_t>(list.data(), static_cast<size_t>(list.size()));
+  };
+  std::array<std::span<const int64_t>, kCycles> out;
+  out[kCapturedToQualified] = span(cell.captured_to_qualified());
+  out[kQualifiedToFirstOffer] = span(cell.qualified_to_first_offer());
+  out[kSentToAccepted] = span(cell.sent_to_accepted());
+  out[kCapturedToWon] = span(cell.captured_to_won());
+  return out;
+}
+
 StatusOr<CycleSamples> DecodeCycleCell(std::string_view value) {
   store::v1::CycleCell cell;
   if (!cell.ParseFromArray(value.data(), static_cast<int>(value.size()))) {

@@ -31,6 +31,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -125,6 +126,8 @@ std::map<std::string, AssignmentSums> AssignmentCellsOf(const store::v1::LeadJou
 StatusOr<AssignmentSums> DecodeAssignmentCell(std::string_view value);
 // A cycle cell's samples (DATA_LOSS when the row does not parse).
 StatusOr<CycleSamples> DecodeCycleCell(std::string_view value);
+// The lists of a cycle cell as stored (each ascending), read in place.
+std::array<std::span<const int64_t>, kCycles> CycleLists(const store::v1::CycleCell& cell);
 std::string FunnelCellPrefix(events::v1::PlanDimension dimension, absl::CivilDay day);
 struct FunnelCell {
   absl::CivilDay day;

@@ -4,6 +4,7 @@
 // topics and however often an event is delivered, merges, as-of, dynamics and bad requests.
 #include <map>
 #include <random>
+#include <set>
 
 #include "common/base/ids.h"
 #include "common/events/envelope.h"
@@ -359,6 +360,55 @@ TEST(NearestRanks, AfterTheMedianThePercentileIsTheSortedListsValueAtItsRank) {
   }
   std::vector<int64_t> none;
   EXPECT_EQ(NearestRanks(none, 0.5, 0.9), std::nullopt);
+}
+
+// Runs of samples, some of them taken out again, give at each rank the value of the sorted
+// multiset that is left: for small and wide ranges of values (negative ones too, up to the limits
+// of int64), repeated values, runs of one value, and none.
+TEST(SampleRuns, APercentileIsTheValueAtItsRankOfWhatIsLeftSorted) {
+  std::mt19937_64 rng(20261128);
+  const std::vector<std::pair<int64_t, int64_t>> ranges = {
+      {0, 3}, {0, 2047}, {-5000, 5000}, {0, 40 * 86400}, {-(int64_t{1} << 40), int64_t{1} << 50},
+      {std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max()}};
+  for (const auto& [lo, hi] : ranges) {
+    for (int trial = 0; trial < 40; ++trial) {
+      std::vector<std::vector<int64_t>> runs(std::uniform_int_distribution<size_t>(1, 30)(rng));
+      std::vector<std::vector<int64_t>> out;  // taken out: a part of some runs
+      std::multiset<int64_t> left;
+      for (auto& run : runs) {
+        run.resize(std::uniform_int_distribution<size_t>(0, 60)(rng));
+        for (int64_t& v : run) v = std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+        std::sort(run.begin(), run.end());
+        left.insert(run.begin(), run.end());
+        std::vector<int64_t> taken;
+        for (int64_t v : run) {
+          if (rng() % 3 == 0) taken.push_back(v);
+        }
+        for (int64_t v : taken) left.erase(left.find(v));
+        out.push_back(std::move(taken));
+      }
+      SampleRuns samples;
+      for (size_t i = 0; i < runs.size(); ++i) {
+        samples.Add(runs[i]);
+        samples.Add(out[i], -1);
+      }
+      const std::vector<int64_t> sorted(left.begin(), left.end());
+      ASSERT_EQ(samples.size(), static_cast<int64_t>(sorted.size()));
+      const std::vector<double> ps = {0.0, 0.1, 0.5, 0.9, 0.99, 1.0};
+      const std::vector<int64_t> ranks = samples.NearestRanks(ps);
+      const std::string what = StrCat(lo, "..", hi, " trial ", trial);
+      if (sorted.empty()) {
+        EXPECT_TRUE(ranks.empty()) << what;
+        continue;
+      }
+      ASSERT_EQ(ranks.size(), ps.size()) << what;
+      for (size_t i = 0; i < ps.size(); ++i) {
+        const size_t rank = std::clamp<size_t>(static_cast<size_t>(std::ceil(ps[i] * static_cast<double>(sorted.size()))),
+                                               1, sorted.size());
+        EXPECT_EQ(ranks[i], sorted[rank - 1]) << what << " p " << ps[i];
+      }
+    }
+  }
 }
 
 TEST_F(FunnelTest, LostReasonsListDisqualificationsAndRejections) {
