@@ -147,22 +147,39 @@ StatusOr<std::optional<CellSums>> FromRollUps(const Store& store, const CellQuer
   if (!zone || *zone != tz.name()) return std::optional<CellSums>();  // built for another zone
 
   CellSums sums;
-  const std::string end = CellKeyPrefix(q.kind, source->dimension, q.period.last + 1);
+  const PlanDimension dimension = source->dimension;
+  const std::string end = CellRowKey({q.kind, dimension, absl::CivilMonth(q.period.last) + 1, 0});
+  const int only_bucket = source->only_key.empty() ? -1 : CellBucket(dimension, source->only_key);
+  const auto corrupt = [&] { return absl::DataLossError(StrCat("stored ", kCellsFamily, " row is corrupt")); };
   Status inner = absl::OkStatus();
   RETURN_IF_ERROR(store.ScanFrom(
-      kCellsFamily, CellKeyPrefix(q.kind, source->dimension, q.period.first),
+      kCellsFamily, CellRowKey({q.kind, dimension, absl::CivilMonth(q.period.first), 0}),
       [&](std::string_view key, std::string_view value) {
         if (key >= end) return false;
-        std::optional<CellKey> cell = DecodeCellKey(key);
-        if (!cell) {
-          inner = absl::DataLossError("stored cell is corrupt");
+        const std::optional<CellRow> row = DecodeCellRowKey(key);
+        if (!row) {
+          inner = corrupt();
           return false;
         }
-        if (!source->only_key.empty() && cell->key != source->only_key) return true;
-        if (source->as_company) cell->key.clear();
-        // The rows come in the map's order (day, key, currency): each lands at the end.
-        if (!sums.cells.emplace_hint(sums.cells.end(), std::move(*cell), Cell{})->second.AddEncoded(value)) {
-          inner = absl::DataLossError("stored cell is corrupt");
+        if (only_bucket >= 0 && row->bucket != only_bucket) return true;
+        const absl::CivilDay month_start(row->month);
+        KeyedSumsReader reader(value);
+        std::string_view sub_key, cell_sums;
+        bool bad = false;
+        while (!bad && reader.Next(&sub_key, &cell_sums)) {
+          const std::optional<CellEntry> entry = DecodeCellSubKey(sub_key);
+          if (!entry) {
+            bad = true;
+            continue;
+          }
+          const absl::CivilDay day = month_start + (entry->day_of_month - 1);
+          if (!q.period.Contains(day) || (!source->only_key.empty() && entry->key != source->only_key)) continue;
+          CellKey cell{day, source->as_company ? std::string() : std::string(entry->key), std::string(entry->currency)};
+          // A row's entries come in the map's order (day, key, currency): most land at the end.
+          bad = !sums.cells.emplace_hint(sums.cells.end(), std::move(cell), Cell{})->second.AddEncoded(cell_sums);
+        }
+        if (bad || reader.corrupt()) {
+          inner = corrupt();
           return false;
         }
         return true;

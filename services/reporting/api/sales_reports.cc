@@ -289,9 +289,9 @@ StatusOr<api::v1::Concentration> ConcentrationOf(const Period& p, const Trailing
   return out;
 }
 
-// The sale facts recorded after `as_of` taken out of the client sales rows: per row key, the
+// The sale facts recorded after `as_of` taken out of the cells by client: per row key, the
 // entries to add (facts and amount, negative). nullopt when too many facts were recorded after
-// it (FactsRecordedAfter): the cells answer then.
+// it (FactsRecordedAfter): the facts answer then.
 using ClientSaleCorrections = std::map<std::string, std::map<std::string, std::pair<int64_t, int64_t>>>;
 StatusOr<std::optional<ClientSaleCorrections>> LateClientSales(const Store& store, absl::Time as_of,
                                                                absl::TimeZone tz) {
@@ -305,8 +305,9 @@ StatusOr<std::optional<ClientSaleCorrections>> LateClientSales(const Store& stor
     std::string currency;
     const std::vector<int64_t> sums = CellSumsOf(*f, &currency);
     const std::string client = CellKeyString(*f, events::v1::PLAN_DIMENSION_CLIENT);
-    auto& [facts, amount] = out[ClientSalesRowKey(ClientSaleBucket(client), absl::CivilMonth(day))]
-                               [ClientSaleSubKey({day.day(), client, currency})];
+    const CellRow row{Fact::KIND_SALE, events::v1::PLAN_DIMENSION_CLIENT, absl::CivilMonth(day),
+                      CellBucket(events::v1::PLAN_DIMENSION_CLIENT, client)};
+    auto& [facts, amount] = out[CellRowKey(row)][CellSubKey(day, client, currency)];
     facts -= sums[kCellFacts];
     amount -= sums[kCellAmount];
   }
@@ -314,10 +315,10 @@ StatusOr<std::optional<ClientSaleCorrections>> LateClientSales(const Store& stor
 }
 
 // Adds to `years` the sale cells of every client in the months from `first` to `last`, from the
-// client sales rows (a group per bucket of clients) less the sales recorded after `as_of`; false
-// (nothing added) when they cannot answer: then the cells do.
-StatusOr<bool> AddClientSalesRows(const Store& store, absl::CivilMonth first, absl::CivilMonth last, absl::Time as_of,
-                                  const ReportSettings& settings, const Rates& rates, TrailingYears& years) {
+// cells by client (a group per bucket of clients) less the sales recorded after `as_of`; false
+// (nothing added) when they cannot answer: then the facts do.
+StatusOr<bool> AddClientCells(const Store& store, absl::CivilMonth first, absl::CivilMonth last, absl::Time as_of,
+                              const ReportSettings& settings, const Rates& rates, TrailingYears& years) {
   ASSIGN_OR_RETURN(std::optional<std::string> zone, store.Get(kSettingsFamily, kTimeZoneSetting));
   if (!zone || *zone != settings.time_zone.name()) return false;  // built for another zone
   ClientSaleCorrections corrections;
@@ -326,33 +327,43 @@ StatusOr<bool> AddClientSalesRows(const Store& store, absl::CivilMonth first, ab
     if (!late) return false;
     corrections = std::move(*late);
   }
+  const auto corrupt = [] { return absl::DataLossError(StrCat("stored ", kCellsFamily, " row is corrupt")); };
+  // Each bucket's rows (key, value: the group's ids point into them), in month order.
+  std::vector<std::vector<std::pair<std::string, std::string>>> buckets(kClientCellBuckets);
+  const auto row_key = [](absl::CivilMonth month) {
+    return CellRowKey({Fact::KIND_SALE, events::v1::PLAN_DIMENSION_CLIENT, month, 0});
+  };
+  const std::string from = row_key(first), end = row_key(last + 1);
+  Status inner = absl::OkStatus();
+  RETURN_IF_ERROR(store.ScanFrom(kCellsFamily, from, [&](std::string_view key, std::string_view value) {
+    if (key >= end) return false;
+    const std::optional<CellRow> row = DecodeCellRowKey(key);
+    if (!row || row->bucket >= kClientCellBuckets) {
+      inner = corrupt();
+      return false;
+    }
+    buckets[static_cast<size_t>(row->bucket)].emplace_back(key, value);
+    return true;
+  }));
+  RETURN_IF_ERROR(inner);
+  for (const auto& [key, changes] : corrections) {
+    if (key < from || key >= end) continue;
+    auto& rows = buckets[static_cast<size_t>(DecodeCellRowKey(key)->bucket)];
+    if (std::none_of(rows.begin(), rows.end(), [&](const auto& r) { return r.first == key; })) {
+      rows.emplace_back(key, "");  // only late sales in that month
+      std::sort(rows.begin(), rows.end());
+    }
+  }
   static const std::map<std::string, std::pair<int64_t, int64_t>> kNone;
   ClientGroup group;
-  std::vector<std::pair<std::string, std::string>> rows;  // key, value: the group's ids point into them
-  for (int bucket = 0; bucket < kClientSaleBuckets; ++bucket) {
-    rows.clear();
-    const std::string end = ClientSalesRowKey(bucket, last);
-    RETURN_IF_ERROR(store.ScanFrom(kClientSalesFamily, ClientSalesRowKey(bucket, first),
-                                   [&](std::string_view key, std::string_view value) {
-                                     if (key > end) return false;
-                                     rows.emplace_back(key, value);
-                                     return true;
-                                   }));
-    for (const auto& [key, changes] : corrections) {
-      if (key.front() == static_cast<char>(bucket) && key >= ClientSalesRowKey(bucket, first) && key <= end &&
-          std::none_of(rows.begin(), rows.end(), [&](const auto& row) { return row.first == key; })) {
-        rows.emplace_back(key, "");  // only late sales in that month
-      }
-    }
-    std::sort(rows.begin(), rows.end());
+  for (const auto& rows : buckets) {
     group.Clear();
     size_t bytes = 0;
     for (const auto& row : rows) bytes += row.second.size();
-    group.index.reserve(bytes / 32);  // an entry takes 30 bytes or more: at most that many clients
+    group.index.reserve(bytes / 64);  // an entry takes 60 bytes or more: at most that many clients
+    group.cells.reserve(bytes / 64);
     for (const auto& [key, value] : rows) {
-      const std::optional<int64_t> months = DecodeInt64(std::string_view(key).substr(1));
-      if (!months) return absl::DataLossError(StrCat("stored row of ", kClientSalesFamily, " is corrupt"));
-      const int64_t month_start = DayNumber(absl::CivilDay(absl::CivilMonth(0, 1 + *months)));
+      const int64_t month_start = DayNumber(absl::CivilDay(DecodeCellRowKey(key)->month));
       auto known = corrections.find(key);
       const auto& late = known != corrections.end() ? known->second : kNone;
       auto next_late = late.begin();
@@ -364,7 +375,7 @@ StatusOr<bool> AddClientSalesRows(const Store& store, absl::CivilMonth first, ab
         int64_t facts = 0, amount = 0;
         std::string_view at;
         if (more && (next_late == late.end() || sub_key <= next_late->first)) {
-          if (sums.size() < 16) return absl::DataLossError(StrCat("stored row of ", kClientSalesFamily, " is corrupt"));
+          if (sums.size() < 16) return corrupt();
           at = sub_key;
           facts = *DecodeInt64(sums.substr(0, 8));
           amount = *DecodeInt64(sums.substr(8, 8));
@@ -377,12 +388,12 @@ StatusOr<bool> AddClientSalesRows(const Store& store, absl::CivilMonth first, ab
           ++next_late;
         }
         if (facts == 0) continue;  // its only sales were recorded too late
-        const std::optional<ClientSale> sale = DecodeClientSaleSubKey(at);
-        if (!sale) return absl::DataLossError(StrCat("stored row of ", kClientSalesFamily, " is corrupt"));
-        group.Add(month_start + sale->day_of_month - 1, group.Client(sale->client),
-                  sale->currency, amount, rates, settings.currency);
+        const std::optional<CellEntry> cell = DecodeCellSubKey(at);
+        if (!cell) return corrupt();
+        group.Add(month_start + cell->day_of_month - 1, group.Client(cell->key), cell->currency, amount, rates,
+                  settings.currency);
       }
-      if (reader.corrupt()) return absl::DataLossError(StrCat("stored row of ", kClientSalesFamily, " is corrupt"));
+      if (reader.corrupt()) return corrupt();
     }
     years.Add(group);
   }
@@ -509,7 +520,7 @@ StatusOr<api::v1::ConcentrationResponse> ReportQueries::GetConcentration(const a
   TrailingYears years(ends);
   bool added = false;
   if (!scan_facts_ && r.filters().ByteSizeLong() == 0) {  // no filter: every client
-    ASSIGN_OR_RETURN(added, AddClientSalesRows(*store_, absl::CivilMonth(first), absl::CivilMonth(scope.period.last),
+    ASSIGN_OR_RETURN(added, AddClientCells(*store_, absl::CivilMonth(first), absl::CivilMonth(scope.period.last),
                                                scope.as_of, settings_, rates, years));
   }
   if (!added) {  // with filters: the cells (or the facts) of every client as one group

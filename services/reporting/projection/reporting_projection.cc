@@ -49,10 +49,6 @@ void Attribute(Fact& f, const ClientAttribution& client) {
   f.set_client_label(client.company());
 }
 
-// Days since 1970-01-01: the cells' day, signed and fixed-width so cells sort by day.
-int64_t DayNumber(absl::CivilDay day) { return day - absl::CivilDay(1970, 1, 1); }
-
-
 }  // namespace
 
 std::string CellKeyString(const Fact& f, PlanDimension dimension) {
@@ -84,26 +80,39 @@ std::vector<int64_t> CellSumsOf(const Fact& f, std::string* currency) {
   return sums;
 }
 
-std::string CellKeyPrefix(Fact::Kind kind, PlanDimension dimension, absl::CivilDay day) {
-  std::string key(1, static_cast<char>(kind));
-  key.push_back(static_cast<char>(dimension));
-  return key + EncodeInt64(DayNumber(day));
+std::string CellRowKey(const CellRow& row) {
+  std::string key(1, static_cast<char>(row.kind));
+  key.push_back(static_cast<char>(row.dimension));
+  key += EncodeInt64(row.month.year() * 12 + (row.month.month() - 1));
+  key.push_back(static_cast<char>(row.bucket));
+  return key;
 }
 
-std::string EncodeCellKey(Fact::Kind kind, PlanDimension dimension, const CellKey& cell) {
-  return StrCat(CellKeyPrefix(kind, dimension, cell.day), cell.key, std::string_view("\0", 1), cell.currency);
+std::optional<CellRow> DecodeCellRowKey(std::string_view key) {
+  if (key.size() != 11) return std::nullopt;
+  const std::optional<int64_t> months = DecodeInt64(key.substr(2, 8));
+  if (!months) return std::nullopt;
+  return CellRow{static_cast<Fact::Kind>(static_cast<uint8_t>(key[0])), static_cast<PlanDimension>(key[1]),
+                 absl::CivilMonth(0, 1 + *months), static_cast<uint8_t>(key[10])};
 }
 
-std::optional<CellKey> DecodeCellKey(std::string_view key) {
-  if (key.size() < 10) return std::nullopt;
-  const std::optional<int64_t> day = DecodeInt64(key.substr(2, 8));
-  const size_t nul = key.find('\0', 10);
-  if (!day || nul == std::string_view::npos) return std::nullopt;
-  // Cells come in day order: a day's civil date is worked out once (absl's day arithmetic shows in
-  // a report's profile).
-  thread_local std::pair<int64_t, absl::CivilDay> last{0, absl::CivilDay(1970, 1, 1)};
-  if (*day != last.first) last = {*day, absl::CivilDay(1970, 1, 1) + *day};
-  return CellKey{last.second, std::string(key.substr(10, nul - 10)), std::string(key.substr(nul + 1))};
+int CellBucket(PlanDimension dimension, std::string_view key) {
+  if (dimension != events::v1::PLAN_DIMENSION_CLIENT) return 0;
+  uint32_t h = 2166136261u;  // FNV-1a: the same on every build and platform (it is in the keys)
+  for (char c : key) h = (h ^ static_cast<uint8_t>(c)) * 16777619u;
+  return static_cast<int>(h % kClientCellBuckets);
+}
+
+std::string CellSubKey(absl::CivilDay day, std::string_view key, std::string_view currency) {
+  return StrCat(std::string(1, static_cast<char>(day.day())), key, std::string_view("\0", 1), currency);
+}
+
+std::optional<CellEntry> DecodeCellSubKey(std::string_view sub_key) {
+  const size_t nul = sub_key.find('\0', 1);
+  if (sub_key.empty() || nul == std::string_view::npos) return std::nullopt;
+  const int day = static_cast<uint8_t>(sub_key[0]);
+  if (day < 1 || day > 31) return std::nullopt;
+  return CellEntry{day, sub_key.substr(1, nul - 1), sub_key.substr(nul + 1)};
 }
 
 Status ReportingProjection::Open(Store& store) {
@@ -121,11 +130,14 @@ Status ReportingProjection::Open(Store& store) {
   RETURN_IF_ERROR(FillLostCells(store, time_zone_));
   RETURN_IF_ERROR(FillCycleCells(store, time_zone_));
   RETURN_IF_ERROR(FillAssignmentCells(store, time_zone_));
-  RETURN_IF_ERROR(FillFromFacts(store, Fact::KIND_OFFER_REJECTED, kRejectionCellsSetting, [&](const Fact& f, Batch& batch) {
-    for (const std::string& cell : RejectionCellKeys(f, time_zone_)) batch.AddSums(kRejectionCellsFamily, cell, {1});
-  }));
-  RETURN_IF_ERROR(FillFromFacts(store, Fact::KIND_SALE, kClientSalesSetting,
-                                [&](const Fact& f, Batch& batch) { AddClientSale(f, time_zone_, batch); }));
+  RETURN_IF_ERROR(FillFromFacts(store, "", kCellsFamily, kCellsSetting,
+                                [&](const Fact& f, Batch& batch) { AddToCells(f, batch); }));
+  RETURN_IF_ERROR(FillFromFacts(store, std::string(1, static_cast<char>(Fact::KIND_OFFER_REJECTED)),
+                                kRejectionCellsFamily, kRejectionCellsSetting, [&](const Fact& f, Batch& batch) {
+                                  for (const std::string& cell : RejectionCellKeys(f, time_zone_)) {
+                                    batch.AddSums(kRejectionCellsFamily, cell, {1});
+                                  }
+                                }));
   return FillPipelineCells(store, time_zone_);
 }
 
@@ -133,18 +145,12 @@ Status ReportingProjection::PutFact(Batch& batch, const Fact& fact, int line) co
   const std::string key = FactKey(fact, line);
   batch.Put(kFactsFamily, key, fact.SerializeAsString());
   batch.Put(kRecordedFamily, EncodeInt64(absl::ToUnixNanos(events::FromProto(fact.recorded_at()))) + key, "");
-  CellKey cell{absl::ToCivilDay(events::FromProto(fact.occurred_at()), time_zone_), "", ""};
-  const std::vector<int64_t> sums = CellSumsOf(fact, &cell.currency);
-  for (PlanDimension dimension : kCellDimensions) {
-    cell.key = CellKeyString(fact, dimension);
-    batch.AddSums(kCellsFamily, EncodeCellKey(fact.kind(), dimension, cell), sums);
-  }
+  AddToCells(fact, batch);
   if (fact.kind() == Fact::KIND_OFFER_REJECTED) {
     for (const std::string& rejection : RejectionCellKeys(fact, time_zone_)) {
       batch.AddSums(kRejectionCellsFamily, rejection, {1});
     }
   }
-  if (fact.kind() == Fact::KIND_SALE) AddClientSale(fact, time_zone_, batch);
   if (fact.client_id().empty() || fact.client_label().empty()) return absl::OkStatus();
   ASSIGN_OR_RETURN(std::optional<store::v1::ClientLabel> label,
                    LoadRow<store::v1::ClientLabel>(batch, kClientLabelsFamily, fact.client_id()));
@@ -201,57 +207,48 @@ std::vector<std::string> RejectionCellKeys(const Fact& f, absl::TimeZone tz) {
   return out;
 }
 
-Status ReportingProjection::FillFromFacts(Store& store, Fact::Kind kind, const char* setting,
+void ReportingProjection::AddToCells(const Fact& fact, Batch& batch) const {
+  const absl::CivilDay day = absl::ToCivilDay(events::FromProto(fact.occurred_at()), time_zone_);
+  std::string currency;
+  const std::vector<int64_t> sums = CellSumsOf(fact, &currency);
+  for (PlanDimension dimension : kCellDimensions) {
+    const std::string key = CellKeyString(fact, dimension);
+    batch.AddKeyedSums(kCellsFamily, CellRowKey({fact.kind(), dimension, absl::CivilMonth(day), CellBucket(dimension, key)}),
+                       CellSubKey(day, key, currency), sums);
+  }
+}
+
+Status ReportingProjection::FillFromFacts(Store& store, const std::string& prefix, const char* family,
+                                          const char* setting,
                                           const std::function<void(const Fact&, Batch&)>& add) const {
   ASSIGN_OR_RETURN(std::optional<std::string> done, store.Get(kSettingsFamily, setting));
   if (done) return absl::OkStatus();
   Batch batch = store.NewBatch();
+  RETURN_IF_ERROR(store.Scan(family, "", "", [&](std::string_view key, std::string_view) {
+    batch.Delete(family, key);
+    return true;
+  }));
+  // In batches of this many facts (a store's facts at once would hold them all in memory). Until
+  // the setting says complete, a fill cut short starts again from nothing.
+  constexpr int kFactsPerBatch = 20000;
+  int facts = 0;
   Status inner = absl::OkStatus();
-  RETURN_IF_ERROR(store.Scan(kFactsFamily, std::string(1, static_cast<char>(kind)), "",
-                             [&](std::string_view key, std::string_view value) {
-                               Fact f;
-                               if (!f.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-                                 inner = absl::DataLossError(StrCat("stored fact ", key, " is corrupt"));
-                                 return false;
-                               }
-                               add(f, batch);
-                               return true;
-                             }));
+  RETURN_IF_ERROR(store.Scan(kFactsFamily, prefix, "", [&](std::string_view key, std::string_view value) {
+    Fact f;
+    if (!f.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      inner = absl::DataLossError(StrCat("stored fact ", key, " is corrupt"));
+      return false;
+    }
+    add(f, batch);
+    if (++facts % kFactsPerBatch == 0) {
+      inner = store.Commit(batch);
+      batch = store.NewBatch();
+    }
+    return inner.ok();
+  }));
   RETURN_IF_ERROR(inner);
   batch.Put(kSettingsFamily, setting, "complete");
   return store.Commit(batch);
-}
-
-int ClientSaleBucket(std::string_view client) {
-  uint32_t h = 2166136261u;  // FNV-1a: the same on every build and platform (it is in the keys)
-  for (char c : client) h = (h ^ static_cast<uint8_t>(c)) * 16777619u;
-  return static_cast<int>(h % kClientSaleBuckets);
-}
-
-std::string ClientSalesRowKey(int bucket, absl::CivilMonth month) {
-  return std::string(1, static_cast<char>(bucket)) + EncodeInt64(month.year() * 12 + (month.month() - 1));
-}
-
-std::string ClientSaleSubKey(const ClientSale& sale) {
-  return StrCat(std::string(1, static_cast<char>(sale.day_of_month)), sale.client, std::string_view("\0", 1),
-                sale.currency);
-}
-
-std::optional<ClientSale> DecodeClientSaleSubKey(std::string_view sub_key) {
-  const size_t nul = sub_key.find('\0', 1);
-  if (sub_key.empty() || nul == std::string_view::npos) return std::nullopt;
-  const int day = static_cast<uint8_t>(sub_key[0]);
-  if (day < 1 || day > 31) return std::nullopt;
-  return ClientSale{day, sub_key.substr(1, nul - 1), sub_key.substr(nul + 1)};
-}
-
-void AddClientSale(const Fact& f, absl::TimeZone tz, Batch& batch) {
-  const absl::CivilDay day = absl::ToCivilDay(events::FromProto(f.occurred_at()), tz);
-  std::string currency;
-  const std::vector<int64_t> sums = CellSumsOf(f, &currency);
-  const std::string client = CellKeyString(f, events::v1::PLAN_DIMENSION_CLIENT);
-  batch.AddKeyedSums(kClientSalesFamily, ClientSalesRowKey(ClientSaleBucket(client), absl::CivilMonth(day)),
-                     ClientSaleSubKey({day.day(), client, currency}), {sums[kCellFacts], sums[kCellAmount]});
 }
 
 std::string FactKey(const Fact& fact, int line) {

@@ -17,11 +17,14 @@
 //                    -> store.v1.Fact; the key is the fact's identity, so applying an event twice
 //                    writes the same rows
 //   facts_by_recorded <recorded-at nanos, 8 bytes><fact key> -> "" (what as-of leaves out)
-//   cells            <kind, 1 byte><dimension, 1 byte><day, 8 bytes><key>\0<currency> -> sums
-//                    (Batch::AddSums: facts, amount, cost, lines without cost, quantity): the
+//   cells.keyed_sums <kind, 1 byte><dimension, 1 byte><month, 8 bytes><bucket, 1 byte> -> keyed
+//                    sums (Batch::AddKeyedSums), one entry per day cell: <day of the month, 1 byte>
+//                    <key>\0<currency> -> {facts, amount, cost, lines without cost, quantity}: the
 //                    roll-ups reports add up; every fact is added to its cell of each dimension
 //                    (company, manager, region, product, client, source) on its occurred-at day in
-//                    the reporting time zone
+//                    the reporting time zone. A month's cells of one kind and dimension are one row
+//                    (by client: kClientCellBuckets rows, by a hash of the client), so that a year
+//                    reads a dozen rows, not one per key and day.
 //   client_labels    client id -> store.v1.ClientLabel (the company of its latest fact by key)
 //   report_settings  "time_zone" -> the zone the cells' days are in (a store is built for one)
 //   journeys, funnel_cells, journeys_by_recorded   the funnel's rows (projection/journeys.h)
@@ -29,7 +32,6 @@
 //   open_offers_by_time
 //                                the pipeline (projection/pipeline.h)
 //   call_numbers                 PBX calls by number (projection/sales_facts.h)
-//   client_sales.keyed_sums      the sale cells by client, packed by month (kClientSalesFamily)
 #pragma once
 
 #include <map>
@@ -53,7 +55,9 @@ inline constexpr char kClientViewsFamily[] = "client_views";
 inline constexpr char kLeadViewsFamily[] = "lead_views";
 inline constexpr char kFactsFamily[] = "facts";
 inline constexpr char kRecordedFamily[] = "facts_by_recorded";
-inline constexpr char kCellsFamily[] = "cells";
+inline constexpr char kCellsFamily[] = "cells.keyed_sums";
+inline constexpr char kCellsSetting[] = "cells_by_month";  // in report_settings: complete
+inline constexpr int kClientCellBuckets = 64;
 inline constexpr char kClientLabelsFamily[] = "client_labels";
 inline constexpr char kSettingsFamily[] = "report_settings";
 inline constexpr char kTimeZoneSetting[] = "time_zone";
@@ -62,15 +66,6 @@ inline constexpr char kTimeZoneSetting[] = "time_zone";
 // each product of the rejected revision once). Filled from the facts for a store made before it.
 inline constexpr char kRejectionCellsFamily[] = "rejection_cells";
 inline constexpr char kRejectionCellsSetting[] = "rejection_cells";  // in report_settings: complete
-// <bucket, 1 byte><month, 8 bytes> -> keyed sums (Batch::AddKeyedSums) with the sub-keys
-// <day of the month, 1 byte><client>\0<currency> -> {facts, amount}: the sale facts of each client,
-// day and currency (the sale cells by client), a row per month and bucket of clients (by a hash of
-// the client: kClientSaleBuckets), so that the concentration of a year reads about a thousand rows
-// instead of one per client and day. Filled from the facts for a store made before it.
-inline constexpr char kClientSalesFamily[] = "client_sales.keyed_sums";
-inline constexpr char kClientSalesSetting[] = "client_sales";  // in report_settings: complete
-inline constexpr int kClientSaleBuckets = 64;
-
 // The dimensions a fact is rolled up by (each is one cell per fact).
 inline constexpr PlanDimension kCellDimensions[] = {
     events::v1::PLAN_DIMENSION_COMPANY, events::v1::PLAN_DIMENSION_MANAGER, events::v1::PLAN_DIMENSION_REGION,
@@ -101,7 +96,7 @@ class ReportingProjection final : public projection::EventProjection {
             kSettingsFamily,   kJourneysFamily, kFunnelCellsFamily, kJourneysByRecordedFamily,
             kOpenOffersFamily, kClosedOffersFamily, kOpenPipelineFamily, kCallNumbersFamily, kLostCellsFamily,
             kCycleCellsFamily, kAssignmentCellsFamily, kRejectionCellsFamily, kPipelineCellsFamily,
-            kPipelineMonthCellsFamily, kClosedCellsFamily, kOpenOffersByTimeFamily, kClientSalesFamily};
+            kPipelineMonthCellsFamily, kClosedCellsFamily, kOpenOffersByTimeFamily};
   }
   std::vector<std::string> sums_families() const override {
     return {kFunnelCellsFamily, kLostCellsFamily, kRejectionCellsFamily};
@@ -122,10 +117,13 @@ class ReportingProjection final : public projection::EventProjection {
   StatusOr<projection::Outcome> ApplyCall(const EventEnvelope& event, Batch& batch);
   // Records a fact: its row, its place in the recorded-at index, its cells and its client's label.
   Status PutFact(Batch& batch, const Fact& fact, int line = 0) const;
-  // Calls `add` with every fact of `kind` into one batch that also marks `setting` complete: the
-  // cells of a store made before them (nothing once complete).
-  Status FillFromFacts(Store& store, Fact::Kind kind, const char* setting,
+  // The cells of a store made before them (nothing once `setting` is complete): the rows of
+  // `family` deleted (those of a fill cut short), then `add` called with every fact whose key
+  // starts with `prefix` (a kind, or "" for all), in batches, and `setting` marked complete last.
+  Status FillFromFacts(Store& store, const std::string& prefix, const char* family, const char* setting,
                        const std::function<void(const Fact&, Batch&)>& add) const;
+  // Adds the fact's sums to its cell of each dimension.
+  void AddToCells(const Fact& fact, Batch& batch) const;
   Status PutSaleLines(Batch& batch, const Fact& base,
                     const google::protobuf::RepeatedPtrField<events::v1::OfferLine>& lines,
                     const std::map<std::string, events::v1::Money>& unit_costs) const;
@@ -149,22 +147,24 @@ std::vector<std::string> RejectionCellKeys(const Fact& f, absl::TimeZone tz);
 // a fact without a valid amount).
 std::vector<int64_t> CellSumsOf(const Fact& f, std::string* currency);
 // The first key of the cells of `kind` by `dimension` on `day`; a cell's key; and back.
-std::string CellKeyPrefix(Fact::Kind kind, PlanDimension dimension, absl::CivilDay day);
-std::string EncodeCellKey(Fact::Kind kind, PlanDimension dimension, const CellKey& cell);
-std::optional<CellKey> DecodeCellKey(std::string_view key);
-
-// kClientSalesFamily: the bucket of a client's rows, a row's key, and an entry's sub-key.
-int ClientSaleBucket(std::string_view client);
-std::string ClientSalesRowKey(int bucket, absl::CivilMonth month);
-struct ClientSale {
+// kCellsFamily: a row's key and bucket, and an entry's sub-key.
+struct CellRow {
+  Fact::Kind kind;
+  PlanDimension dimension;
+  absl::CivilMonth month;
+  int bucket;
+};
+std::string CellRowKey(const CellRow& row);
+std::optional<CellRow> DecodeCellRowKey(std::string_view key);
+// By CLIENT one of kClientCellBuckets (a hash of the key, the same on every build); else 0.
+int CellBucket(PlanDimension dimension, std::string_view key);
+std::string CellSubKey(absl::CivilDay day, std::string_view key, std::string_view currency);
+struct CellEntry {
   int day_of_month;
-  std::string_view client;
+  std::string_view key;
   std::string_view currency;
 };
-std::string ClientSaleSubKey(const ClientSale& sale);
-std::optional<ClientSale> DecodeClientSaleSubKey(std::string_view sub_key);
-// Adds sale fact `f` to its client's entry (its day in `tz`).
-void AddClientSale(const Fact& f, absl::TimeZone tz, Batch& batch);
+std::optional<CellEntry> DecodeCellSubKey(std::string_view sub_key);
 
 // Readers over a Store or a Batch (anything with Get(cf, key) -> StatusOr<optional<string>>).
 template <typename Message, typename Reader>

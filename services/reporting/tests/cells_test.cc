@@ -676,12 +676,12 @@ void ExpectPlainConcentration(const Store& store, const api::v1::Concentration& 
   }
 }
 
-// Concentration from the client sales rows against reading every sale fact, and both against the
+// Concentration from the cells by client against reading every sale fact, and both against the
 // plain sums of the facts of each window (ExpectPlainConcentration): in a time zone two hours ahead of UTC, with sales in EUR and in USD (a rate from March, a second one set later;
 // before March no rate: not converted), without a filter and by one client, as of the end and
 // during the history (sales recorded later taken out, rates set later unknown), in several periods
 // with dynamics; again after the rows are dropped and filled anew from the facts.
-TEST_F(Cells, ClientSalesRowsAnswerConcentrationAsTheFactsDo) {
+TEST_F(Cells, ClientCellsAnswerConcentrationAsTheFactsDo) {
   const absl::TimeZone tz = absl::FixedTimeZone(2 * 60 * 60);
   History h(20261201);
   h.aggregates.push_back({RateEvent("USD", "2026-03-01", "0.9000", kStart + absl::Hours(24 * 40))});
@@ -724,7 +724,7 @@ TEST_F(Cells, ClientSalesRowsAnswerConcentrationAsTheFactsDo) {
       }
     }
   };
-  CompareThenRefill(projection, compare_all, answers, 6, {{{kClientSalesFamily}, kClientSalesSetting}});
+  CompareThenRefill(projection, compare_all, answers, 6, {{{kCellsFamily}, kCellsSetting}});
 }
 
 // Cycle times from the cycle cells against reading every journey: by each dimension, with each
@@ -851,6 +851,24 @@ TEST_F(Cells, ACorruptCellRowIsDataLossNamingItsFamily) {
     EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << family << ": " << s;
     EXPECT_NE(s.message().find(family), std::string::npos) << s;
   }
+  // A row of the sale cells by product, read by the products report.
+  ReportQueries queries(store.get(), &clock, ReportSettings{});
+  api::v1::ProductReportRequest products;
+  products.set_period("2026");
+  ASSERT_TRUE(queries.GetProductReport(products).ok());
+  std::string first;
+  const std::string prefix = {static_cast<char>(Fact::KIND_SALE), static_cast<char>(events::v1::PLAN_DIMENSION_PRODUCT)};
+  ASSERT_TRUE(store->Scan(kCellsFamily, prefix, "", [&](std::string_view key, std::string_view) {
+    first = key;
+    return false;
+  }).ok());
+  ASSERT_FALSE(first.empty());
+  Batch batch = store->NewBatch();
+  batch.Put(kCellsFamily, first, "\x01" "a" "\x05" "short");  // an entry whose sums are cut off
+  ASSERT_TRUE(store->Commit(batch).ok());
+  const Status s = queries.GetProductReport(products).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_NE(s.message().find(kCellsFamily), std::string::npos) << s;
 }
 
 TEST_F(Cells, AStoreBuiltForOneTimeZoneRefusesAnother) {
