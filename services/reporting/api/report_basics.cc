@@ -148,42 +148,44 @@ StatusOr<std::optional<CellSums>> FromRollUps(const Store& store, const CellQuer
 
   CellSums sums;
   const PlanDimension dimension = source->dimension;
-  const std::string end = CellRowKey({q.kind, dimension, absl::CivilMonth(q.period.last) + 1, 0});
   const int only_bucket = source->only_key.empty() ? -1 : CellBucket(dimension, source->only_key);
   const auto corrupt = [&] { return absl::DataLossError(StrCat("stored ", kCellsFamily, " row is corrupt")); };
   Status inner = absl::OkStatus();
-  RETURN_IF_ERROR(store.ScanFrom(
-      kCellsFamily, CellRowKey({q.kind, dimension, absl::CivilMonth(q.period.first), 0}),
-      [&](std::string_view key, std::string_view value) {
-        if (key >= end) return false;
-        const std::optional<CellRow> row = DecodeCellRowKey(key);
-        if (!row) {
-          inner = corrupt();
-          return false;
-        }
-        if (only_bucket >= 0 && row->bucket != only_bucket) return true;
-        const absl::CivilDay month_start(row->month);
-        KeyedSumsReader reader(value);
-        std::string_view sub_key, cell_sums;
-        bool bad = false;
-        while (!bad && reader.Next(&sub_key, &cell_sums)) {
-          const std::optional<CellEntry> entry = DecodeCellSubKey(sub_key);
-          if (!entry) {
-            bad = true;
-            continue;
+  for (int bucket = 0; bucket < CellBuckets(dimension) && inner.ok(); ++bucket) {
+    if (only_bucket >= 0 && bucket != only_bucket) continue;
+    const std::string end = CellRowKey({q.kind, dimension, absl::CivilMonth(q.period.last) + 1, bucket});
+    RETURN_IF_ERROR(store.ScanFrom(
+        kCellsFamily, CellRowKey({q.kind, dimension, absl::CivilMonth(q.period.first), bucket}),
+        [&](std::string_view key, std::string_view value) {
+          if (key >= end) return false;
+          const std::optional<CellRow> row = DecodeCellRowKey(key);
+          if (!row) {
+            inner = corrupt();
+            return false;
           }
-          const absl::CivilDay day = month_start + (entry->day_of_month - 1);
-          if (!q.period.Contains(day) || (!source->only_key.empty() && entry->key != source->only_key)) continue;
-          CellKey cell{day, source->as_company ? std::string() : std::string(entry->key), std::string(entry->currency)};
-          // A row's entries come in the map's order (day, key, currency): most land at the end.
-          bad = !sums.cells.emplace_hint(sums.cells.end(), std::move(cell), Cell{})->second.AddEncoded(cell_sums);
-        }
-        if (bad || reader.corrupt()) {
-          inner = corrupt();
-          return false;
-        }
-        return true;
-      }));
+          const absl::CivilDay month_start(row->month);
+          KeyedSumsReader reader(value);
+          std::string_view sub_key, cell_sums;
+          bool bad = false;
+          while (!bad && reader.Next(&sub_key, &cell_sums)) {
+            const std::optional<CellEntry> entry = DecodeCellSubKey(sub_key);
+            if (!entry) {
+              bad = true;
+              continue;
+            }
+            const absl::CivilDay day = month_start + (entry->day_of_month - 1);
+            if (!q.period.Contains(day) || (!source->only_key.empty() && entry->key != source->only_key)) continue;
+            CellKey cell{day, source->as_company ? std::string() : std::string(entry->key), std::string(entry->currency)};
+            // A row's entries come in the map's order (day, key, currency): most land at the end.
+            bad = !sums.cells.emplace_hint(sums.cells.end(), std::move(cell), Cell{})->second.AddEncoded(cell_sums);
+          }
+          if (bad || reader.corrupt()) {
+            inner = corrupt();
+            return false;
+          }
+          return true;
+        }));
+  }
   RETURN_IF_ERROR(inner);
 
   // Take out what was recorded after the as-of time.

@@ -83,17 +83,20 @@ std::vector<int64_t> CellSumsOf(const Fact& f, std::string* currency) {
 std::string CellRowKey(const CellRow& row) {
   std::string key(1, static_cast<char>(row.kind));
   key.push_back(static_cast<char>(row.dimension));
-  key += EncodeInt64(row.month.year() * 12 + (row.month.month() - 1));
   key.push_back(static_cast<char>(row.bucket));
-  return key;
+  return key + EncodeInt64(row.month.year() * 12 + (row.month.month() - 1));
 }
 
 std::optional<CellRow> DecodeCellRowKey(std::string_view key) {
   if (key.size() != 11) return std::nullopt;
-  const std::optional<int64_t> months = DecodeInt64(key.substr(2, 8));
+  const std::optional<int64_t> months = DecodeInt64(key.substr(3, 8));
   if (!months) return std::nullopt;
   return CellRow{static_cast<Fact::Kind>(static_cast<uint8_t>(key[0])), static_cast<PlanDimension>(key[1]),
-                 absl::CivilMonth(0, 1 + *months), static_cast<uint8_t>(key[10])};
+                 absl::CivilMonth(0, 1 + *months), static_cast<uint8_t>(key[2])};
+}
+
+int CellBuckets(PlanDimension dimension) {
+  return dimension == events::v1::PLAN_DIMENSION_CLIENT ? kClientCellBuckets : 1;
 }
 
 int CellBucket(PlanDimension dimension, std::string_view key) {

@@ -17,14 +17,14 @@
 //                    -> store.v1.Fact; the key is the fact's identity, so applying an event twice
 //                    writes the same rows
 //   facts_by_recorded <recorded-at nanos, 8 bytes><fact key> -> "" (what as-of leaves out)
-//   cells.keyed_sums <kind, 1 byte><dimension, 1 byte><month, 8 bytes><bucket, 1 byte> -> keyed
+//   cells.keyed_sums <kind, 1 byte><dimension, 1 byte><bucket, 1 byte><month, 8 bytes> -> keyed
 //                    sums (Batch::AddKeyedSums), one entry per day cell: <day of the month, 1 byte>
 //                    <key>\0<currency> -> {facts, amount, cost, lines without cost, quantity}: the
 //                    roll-ups reports add up; every fact is added to its cell of each dimension
 //                    (company, manager, region, product, client, source) on its occurred-at day in
 //                    the reporting time zone. A month's cells of one kind and dimension are one row
-//                    (by client: kClientCellBuckets rows, by a hash of the client), so that a year
-//                    reads a dozen rows, not one per key and day.
+//                    (by client: kClientCellBuckets rows, by a hash of the client, each bucket's
+//                    months together), so that a year reads a dozen rows, not one per key and day.
 //   client_labels    client id -> store.v1.ClientLabel (the company of its latest fact by key)
 //   report_settings  "time_zone" -> the zone the cells' days are in (a store is built for one)
 //   journeys, funnel_cells, journeys_by_recorded   the funnel's rows (projection/journeys.h)
@@ -158,6 +158,7 @@ std::string CellRowKey(const CellRow& row);
 std::optional<CellRow> DecodeCellRowKey(std::string_view key);
 // By CLIENT one of kClientCellBuckets (a hash of the key, the same on every build); else 0.
 int CellBucket(PlanDimension dimension, std::string_view key);
+int CellBuckets(PlanDimension dimension);  // how many there are
 std::string CellSubKey(absl::CivilDay day, std::string_view key, std::string_view currency);
 struct CellEntry {
   int day_of_month;
