@@ -131,9 +131,10 @@ StatusOr<std::optional<Fact>> SelectedFact(const Store& store, const CellQuery& 
   return f;
 }
 
-void AddFact(const Fact& f, PlanDimension by, absl::TimeZone tz, int sign, CellSums& sums) {
+void AddFact(const Fact& f, const CellQuery& q, PlanDimension by, absl::TimeZone tz, int sign, CellSums& sums) {
   CellKey cell{absl::ToCivilDay(events::FromProto(f.occurred_at()), tz), KeyOf(f, by), ""};
   const std::vector<int64_t> add = CellSumsOf(f, &cell.currency);
+  cell.day = q.CellDay(cell.day, cell.currency);
   Cell& c = sums.cells[cell];
   c.Add(add, sign);
   if (c.facts == 0) sums.cells.erase(cell);  // the only fact of the cell was recorded too late
@@ -175,7 +176,8 @@ StatusOr<std::optional<CellSums>> FromRollUps(const Store& store, const CellQuer
             }
             const absl::CivilDay day = month_start + (entry->day_of_month - 1);
             if (!q.period.Contains(day) || (!source->only_key.empty() && entry->key != source->only_key)) continue;
-            CellKey cell{day, source->as_company ? std::string() : std::string(entry->key), std::string(entry->currency)};
+            CellKey cell{q.CellDay(day, entry->currency), source->as_company ? std::string() : std::string(entry->key),
+                         std::string(entry->currency)};
             // A row's entries come in the map's order (day, key, currency): most land at the end.
             bad = !sums.cells.emplace_hint(sums.cells.end(), std::move(cell), Cell{})->second.AddEncoded(cell_sums);
           }
@@ -194,7 +196,7 @@ StatusOr<std::optional<CellSums>> FromRollUps(const Store& store, const CellQuer
     if (!fact_keys) return std::optional<CellSums>();
     for (const std::string& fact_key : *fact_keys) {
       ASSIGN_OR_RETURN(std::optional<Fact> f, SelectedFact(store, q, fact_key, tz));
-      if (f) AddFact(*f, source->as_company ? events::v1::PLAN_DIMENSION_COMPANY : q.by, tz, -1, sums);
+      if (f) AddFact(*f, q, source->as_company ? events::v1::PLAN_DIMENSION_COMPANY : q.by, tz, -1, sums);
     }
   }
   return std::optional<CellSums>(std::move(sums));
@@ -206,7 +208,7 @@ StatusOr<CellSums> FromFacts(const Store& store, const CellQuery& q, absl::TimeZ
   const std::string only_key = FilterOn(q.by, q.filters);
   RETURN_IF_ERROR(ForEachFact(store, q.kind, q.period, q.as_of, tz, [&](const Fact& f) {
     if (!Matches(f, q.filters) || (!only_key.empty() && KeyOf(f, q.by) != only_key)) return;
-    AddFact(f, q.by, tz, 1, sums);
+    AddFact(f, q, q.by, tz, 1, sums);
   }));
   return sums;
 }
@@ -246,6 +248,11 @@ Status ForEachFact(const Store& store, Fact::Kind kind, const Period& period, ab
                                    return true;
                                  }));
   return inner;
+}
+
+bool WholeMonths(const Period& period, api::v1::Bucket dynamics) {
+  return period.first.day() == 1 && (period.last + 1).day() == 1 &&
+         (dynamics == api::v1::BUCKET_UNSPECIFIED || dynamics == api::v1::BUCKET_MONTH);
 }
 
 StatusOr<CellSums> SumCells(const Store& store, const CellQuery& q, absl::TimeZone tz) {

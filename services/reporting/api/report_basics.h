@@ -96,7 +96,19 @@ struct CellQuery {
   absl::Time as_of = absl::InfiniteFuture();  // facts recorded after it are left out
   bool scan_facts = false;           // read every fact instead of the roll-ups (tests compare the two)
   bool client_labels = true;         // by CLIENT: load every client's label (CellSums::labels)
+  // For a caller whose every window is whole months of `period` (itself whole months): the cells
+  // without an amount or with one in this currency (the reporting currency: no conversion at a
+  // day's rate) are summed per month, keyed at its first day. Thirty times fewer cells.
+  std::optional<std::string> whole_months_in;
+
+  // The day `day`'s cell in `currency` is kept under (whole_months_in).
+  absl::CivilDay CellDay(absl::CivilDay day, std::string_view currency) const {
+    if (!whole_months_in || (!currency.empty() && currency != *whole_months_in)) return day;
+    return absl::CivilDay(absl::CivilMonth(day));
+  }
 };
+// Whether `period` is whole calendar months, and so are the windows of `dynamics` in it.
+bool WholeMonths(const Period& period, api::v1::Bucket dynamics);
 
 struct CellSums {
   std::map<CellKey, Cell> cells;

@@ -224,6 +224,8 @@ StatusOr<api::v1::ScorecardsResponse> Scorecards::GetScorecards(const api::v1::S
     for (auto* s : sums.At(events::FromProto(f.occurred_at()), tz)) AddWork(f, s->managers[f.manager_id()]);
   }));
   ASSIGN_OR_RETURN(Rates rates, Rates::Load(*store_, as_of));
+  std::optional<std::string> whole_months;
+  if (WholeMonths(*period, r.dynamics())) whole_months = settings_.currency;
   for (Fact::Kind kind : {Fact::KIND_OFFER_SENT, Fact::KIND_OFFER_ACCEPTED, Fact::KIND_OFFER_REJECTED,
                           Fact::KIND_OFFER_EXPIRED, Fact::KIND_SALE}) {
     ASSIGN_OR_RETURN(CellSums cells, SumCells(*store_,
@@ -231,7 +233,8 @@ StatusOr<api::v1::ScorecardsResponse> Scorecards::GetScorecards(const api::v1::S
                                                         .period = *period,
                                                         .by = events::v1::PLAN_DIMENSION_MANAGER,
                                                         .filters = r.filters(),
-                                                        .as_of = as_of},
+                                                        .as_of = as_of,
+                                                        .whole_months_in = whole_months},
                                               tz));
     for (const auto& [at, cell] : cells.cells) {
       std::optional<__int128> converted;
