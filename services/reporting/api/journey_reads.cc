@@ -132,6 +132,7 @@ std::vector<int64_t> SampleRuns::NearestRanks(const std::vector<double>& ps) con
   }
   for (const auto& [bucket, rank] : at) {
     const std::vector<int64_t>& in = values.at(bucket).first;
+    if (in.empty()) return {};  // (only when something taken out was never added)
     out.push_back(in[static_cast<size_t>(std::min<int64_t>(rank, static_cast<int64_t>(in.size()) - 1))]);
   }
   return out;
