@@ -322,10 +322,8 @@ StatusOr<std::optional<ClientSaleCorrections>> LateClientSales(const Store& stor
     const absl::CivilDay day = absl::ToCivilDay(events::FromProto(f->occurred_at()), tz);
     std::string currency;
     const std::vector<int64_t> sums = CellSumsOf(*f, &currency);
-    const std::string client = CellKeyString(*f, events::v1::PLAN_DIMENSION_CLIENT);
-    const CellRow row{Fact::KIND_SALE, events::v1::PLAN_DIMENSION_CLIENT, absl::CivilMonth(day),
-                      CellBucket(events::v1::PLAN_DIMENSION_CLIENT, client)};
-    auto& [facts, amount] = out[CellRowKey(row)][CellSubKey(day, client, currency)];
+    const auto [row, sub_key] = CellOf(*f, events::v1::PLAN_DIMENSION_CLIENT, day, currency);
+    auto& [facts, amount] = out[row][sub_key];
     facts -= sums[kCellFacts];
     amount -= sums[kCellAmount];
   }

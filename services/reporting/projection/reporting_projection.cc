@@ -215,10 +215,16 @@ void ReportingProjection::AddToCells(const Fact& fact, Batch& batch) const {
   std::string currency;
   const std::vector<int64_t> sums = CellSumsOf(fact, &currency);
   for (PlanDimension dimension : kCellDimensions) {
-    const std::string key = CellKeyString(fact, dimension);
-    batch.AddKeyedSums(kCellsFamily, CellRowKey({fact.kind(), dimension, absl::CivilMonth(day), CellBucket(dimension, key)}),
-                       CellSubKey(day, key, currency), sums);
+    const auto [row, sub_key] = CellOf(fact, dimension, day, currency);
+    batch.AddKeyedSums(kCellsFamily, row, sub_key, sums);
   }
+}
+
+std::pair<std::string, std::string> CellOf(const Fact& f, PlanDimension dimension, absl::CivilDay day,
+                                           std::string_view currency) {
+  const std::string key = CellKeyString(f, dimension);
+  return {CellRowKey({f.kind(), dimension, absl::CivilMonth(day), CellBucket(dimension, key)}),
+          CellSubKey(day, key, currency)};
 }
 
 Status ReportingProjection::FillFromFacts(Store& store, const std::string& prefix, const char* family,

@@ -166,6 +166,10 @@ struct CellEntry {
   std::string_view currency;
 };
 std::optional<CellEntry> DecodeCellSubKey(std::string_view sub_key);
+// Where a fact of `day` whose cell is in `currency` (CellSumsOf) counts in `dimension`: its row's
+// key and its entry's sub-key.
+std::pair<std::string, std::string> CellOf(const Fact& f, PlanDimension dimension, absl::CivilDay day,
+                                           std::string_view currency);
 
 // Readers over a Store or a Batch (anything with Get(cf, key) -> StatusOr<optional<string>>).
 template <typename Message, typename Reader>
