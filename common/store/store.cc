@@ -428,9 +428,17 @@ Status Store::Scan(std::string_view cf, std::string_view prefix, std::string_vie
 
 Status Store::ScanFrom(std::string_view cf, std::string_view from,
                        const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  return ScanRange(cf, from, {}, fn);
+}
+
+Status Store::ScanRange(std::string_view cf, std::string_view from, std::string_view until,
+                        const std::function<bool(std::string_view, std::string_view)>& fn) const {
   const auto db = Current();
   ASSIGN_OR_RETURN(auto* family, db->Family(cf));
-  std::unique_ptr<rocksdb::Iterator> it(db->db->NewIterator(rocksdb::ReadOptions(), family));
+  rocksdb::ReadOptions read;
+  const rocksdb::Slice bound(until.data(), until.size());
+  if (!until.empty()) read.iterate_upper_bound = &bound;
+  std::unique_ptr<rocksdb::Iterator> it(db->db->NewIterator(read, family));
   for (it->Seek(rocksdb::Slice(from.data(), from.size())); it->Valid(); it->Next()) {
     if (!fn(std::string_view(it->key().data(), it->key().size()),
             std::string_view(it->value().data(), it->value().size()))) {

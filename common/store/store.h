@@ -127,6 +127,10 @@ class Store {
   // Calls fn for each key >= `from` in key order until fn returns false.
   Status ScanFrom(std::string_view cf, std::string_view from,
                   const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
+  // The same for the keys in [from, until): RocksDB reads nothing at or past `until` (a merged
+  // row there is not merged for nothing).
+  Status ScanRange(std::string_view cf, std::string_view from, std::string_view until,
+                   const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
 
   Batch NewBatch();
   // Commits the batch, which must have been made on the database this store holds now: a batch

@@ -109,6 +109,12 @@ TEST(Store, ScansByPrefixFromAPosition) {
   seen.clear();
   ASSERT_TRUE(store->ScanFrom("rows", "a/3", collect).ok());
   EXPECT_EQ(seen, (std::vector<std::string>{"a/3", "b/1"}));
+  seen.clear();
+  ASSERT_TRUE(store->ScanRange("rows", "a/2", "b/1", collect).ok());  // (up to, without, b/1)
+  EXPECT_EQ(seen, (std::vector<std::string>{"a/2", "a/3"}));
+  seen.clear();
+  ASSERT_TRUE(store->ScanRange("rows", "a/2", "", collect).ok());  // no bound
+  EXPECT_EQ(seen, (std::vector<std::string>{"a/2", "a/3", "b/1"}));
 }
 
 TEST(Store, UndeclaredFamilyIsAnError) {

@@ -311,23 +311,22 @@ StatusOr<bool> RejectedFromCells(const Store& store, const api::v1::ReportFilter
   const Period& period = sums.total().period;
   const std::string end = FunnelCellPrefix(source->dimension, period.last + 1);
   Status inner = absl::OkStatus();
-  RETURN_IF_ERROR(store.ScanFrom(kRejectionCellsFamily, FunnelCellPrefix(source->dimension, period.first),
-                                 [&](std::string_view key, std::string_view value) {
-                                   if (key >= end) return false;
-                                   const std::optional<FunnelCell> cell = DecodeFunnelCellKey(key);
-                                   const std::optional<std::vector<int64_t>> n = DecodeSums(value);
-                                   const size_t nul = cell ? cell->key.find('\0') : std::string::npos;
-                                   if (!cell || !n || n->size() != 1 || nul == std::string::npos) {
-                                     inner = absl::DataLossError("stored rejection cell is corrupt");
-                                     return false;
-                                   }
-                                   if (!source->only_key.empty() && cell->key.substr(0, nul) != source->only_key) {
-                                     return true;
-                                   }
-                                   const std::string reason = cell->key.substr(nul + 1);
-                                   for (auto* s : sums.At(cell->day)) s->rejected[reason] += (*n)[0];
-                                   return true;
-                                 }));
+  RETURN_IF_ERROR(store.ScanRange(kRejectionCellsFamily, FunnelCellPrefix(source->dimension, period.first), end,
+                                  [&](std::string_view key, std::string_view value) {
+                                    const std::optional<FunnelCell> cell = DecodeFunnelCellKey(key);
+                                    const std::optional<std::vector<int64_t>> n = DecodeSums(value);
+                                    const size_t nul = cell ? cell->key.find('\0') : std::string::npos;
+                                    if (!cell || !n || n->size() != 1 || nul == std::string::npos) {
+                                      inner = absl::DataLossError("stored rejection cell is corrupt");
+                                      return false;
+                                    }
+                                    if (!source->only_key.empty() && cell->key.substr(0, nul) != source->only_key) {
+                                      return true;
+                                    }
+                                    const std::string reason = cell->key.substr(nul + 1);
+                                    for (auto* s : sums.At(cell->day)) s->rejected[reason] += (*n)[0];
+                                    return true;
+                                  }));
   RETURN_IF_ERROR(inner);
   for (const Fact& f : late) {
     for (auto* s : sums.At(events::FromProto(f.occurred_at()), tz)) --s->rejected[f.reason()];

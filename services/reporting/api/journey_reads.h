@@ -54,18 +54,17 @@ template <typename Decode, typename CellsOf, typename Add>
                                      const Add& add) {
   const std::string end = FunnelCellPrefix(read, period.last + 1);
   Status inner = absl::OkStatus();
-  RETURN_IF_ERROR(store.ScanFrom(family, FunnelCellPrefix(read, period.first),
-                                 [&](std::string_view key, std::string_view value) {
-                                   if (key >= end) return false;
-                                   const std::optional<FunnelCell> at = DecodeFunnelCellKey(key);
-                                   const auto cell = decode(value);
-                                   if (!at || !cell.ok()) {
-                                     inner = absl::DataLossError(StrCat("stored ", family, " row is corrupt"));
-                                     return false;
-                                   }
-                                   add(at->day, at->key, *cell, 1);
-                                   return true;
-                                 }));
+  RETURN_IF_ERROR(store.ScanRange(family, FunnelCellPrefix(read, period.first), end,
+                                  [&](std::string_view key, std::string_view value) {
+                                    const std::optional<FunnelCell> at = DecodeFunnelCellKey(key);
+                                    const auto cell = decode(value);
+                                    if (!at || !cell.ok()) {
+                                      inner = absl::DataLossError(StrCat("stored ", family, " row is corrupt"));
+                                      return false;
+                                    }
+                                    add(at->day, at->key, *cell, 1);
+                                    return true;
+                                  }));
   RETURN_IF_ERROR(inner);
   for (const std::string& lead_id : late) {
     ASSIGN_OR_RETURN(std::optional<LeadJourney> journey, LoadRow<LeadJourney>(store, kJourneysFamily, lead_id));

@@ -155,10 +155,9 @@ StatusOr<std::optional<CellSums>> FromRollUps(const Store& store, const CellQuer
   for (int bucket = 0; bucket < CellBuckets(dimension) && inner.ok(); ++bucket) {
     if (only_bucket >= 0 && bucket != only_bucket) continue;
     const std::string end = CellRowKey({q.kind, dimension, absl::CivilMonth(q.period.last) + 1, bucket});
-    RETURN_IF_ERROR(store.ScanFrom(
-        kCellsFamily, CellRowKey({q.kind, dimension, absl::CivilMonth(q.period.first), bucket}),
+    RETURN_IF_ERROR(store.ScanRange(
+        kCellsFamily, CellRowKey({q.kind, dimension, absl::CivilMonth(q.period.first), bucket}), end,
         [&](std::string_view key, std::string_view value) {
-          if (key >= end) return false;
           const std::optional<CellRow> row = DecodeCellRowKey(key);
           if (!row) {
             inner = corrupt();

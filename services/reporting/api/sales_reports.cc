@@ -1,7 +1,9 @@
 #include "services/reporting/api/sales_reports.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <future>
 
 #include "absl/container/flat_hash_map.h"
 #include "common/events/envelope.h"
@@ -91,9 +93,9 @@ int64_t DayNumber(absl::CivilDay day) { return day - absl::CivilDay(1970, 1, 1);
 // in `currency` (listed as not converted).
 struct ClientSaleCell {
   __int128 units;
-  std::string_view currency;
-  int64_t day;
+  int32_t day;
   uint32_t client;
+  uint32_t currency;  // an index into its group's currencies
   bool converted;
 };
 
@@ -120,12 +122,14 @@ struct ClientGroup {
   std::vector<std::string_view> clients;  // index -> client id
   std::vector<uint64_t> id_prefixes;      // index -> the id's first 8 bytes, big-endian (0-padded)
   std::vector<ClientSaleCell> cells;
+  std::vector<std::string_view> currencies;  // of the cells
   absl::flat_hash_map<absl::string_view, uint32_t, ClientIdHash> index;  // id -> index
 
   void Clear() {  // (the memory is kept for the next group)
     clients.clear();
     id_prefixes.clear();
     cells.clear();
+    currencies.clear();
     index.clear();
   }
   // The index of `client`, added when new.
@@ -134,8 +138,10 @@ struct ClientGroup {
                                          static_cast<uint32_t>(clients.size()));
     if (added) {
       clients.push_back(client);
+      uint8_t bytes[8] = {};
+      std::memcpy(bytes, client.data(), std::min<size_t>(client.size(), 8));
       uint64_t prefix = 0;
-      for (size_t i = 0; i < 8; ++i) prefix = (prefix << 8) | (i < client.size() ? static_cast<uint8_t>(client[i]) : 0);
+      for (uint8_t b : bytes) prefix = (prefix << 8) | b;
       id_prefixes.push_back(prefix);
     }
     return it->second;
@@ -149,13 +155,21 @@ struct ClientGroup {
   }
   void Add(int64_t day, uint32_t client, std::string_view currency, __int128 amount, const Rates& rates,
            const std::string& reporting_currency) {
+    const uint32_t c = Currency(currency);
     if (currency == reporting_currency) {
-      cells.push_back({amount, currency, day, client, true});
+      cells.push_back({amount, static_cast<int32_t>(day), client, c, true});
       return;
     }
     const std::optional<__int128> converted = ToReportingUnits(
         amount, std::string(currency), absl::CivilDay(1970, 1, 1) + day, rates, reporting_currency);
-    cells.push_back({converted.value_or(amount), currency, day, client, converted.has_value()});
+    cells.push_back({converted.value_or(amount), static_cast<int32_t>(day), client, c, converted.has_value()});
+  }
+  uint32_t Currency(std::string_view currency) {  // (a few currencies: a look along the list)
+    for (uint32_t i = 0; i < currencies.size(); ++i) {
+      if (currencies[i] == currency) return i;
+    }
+    currencies.push_back(currency);
+    return static_cast<uint32_t>(currencies.size() - 1);
   }
 };
 
@@ -182,6 +196,12 @@ class TrailingYears {
  public:
   explicit TrailingYears(const std::vector<absl::CivilDay>& ends) {
     for (absl::CivilDay end : ends) figures_[end];
+  }
+  // No figures yet, for the same ends as `other`.
+  static TrailingYears SameEnds(const TrailingYears& other) {
+    TrailingYears out({});
+    for (const auto& f : other.figures_) out.figures_[f.first];
+    return out;
   }
 
   void Add(const ClientGroup& group) {
@@ -210,7 +230,7 @@ class TrailingYears {
     };
     const auto apply = [&](const ClientSaleCell& c, int sign) {
       if (!c.converted) {
-        auto& [amount, cells] = unconverted[c.currency];
+        auto& [amount, cells] = unconverted[group.currencies[c.currency]];
         amount += sign * c.units;
         cells += sign;
         return;
@@ -257,17 +277,39 @@ class TrailingYears {
           if (revenue[c] > 0 && (largest.size() < 5 || before(c, largest.back()))) consider(c);
         }
       }
-      for (uint32_t c : largest) f.largest.emplace_back(revenue[c], group.clients[c]);
-      std::sort(f.largest.begin(), f.largest.end(), [](const auto& a, const auto& b) {
-        return a.first != b.first ? a.first > b.first : a.second < b.second;
-      });
-      if (f.largest.size() > 5) f.largest.resize(5);
+      for (uint32_t c : largest) AddLargest(revenue[c], group.clients[c], f.largest);
+    }
+  }
+
+  // Adds the figures of `other` (the same ends, other clients).
+  void Merge(const TrailingYears& other) {
+    for (auto& [last, f] : figures_) {
+      const TrailingFigures& o = other.figures_.at(last);
+      f.total += o.total;
+      f.positive_total += o.positive_total;
+      f.squares += o.squares;
+      f.clients += o.clients;
+      for (const auto& [revenue, id] : o.largest) AddLargest(revenue, id, f.largest);
+      for (const auto& [currency, amount] : o.unconverted) f.unconverted[currency] += amount;
     }
   }
 
   const TrailingFigures& Ending(absl::CivilDay last) const { return figures_.at(last); }
 
  private:
+  // Adds a client to `largest` (the five largest, by revenue, then by id) if it is one of them.
+  static void AddLargest(__int128 revenue, std::string_view id, std::vector<std::pair<__int128, std::string>>& largest) {
+    const auto before = [](__int128 revenue_a, std::string_view a, __int128 revenue_b, std::string_view b) {
+      return revenue_a != revenue_b ? revenue_a > revenue_b : a < b;
+    };
+    if (largest.size() == 5 && !before(revenue, id, largest.back().first, largest.back().second)) return;
+    const size_t at = std::find_if(largest.begin(), largest.end(),
+                                   [&](const auto& l) { return before(revenue, id, l.first, l.second); }) -
+                      largest.begin();
+    if (largest.size() == 5) largest.pop_back();
+    largest.emplace(largest.begin() + at, revenue, std::string(id));
+  }
+
   std::map<absl::CivilDay, TrailingFigures> figures_;
 };
 
@@ -330,19 +372,12 @@ StatusOr<std::optional<ClientSaleCorrections>> LateClientSales(const Store& stor
   return std::optional<ClientSaleCorrections>(std::move(out));
 }
 
-// Adds to `years` the sale cells of every client in the months from `first` to `last`, from the
-// cells by client (a group per bucket of clients) less the sales recorded after `as_of`; false
-// (nothing added) when they cannot answer: then the facts do.
-StatusOr<bool> AddClientCells(const Store& store, absl::CivilMonth first, absl::CivilMonth last, absl::Time as_of,
-                              const ReportSettings& settings, const Rates& rates, TrailingYears& years) {
-  ASSIGN_OR_RETURN(std::optional<std::string> zone, store.Get(kSettingsFamily, kTimeZoneSetting));
-  if (!zone || *zone != settings.time_zone.name()) return false;  // built for another zone
-  ClientSaleCorrections corrections;
-  if (as_of < absl::InfiniteFuture()) {
-    ASSIGN_OR_RETURN(std::optional<ClientSaleCorrections> late, LateClientSales(store, as_of, settings.time_zone));
-    if (!late) return false;
-    corrections = std::move(*late);
-  }
+// Adds to `years` the sale cells of the clients in the buckets it takes from `next_bucket` (one
+// at a time, until none is left) in the months from `first` to `last`, from the cells by client
+// (a group per bucket) with the `corrections` applied.
+Status AddClientBuckets(const Store& store, std::atomic<int>& next_bucket, absl::CivilMonth first,
+                        absl::CivilMonth last, const ClientSaleCorrections& corrections,
+                        const ReportSettings& settings, const Rates& rates, TrailingYears& years) {
   const auto corrupt = [] { return absl::DataLossError(StrCat("stored ", kCellsFamily, " row is corrupt")); };
   const auto row_key = [](int bucket, absl::CivilMonth month) {
     return CellRowKey({Fact::KIND_SALE, events::v1::PLAN_DIMENSION_CLIENT, month, bucket});
@@ -350,13 +385,12 @@ StatusOr<bool> AddClientCells(const Store& store, absl::CivilMonth first, absl::
   static const std::map<std::string, std::pair<int64_t, int64_t>> kNone;
   ClientGroup group;
   std::vector<std::pair<std::string, std::string>> rows;  // key, value: the group's ids point into them
-  for (int bucket = 0; bucket < kClientCellBuckets; ++bucket) {
+  for (int bucket = next_bucket++; bucket < kClientCellBuckets; bucket = next_bucket++) {
     // The bucket's rows of those months (together in the key order), and any month with only
     // corrections (none in a store whose cells hold every fact).
     rows.clear();
     const std::string from = row_key(bucket, first), end = row_key(bucket, last + 1);
-    RETURN_IF_ERROR(store.ScanFrom(kCellsFamily, from, [&](std::string_view key, std::string_view value) {
-      if (key >= end) return false;
+    RETURN_IF_ERROR(store.ScanRange(kCellsFamily, from, end, [&](std::string_view key, std::string_view value) {
       rows.emplace_back(key, value);
       return true;
     }));
@@ -408,6 +442,34 @@ StatusOr<bool> AddClientCells(const Store& store, absl::CivilMonth first, absl::
     }
     years.Add(group);
   }
+  return absl::OkStatus();
+}
+
+// Adds to `years` the sale cells of every client in the months from `first` to `last`, from the
+// cells by client less the sales recorded after `as_of`; false (nothing added) when they cannot
+// answer: then the facts do. Two threads take the buckets one at a time: a report walks a
+// cell per sale and client and day, 125,000 in the bench's year in months, and a second core
+// nearly halves its time.
+StatusOr<bool> AddClientCells(const Store& store, absl::CivilMonth first, absl::CivilMonth last, absl::Time as_of,
+                              const ReportSettings& settings, const Rates& rates, TrailingYears& years) {
+  ASSIGN_OR_RETURN(std::optional<std::string> zone, store.Get(kSettingsFamily, kTimeZoneSetting));
+  if (!zone || *zone != settings.time_zone.name()) return false;  // built for another zone
+  ClientSaleCorrections corrections;
+  if (as_of < absl::InfiniteFuture()) {
+    ASSIGN_OR_RETURN(std::optional<ClientSaleCorrections> late, LateClientSales(store, as_of, settings.time_zone));
+    if (!late) return false;
+    corrections = std::move(*late);
+  }
+  std::atomic<int> next_bucket = 0;
+  TrailingYears others = TrailingYears::SameEnds(years);
+  std::future<Status> second = std::async(std::launch::async, [&] {
+    return AddClientBuckets(store, next_bucket, first, last, corrections, settings, rates, others);
+  });
+  const Status first_done = AddClientBuckets(store, next_bucket, first, last, corrections, settings, rates, years);
+  const Status second_done = second.get();
+  RETURN_IF_ERROR(first_done);
+  RETURN_IF_ERROR(second_done);
+  years.Merge(others);
   return true;
 }
 
