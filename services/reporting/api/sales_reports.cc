@@ -298,7 +298,8 @@ class TrailingYears {
 
  private:
   // Adds a client to `largest` (the five largest, by revenue, then by id) if it is one of them.
-  static void AddLargest(__int128 revenue, std::string_view id, std::vector<std::pair<__int128, std::string>>& largest) {
+  static void AddLargest(__int128 revenue, std::string_view id,
+                         std::vector<std::pair<__int128, std::string>>& largest) {
     const auto before = [](__int128 revenue_a, std::string_view a, __int128 revenue_b, std::string_view b) {
       return revenue_a != revenue_b ? revenue_a > revenue_b : a < b;
     };
