@@ -31,7 +31,6 @@ namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
 class WriteBatch;
-class WriteBatchWithIndex;
 }  // namespace rocksdb
 
 namespace sales {
@@ -89,10 +88,9 @@ class Batch {
   friend class Store;
   explicit Batch(std::shared_ptr<StoreDb> db);
   void MergePendingSums();
-  // What Commit writes: the batch itself, or when it wrote some key more than once (an aggregate's
-  // row rewritten by each of its events in one rebuild batch), `last_writes` filled with each key's
-  // last put or delete and the merges after it, so that the WAL and the memtables take a row once.
-  rocksdb::WriteBatch* ForCommit(rocksdb::WriteBatch& last_writes);
+  // What Commit writes: each row's last put or delete (once, however often the batch wrote it: an
+  // aggregate's row rewritten by each of its events in one rebuild batch), then the merges.
+  void ForCommit(rocksdb::WriteBatch& out) const;
 
   struct PendingSums {
     rocksdb::ColumnFamilyHandle* family;
@@ -100,8 +98,9 @@ class Batch {
     std::optional<std::string> sub_key;  // AddKeyedSums
     std::vector<int64_t> values;
   };
+  struct Rows;  // the rows written, read back by Get (store.cc)
   std::shared_ptr<StoreDb> db_;  // the database it reads and commits into
-  std::unique_ptr<rocksdb::WriteBatchWithIndex> wb_;
+  std::unique_ptr<Rows> rows_;
   std::vector<PendingSums> pending_sums_;
   std::vector<size_t> sums_at_save_points_;
 };

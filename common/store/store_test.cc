@@ -231,10 +231,10 @@ TEST(Store, KeysWrittenManyTimesInABatchEndAsTheLastWriteLeftThem) {
   std::map<std::string, std::vector<int64_t>> sums;         // and sum rows
   for (int b = 0; b < 40; ++b) {
     Batch batch = store->NewBatch();
-    std::map<std::string, std::string> batch_rows = rows;  // as of the last save point below
-    std::map<std::string, std::string> at_save_point;
-    std::map<std::string, std::vector<int64_t>> pending, pending_at_save_point;
-    bool saved = false;
+    std::map<std::string, std::string> batch_rows = rows;
+    std::map<std::string, std::vector<int64_t>> pending;
+    // The model's state at each save point still set, innermost last.
+    std::vector<std::pair<std::map<std::string, std::string>, std::map<std::string, std::vector<int64_t>>>> saved;
     for (int op = 0; op < 200; ++op) {
       const std::string key = StrCat("k", pick(12));
       switch (pick(8)) {
@@ -251,13 +251,17 @@ TEST(Store, KeysWrittenManyTimesInABatchEndAsTheLastWriteLeftThem) {
           p[0] += add[0], p[1] += add[1];
           break;
         }
-        case 2:
-          if (!saved) {
+        case 2:  // save points, nested up to three: set one, roll back to the innermost, or let it go
+          if (saved.size() < 3 && (saved.empty() || pick(3) == 0)) {
             batch.SetSavePoint();
-            at_save_point = batch_rows, pending_at_save_point = pending, saved = true;
+            saved.emplace_back(batch_rows, pending);
           } else if (pick(2) == 0) {
             ASSERT_TRUE(batch.RollbackToSavePoint().ok());
-            batch_rows = at_save_point, pending = pending_at_save_point, saved = false;
+            std::tie(batch_rows, pending) = saved.back();
+            saved.pop_back();
+          } else {
+            ASSERT_TRUE(batch.PopSavePoint().ok());
+            saved.pop_back();
           }
           break;
         default: {
