@@ -37,6 +37,12 @@ function(sales_executable name)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS})
 endfunction()
 
+# A service's binary: with jemalloc in place of glibc's malloc (the top-level CMakeLists.txt says why).
+function(sales_service_executable name)
+  sales_executable(${name} ${ARGN})
+  target_link_libraries(${name} PRIVATE PkgConfig::JEMALLOC)
+endfunction()
+
 # Test code (not the code under test: the libraries it links keep the build type's flags) builds
 # with SALES_TEST_CXX_FLAGS, unoptimised by default, and one precompiled header of GoogleTest,
 # Abseil's status, gRPC and protobuf shared by every test: a test file then compiles about three

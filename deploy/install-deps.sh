@@ -10,6 +10,7 @@ packages=(
   g++ cmake ninja-build make pkg-config
   librdkafka-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   librocksdb-dev libgtest-dev libgmock-dev uuid-dev libssl-dev libicu-dev libxlsxwriter-dev libcli11-dev libjwt-dev libcpp-httplib-dev
+  libjemalloc-dev
   kcat jq curl openssl maven openjdk-17-jre-headless python3
   chromium fonts-dejavu-core
 )
