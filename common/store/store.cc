@@ -589,11 +589,11 @@ struct Batch::Rows {
   std::vector<std::tuple<rocksdb::ColumnFamilyHandle*, std::string, std::string>> merges;
 
   std::string_view Keep(std::string_view bytes) {
-    constexpr size_t kBlock = 256 << 10;
     if (bytes.empty()) return {};
     if (bytes.size() > left) {
-      const size_t size = std::max(kBlock, bytes.size());
-      blocks.push_back(std::make_unique<char[]>(size));
+      // Blocks from 4 KiB (a command's batch is small) doubling up to 256 KiB (a rebuild's is not).
+      const size_t size = std::max(blocks.size() < 6 ? size_t{4096} << blocks.size() : size_t{256} << 10, bytes.size());
+      blocks.push_back(std::unique_ptr<char[]>(new char[size]));  // (not zeroed)
       at = blocks.back().get();
       left = size;
     }
