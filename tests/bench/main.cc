@@ -326,6 +326,12 @@ Status RebuildRepeats(Bench& b, const std::string& binary, const std::string& fu
                      StartToReady(b.setup, binary, empty_prefix, dir + "-empty", 0, timeout, b.cpu));
     ASSIGN_OR_RETURN(StartupSample full, StartToReady(b.setup, binary, full_prefix, dir, n, timeout, b.cpu));
     RETURN_IF_ERROR(RemoveAll(dir + "-empty"));
+    int64_t store_bytes = 0;  // the store's files once the service stopped (how the store grows)
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->is_regular_file(ec)) store_bytes += static_cast<int64_t>(it->file_size(ec));
+    }
     if (kept_store != nullptr && r == b.plan.repeats) {
       *kept_store = dir;
     } else {
@@ -348,7 +354,8 @@ Status RebuildRepeats(Bench& b, const std::string& binary, const std::string& fu
     cpu.Add(use, static_cast<double>(n));
     b.Log(StrCat(f.name, " ", r, "/", b.plan.repeats, ": ready after ", full.seconds_to_ready, " s (empty topics: ",
                  baseline.seconds_to_ready, " s) -> ", static_cast<int64_t>(n / catch_up), " events/s, peak RSS ",
-                 full.peak_rss_mb, " MiB, service CPU ", full.service_cpu_seconds, " s"));
+                 full.peak_rss_mb, " MiB, service CPU ", full.service_cpu_seconds, " s, store ",
+                 store_bytes >> 20, " MiB"));
   }
   AddCpu(b, f.name, "event", cpu);
   return absl::OkStatus();
