@@ -37,10 +37,13 @@ function(sales_executable name)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS})
 endfunction()
 
-# A service's binary: with jemalloc in place of glibc's malloc (the top-level CMakeLists.txt says why).
+# A service's binary: with jemalloc in place of glibc's malloc (the top-level CMakeLists.txt says
+# why), except under a sanitizer, whose own allocator finds the memory errors.
 function(sales_service_executable name)
   sales_executable(${name} ${ARGN})
-  target_link_libraries(${name} PRIVATE PkgConfig::JEMALLOC)
+  if(NOT SALES_SANITIZE AND NOT SALES_TSAN AND NOT SALES_FUZZ)
+    target_link_libraries(${name} PRIVATE PkgConfig::JEMALLOC)
+  endif()
 endfunction()
 
 # Test code (not the code under test: the libraries it links keep the build type's flags) builds
