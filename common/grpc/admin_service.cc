@@ -17,6 +17,7 @@
 #include "common/base/log.h"
 #include "common/base/text.h"
 #include "common/events/envelope.h"
+#include "common/store/store.h"
 #include "common/grpc/request_context.h"
 #include "common/grpc/status.h"
 #include "common/kafka/client_config.h"
@@ -830,11 +831,7 @@ StatusOr<std::vector<api::v1::AggregateEvent>> AdminService::History(const std::
   response->set_path(path);
   response->set_name(name);
   *response->mutable_created_at() = ToProto(now);
-  int64_t bytes = 0;
-  for (auto it = std::filesystem::recursive_directory_iterator(path, ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->is_regular_file(ec)) bytes += static_cast<int64_t>(it->file_size(ec));
-  }
+  const int64_t bytes = DirectoryBytes(path);
   response->set_bytes(bytes);
   {
     std::ofstream manifest(path + "/SNAPSHOT.json");

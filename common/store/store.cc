@@ -770,10 +770,12 @@ Status Batch::PopSavePoint() {
 
 namespace sales {
 
-int64_t Store::DiskBytes() const {
+int64_t Store::DiskBytes() const { return DirectoryBytes(path()); }
+
+int64_t DirectoryBytes(const std::string& dir) {
   std::error_code ec;
   int64_t total = 0;
-  for (auto it = std::filesystem::recursive_directory_iterator(path(), ec);
+  for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
        !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
     std::error_code size_ec;
     if (it->is_regular_file(size_ec)) {

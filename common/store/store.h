@@ -211,6 +211,9 @@ class ScopedReadRedirect {
   const ScopedReadRedirect* outer_;
 };
 
+// Bytes of the regular files under the folder `dir`, its subfolders included (0 when unreadable).
+int64_t DirectoryBytes(const std::string& dir);
+
 // Fixed-width big-endian encoding, so numeric keys sort in numeric order and values are portable.
 std::string EncodeInt64(int64_t v);
 // Inline: reports decode millions of these.

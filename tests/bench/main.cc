@@ -28,6 +28,7 @@
 #include "common/events/envelope.h"
 #include "common/kafka/client_config.h"
 #include "common/kafka/kafka_publisher.h"
+#include "common/store/store.h"
 #include "common/testing/temp_dir.h"
 #include "sales/api/v1/admin.grpc.pb.h"
 #include "sales/api/v1/client_support.grpc.pb.h"
@@ -326,12 +327,7 @@ Status RebuildRepeats(Bench& b, const std::string& binary, const std::string& fu
                      StartToReady(b.setup, binary, empty_prefix, dir + "-empty", 0, timeout, b.cpu));
     ASSIGN_OR_RETURN(StartupSample full, StartToReady(b.setup, binary, full_prefix, dir, n, timeout, b.cpu));
     RETURN_IF_ERROR(RemoveAll(dir + "-empty"));
-    int64_t store_bytes = 0;  // the store's files once the service stopped (how the store grows)
-    std::error_code ec;
-    for (auto it = std::filesystem::recursive_directory_iterator(dir, ec);
-         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-      if (it->is_regular_file(ec)) store_bytes += static_cast<int64_t>(it->file_size(ec));
-    }
+    const int64_t store_bytes = DirectoryBytes(dir);  // once the service stopped: how the store grows
     if (kept_store != nullptr && r == b.plan.repeats) {
       *kept_store = dir;
     } else {
