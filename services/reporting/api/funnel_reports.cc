@@ -10,6 +10,7 @@
 #include "common/command/request_checks.h"
 #include "common/events/envelope.h"
 #include "services/reporting/api/journey_reads.h"
+#include "services/reporting/api/query_helpers.h"
 #include "services/reporting/api/report_basics.h"
 #include "services/reporting/projection/reporting_projection.h"
 
@@ -160,7 +161,8 @@ using CycleRuns = std::array<SampleRuns, kCycles>;
 
 // The cycle times from the cycle cells into `runs`, when they can answer (as the funnel cells can),
 // with the journeys changed after `as_of` counted as of then (their samples now taken out, their
-// samples then put in). False: the journeys must be read.
+// samples then put in). False: the journeys must be read. The period's two halves are read at
+// once (QueryHelpers), the second into its own sums and arena, added to `runs` and `samples` after.
 StatusOr<bool> CyclesFromCells(const Store& store, const api::v1::ReportFilters& filters, PlanDimension by,
                                absl::Time as_of, absl::TimeZone tz, PeriodSums<Rows<CycleRuns>>& runs,
                                SampleArena& samples) {
@@ -169,39 +171,62 @@ StatusOr<bool> CyclesFromCells(const Store& store, const api::v1::ReportFilters&
   ASSIGN_OR_RETURN(std::optional<std::set<std::string>> late, LateJourneys(store, as_of));
   if (!late) return false;
   const std::string& only = source->only_key;
-  const auto add_lists = [&](absl::CivilDay day, const std::string& key,
-                             const std::array<std::span<const int64_t>, kCycles>& lists, int sign) {
-    if (!only.empty() && key != only) return;
-    for (auto* rows : runs.At(day)) {
-      CycleRuns& row = (*rows)[by == events::v1::PLAN_DIMENSION_COMPANY ? "" : key];
-      for (int c = 0; c < kCycles; ++c) row[c].Add(lists[c], sign);
-    }
-  };
-  // Each cell's lists and each late journey's samples, copied where the runs can point at them.
-  store::v1::CycleCell cell;  // (parsed into again and again: no allocation per cell)
-  const auto decode = [&](std::string_view value) -> StatusOr<std::array<std::span<const int64_t>, kCycles>> {
-    if (!cell.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-      return absl::DataLossError("stored cycle cell is corrupt");
-    }
-    std::array<std::span<const int64_t>, kCycles> lists = CycleLists(cell);
-    for (auto& list : lists) list = samples.Keep(list);
-    return lists;
-  };
-  const auto add = [&](absl::CivilDay day, const std::string& key, const auto& lists, int sign) {
-    if constexpr (std::is_same_v<std::decay_t<decltype(lists)>, CycleSamples>) {
-      std::array<std::span<const int64_t>, kCycles> kept;
-      for (int c = 0; c < kCycles; ++c) {
-        std::vector<int64_t> sorted = lists[c];
-        std::sort(sorted.begin(), sorted.end());
-        kept[c] = samples.Keep(sorted);
+  // The cells of the days of `part` (and the late journeys' samples of those days) into `into`.
+  const auto read = [&](const Period& part, PeriodSums<Rows<CycleRuns>>& into, SampleArena& arena) -> Status {
+    const auto add_lists = [&](absl::CivilDay day, const std::string& key,
+                               const std::array<std::span<const int64_t>, kCycles>& lists, int sign) {
+      if (!only.empty() && key != only) return;
+      for (auto* rows : into.At(day)) {
+        CycleRuns& row = (*rows)[by == events::v1::PLAN_DIMENSION_COMPANY ? "" : key];
+        for (int c = 0; c < kCycles; ++c) row[c].Add(lists[c], sign);
       }
-      add_lists(day, key, kept, sign);
-    } else {
-      add_lists(day, key, lists, sign);
+    };
+    // Each cell's lists and each late journey's samples, copied where the runs can point at them.
+    store::v1::CycleCell cell;  // (parsed into again and again: no allocation per cell)
+    const auto decode = [&](std::string_view value) -> StatusOr<std::array<std::span<const int64_t>, kCycles>> {
+      if (!cell.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+        return absl::DataLossError("stored cycle cell is corrupt");
+      }
+      std::array<std::span<const int64_t>, kCycles> lists = CycleLists(cell);
+      for (auto& list : lists) list = arena.Keep(list);
+      return lists;
+    };
+    const auto add = [&](absl::CivilDay day, const std::string& key, const auto& lists, int sign) {
+      if constexpr (std::is_same_v<std::decay_t<decltype(lists)>, CycleSamples>) {
+        std::array<std::span<const int64_t>, kCycles> kept;
+        for (int c = 0; c < kCycles; ++c) {
+          std::vector<int64_t> sorted = lists[c];
+          std::sort(sorted.begin(), sorted.end());
+          kept[c] = arena.Keep(sorted);
+        }
+        add_lists(day, key, kept, sign);
+      } else {
+        add_lists(day, key, lists, sign);
+      }
+    };
+    return ForEachCellAsOf(store, kCycleCellsFamily, decode, CycleCellsOf, source->dimension, part, as_of, tz,
+                           *late, add);
+  };
+  const Period& period = runs.total().period;
+  const absl::CivilDay middle = period.first + (period.last - period.first) / 2;
+  PeriodSums<Rows<CycleRuns>> second = runs;  // (empty: the same periods)
+  SampleArena second_samples;
+  Status front, back;
+  QueryHelpers::Shared().RunBoth(
+      [&] { front = read(Period{period.label, period.first, middle}, runs, samples); },
+      [&] { back = period.last > middle ? read(Period{period.label, middle + 1, period.last}, second, second_samples)
+                                        : absl::OkStatus(); });
+  RETURN_IF_ERROR(front);
+  RETURN_IF_ERROR(back);
+  const auto add_rows = [](Rows<CycleRuns>& to, const Rows<CycleRuns>& from) {
+    for (const auto& [key, more] : from) {
+      CycleRuns& row = to[key];
+      for (int c = 0; c < kCycles; ++c) row[c].Add(more[c]);
     }
   };
-  RETURN_IF_ERROR(ForEachCellAsOf(store, kCycleCellsFamily, decode, CycleCellsOf, source->dimension,
-                                  runs.total().period, as_of, tz, *late, add));
+  add_rows(runs.total().sums, second.total().sums);
+  for (size_t b = 0; b < runs.buckets().size(); ++b) add_rows(runs.buckets()[b].sums, second.buckets()[b].sums);
+  samples.Take(std::move(second_samples));
   return true;
 }
 
@@ -407,8 +432,16 @@ StatusOr<api::v1::CycleTimesResponse> FunnelReports::GetCycleTimes(const api::v1
   }
   api::v1::CycleTimesResponse out;
   *out.mutable_as_of() = events::ToProto(as_of);
-  EmitCycles(runs.total().period, runs.total().sums, by, out.mutable_total());
-  for (auto& b : runs.buckets()) EmitCycles(b.period, b.sums, by, out.add_buckets());
+  // The total's percentiles on one thread, the buckets' on another (as many values each).
+  api::v1::CycleTimesPeriod* total = out.mutable_total();
+  std::vector<api::v1::CycleTimesPeriod*> buckets;
+  for (size_t b = 0; b < runs.buckets().size(); ++b) buckets.push_back(out.add_buckets());
+  QueryHelpers::Shared().RunBoth([&] { EmitCycles(runs.total().period, runs.total().sums, by, total); },
+                                 [&] {
+                                   for (size_t b = 0; b < buckets.size(); ++b) {
+                                     EmitCycles(runs.buckets()[b].period, runs.buckets()[b].sums, by, buckets[b]);
+                                   }
+                                 });
   return out;
 }
 

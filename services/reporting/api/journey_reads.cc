@@ -82,6 +82,11 @@ void SampleRuns::Add(std::span<const int64_t> run, int sign) {
   size_ += sign * static_cast<int64_t>(run.size());
 }
 
+void SampleRuns::Add(const SampleRuns& other) {
+  runs_.insert(runs_.end(), other.runs_.begin(), other.runs_.end());
+  size_ += other.size_;
+}
+
 std::vector<int64_t> SampleRuns::NearestRanks(const std::vector<double>& ps) const {
   std::vector<int64_t> out;
   if (size_ <= 0) return out;
@@ -99,7 +104,19 @@ std::vector<int64_t> SampleRuns::NearestRanks(const std::vector<double>& ps) con
   const auto bucket_of = [&](int64_t v) { return (static_cast<uint64_t>(v) - static_cast<uint64_t>(lo)) >> shift; };
   std::vector<int64_t> counts((range >> shift) + 1, 0);
   for (const auto& [run, sign] : runs_) {
-    for (int64_t v : run) counts[bucket_of(v)] += sign;
+    // (A run's values of one bucket are together: counted in a register, not one by one in
+    // memory, where each add would wait for the one before.)
+    size_t bucket = bucket_of(run.front());
+    int64_t n = 0;
+    for (int64_t v : run) {
+      if (const size_t b = bucket_of(v); b != bucket) {
+        counts[bucket] += sign * n;
+        bucket = b;
+        n = 0;
+      }
+      ++n;
+    }
+    counts[bucket] += sign * n;
   }
   // Each rank's bucket, and its rank among the bucket's values.
   std::vector<std::pair<size_t, int64_t>> at;
@@ -113,13 +130,14 @@ std::vector<int64_t> SampleRuns::NearestRanks(const std::vector<double>& ps) con
     for (const auto& [bucket, rank] : at) out.push_back(lo + static_cast<int64_t>(bucket));
     return out;
   }
-  // The values of those buckets (what was taken out taken out), sorted.
+  // The values of those buckets (what was taken out taken out), sorted. A bucket's values are
+  // together in each run (ascending), found by a binary search: the runs are not walked again.
   std::map<size_t, std::pair<std::vector<int64_t>, std::vector<int64_t>>> values;  // bucket -> in, out
   for (const auto& [bucket, rank] : at) values[bucket];
-  for (const auto& [run, sign] : runs_) {
-    for (int64_t v : run) {
-      auto it = values.find(bucket_of(v));
-      if (it != values.end()) (sign > 0 ? it->second.first : it->second.second).push_back(v);
+  for (auto& [bucket, lists] : values) {
+    for (const auto& [run, sign] : runs_) {
+      auto v = std::partition_point(run.begin(), run.end(), [&, b = bucket](int64_t x) { return bucket_of(x) < b; });
+      for (; v != run.end() && bucket_of(*v) == bucket; ++v) (sign > 0 ? lists.first : lists.second).push_back(*v);
     }
   }
   for (auto& [bucket, lists] : values) {
@@ -149,6 +167,14 @@ std::span<const int64_t> SampleArena::Keep(std::span<const int64_t> list) {
   std::copy(list.begin(), list.end(), at);
   used_ += list.size();
   return {at, list.size()};
+}
+
+void SampleArena::Take(SampleArena&& other) {
+  // (This arena's last chunk stays the one it adds to.)
+  chunks_.insert(chunks_.begin(), std::make_move_iterator(other.chunks_.begin()),
+                 std::make_move_iterator(other.chunks_.end()));
+  other.chunks_.clear();
+  other.capacity_ = other.used_ = 0;
 }
 
 std::optional<Period> CheckPeriod(const std::string& period, command::Violations& v) {

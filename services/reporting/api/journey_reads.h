@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/time/time.h"
 #include "common/base/strings.h"
 #include "common/command/request_checks.h"
@@ -98,6 +99,8 @@ class SampleRuns {
  public:
   // `run` must stay where it is while this is used (SampleArena).
   void Add(std::span<const int64_t> run, int sign = 1);
+  // The runs of `other` (kept where they are) too.
+  void Add(const SampleRuns& other);
   int64_t size() const { return size_; }
   // The values at ranks ceil(p x n) for each p of `ps`, as NearestRank; empty when there are none.
   std::vector<int64_t> NearestRanks(const std::vector<double>& ps) const;
@@ -111,6 +114,8 @@ class SampleRuns {
 class SampleArena {
  public:
   std::span<const int64_t> Keep(std::span<const int64_t> list);
+  // Keeps what `other` kept too (its lists do not move).
+  void Take(SampleArena&& other);
 
  private:
   static constexpr size_t kChunk = 1 << 16;  // values
@@ -132,8 +137,8 @@ class PeriodSums {
     for (Period& b : Buckets(period, dynamics)) buckets_.push_back(Part{std::move(b), {}});
   }
   // The sums a fact of `day` adds to: the total's and its bucket's; none outside the period.
-  std::vector<Sums*> At(absl::CivilDay day) {
-    std::vector<Sums*> out;
+  absl::InlinedVector<Sums*, 2> At(absl::CivilDay day) {
+    absl::InlinedVector<Sums*, 2> out;
     if (!total_.period.Contains(day)) return out;
     out.push_back(&total_.sums);
     // Buckets are in day order and cover the period: the last one starting on or before `day`.
@@ -142,7 +147,7 @@ class PeriodSums {
     if (it != buckets_.begin()) out.push_back(&std::prev(it)->sums);
     return out;
   }
-  std::vector<Sums*> At(absl::Time t, absl::TimeZone tz) { return At(absl::ToCivilDay(t, tz)); }
+  absl::InlinedVector<Sums*, 2> At(absl::Time t, absl::TimeZone tz) { return At(absl::ToCivilDay(t, tz)); }
   Part& total() { return total_; }
   std::vector<Part>& buckets() { return buckets_; }
 
