@@ -87,16 +87,32 @@ void AppendKeyedEntry(std::string_view sub_key, const std::vector<int64_t>& sums
 // zero entries left out); false when one is not such a row.
 bool MergeKeyedSums(const std::vector<std::string_view>& rows, std::string& out) {
   std::vector<KeyedEntry> entries;
+  std::vector<size_t> runs = {0};  // where each row's entries begin, and the end
   for (std::string_view row : rows) {
     KeyedSumsReader reader(row);
     KeyedEntry e;
     while (reader.Next(&e.sub_key, &e.sums)) entries.push_back(e);
     if (reader.corrupt()) return false;
+    runs.push_back(entries.size());
   }
-  // Each row is in order already; a stable sort keeps equal sub-keys in row order (any order of
-  // them sums the same).
-  std::stable_sort(entries.begin(), entries.end(),
-                   [](const KeyedEntry& a, const KeyedEntry& b) { return a.sub_key < b.sub_key; });
+  // Each row is in order already: the rows are merged two by two until one is left (n log k, not
+  // a sort's n log n; a read merges a long row with a few short ones). Equal sub-keys may end up
+  // in any order: they are summed.
+  const auto by_sub_key = [](const KeyedEntry& a, const KeyedEntry& b) { return a.sub_key < b.sub_key; };
+  while (runs.size() > 2) {
+    std::vector<size_t> merged = {0};
+    for (size_t r = 0; r + 1 < runs.size(); r += 2) {
+      if (r + 2 >= runs.size()) {  // an odd one out, as it is
+        merged.push_back(runs[r + 1]);
+        continue;
+      }
+      std::inplace_merge(entries.begin() + static_cast<std::ptrdiff_t>(runs[r]),
+                         entries.begin() + static_cast<std::ptrdiff_t>(runs[r + 1]),
+                         entries.begin() + static_cast<std::ptrdiff_t>(runs[r + 2]), by_sub_key);
+      merged.push_back(runs[r + 2]);
+    }
+    runs = std::move(merged);
+  }
   out.clear();
   std::vector<int64_t> sums;
   for (size_t i = 0; i < entries.size();) {

@@ -220,6 +220,48 @@ TEST(Store, KeyedSumsAddUpPerSubKeyAcrossBatchesAndSurviveReopen) {
   EXPECT_TRUE(truncated.corrupt());
 }
 
+// A row of many merge operands (up to ten commits on top of each other in the memtable, and the
+// rows a reopen flushed under them) reads as the sums of a plain model, each sub-key once, in order.
+TEST(Store, KeyedSumsOfManyOperandsReadAsAPlainModel) {
+  testing::TempDir dir;
+  const StoreOptions options{.path = dir.path(), .column_families = {"rows", "cells.keyed_sums"}};
+  const std::string kFamily = "cells.keyed_sums";
+  std::mt19937 rng(20261128);
+  const auto pick = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng); };
+  std::map<std::string, std::map<std::string, std::vector<int64_t>>> model;  // row -> sub-key -> sums
+  for (int reopen = 0; reopen < 4; ++reopen) {
+    auto store = Store::Open(options).value();
+    for (int b = 0, batches = 1 + pick(10); b < batches; ++b) {
+      Batch batch = store->NewBatch();
+      for (int op = 0; op < 30; ++op) {
+        const std::string row = StrCat("r", pick(3)), sub_key = StrCat("s", pick(40));
+        const std::vector<int64_t> values = {pick(5) - 2, pick(5) - 2};
+        batch.AddKeyedSums(kFamily, row, sub_key, values);
+        std::vector<int64_t>& sums = model[row][sub_key];
+        sums.resize(2, 0);
+        for (size_t i = 0; i < 2; ++i) sums[i] += values[i];
+      }
+      ASSERT_TRUE(store->Commit(batch).ok());
+      for (const auto& [row, entries] : model) {
+        std::map<std::string, std::vector<int64_t>> expected;
+        for (const auto& [sub_key, sums] : entries) {
+          if (sums != std::vector<int64_t>{0, 0}) expected[sub_key] = sums;
+        }
+        const std::optional<std::string> got = store->Get(kFamily, row).value();
+        const std::string value = got.value_or("");
+        std::vector<std::string> order;
+        KeyedSumsReader reader(value);
+        std::string_view sub_key, sums;
+        while (reader.Next(&sub_key, &sums)) order.emplace_back(sub_key);
+        EXPECT_TRUE(std::is_sorted(order.begin(), order.end()) &&
+                    std::adjacent_find(order.begin(), order.end()) == order.end())
+            << row << " after reopen " << reopen << ", batch " << b;
+        EXPECT_EQ(KeyedEntries(value), expected) << row << " after reopen " << reopen << ", batch " << b;
+      }
+    }
+  }
+}
+
 // A batch that writes keys many times (puts over puts, deletes, sums, rolled-back writes) commits
 // each key's last state: the rows after every batch are those of a plain model of the writes.
 TEST(Store, KeysWrittenManyTimesInABatchEndAsTheLastWriteLeftThem) {

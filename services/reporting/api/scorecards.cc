@@ -1,12 +1,15 @@
 #include "services/reporting/api/scorecards.h"
 
 #include <algorithm>
+#include <array>
 #include <map>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "common/command/request_checks.h"
 #include "common/events/envelope.h"
 #include "services/reporting/api/journey_reads.h"
+#include "services/reporting/api/query_helpers.h"
 #include "services/reporting/api/report_basics.h"
 
 namespace sales::reporting {
@@ -210,33 +213,50 @@ StatusOr<api::v1::ScorecardsResponse> Scorecards::GetScorecards(const api::v1::S
   const absl::TimeZone tz = settings_.time_zone;
   PeriodSums<ScoreSums> sums(*period, r.dynamics());
 
-  bool from_cells = false;
-  if (!scan_journeys_) {
-    ASSIGN_OR_RETURN(from_cells, AssignmentsFromCells(*store_, r.filters(), as_of, tz, sums));
-  }
-  if (!from_cells) {
-    RETURN_IF_ERROR(ForEachJourney(*store_, [&](const LeadJourney& journey) {
-      AddAssignments(journey, r.filters(), as_of, tz, sums);
-    }));
-  }
-  RETURN_IF_ERROR(ForEachFact(*store_, Fact::KIND_WORK, *period, as_of, tz, [&](const Fact& f) {
-    if (!Matches(f, r.filters())) return;
-    for (auto* s : sums.At(events::FromProto(f.occurred_at()), tz)) AddWork(f, s->managers[f.manager_id()]);
-  }));
-  ASSIGN_OR_RETURN(Rates rates, Rates::Load(*store_, as_of));
+  // The assignments and the work here, the offers' and sales' cells on a helper meanwhile (about
+  // as long: QueryHelpers), added to the sums after.
   std::optional<std::string> whole_months;
   if (WholeMonths(*period, r.dynamics())) whole_months = settings_.currency;
-  for (Fact::Kind kind : {Fact::KIND_OFFER_SENT, Fact::KIND_OFFER_ACCEPTED, Fact::KIND_OFFER_REJECTED,
-                          Fact::KIND_OFFER_EXPIRED, Fact::KIND_SALE}) {
-    ASSIGN_OR_RETURN(CellSums cells, SumCells(*store_,
-                                              CellQuery{.kind = kind,
-                                                        .period = *period,
-                                                        .by = events::v1::PLAN_DIMENSION_MANAGER,
-                                                        .filters = r.filters(),
-                                                        .as_of = as_of,
-                                                        .whole_months_in = whole_months},
-                                              tz));
-    for (const auto& [at, cell] : cells.cells) {
+  constexpr std::array<Fact::Kind, 5> kKinds = {Fact::KIND_OFFER_SENT, Fact::KIND_OFFER_ACCEPTED,
+                                                Fact::KIND_OFFER_REJECTED, Fact::KIND_OFFER_EXPIRED, Fact::KIND_SALE};
+  std::vector<StatusOr<CellSums>> kind_cells;
+  Status assignments_and_work;
+  QueryHelpers::Shared().RunBoth(
+      [&] {
+        assignments_and_work = [&]() -> Status {
+          bool from_cells = false;
+          if (!scan_journeys_) {
+            ASSIGN_OR_RETURN(from_cells, AssignmentsFromCells(*store_, r.filters(), as_of, tz, sums));
+          }
+          if (!from_cells) {
+            RETURN_IF_ERROR(ForEachJourney(*store_, [&](const LeadJourney& journey) {
+              AddAssignments(journey, r.filters(), as_of, tz, sums);
+            }));
+          }
+          return ForEachFact(*store_, Fact::KIND_WORK, *period, as_of, tz, [&](const Fact& f) {
+            if (!Matches(f, r.filters())) return;
+            for (auto* s : sums.At(events::FromProto(f.occurred_at()), tz)) AddWork(f, s->managers[f.manager_id()]);
+          });
+        }();
+      },
+      [&] {
+        for (Fact::Kind kind : kKinds) {
+          kind_cells.push_back(SumCells(*store_,
+                                        CellQuery{.kind = kind,
+                                                  .period = *period,
+                                                  .by = events::v1::PLAN_DIMENSION_MANAGER,
+                                                  .filters = r.filters(),
+                                                  .as_of = as_of,
+                                                  .whole_months_in = whole_months},
+                                        tz));
+        }
+      });
+  RETURN_IF_ERROR(assignments_and_work);
+  ASSIGN_OR_RETURN(Rates rates, Rates::Load(*store_, as_of));
+  for (size_t k = 0; k < kKinds.size(); ++k) {
+    const Fact::Kind kind = kKinds[k];
+    RETURN_IF_ERROR(kind_cells[k].status());
+    for (const auto& [at, cell] : kind_cells[k]->cells) {
       std::optional<__int128> converted;
       if (!at.currency.empty()) {
         converted = ToReportingUnits(cell.amount, at.currency, at.day, rates, settings_.currency);
