@@ -48,7 +48,10 @@ std::map<std::string, std::string> StoredOffsetConsumer::DefaultProperties(const
           // how soon the end of the partitions (catch-up) is seen.
           {"fetch.wait.max.ms", "100"},
           {"fetch.error.backoff.ms", "100"},
-          {"queued.max.messages.kbytes", "32768"},
+          // What librdkafka fetches ahead of the projection. In a catch-up the projection is the
+          // slower side, so the queue stays full: at 32 MiB the lead rebuild's peak RSS was 337 MiB,
+          // at 8 MiB 292 MiB, at the same 19,000 events/s (8 MiB is still seconds of events).
+          {"queued.max.messages.kbytes", "8192"},
           {"reconnect.backoff.max.ms", "1000"}};
 }
 
