@@ -4,7 +4,7 @@
 #include <atomic>
 #include <cstring>
 
-#include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
 #include "common/events/envelope.h"
 #include "services/reporting/api/query_helpers.h"
 #include "services/reporting/api/report_queries.h"
@@ -100,21 +100,19 @@ struct ClientSaleCell {
 };
 
 // A client id's hash from three 8-byte loads (its start, middle and end) and its length: ids are
-// long (UUIDs), and a quarter of a million of them are looked up per concentration report.
-struct ClientIdHash {
-  size_t operator()(absl::string_view id) const {
-    if (id.size() < 8) return absl::Hash<absl::string_view>()(id);
-    const auto load = [&](size_t at) {
-      uint64_t v;
-      std::memcpy(&v, id.data() + at, 8);
-      return v;
-    };
-    uint64_t h = load(0) * 0x9E3779B97F4A7C15ull;
-    h = (h ^ load((id.size() - 8) / 2) ^ (h >> 29)) * 0xBF58476D1CE4E5B9ull;
-    h = (h ^ load(id.size() - 8) ^ id.size() ^ (h >> 31)) * 0x94D049BB133111EBull;
-    return static_cast<size_t>(h ^ (h >> 32));
-  }
-};
+// long (UUIDs), and 125,000 of them are looked up per concentration report.
+uint64_t ClientIdHash(std::string_view id) {
+  if (id.size() < 8) return absl::Hash<std::string_view>()(id);
+  const auto load = [&](size_t at) {
+    uint64_t v;
+    std::memcpy(&v, id.data() + at, 8);
+    return v;
+  };
+  uint64_t h = load(0) * 0x9E3779B97F4A7C15ull;
+  h = (h ^ load((id.size() - 8) / 2) ^ (h >> 29)) * 0xBF58476D1CE4E5B9ull;
+  h = (h ^ load(id.size() - 8) ^ id.size() ^ (h >> 31)) * 0x94D049BB133111EBull;
+  return h ^ (h >> 32);
+}
 
 // Clients and their sale cells in day order; no client is in two groups, so that the figures of
 // a trailing year add up over the groups.
@@ -123,28 +121,47 @@ struct ClientGroup {
   std::vector<uint64_t> id_prefixes;      // index -> the id's first 8 bytes, big-endian (0-padded)
   std::vector<ClientSaleCell> cells;
   std::vector<std::string_view> currencies;  // of the cells
-  absl::flat_hash_map<absl::string_view, uint32_t, ClientIdHash> index;  // id -> index
+  // id -> index, by open addressing: a slot holds an index + 1 (0: empty), at most half are used.
+  // (Most ids are looked up once, to be added: absl's map spent a third more on each.)
+  std::vector<uint32_t> slots = std::vector<uint32_t>(16, 0);
 
-  void Clear() {  // (the memory is kept for the next group)
+  // Empty, with room for `expected` clients (the memory is kept for the next group).
+  void Clear(size_t expected) {
     clients.clear();
     id_prefixes.clear();
     cells.clear();
     currencies.clear();
-    index.clear();
+    size_t n = 16;
+    while (n < 2 * expected) n <<= 1;
+    slots.assign(std::max(n, slots.size()), 0);
   }
   // The index of `client`, added when new.
   uint32_t Client(std::string_view client) {
-    auto [it, added] = index.try_emplace(absl::string_view(client.data(), client.size()),
-                                         static_cast<uint32_t>(clients.size()));
-    if (added) {
-      clients.push_back(client);
-      uint8_t bytes[8] = {};
-      std::memcpy(bytes, client.data(), std::min<size_t>(client.size(), 8));
-      uint64_t prefix = 0;
-      for (uint8_t b : bytes) prefix = (prefix << 8) | b;
-      id_prefixes.push_back(prefix);
+    uint8_t bytes[8] = {};
+    std::memcpy(bytes, client.data(), std::min<size_t>(client.size(), 8));
+    uint64_t prefix = 0;
+    for (uint8_t b : bytes) prefix = (prefix << 8) | b;
+    const size_t mask = slots.size() - 1;
+    for (size_t at = ClientIdHash(client) & mask;; at = (at + 1) & mask) {
+      const uint32_t slot = slots[at];
+      if (slot == 0) {
+        slots[at] = static_cast<uint32_t>(clients.size() + 1);
+        clients.push_back(client);
+        id_prefixes.push_back(prefix);
+        if (2 * clients.size() > slots.size()) Grow();
+        return static_cast<uint32_t>(clients.size() - 1);
+      }
+      if (id_prefixes[slot - 1] == prefix && clients[slot - 1] == client) return slot - 1;
     }
-    return it->second;
+  }
+  void Grow() {
+    slots.assign(2 * slots.size(), 0);
+    const size_t mask = slots.size() - 1;
+    for (uint32_t i = 0; i < clients.size(); ++i) {
+      size_t at = ClientIdHash(clients[i]) & mask;
+      while (slots[at] != 0) at = (at + 1) & mask;
+      slots[at] = i + 1;
+    }
   }
   // Whether client a comes before client b: by revenue, larger first, then by id (many clients
   // may have the same revenue: the prefixes spare most of the string comparisons).
@@ -401,10 +418,9 @@ Status AddClientBuckets(const Store& store, std::atomic<int>& next_bucket, absl:
         std::sort(rows.begin(), rows.end());
       }
     }
-    group.Clear();
     size_t bytes = 0;
     for (const auto& row : rows) bytes += row.second.size();
-    group.index.reserve(bytes / 64);  // an entry takes 60 bytes or more: at most that many clients
+    group.Clear(bytes / 64);  // an entry takes 60 bytes or more: at most that many clients
     group.cells.reserve(bytes / 64);
     for (const auto& [key, value] : rows) {
       const std::optional<CellRow> row = DecodeCellRowKey(key);
