@@ -571,6 +571,10 @@ Status MeasureAppendToReport(Bench& b, const OffersTopics& t, api::v1::Reporting
         absl::SleepFor(absl::Microseconds(500));
       }
       ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - acked));
+      if (ms.back() > 100) {  // (a tail sample: when it came, to match with the service's logs)
+        b.Log(StrCat("append to report ", r, ": sample ", i, " took ", ms.back(), " ms, acknowledged at ",
+                     absl::FormatTime("%H:%M:%E3S", acked, absl::UTCTimeZone())));
+      }
     }
     if (r == 0) continue;
     const double median = Percentile(ms, 0.50), tail = Percentile(ms, 0.99);
