@@ -17,10 +17,10 @@
 #include "common/base/log.h"
 #include "common/base/text.h"
 #include "common/events/envelope.h"
-#include "common/store/store.h"
 #include "common/grpc/request_context.h"
 #include "common/grpc/status.h"
 #include "common/kafka/client_config.h"
+#include "common/store/store.h"
 
 namespace sales::grpc_util {
 namespace {
