@@ -157,6 +157,136 @@ class KeyedSumsOperator final : public rocksdb::MergeOperator {
   const char* Name() const override { return "sales.keyed_sums"; }
 };
 
+// Tally rows (Batch::ChangeTally): a protobuf message of int64 counters (varint fields, added
+// up) and ascending int64 lists (packed fields), by field number.
+struct Tally {
+  std::map<int, int64_t> counters;
+  std::map<int, std::vector<int64_t>> lists;
+};
+
+void PutVarint64(uint64_t v, std::string& out) {
+  while (v >= 0x80) {
+    out += static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  out += static_cast<char>(v);
+}
+
+bool ReadVarint64(std::string_view& in, uint64_t* v) {
+  *v = 0;
+  for (int shift = 0; shift < 64 && !in.empty(); shift += 7) {
+    const auto byte = static_cast<uint8_t>(in.front());
+    in.remove_prefix(1);
+    *v |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) return true;
+  }
+  return false;
+}
+
+int VarintSize(uint64_t v) { return std::max(1, static_cast<int>(std::bit_width(v) + 6) / 7); }
+
+// Adds the row or operand part `bytes` to `t` (counters added, list values appended); false when
+// it is not a tally (a field of another wire type, a cut-off varint).
+bool ParseTally(std::string_view bytes, Tally& t) {
+  while (!bytes.empty()) {
+    uint64_t tag = 0, v = 0;
+    if (!ReadVarint64(bytes, &tag) || (tag >> 3) == 0 || (tag >> 3) > (1u << 29)) return false;
+    const int field = static_cast<int>(tag >> 3);
+    if ((tag & 7) == 0) {
+      if (!ReadVarint64(bytes, &v)) return false;
+      t.counters[field] = static_cast<int64_t>(static_cast<uint64_t>(t.counters[field]) + v);
+      continue;
+    }
+    uint64_t size = 0;
+    if ((tag & 7) != 2 || !ReadVarint64(bytes, &size) || size > bytes.size()) return false;
+    std::string_view packed = bytes.substr(0, size);
+    bytes.remove_prefix(size);
+    std::vector<int64_t>& list = t.lists[field];
+    while (!packed.empty()) {
+      if (!ReadVarint64(packed, &v)) return false;
+      list.push_back(static_cast<int64_t>(v));
+    }
+  }
+  return true;
+}
+
+// The row as protobuf serializes such a message: fields in number order, zero counters and empty
+// lists left out.
+std::string SerializeTally(const Tally& t) {
+  std::string out;
+  auto counter = t.counters.begin();
+  auto list = t.lists.begin();
+  while (counter != t.counters.end() || list != t.lists.end()) {
+    if (list == t.lists.end() || (counter != t.counters.end() && counter->first <= list->first)) {
+      if (counter->second != 0) {
+        PutVarint64(static_cast<uint64_t>(counter->first) << 3, out);
+        PutVarint64(static_cast<uint64_t>(counter->second), out);
+      }
+      ++counter;
+      continue;
+    }
+    if (!list->second.empty()) {
+      uint64_t size = 0;
+      for (int64_t v : list->second) size += VarintSize(static_cast<uint64_t>(v));
+      PutVarint64((static_cast<uint64_t>(list->first) << 3) | 2, out);
+      PutVarint64(size, out);
+      for (int64_t v : list->second) PutVarint64(static_cast<uint64_t>(v), out);
+    }
+    ++list;
+  }
+  return out;
+}
+
+// The merge of tally rows: an operand is varint(n), n bytes of what it adds (counters and values
+// put in), then the values it takes out. Applied in order, as ChangeTally's doc says; a list's
+// changes are gathered per value and the list rebuilt once, not shifted per value.
+class TalliesOperator final : public rocksdb::MergeOperator {
+ public:
+  bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override {
+    Tally row;
+    if (in.existing_value != nullptr &&
+        !ParseTally(std::string_view(in.existing_value->data(), in.existing_value->size()), row)) {
+      return false;  // corruption: RocksDB reports it on the read
+    }
+    std::map<int, std::map<int64_t, std::vector<int8_t>>> changes;  // field -> value -> -1 out / +1 in, in order
+    for (const rocksdb::Slice& operand : in.operand_list) {
+      std::string_view bytes(operand.data(), operand.size());
+      uint64_t added = 0;
+      if (!ReadVarint64(bytes, &added) || added > bytes.size()) return false;
+      Tally put, taken;
+      if (!ParseTally(bytes.substr(0, added), put) || !ParseTally(bytes.substr(added), taken)) return false;
+      for (const auto& [field, delta] : put.counters) {
+        row.counters[field] = static_cast<int64_t>(static_cast<uint64_t>(row.counters[field]) + static_cast<uint64_t>(delta));
+      }
+      for (const auto& [field, values] : taken.lists) {
+        for (int64_t v : values) changes[field][v].push_back(-1);
+      }
+      for (const auto& [field, values] : put.lists) {
+        for (int64_t v : values) changes[field][v].push_back(1);
+      }
+    }
+    for (const auto& [field, by_value] : changes) {
+      const std::vector<int64_t>& list = row.lists[field];
+      std::vector<int64_t> next;
+      next.reserve(list.size() + by_value.size());
+      auto from = list.begin();
+      for (const auto& [v, steps] : by_value) {
+        const auto lo = std::lower_bound(from, list.end(), v), hi = std::upper_bound(lo, list.end(), v);
+        next.insert(next.end(), from, lo);
+        int64_t count = hi - lo;
+        for (int8_t step : steps) count = step > 0 ? count + 1 : std::max<int64_t>(0, count - 1);
+        next.insert(next.end(), static_cast<size_t>(count), v);
+        from = hi;
+      }
+      next.insert(next.end(), from, list.end());
+      row.lists[field] = std::move(next);
+    }
+    out->new_value = SerializeTally(row);
+    return true;
+  }
+  const char* Name() const override { return "sales.tallies"; }
+};
+
 }  // namespace
 
 // One open RocksDB with its family handles. Shared by the Store that serves it and by the batches
@@ -267,6 +397,8 @@ bool IsKeyedSumsFamily(std::string_view family) {
          family.substr(family.size() - kKeyedSumsSuffix.size()) == kKeyedSumsSuffix;
 }
 
+bool IsTalliesFamily(std::string_view family) { return family.ends_with(kTalliesSuffix); }
+
 bool KeyedSumsReader::Varint32(uint32_t* v) {
   *v = 0;
   for (int shift = 0; shift <= 28 && !rest_.empty(); shift += 7) {
@@ -312,6 +444,7 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   db_options.create_missing_column_families = true;
   db_options.IncreaseParallelism(2);
   db_options.max_background_jobs = 2;
+  db_options.allow_concurrent_memtable_write = false;  // (max_successive_merges needs it)
   // write_buffer_mb is per column family; a projection has several, so memtables also get one
   // budget for the whole database (flushes start when it is reached), which bounds resident memory.
   db_options.db_write_buffer_size = static_cast<size_t>(options.total_write_buffer_mb) << 20;
@@ -338,6 +471,11 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   cf_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   cf_options.merge_operator = std::make_shared<SumsOperator>();
+  // A row merged into by every event (today's cells, at 1,000 events a second) would otherwise
+  // pile up thousands of operands in the memtable, each read of it merging them all again: after
+  // this many, the write reads the row and puts the merged value instead. RocksDB does that read
+  // only with memtable inserts made one writer at a time (below).
+  cf_options.max_successive_merges = 32;
 
   std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName, std::string(kMetaFamily),
                                     std::string(kEventIndexFamily)};
@@ -354,8 +492,12 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   }
   rocksdb::ColumnFamilyOptions keyed_options = cf_options;
   keyed_options.merge_operator = std::make_shared<KeyedSumsOperator>();
+  rocksdb::ColumnFamilyOptions tallies_options = cf_options;
+  tallies_options.merge_operator = std::make_shared<TalliesOperator>();
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const auto& n : names) descriptors.emplace_back(n, IsKeyedSumsFamily(n) ? keyed_options : cf_options);
+  for (const auto& n : names) {
+    descriptors.emplace_back(n, IsKeyedSumsFamily(n) ? keyed_options : IsTalliesFamily(n) ? tallies_options : cf_options);
+  }
 
   auto db = std::make_shared<StoreDb>();
   if (!options.test_disk_full_file.empty()) {
@@ -428,6 +570,7 @@ StatusOr<std::optional<std::string>> Store::Get(std::string_view cf, std::string
   rocksdb::Status s = db->db->Get(rocksdb::ReadOptions(), family, rocksdb::Slice(key.data(), key.size()), &value);
   if (s.IsNotFound()) return std::optional<std::string>();
   RETURN_IF_ERROR(FromRocks(s, "get"));
+  if (value.empty() && IsTalliesFamily(cf)) return std::optional<std::string>();  // a tally gone back to nothing
   return std::optional<std::string>(std::move(value));
 }
 
@@ -442,9 +585,11 @@ Status Store::Scan(std::string_view cf, std::string_view prefix, std::string_vie
     it->Seek(rocksdb::Slice(start_after.data(), start_after.size()));
     if (it->Valid() && it->key() == rocksdb::Slice(start_after.data(), start_after.size())) it->Next();
   }
+  const bool tallies = IsTalliesFamily(cf);
   for (; it->Valid(); it->Next()) {
     std::string_view key(it->key().data(), it->key().size());
     if (key.substr(0, prefix.size()) != prefix) break;
+    if (tallies && it->value().empty()) continue;  // a tally gone back to nothing: no row
     if (!fn(key, std::string_view(it->value().data(), it->value().size()))) break;
   }
   return FromRocks(it->status(), "scan");
@@ -463,7 +608,9 @@ Status Store::ScanRange(std::string_view cf, std::string_view from, std::string_
   const rocksdb::Slice bound(until.data(), until.size());
   if (!until.empty()) read.iterate_upper_bound = &bound;
   std::unique_ptr<rocksdb::Iterator> it(db->db->NewIterator(read, family));
+  const bool tallies = IsTalliesFamily(cf);
   for (it->Seek(rocksdb::Slice(from.data(), from.size())); it->Valid(); it->Next()) {
+    if (tallies && it->value().empty()) continue;
     if (!fn(std::string_view(it->key().data(), it->key().size()),
             std::string_view(it->value().data(), it->value().size()))) {
       break;
@@ -682,6 +829,20 @@ void Batch::AddSums(std::string_view cf, std::string_view key, const std::vector
   pending_sums_.push_back({*family, std::string(key), std::nullopt, values});
 }
 
+void Batch::ChangeTally(std::string_view cf, std::string_view key, const TallyChange& change) {
+  auto family = db_->Family(cf);
+  if (!family.ok() || !IsTalliesFamily(cf)) std::abort();
+  Tally put, taken;
+  put.counters = change.add;
+  put.lists = change.in;
+  taken.lists = change.out;
+  const std::string added = SerializeTally(put);
+  PendingSums& p = pending_sums_.emplace_back(PendingSums{*family, std::string(key), std::nullopt, {}, {}});
+  PutVarint64(added.size(), p.tally);
+  p.tally += added;
+  p.tally += SerializeTally(taken);
+}
+
 void Batch::AddKeyedSums(std::string_view cf, std::string_view key, std::string_view sub_key,
                          const std::vector<int64_t>& values) {
   auto family = db_->Family(cf);
@@ -700,6 +861,10 @@ void Batch::MergePendingSums() {
   std::map<Row, std::pair<rocksdb::ColumnFamilyHandle*, std::vector<int64_t>>> rows;
   std::map<Row, std::pair<rocksdb::ColumnFamilyHandle*, std::map<std::string_view, std::vector<int64_t>>>> keyed;
   for (const PendingSums& p : pending_sums_) {
+    if (!p.tally.empty()) {  // a tally's changes in the order made, one operand each
+      rows_->merges.emplace_back(p.family, p.key, p.tally);
+      continue;
+    }
     if (p.sub_key) {
       auto& [family, entries] = keyed[{p.family->GetID(), p.key}];
       family = p.family;
@@ -747,6 +912,7 @@ StatusOr<std::optional<std::string>> Batch::Get(std::string_view cf, std::string
       db_->db->Get(rocksdb::ReadOptions(), family, rocksdb::Slice(key.data(), key.size()), &value);
   if (s.IsNotFound()) return std::optional<std::string>();
   RETURN_IF_ERROR(FromRocks(s, "get"));
+  if (value.empty() && IsTalliesFamily(cf)) return std::optional<std::string>();
   return std::optional<std::string>(std::move(value));
 }
 

@@ -49,6 +49,17 @@ struct StoreOptions {
 class Store;
 struct StoreDb;  // the open database behind a Store (store.cc)
 
+// A change to a tally row: a protobuf message whose fields are int64 counters and packed repeated
+// int64 lists kept ascending (for example reporting's store.v1.CycleCell). Fields are named by
+// their numbers; a counter is written as a varint, a list packed, and neither when zero or empty,
+// so a row is byte for byte what the message's SerializeAsString() gives.
+struct TallyChange {
+  std::map<int, int64_t> add;               // counter field -> added to it (may be negative)
+  std::map<int, std::vector<int64_t>> out;  // list field -> values taken out, one occurrence each
+                                            // (a value not there is left alone)
+  std::map<int, std::vector<int64_t>> in;   // list field -> values put in, after those taken out
+};
+
 // An atomic unit of writes whose reads see its own pending writes.
 class Batch {
  public:
@@ -68,6 +79,10 @@ class Batch {
   // row with KeyedSumsReader.
   void AddKeyedSums(std::string_view cf, std::string_view key, std::string_view sub_key,
                     const std::vector<int64_t>& values);
+  // Changes a tally row (IsTalliesFamily): a RocksDB merge at commit, so no read and no rewrite
+  // of a row that grows with every event (a day's cycle-time samples). The changes of a row are
+  // applied in the order they were made. Not seen by this batch's Get before it commits.
+  void ChangeTally(std::string_view cf, std::string_view key, const TallyChange& change);
   // The value as it will be after this batch commits (nullopt when absent).
   StatusOr<std::optional<std::string>> Get(std::string_view cf, std::string_view key) const;
 
@@ -97,6 +112,7 @@ class Batch {
     std::string key;
     std::optional<std::string> sub_key;  // AddKeyedSums
     std::vector<int64_t> values;
+    std::string tally;                   // ChangeTally: the merge operand, merged as it is
   };
   struct Rows;  // the rows written, read back by Get (store.cc)
   std::shared_ptr<StoreDb> db_;  // the database it reads and commits into
@@ -231,6 +247,12 @@ std::optional<std::vector<int64_t>> DecodeSums(std::string_view bytes);
 // their merge by the name, so any build that opens the database merges them right.
 inline constexpr std::string_view kKeyedSumsSuffix = ".keyed_sums";
 bool IsKeyedSumsFamily(std::string_view family);
+// Tally rows (Batch::ChangeTally) live in the families whose name ends with this. A row whose
+// counters and lists all went back to zero and empty stays in RocksDB as an empty value (a merge
+// cannot delete it); the store's reads (Get, Scan, ScanRange, Batch::Get) leave it out, as if it
+// had been deleted, so rows do not depend on the order the changes came in.
+inline constexpr std::string_view kTalliesSuffix = ".tallies";
+bool IsTalliesFamily(std::string_view family);
 
 // The entries of a keyed-sums row in sub-key order (each sub-key once; entries whose sums are all
 // zero are left out). `sums` holds sums.size() / 8 values, each as EncodeInt64.

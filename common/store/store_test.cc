@@ -4,6 +4,7 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "common/base/strings.h"
@@ -260,6 +261,121 @@ TEST(Store, KeyedSumsOfManyOperandsReadAsAPlainModel) {
       }
     }
   }
+}
+
+// A tally row as protobuf would serialize it (the test's own encoder): counters as varints, lists
+// packed, by field number, zero counters and empty lists left out.
+std::string TallyBytes(const std::map<int, int64_t>& counters, const std::map<int, std::multiset<int64_t>>& lists) {
+  const auto varint = [](uint64_t v, std::string& out) {
+    for (; v >= 0x80; v >>= 7) out += static_cast<char>((v & 0x7f) | 0x80);
+    out += static_cast<char>(v);
+  };
+  std::set<int> fields;
+  for (const auto& [f, c] : counters) fields.insert(f);
+  for (const auto& [f, l] : lists) fields.insert(f);
+  std::string out;
+  for (int f : fields) {
+    if (auto c = counters.find(f); c != counters.end() && c->second != 0) {
+      varint(static_cast<uint64_t>(f) << 3, out);
+      varint(static_cast<uint64_t>(c->second), out);
+    }
+    if (auto l = lists.find(f); l != lists.end() && !l->second.empty()) {
+      std::string packed;
+      for (int64_t v : l->second) varint(static_cast<uint64_t>(v), packed);
+      varint((static_cast<uint64_t>(f) << 3) | 2, out);
+      varint(packed.size(), out);
+      out += packed;
+    }
+  }
+  return out;
+}
+
+// Tally rows changed many times (more changes per row than max_successive_merges, some rolled
+// back, values taken out that are not there, across reopens that flush them) read as a plain
+// model applied in order: counters added up, each list a multiset kept ascending, zero and empty
+// fields left out, a row all of whose fields went back to zero and empty absent; and a row that
+// is not a tally reads as DATA_LOSS.
+TEST(Store, TalliesChangedManyTimesReadAsAPlainModelInOrder) {
+  testing::TempDir dir;
+  const std::string kFamily = "cells.tallies";
+  const StoreOptions options{.path = dir.path(), .column_families = {"rows", kFamily}};
+  std::mt19937 rng(20261128);
+  const auto pick = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng); };
+  struct Row {
+    std::map<int, int64_t> counters;
+    std::map<int, std::multiset<int64_t>> lists;
+  };
+  std::map<std::string, Row> model;
+  for (int reopen = 0; reopen < 4; ++reopen) {
+    auto store = Store::Open(options).value();
+    for (int b = 0; b < 25; ++b) {
+      Batch batch = store->NewBatch();
+      std::map<std::string, Row> kept = model;  // the model as of the save point
+      const bool roll_back = pick(4) == 0;
+      for (int op = 0; op < 8; ++op) {
+        if (op == 4 && roll_back) {
+          batch.SetSavePoint();
+          kept = model;
+        }
+        const std::string row = StrCat("r", pick(3));
+        TallyChange change;
+        if (pick(2) == 0) change.add[1 + pick(2)] = pick(7) - 3;
+        for (int field : {3, 5}) {
+          // Small values (taken out and put in again, duplicates), a negative and a large one.
+          const auto value = [&] { return pick(10) == 0 ? int64_t{-7} : pick(10) == 0 ? int64_t{1} << 40 : pick(6); };
+          for (int k = pick(3); k > 0; --k) change.out[field].push_back(value());
+          for (int k = pick(3); k > 0; --k) change.in[field].push_back(value());
+        }
+        batch.ChangeTally(kFamily, row, change);
+        Row& m = model[row];
+        for (const auto& [f, d] : change.add) m.counters[f] += d;
+        for (const auto& [f, values] : change.out) {
+          for (int64_t v : values) {
+            if (auto at = m.lists[f].find(v); at != m.lists[f].end()) m.lists[f].erase(at);
+          }
+        }
+        for (const auto& [f, values] : change.in) m.lists[f].insert(values.begin(), values.end());
+      }
+      if (roll_back) {
+        ASSERT_TRUE(batch.RollbackToSavePoint().ok());
+        model = kept;
+      }
+      ASSERT_TRUE(store->Commit(batch).ok());
+      for (const auto& [row, m] : model) {
+        const std::string expected = TallyBytes(m.counters, m.lists);
+        EXPECT_EQ(store->Get(kFamily, row).value().value_or("(absent)"), expected.empty() ? "(absent)" : expected)
+            << row << " after reopen " << reopen << ", batch " << b;
+      }
+    }
+  }
+  auto store = Store::Open(options).value();
+  Batch garbage = store->NewBatch();
+  garbage.Put(kFamily, "bad", "\x0d");  // field 1 of wire type 5 (fixed32): not a tally
+  TallyChange change;
+  change.add[1] = 1;
+  ASSERT_TRUE(store->Commit(garbage).ok());
+  Batch on_garbage = store->NewBatch();
+  on_garbage.ChangeTally(kFamily, "bad", change);
+  ASSERT_TRUE(store->Commit(on_garbage).ok());
+  EXPECT_EQ(store->Get(kFamily, "bad").status().code(), absl::StatusCode::kDataLoss);
+  // Everything taken out again: no row, for every read.
+  Batch empty = store->NewBatch();
+  TallyChange put, take;
+  put.add[2] = 5;
+  put.in[3] = {4, 4};
+  take.add[2] = -5;
+  take.out[3] = {4, 4, 4};
+  empty.ChangeTally(kFamily, "gone", put);
+  empty.ChangeTally(kFamily, "gone", take);
+  ASSERT_TRUE(store->Commit(empty).ok());
+  EXPECT_FALSE(store->Get(kFamily, "gone").value().has_value());
+  EXPECT_FALSE(store->NewBatch().Get(kFamily, "gone").value().has_value());
+  const auto not_gone = [](std::string_view key, std::string_view) {
+    EXPECT_NE(key, "gone");
+    return true;
+  };
+  ASSERT_TRUE(store->ScanRange(kFamily, "c", "h", not_gone).ok());  // (past "bad")
+  ASSERT_TRUE(store->Scan(kFamily, "g", "", not_gone).ok());
 }
 
 // A batch that writes keys many times (puts over puts, deletes, sums, rolled-back writes) commits

@@ -71,6 +71,20 @@ google::protobuf::RepeatedField<int64_t>* CycleList(store::v1::CycleCell& cell, 
   }
 }
 
+// The field of store.v1.CycleCell that holds cycle `c`.
+int CycleField(int cycle) {
+  switch (cycle) {
+    case kCapturedToQualified:
+      return store::v1::CycleCell::kCapturedToQualifiedFieldNumber;
+    case kQualifiedToFirstOffer:
+      return store::v1::CycleCell::kQualifiedToFirstOfferFieldNumber;
+    case kSentToAccepted:
+      return store::v1::CycleCell::kSentToAcceptedFieldNumber;
+    default:
+      return store::v1::CycleCell::kCapturedToWonFieldNumber;
+  }
+}
+
 std::string EncodeCycleCell(const CycleSamples& samples) {
   store::v1::CycleCell cell;
   for (int c = 0; c < kCycles; ++c) CycleList(cell, c)->Add(samples[c].begin(), samples[c].end());
@@ -90,34 +104,29 @@ std::set<std::string> ChangedKeys(const std::map<std::string, Value>& a, const s
   return changed;
 }
 
+// What a row's list loses and gains when `old` becomes `now` (multisets: equal values cancel).
+void ListChange(std::vector<int64_t> old, std::vector<int64_t> now, int field, TallyChange& change) {
+  std::sort(old.begin(), old.end());
+  std::sort(now.begin(), now.end());
+  std::vector<int64_t> out, in;
+  std::set_difference(old.begin(), old.end(), now.begin(), now.end(), std::back_inserter(out));
+  std::set_difference(now.begin(), now.end(), old.begin(), old.end(), std::back_inserter(in));
+  if (!out.empty()) change.out[field] = std::move(out);
+  if (!in.empty()) change.in[field] = std::move(in);
+}
+
 // The cycle cells whose samples the journey's change changes: its previous samples out, its new
-// ones in (a multiset: other journeys may have the same durations), each list kept ascending so
-// that the row is the same whatever order the journeys changed in.
-Status UpdateCycleCells(Batch& batch, const LeadJourney& before, const LeadJourney& journey, absl::TimeZone tz) {
+// ones in, as a tally change (a merge: a day's cell is not read and rewritten per event, which
+// cost each event the length of the day's lists). The store keeps each list ascending, so that
+// the row is the same whatever order the journeys changed in.
+void UpdateCycleCells(Batch& batch, const LeadJourney& before, const LeadJourney& journey, absl::TimeZone tz) {
   std::map<std::string, CycleSamples> now = CycleCellsOf(journey, absl::InfiniteFuture(), tz);
   std::map<std::string, CycleSamples> old = CycleCellsOf(before, absl::InfiniteFuture(), tz);
   for (const std::string& key : ChangedKeys(now, old)) {
-    ASSIGN_OR_RETURN(std::optional<std::string> row, batch.Get(kCycleCellsFamily, key));
-    CycleSamples cell;
-    if (row) {
-      ASSIGN_OR_RETURN(cell, DecodeCycleCell(*row));
-    }
-    bool empty = true;
-    for (int c = 0; c < kCycles; ++c) {
-      std::vector<int64_t>& list = cell[c];
-      for (int64_t out : old[key][c]) {
-        if (auto at = std::lower_bound(list.begin(), list.end(), out); at != list.end() && *at == out) list.erase(at);
-      }
-      for (int64_t in : now[key][c]) list.insert(std::upper_bound(list.begin(), list.end(), in), in);
-      empty = empty && list.empty();
-    }
-    if (empty) {
-      batch.Delete(kCycleCellsFamily, key);
-    } else {
-      batch.Put(kCycleCellsFamily, key, EncodeCycleCell(cell));
-    }
+    TallyChange change;
+    for (int c = 0; c < kCycles; ++c) ListChange(old[key][c], now[key][c], CycleField(c), change);
+    batch.ChangeTally(kCycleCellsFamily, key, change);
   }
-  return absl::OkStatus();
 }
 
 std::string EncodeAssignmentCell(const AssignmentSums& sums) {
@@ -129,31 +138,23 @@ std::string EncodeAssignmentCell(const AssignmentSums& sums) {
 }
 
 // The same for the assignment cells.
-Status UpdateAssignmentCells(Batch& batch, const LeadJourney& before, const LeadJourney& journey, absl::TimeZone tz) {
+void UpdateAssignmentCells(Batch& batch, const LeadJourney& before, const LeadJourney& journey, absl::TimeZone tz) {
   std::map<std::string, AssignmentSums> now = AssignmentCellsOf(journey, absl::InfiniteFuture(), tz);
   std::map<std::string, AssignmentSums> old = AssignmentCellsOf(before, absl::InfiniteFuture(), tz);
   for (const std::string& key : ChangedKeys(now, old)) {
-    ASSIGN_OR_RETURN(std::optional<std::string> row, batch.Get(kAssignmentCellsFamily, key));
-    AssignmentSums cell;
-    if (row) {
-      ASSIGN_OR_RETURN(cell, DecodeAssignmentCell(*row));
-    }
     const AssignmentSums& out = old[key];
     const AssignmentSums& in = now[key];
-    cell.assigned += in.assigned - out.assigned;
-    cell.unanswered += in.unanswered - out.unanswered;
-    std::vector<int64_t>& list = cell.response_seconds;
-    for (int64_t x : out.response_seconds) {
-      if (auto at = std::lower_bound(list.begin(), list.end(), x); at != list.end() && *at == x) list.erase(at);
+    TallyChange change;
+    if (in.assigned != out.assigned) {
+      change.add[store::v1::AssignmentCell::kAssignedFieldNumber] = in.assigned - out.assigned;
     }
-    for (int64_t x : in.response_seconds) list.insert(std::upper_bound(list.begin(), list.end(), x), x);
-    if (cell.assigned == 0 && cell.unanswered == 0 && list.empty()) {
-      batch.Delete(kAssignmentCellsFamily, key);
-    } else {
-      batch.Put(kAssignmentCellsFamily, key, EncodeAssignmentCell(cell));
+    if (in.unanswered != out.unanswered) {
+      change.add[store::v1::AssignmentCell::kUnansweredFieldNumber] = in.unanswered - out.unanswered;
     }
+    ListChange(out.response_seconds, in.response_seconds, store::v1::AssignmentCell::kResponseSecondsFieldNumber,
+               change);
+    batch.ChangeTally(kAssignmentCellsFamily, key, change);
   }
-  return absl::OkStatus();
 }
 
 bool SameStamp(const Stamp& a, const Stamp& b) {
@@ -187,14 +188,14 @@ Status PutJourney(Batch& batch, const LeadJourney& before, const LeadJourney& jo
   const std::optional<LeadStages> was = StagesAsOf(before, absl::InfiniteFuture());
   const std::optional<LeadStages> is = StagesAsOf(journey, absl::InfiniteFuture());
   if (!same_keys || was != is || before.disqualification_reason() != journey.disqualification_reason()) {
-    RETURN_IF_ERROR(UpdateCycleCells(batch, before, journey, tz));
+    UpdateCycleCells(batch, before, journey, tz);
     AddDifference(batch, kFunnelCellsFamily, FunnelCellsOf(journey, absl::InfiniteFuture(), tz),
                   FunnelCellsOf(before, absl::InfiniteFuture(), tz), kFunnelSums);
     AddDifference(batch, kLostCellsFamily, LostCellsOf(journey, absl::InfiniteFuture(), tz),
                   LostCellsOf(before, absl::InfiniteFuture(), tz), kLostReasons);
   }
   if (!same_keys || was.has_value() != is.has_value() || !SameAssignments(before, journey)) {
-    RETURN_IF_ERROR(UpdateAssignmentCells(batch, before, journey, tz));
+    UpdateAssignmentCells(batch, before, journey, tz);
   }
   batch.Put(kJourneysByRecordedFamily,
             EncodeInt64(absl::ToUnixNanos(events::FromProto(event.recorded_at()))) + journey.lead_id(), "");

@@ -17,12 +17,15 @@
 //   lost_cells  <dimension, 1 byte><day, 8 bytes><key> -> sums indexed by DisqualificationReason:
 //             the disqualified leads of each funnel dimension's key on the day of their
 //             disqualification, by reason (LostCellsOf), kept as the funnel cells are
-//   cycle_cells  <dimension, 1 byte><day, 8 bytes><key> -> store.v1.CycleCell: the cycle times
-//             of the journeys of each funnel dimension's key whose cycle ended that day (CycleCellsOf);
-//             a journey whose cycles change takes its previous samples out and puts its new ones in
-//   assignment_cells  <dimension, 1 byte><day, 8 bytes><key>\0<manager id> -> store.v1.AssignmentCell:
-//             the assignments of each day to each manager of the leads under each key of the
-//             company, source and region (AssignmentCellsOf), kept as the cycle cells are
+//   cycle_cells.tallies  <dimension, 1 byte><day, 8 bytes><key> -> store.v1.CycleCell: the cycle
+//             times of the journeys of each funnel dimension's key whose cycle ended that day
+//             (CycleCellsOf); a journey whose cycles change takes its previous samples out and puts
+//             its new ones in, as a tally change (common/store: a merge, no read); a cell emptied
+//             so stays as an empty value, which readers skip
+//   assignment_cells.tallies  <dimension, 1 byte><day, 8 bytes><key>\0<manager id> ->
+//             store.v1.AssignmentCell: the assignments of each day to each manager of the leads
+//             under each key of the company, source and region (AssignmentCellsOf), kept as the
+//             cycle cells are
 //   journeys_by_recorded  <recorded-at nanos, 8 bytes><lead id> -> "": the journeys an event
 //             recorded at that time changed (as-of takes out what a journey added after it)
 #pragma once
@@ -51,10 +54,10 @@ inline constexpr char kFunnelCellsSetting[] = "funnel_cells";  // in report_sett
 inline constexpr char kLostCellsFamily[] = "lost_cells";
 inline constexpr char kLostCellsSetting[] = "lost_cells";  // in report_settings: the cells are complete
 inline constexpr int kLostReasons = events::v1::DisqualificationReason_ARRAYSIZE;
-inline constexpr char kCycleCellsFamily[] = "cycle_cells";
-inline constexpr char kCycleCellsSetting[] = "cycle_cells";  // in report_settings: the cells are complete
-inline constexpr char kAssignmentCellsFamily[] = "assignment_cells";
-inline constexpr char kAssignmentCellsSetting[] = "assignment_cells";  // in report_settings: complete
+inline constexpr char kCycleCellsFamily[] = "cycle_cells.tallies";
+inline constexpr char kCycleCellsSetting[] = "cycle_cells.tallies";  // in report_settings: the cells are complete
+inline constexpr char kAssignmentCellsFamily[] = "assignment_cells.tallies";
+inline constexpr char kAssignmentCellsSetting[] = "assignment_cells.tallies";  // in report_settings: complete
 // The lead dimensions of the assignment cells (a scorecard's manager is the assignee).
 inline constexpr events::v1::PlanDimension kAssignmentDimensions[] = {
     events::v1::PLAN_DIMENSION_COMPANY, events::v1::PLAN_DIMENSION_SOURCE, events::v1::PLAN_DIMENSION_REGION};
