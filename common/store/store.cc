@@ -237,12 +237,64 @@ std::string SerializeTally(const Tally& t) {
   return out;
 }
 
+// `next` made after `sum`, added to it: one change doing both. A value `next` takes out that
+// `sum` put in cancels (it is there when `next` comes); any other is taken out of the row before
+// `sum`'s values are put in, as it would have been after `sum`'s own were taken out.
+void AddTallyChange(const TallyChange& next, TallyChange& sum) {
+  for (const auto& [field, delta] : next.add) {
+    sum.add[field] = static_cast<int64_t>(static_cast<uint64_t>(sum.add[field]) + static_cast<uint64_t>(delta));
+  }
+  for (const auto& [field, values] : next.out) {
+    std::vector<int64_t>& put = sum.in[field];
+    for (int64_t v : values) {
+      if (auto at = std::find(put.begin(), put.end(), v); at != put.end()) {
+        put.erase(at);
+      } else {
+        sum.out[field].push_back(v);
+      }
+    }
+  }
+  for (const auto& [field, values] : next.in) {
+    std::vector<int64_t>& put = sum.in[field];
+    put.insert(put.end(), values.begin(), values.end());
+  }
+}
+
+// The merge operand of `change`: varint(n), n bytes of what it puts in (counters and values, in a
+// row's format: lists ascending), then the values it takes out; nullopt when it changes nothing.
+std::optional<std::string> TallyOperand(TallyChange& change) {
+  Tally put, taken;
+  put.counters = std::move(change.add);
+  put.lists = std::move(change.in);
+  taken.lists = std::move(change.out);
+  for (auto* t : {&put, &taken}) {
+    for (auto& [field, list] : t->lists) std::sort(list.begin(), list.end());
+  }
+  const std::string added = SerializeTally(put), removed = SerializeTally(taken);
+  if (added.empty() && removed.empty()) return std::nullopt;
+  std::string operand;
+  PutVarint64(added.size(), operand);
+  operand += added;
+  operand += removed;
+  return operand;
+}
+
 // The merge of tally rows: an operand is varint(n), n bytes of what it adds (counters and values
 // put in), then the values it takes out. Applied in order, as ChangeTally's doc says; a list's
 // changes are gathered per value and the list rebuilt once, not shifted per value.
 class TalliesOperator final : public rocksdb::MergeOperator {
  public:
   bool FullMergeV2(const MergeOperationInput& in, MergeOperationOutput* out) const override {
+    // A row made of one operand that only puts in (a rebuild's row, its batch's changes in one) is
+    // that operand's first part as it is: ChangeTally writes it in a row's format.
+    if (in.existing_value == nullptr && in.operand_list.size() == 1) {
+      std::string_view bytes(in.operand_list.front().data(), in.operand_list.front().size());
+      uint64_t added = 0;
+      if (ReadVarint64(bytes, &added) && added == bytes.size()) {
+        out->new_value.assign(bytes);
+        return true;
+      }
+    }
     Tally row;
     if (in.existing_value != nullptr &&
         !ParseTally(std::string_view(in.existing_value->data(), in.existing_value->size()), row)) {
@@ -282,6 +334,24 @@ class TalliesOperator final : public rocksdb::MergeOperator {
       row.lists[field] = std::move(next);
     }
     out->new_value = SerializeTally(row);
+    return true;
+  }
+  // Operands that only put in add up to one (a flush or compaction without the row's value
+  // then leaves one operand, which a read takes as it is); one that takes out stays apart, as it
+  // needs the row's value to apply.
+  bool PartialMergeMulti(const rocksdb::Slice&, const std::deque<rocksdb::Slice>& operands, std::string* out,
+                         rocksdb::Logger*) const override {
+    Tally sum;
+    for (const rocksdb::Slice& operand : operands) {
+      std::string_view bytes(operand.data(), operand.size());
+      uint64_t added = 0;
+      if (!ReadVarint64(bytes, &added) || added != bytes.size() || !ParseTally(bytes, sum)) return false;
+    }
+    for (auto& [field, list] : sum.lists) std::sort(list.begin(), list.end());
+    const std::string added = SerializeTally(sum);
+    out->clear();
+    PutVarint64(added.size(), *out);
+    *out += added;
     return true;
   }
   const char* Name() const override { return "sales.tallies"; }
@@ -832,15 +902,7 @@ void Batch::AddSums(std::string_view cf, std::string_view key, const std::vector
 void Batch::ChangeTally(std::string_view cf, std::string_view key, const TallyChange& change) {
   auto family = db_->Family(cf);
   if (!family.ok() || !IsTalliesFamily(cf)) std::abort();
-  Tally put, taken;
-  put.counters = change.add;
-  put.lists = change.in;
-  taken.lists = change.out;
-  const std::string added = SerializeTally(put);
-  PendingSums& p = pending_sums_.emplace_back(PendingSums{*family, std::string(key), std::nullopt, {}, {}});
-  PutVarint64(added.size(), p.tally);
-  p.tally += added;
-  p.tally += SerializeTally(taken);
+  pending_sums_.push_back({*family, std::string(key), std::nullopt, {}, change});
 }
 
 void Batch::AddKeyedSums(std::string_view cf, std::string_view key, std::string_view sub_key,
@@ -860,9 +922,12 @@ void Batch::MergePendingSums() {
   using Row = std::pair<uint32_t, std::string_view>;
   std::map<Row, std::pair<rocksdb::ColumnFamilyHandle*, std::vector<int64_t>>> rows;
   std::map<Row, std::pair<rocksdb::ColumnFamilyHandle*, std::map<std::string_view, std::vector<int64_t>>>> keyed;
+  std::map<Row, std::pair<rocksdb::ColumnFamilyHandle*, TallyChange>> tallies;
   for (const PendingSums& p : pending_sums_) {
-    if (!p.tally.empty()) {  // a tally's changes in the order made, one operand each
-      rows_->merges.emplace_back(p.family, p.key, p.tally);
+    if (p.tally) {
+      auto& [family, change] = tallies[{p.family->GetID(), p.key}];
+      family = p.family;
+      AddTallyChange(*p.tally, change);
       continue;
     }
     if (p.sub_key) {
@@ -876,6 +941,11 @@ void Batch::MergePendingSums() {
     add(sums, p.values);
   }
   for (const auto& [key, row] : rows) rows_->merges.emplace_back(row.first, key.second, EncodeSums(row.second));
+  for (auto& [key, row] : tallies) {
+    if (std::optional<std::string> operand = TallyOperand(row.second)) {
+      rows_->merges.emplace_back(row.first, key.second, std::move(*operand));
+    }
+  }
   std::string encoded;
   for (const auto& [key, row] : keyed) {
     encoded.clear();

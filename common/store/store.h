@@ -81,7 +81,9 @@ class Batch {
                     const std::vector<int64_t>& values);
   // Changes a tally row (IsTalliesFamily): a RocksDB merge at commit, so no read and no rewrite
   // of a row that grows with every event (a day's cycle-time samples). The changes of a row are
-  // applied in the order they were made. Not seen by this batch's Get before it commits.
+  // applied in the order they were made; a batch's changes of one row are made into one merge
+  // (a value put in and taken out again in the batch cancels). Not seen by this batch's Get
+  // before it commits.
   void ChangeTally(std::string_view cf, std::string_view key, const TallyChange& change);
   // The value as it will be after this batch commits (nullopt when absent).
   StatusOr<std::optional<std::string>> Get(std::string_view cf, std::string_view key) const;
@@ -112,7 +114,7 @@ class Batch {
     std::string key;
     std::optional<std::string> sub_key;  // AddKeyedSums
     std::vector<int64_t> values;
-    std::string tally;                   // ChangeTally: the merge operand, merged as it is
+    std::optional<TallyChange> tally;    // ChangeTally
   };
   struct Rows;  // the rows written, read back by Get (store.cc)
   std::shared_ptr<StoreDb> db_;  // the database it reads and commits into
