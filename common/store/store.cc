@@ -59,7 +59,7 @@ class SumsOperator final : public rocksdb::AssociativeMergeOperator {
   const char* Name() const override { return "sales.sums"; }
 };
 
-void PutVarint32(uint32_t v, std::string& out) {
+void PutVarint64(uint64_t v, std::string& out) {
   while (v >= 0x80) {
     out += static_cast<char>((v & 0x7f) | 0x80);
     v >>= 7;
@@ -77,9 +77,9 @@ struct KeyedEntry {
 // that adds nothing is left out, so that additions in any grouping give the same bytes).
 void AppendKeyedEntry(std::string_view sub_key, const std::vector<int64_t>& sums, std::string& row) {
   if (std::all_of(sums.begin(), sums.end(), [](int64_t v) { return v == 0; })) return;
-  PutVarint32(static_cast<uint32_t>(sub_key.size()), row);
+  PutVarint64(static_cast<uint32_t>(sub_key.size()), row);
   row += sub_key;
-  PutVarint32(static_cast<uint32_t>(sums.size()), row);
+  PutVarint64(static_cast<uint32_t>(sums.size()), row);
   for (int64_t v : sums) row += EncodeInt64(v);
 }
 
@@ -163,14 +163,6 @@ struct Tally {
   std::map<int, int64_t> counters;
   std::map<int, std::vector<int64_t>> lists;
 };
-
-void PutVarint64(uint64_t v, std::string& out) {
-  while (v >= 0x80) {
-    out += static_cast<char>((v & 0x7f) | 0x80);
-    v >>= 7;
-  }
-  out += static_cast<char>(v);
-}
 
 bool ReadVarint64(std::string_view& in, uint64_t* v) {
   *v = 0;
@@ -544,7 +536,7 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) {
   // A row merged into by every event (today's cells, at 1,000 events a second) would otherwise
   // pile up thousands of operands in the memtable, each read of it merging them all again: after
   // this many, the write reads the row and puts the merged value instead. RocksDB does that read
-  // only with memtable inserts made one writer at a time (below).
+  // only with memtable inserts made one writer at a time (allow_concurrent_memtable_write, above).
   cf_options.max_successive_merges = 32;
 
   std::vector<std::string> names = {rocksdb::kDefaultColumnFamilyName, std::string(kMetaFamily),
