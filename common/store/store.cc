@@ -894,7 +894,7 @@ void Batch::AddSums(std::string_view cf, std::string_view key, const std::vector
 void Batch::ChangeTally(std::string_view cf, std::string_view key, const TallyChange& change) {
   auto family = db_->Family(cf);
   if (!family.ok() || !IsTalliesFamily(cf)) std::abort();
-  pending_sums_.push_back({*family, std::string(key), std::nullopt, {}, change});
+  pending_tallies_.push_back({*family, std::string(key), change});
 }
 
 void Batch::AddKeyedSums(std::string_view cf, std::string_view key, std::string_view sub_key,
@@ -915,13 +915,12 @@ void Batch::MergePendingSums() {
   std::map<Row, std::pair<rocksdb::ColumnFamilyHandle*, std::vector<int64_t>>> rows;
   std::map<Row, std::pair<rocksdb::ColumnFamilyHandle*, std::map<std::string_view, std::vector<int64_t>>>> keyed;
   std::map<Row, std::pair<rocksdb::ColumnFamilyHandle*, TallyChange>> tallies;
+  for (const PendingTally& p : pending_tallies_) {
+    auto& [family, change] = tallies[{p.family->GetID(), p.key}];
+    family = p.family;
+    AddTallyChange(p.change, change);
+  }
   for (const PendingSums& p : pending_sums_) {
-    if (p.tally) {
-      auto& [family, change] = tallies[{p.family->GetID(), p.key}];
-      family = p.family;
-      AddTallyChange(*p.tally, change);
-      continue;
-    }
     if (p.sub_key) {
       auto& [family, entries] = keyed[{p.family->GetID(), p.key}];
       family = p.family;
@@ -946,6 +945,7 @@ void Batch::MergePendingSums() {
     rows_->merges.emplace_back(row.first, key.second, encoded);
   }
   pending_sums_.clear();
+  pending_tallies_.clear();
 }
 
 void Batch::ForCommit(rocksdb::WriteBatch& out) const {
@@ -995,23 +995,26 @@ Status Batch::AddToCounter(std::string_view name, int64_t delta) {
   return absl::OkStatus();
 }
 
-size_t Batch::size() const { return rows_->rows.size() + rows_->merges.size() + pending_sums_.size(); }
+size_t Batch::size() const {
+  return rows_->rows.size() + rows_->merges.size() + pending_sums_.size() + pending_tallies_.size();
+}
 
 void Batch::SetSavePoint() {
   rows_->save_points.push_back({rows_->rows.size(), rows_->undo.size()});
-  sums_at_save_points_.push_back(pending_sums_.size());
+  pending_at_save_points_.emplace_back(pending_sums_.size(), pending_tallies_.size());
 }
 Status Batch::RollbackToSavePoint() {
   if (rows_->save_points.empty()) return absl::FailedPreconditionError("rollback: no save point");
   rows_->RollBack();
-  pending_sums_.resize(sums_at_save_points_.back());
-  sums_at_save_points_.pop_back();
+  pending_sums_.resize(pending_at_save_points_.back().first);
+  pending_tallies_.resize(pending_at_save_points_.back().second);
+  pending_at_save_points_.pop_back();
   return absl::OkStatus();
 }
 Status Batch::PopSavePoint() {
   if (rows_->save_points.empty()) return absl::FailedPreconditionError("pop save point: no save point");
   rows_->Pop();
-  sums_at_save_points_.pop_back();
+  pending_at_save_points_.pop_back();
   return absl::OkStatus();
 }
 

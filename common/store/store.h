@@ -114,13 +114,18 @@ class Batch {
     std::string key;
     std::optional<std::string> sub_key;  // AddKeyedSums
     std::vector<int64_t> values;
-    std::optional<TallyChange> tally;    // ChangeTally
   };
   struct Rows;  // the rows written, read back by Get (store.cc)
   std::shared_ptr<StoreDb> db_;  // the database it reads and commits into
   std::unique_ptr<Rows> rows_;
   std::vector<PendingSums> pending_sums_;
-  std::vector<size_t> sums_at_save_points_;
+  struct PendingTally {
+    rocksdb::ColumnFamilyHandle* family;
+    std::string key;
+    TallyChange change;
+  };
+  std::vector<PendingTally> pending_tallies_;  // (apart: a sum's entry stays small)
+  std::vector<std::pair<size_t, size_t>> pending_at_save_points_;  // pending_sums_, pending_tallies_ sizes
 };
 
 class Store {

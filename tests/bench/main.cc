@@ -534,10 +534,6 @@ Status MeasureOffersRebuild(Bench& b) {
 // The service holds the whole offers rebuild's store.
 constexpr char kProbeRegion[] = "ZZ-LAG";
 
-struct LagSamples {
-  std::vector<double> lead_ms, sale_ms;
-};
-
 Status MeasureAppendToReport(Bench& b, const OffersTopics& t, api::v1::Reporting::Stub& stub) {
   const std::string leads = kafka::Topic(t.full_prefix, kLeadsTopic);
   const std::string offers = kafka::Topic(t.full_prefix, kOffersTopic);
@@ -606,7 +602,7 @@ Status MeasureAppendToReport(Bench& b, const OffersTopics& t, api::v1::Reporting
         }
       }
     });
-    LagSamples lag;
+    std::vector<double> lead_ms, sale_ms;
     Status sampled = [&]() -> Status {
       OfferData data(run);
       const int samples = r == 0 ? 10 : b.plan.append_samples;
@@ -643,7 +639,7 @@ Status MeasureAppendToReport(Bench& b, const OffersTopics& t, api::v1::Reporting
           }
           absl::SleepFor(absl::Milliseconds(1));
         }
-        std::vector<double>& ms = sale ? lag.sale_ms : lag.lead_ms;
+        std::vector<double>& ms = sale ? sale_ms : lead_ms;
         ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - acked));
         if (ms.back() > 100) {  // (a tail sample: when it came, to match with the service's logs)
           b.Log(StrCat("append to report ", r, ": ", sale ? "sale" : "lead", " sample ", i, " took ", ms.back(),
@@ -659,22 +655,22 @@ Status MeasureAppendToReport(Bench& b, const OffersTopics& t, api::v1::Reporting
     RETURN_IF_ERROR(load_status);
     if (r == 0) continue;
     cpu.End(static_cast<double>(appended.load()));
-    const double lead_median = Percentile(lag.lead_ms, 0.50), lead_tail = Percentile(lag.lead_ms, 0.99);
-    const double sale_median = Percentile(lag.sale_ms, 0.50), sale_tail = Percentile(lag.sale_ms, 0.99);
+    const double lead_median = Percentile(lead_ms, 0.50), lead_tail = Percentile(lead_ms, 0.99);
+    const double sale_median = Percentile(sale_ms, 0.50), sale_tail = Percentile(sale_ms, 0.99);
     lead_p50.repeats.push_back(lead_median);
     lead_p99.repeats.push_back(lead_tail);
     sale_p50.repeats.push_back(sale_median);
     sale_p99.repeats.push_back(sale_tail);
     rate.repeats.push_back(events_per_s);
     b.Log(StrCat("append to report ", r, "/", b.plan.repeats, " at ", static_cast<int64_t>(events_per_s),
-                 " events/s: lead p50 ", lead_median, " ms, p99 ", lead_tail, " ms over ", lag.lead_ms.size(),
-                 " leads; sale p50 ", sale_median, " ms, p99 ", sale_tail, " ms over ", lag.sale_ms.size(), " sales"));
-    for (auto* ms : {&lag.lead_ms, &lag.sale_ms}) {
+                 " events/s: lead p50 ", lead_median, " ms, p99 ", lead_tail, " ms over ", lead_ms.size(),
+                 " leads; sale p50 ", sale_median, " ms, p99 ", sale_tail, " ms over ", sale_ms.size(), " sales"));
+    for (auto* ms : {&lead_ms, &sale_ms}) {
       std::sort(ms->rbegin(), ms->rend());
       ms->resize(std::min<size_t>(ms->size(), 8));
     }
-    b.Log(StrCat("append to report ", r, ": slowest leads ", absl::StrJoin(lag.lead_ms, ", "), " ms; slowest sales ",
-                 absl::StrJoin(lag.sale_ms, ", "), " ms"));
+    b.Log(StrCat("append to report ", r, ": slowest leads ", absl::StrJoin(lead_ms, ", "), " ms; slowest sales ",
+                 absl::StrJoin(sale_ms, ", "), " ms"));
   }
   AddCpu(b, "lead and offer events at the lag rate", "event", cpu);
   return absl::OkStatus();
@@ -812,22 +808,14 @@ Status MeasureReporting(Bench& b) {
   RETURN_IF_ERROR(TimeQueries(b, "report year by month", "report_year_by_month", b.plan.report_calls, call));
   RETURN_IF_ERROR(MeasureReportQueries(b, *stub));
   if (!b.reporting_store.empty()) {
-    // The lag samples change the store: they run on a copy of the kept one (its table files
-    // linked, as a RocksDB checkpoint does; the rest copied).
+    // The lag samples change the store: they run on a checkpoint of the kept one.
     stub.reset();
     RETURN_IF_ERROR(StopService(b, std::move(service)));
     store = b.Dir("append-report-store");
     RETURN_IF_ERROR(RemoveAll(store));
-    std::error_code ec;
-    std::filesystem::create_directories(store, ec);
-    for (const auto& file : std::filesystem::directory_iterator(b.reporting_store, ec)) {
-      const auto to = std::filesystem::path(store) / file.path().filename();
-      if (file.path().extension() == ".sst") {
-        std::filesystem::create_hard_link(file.path(), to, ec);
-      } else {
-        std::filesystem::copy(file.path(), to, std::filesystem::copy_options::recursive, ec);
-      }
-      if (ec) return absl::UnavailableError(StrCat("cannot copy ", file.path().string(), ": ", ec.message()));
+    {
+      ASSIGN_OR_RETURN(auto kept, Store::Open({.path = b.reporting_store}));
+      RETURN_IF_ERROR(kept->Checkpoint(store));
     }
     ASSIGN_OR_RETURN(service, StartService(b, t.full_prefix, store, b.setup.reporting_binary));
     stub = api::v1::Reporting::NewStub(service->Channel());

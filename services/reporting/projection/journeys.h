@@ -21,7 +21,7 @@
 //             times of the journeys of each funnel dimension's key whose cycle ended that day
 //             (CycleCellsOf); a journey whose cycles change takes its previous samples out and puts
 //             its new ones in, as a tally change (common/store: a merge, no read); a cell emptied
-//             so stays as an empty value, which readers skip
+//             so stays as an empty value, which the store's reads leave out
 //   assignment_cells.tallies  <dimension, 1 byte><day, 8 bytes><key>\0<manager id> ->
 //             store.v1.AssignmentCell: the assignments of each day to each manager of the leads
 //             under each key of the company, source and region (AssignmentCellsOf), kept as the
