@@ -44,7 +44,8 @@ ProjectionRunner::ProjectionRunner(RunnerOptions options, Applier* applier, kafk
                  .poll_timeout = options_.poll_timeout,
                  .retry_backoff = options_.retry_backoff,
                  .kafka_timeout = options_.kafka_timeout},
-                applier->store(), admin) {
+                applier->store(), admin),
+      pipeline_(applier->store()) {
   const Labels labels = {{"projection", name_}};
   auto events = [&](const char* outcome) {
     Labels l = labels;
@@ -134,104 +135,142 @@ Status ProjectionRunner::Health() const {
                                        last_failure_.message()));
 }
 
-// One pass over a batch under the applier's lock. Refused records are rolled back and listed in
-// `rejected`; unless `parked` says they were dead-lettered already, nothing is committed then (the
-// caller parks them without holding the lock and comes back).
-Status ProjectionRunner::ApplyBatch(std::vector<Record>& records, const std::set<TopicPartitionOffset>* parked,
-                                    std::vector<std::pair<Record, Status>>* rejected, Tally* tally) {
+void ProjectionRunner::Tally::Add(const Tally& later) {
+  applied += later.applied;
+  duplicates += later.duplicates;
+  skipped += later.skipped;
+  confirmed += later.confirmed;
+  dead_lettered += later.dead_lettered;
+  last_timestamp_ms = std::max(last_timestamp_ms, later.last_timestamp_ms);
+  for (const auto& [tp, offset] : later.next) next[tp] = offset;
+}
+
+// Applies records[from...] under the applier's lock, in parts of RunnerOptions::write_every records,
+// each committed with its offsets while the next is applied (CommitPipeline). A part with a record
+// the projection refuses, which `parked` does not list as dead-lettered already, is not committed:
+// its refused records are listed in `refused` and the parts before it are committed; the caller
+// parks them without holding the lock and comes back. `tally` counts the committed parts, which
+// are the first `*committed` records, also when an error is returned.
+Status ProjectionRunner::ApplyBatch(std::vector<Record>& records, size_t from,
+                                    const std::set<TopicPartitionOffset>& parked,
+                                    std::vector<std::pair<Record, Status>>* refused, size_t* committed,
+                                    Tally* tally) {
   Projection* projection = applier_->projection();
-  std::map<std::pair<std::string, int32_t>, int64_t> next;
   std::lock_guard lock(applier_->mutex());
   const bool markers = applier_->MayHaveAppliedAhead();
-  Batch batch = applier_->store()->NewBatch();
-  for (Record& record : records) {
-    // Applied ahead by the command path (the common case for a service's own topic): confirm it
-    // without decoding or applying it again.
-    std::optional<std::string> marker;
-    std::string ahead;
-    if (markers) {
-      ahead = AppliedAheadKey(name_, record.topic, record.partition, record.offset);
-      ASSIGN_OR_RETURN(marker, batch.Get(Store::kMetaFamily, ahead));
-    }
-    if (marker) {
-      batch.Delete(Store::kMetaFamily, ahead);
-      ++tally->confirmed;
-    } else {
-      batch.SetSavePoint();
-      StatusOr<Outcome> outcome = projection->Apply(record, batch);
-      if (outcome.ok()) {
-        RETURN_IF_ERROR(batch.PopSavePoint());
-        switch (*outcome) {
-          case Outcome::kApplied: ++tally->applied; break;
-          case Outcome::kDuplicate: ++tally->duplicates; break;
-          case Outcome::kSkipped: ++tally->skipped; break;
+  std::vector<std::pair<size_t, Tally>> parts;  // handed over: end of the part, its tally
+  int64_t last_ms = last_applied_ms_;           // as written by the parts before
+  Status failure = absl::OkStatus();
+  const size_t every = static_cast<size_t>(std::max(1, options_.write_every));
+  for (size_t begin = from; begin < records.size() && failure.ok() && refused->empty(); begin += every) {
+    const size_t end = std::min(records.size(), begin + every);
+    Tally part;
+    Batch batch = pipeline_.NewBatch();
+    for (size_t i = begin; i < end && failure.ok(); ++i) {
+      Record& record = records[i];
+      // Applied ahead by the command path (the common case for a service's own topic): confirm it
+      // without decoding or applying it again.
+      std::optional<std::string> marker;
+      std::string ahead;
+      if (markers) {
+        ahead = AppliedAheadKey(name_, record.topic, record.partition, record.offset);
+        StatusOr<std::optional<std::string>> found = batch.Get(Store::kMetaFamily, ahead);
+        if (!found.ok()) {
+          failure = found.status();
+          break;
         }
-      } else if (IsBadRecord(outcome.status())) {
-        RETURN_IF_ERROR(batch.RollbackToSavePoint());
-        if (parked && !parked->count({record.topic, record.partition, record.offset})) {
-          return absl::UnavailableError(StrCat("record ", record.topic, "/", record.partition, "@", record.offset,
-                                               " became unappliable between two passes; retrying the batch"));
-        }
-        rejected->emplace_back(record, outcome.status());
-      } else {
-        return outcome.status();
+        marker = std::move(*found);
       }
+      if (marker) {
+        batch.Delete(Store::kMetaFamily, ahead);
+        ++part.confirmed;
+      } else {
+        batch.SetSavePoint();
+        StatusOr<Outcome> outcome = projection->Apply(record, batch);
+        if (outcome.ok()) {
+          failure = batch.PopSavePoint();
+          switch (*outcome) {
+            case Outcome::kApplied: ++part.applied; break;
+            case Outcome::kDuplicate: ++part.duplicates; break;
+            case Outcome::kSkipped: ++part.skipped; break;
+          }
+        } else if (IsBadRecord(outcome.status())) {
+          failure = batch.RollbackToSavePoint();
+          if (!parked.count({record.topic, record.partition, record.offset})) {
+            refused->emplace_back(record, outcome.status());
+          } else {
+            ++part.dead_lettered;
+          }
+        } else {
+          failure = outcome.status();
+        }
+      }
+      // The history index: one small row per record, in the batch that moves its offset (a few
+      // dozen bytes into the write batch; no read).
+      if (!record.key.empty()) {
+        batch.Put(Store::kEventIndexFamily, HistoryIndexKey(record.key, record.topic, record.partition, record.offset),
+                  "");
+      }
+      part.next[{record.topic, record.partition}] = record.offset + 1;
+      part.last_timestamp_ms = std::max(part.last_timestamp_ms, record.timestamp_ms);
     }
-    // The history index: one small row per record, in the batch that moves its offset (a few
-    // dozen bytes into the write batch; no read).
-    if (!record.key.empty()) {
-      batch.Put(Store::kEventIndexFamily, HistoryIndexKey(record.key, record.topic, record.partition, record.offset), "");
+    if (!failure.ok() || !refused->empty()) break;  // this part is dropped
+    // The part commits atomically: each partition's last offset is the only one that counts.
+    for (const auto& [tp, offset] : part.next) batch.SetOffset(name_, tp.first, tp.second, offset);
+    if (part.last_timestamp_ms > last_ms) {
+      last_ms = part.last_timestamp_ms;
+      batch.Put(Store::kMetaFamily, LastAppliedKey(name_), StrCat(last_ms));
     }
-    next[{record.topic, record.partition}] = record.offset + 1;
-    tally->last_timestamp_ms = std::max(tally->last_timestamp_ms, record.timestamp_ms);
+    for (const auto& [counter, n] : {std::pair{AppliedCounter(name_), part.applied},
+                                     {DuplicateCounter(name_), part.duplicates},
+                                     {SkippedCounter(name_), part.skipped},
+                                     {DeadLetterCounter(name_), part.dead_lettered}}) {
+      if (n && failure.ok()) failure = batch.AddToCounter(counter, n);
+    }
+    if (!failure.ok()) break;
+    // The command path's pending batch rests on rows only: a commit of confirmations, duplicates,
+    // skips and dead letters alone (offsets, counters, markers) leaves it valid.
+    // (Committed on the pipeline's thread while this one holds the lock for it, until Finish.)
+    const bool changes_rows = part.applied > 0;
+    pipeline_.Commit(std::move(batch), [this, changes_rows](Batch& b) { return applier_->Commit(b, changes_rows); });
+    parts.emplace_back(end, std::move(part));
   }
-  if (!rejected->empty() && !parked) return absl::OkStatus();
-  // The batch commits atomically: each partition's last offset is the only one that counts.
-  for (const auto& [tp, offset] : next) batch.SetOffset(name_, tp.first, tp.second, offset);
-  if (tally->last_timestamp_ms > last_applied_ms_) {
-    batch.Put(Store::kMetaFamily, LastAppliedKey(name_), StrCat(tally->last_timestamp_ms));
+  const CommitPipeline::Outcome written = pipeline_.Finish();
+  *committed = from;
+  for (size_t k = 0; k < written.committed; ++k) {
+    *committed = parts[k].first;
+    tally->Add(parts[k].second);
   }
-  if (tally->applied) RETURN_IF_ERROR(batch.AddToCounter(AppliedCounter(name_), tally->applied));
-  if (tally->duplicates) RETURN_IF_ERROR(batch.AddToCounter(DuplicateCounter(name_), tally->duplicates));
-  if (tally->skipped) RETURN_IF_ERROR(batch.AddToCounter(SkippedCounter(name_), tally->skipped));
-  if (!rejected->empty()) {
-    RETURN_IF_ERROR(batch.AddToCounter(DeadLetterCounter(name_), static_cast<int64_t>(rejected->size())));
-  }
-  // The command path's pending batch rests on rows only: a commit of confirmations, duplicates,
-  // skips and dead letters alone (offsets, counters, markers) leaves it valid.
-  RETURN_IF_ERROR(applier_->Commit(batch, /*changes_rows=*/tally->applied > 0));
-  tally->next = std::move(next);
-  return absl::OkStatus();
+  if (!written.status.ok()) return written.status;
+  return failure;
 }
 
 Status ProjectionRunner::ProcessBatch(std::vector<Record>& records) {
   // Events the command path is still committing (appended, acknowledged, not yet in the store):
   // let it commit them with their markers first (Applier::AwaitAppends).
   applier_->AwaitAppends(absl::Seconds(5));
-  std::vector<std::pair<Record, Status>> rejected;
   Tally tally;
-  RETURN_IF_ERROR(ApplyBatch(records, nullptr, &rejected, &tally));
-  if (!rejected.empty()) {
+  std::set<TopicPartitionOffset> parked;
+  Status s = absl::OkStatus();
+  for (size_t done = 0; s.ok() && done < records.size();) {
+    std::vector<std::pair<Record, Status>> refused;
+    s = ApplyBatch(records, done, parked, &refused, &done, &tally);
     // Dead letters are acknowledged before the offsets move past them (nothing is dropped), and
-    // published without holding the applier's lock (the command path goes on meanwhile); then the
-    // batch is applied again onto the store as it is now, and committed.
-    std::set<TopicPartitionOffset> parked;
-    for (const auto& [record, reason] : rejected) {
-      RETURN_IF_ERROR(DeadLetter(record, reason));
-      parked.insert({record.topic, record.partition, record.offset});
+    // published without holding the applier's lock (the command path goes on meanwhile); then
+    // the rest is applied again onto the store as it is now.
+    for (size_t k = 0; s.ok() && k < refused.size(); ++k) {
+      s = DeadLetter(refused[k].first, refused[k].second);
+      parked.insert({refused[k].first.topic, refused[k].first.partition, refused[k].first.offset});
     }
-    rejected.clear();
-    tally = Tally();
-    RETURN_IF_ERROR(ApplyBatch(records, &parked, &rejected, &tally));
   }
   counters_->applied->Inc(tally.applied);
   counters_->duplicates->Inc(tally.duplicates);
   counters_->skipped->Inc(tally.skipped);
   counters_->confirmed->Inc(tally.confirmed);
-  counters_->dead_lettered->Inc(static_cast<int64_t>(rejected.size()));
+  counters_->dead_lettered->Inc(tally.dead_lettered);
   for (const auto& [tp, offset] : tally.next) Advance(tp.first, tp.second, offset);
   if (tally.last_timestamp_ms > last_applied_ms_) last_applied_ms_ = tally.last_timestamp_ms;
-  return absl::OkStatus();
+  return s;
 }
 
 std::optional<absl::Time> ProjectionRunner::LastAppliedAt() const {

@@ -11,8 +11,11 @@
 //  - Any other error (store trouble, dead-letter topic unreachable) abandons the batch and retries
 //    it from the stored offsets after a back-off: the projection stalls visibly (lag, logs,
 //    metrics, Health()), it never skips.
+//  - A poll of many records (a catch-up, a rebuild) is applied and committed in parts of
+//    RunnerOptions::write_every, each written while the next is applied (store's CommitPipeline);
+//    each part commits with its offsets, so the store always holds a prefix of the poll.
 //  - The applier's lock is held only while applying and committing (CPU and RocksDB), never
-//    across Kafka I/O: dead letters are published between two passes over the batch.
+//    across Kafka I/O: dead letters are published between passes over the batch.
 //  - A record the projection does not use (Outcome::kSkipped, e.g. another service's event type)
 //    only moves the offset, and is counted.
 //  - Several runners may run at once, each into its own store (a rebuild into a fresh store while
@@ -46,7 +49,9 @@ namespace sales::projection {
 struct RunnerOptions {
   kafka::ClientSettings client;
   std::vector<std::string> topics;  // the first is the service's own
-  int max_batch = 2000;                                 // records per RocksDB write
+  int max_batch = 2000;                                 // records per poll
+  // Records per RocksDB write: a poll of more is written in parts, each while the next is applied.
+  int write_every = 500;
   absl::Duration poll_timeout = absl::Milliseconds(20);  // wait for the first record of a batch
   absl::Duration retry_backoff = absl::Milliseconds(500);
   absl::Duration kafka_timeout = absl::Seconds(10);
@@ -99,14 +104,15 @@ class ProjectionRunner {
  private:
   struct Counters;
   struct Tally {
-    int64_t applied = 0, duplicates = 0, skipped = 0, confirmed = 0;
+    int64_t applied = 0, duplicates = 0, skipped = 0, confirmed = 0, dead_lettered = 0;
     int64_t last_timestamp_ms = -1;  // the latest record timestamp committed
     std::map<std::pair<std::string, int32_t>, int64_t> next;  // offsets committed
+    void Add(const Tally& later);
   };
   using TopicPartitionOffset = std::tuple<std::string, int32_t, int64_t>;
   Status ProcessBatch(std::vector<Record>& records);
-  Status ApplyBatch(std::vector<Record>& records, const std::set<TopicPartitionOffset>* parked,
-                    std::vector<std::pair<Record, Status>>* rejected, Tally* tally);
+  Status ApplyBatch(std::vector<Record>& records, size_t from, const std::set<TopicPartitionOffset>& parked,
+                    std::vector<std::pair<Record, Status>>* refused, size_t* committed, Tally* tally);
   void RecordOutcome(const Status& s);
   Status DeadLetter(const Record& record, const Status& reason);
   void Advance(const std::string& topic, int32_t partition, int64_t next_offset);
@@ -120,6 +126,7 @@ class ProjectionRunner {
   std::string name_;
   std::unique_ptr<Counters> counters_;
   StoredOffsetConsumer consumer_;
+  CommitPipeline pipeline_;  // the consumer's thread (ProcessBatch) only
 
   mutable std::mutex mu_;  // guards progress_, failing_since_, last_failure_
   std::optional<std::chrono::steady_clock::time_point> failing_since_;

@@ -45,7 +45,8 @@ struct Replica {
     applier = std::make_unique<Applier>(store.get(), &projection);
     admin = kafka::Admin::Create({testing::TestBootstrap(), "test", {}}).value();
     runner = std::make_unique<ProjectionRunner>(
-        RunnerOptions{.client = {testing::TestBootstrap(), "test", {}}, .topics = topics, .max_batch = 100},
+        RunnerOptions{
+            .client = {testing::TestBootstrap(), "test", {}}, .topics = topics, .max_batch = 100, .write_every = 10},
         applier.get(), dead_letters, admin.get(), &metrics);
   }
   std::map<std::string, std::string> Rows() const {
@@ -182,6 +183,7 @@ TEST_F(RunnerIT, RapidRetriesAndStopsInTheirMiddleApplyEveryRecordOnce) {
   const RunnerOptions options{.client = {testing::TestBootstrap(), "test", {}},
                               .topics = {topic_},
                               .max_batch = 7,
+                              .write_every = 3,
                               .retry_backoff = absl::Milliseconds(1)};
   int64_t failures = 0;
   for (int round = 0; round < 4; ++round) {

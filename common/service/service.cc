@@ -56,6 +56,10 @@ Config Declare(const Spec& spec, Settings& s) {
   // a chunk: 2,000), so that a batch always fits once the queue drains.
   c.AddInt("max-queued-commands", "SALES_MAX_QUEUED_COMMANDS", 100000, 4000, 10000000,
            "commands waiting to be decided; beyond, commands answer RESOURCE_EXHAUSTED", &s.max_queued_commands);
+  c.AddInt("projection-write-every", "SALES_PROJECTION_WRITE_EVERY", 500, 1, 1000000,
+           "events per store write when the projection reads many at once (a catch-up, a rebuild): each write "
+           "goes on while the next events are applied; 2000 or more writes each poll of the log at once",
+           &s.projection_write_every);
   c.AddInt("grpc-max-threads", "SALES_GRPC_MAX_THREADS", 512, 8, 65536,
            "threads serving gRPC calls; beyond, calls answer RESOURCE_EXHAUSTED", &s.grpc_max_threads);
   c.AddString("ready-file", "SALES_READY_FILE", "",
@@ -476,7 +480,10 @@ Status KitImpl::Serve(projection::Projection* projection, const Wire& wire) {
   std::vector<std::string> projected = {Topic(spec_.own_topic)};
   for (const auto& t : spec_.read_topics) projected.push_back(Topic(t));
   const projection::RunnerOptions runner_options{
-      .client = client_, .topics = projected, .own_dead_letter_topic = kafka::DeadLetterTopic(Topic(spec_.own_topic))};
+      .client = client_,
+      .topics = projected,
+      .write_every = static_cast<int>(settings_.projection_write_every),
+      .own_dead_letter_topic = kafka::DeadLetterTopic(Topic(spec_.own_topic))};
   runner_ = std::make_unique<projection::ProjectionRunner>(runner_options, applier_.get(), dead_letters_.get(),
                                                            admin_.get(), &metrics_);
   RETURN_IF_ERROR(Retry("start projection", deadline, [&] { return runner_->Start(); }));

@@ -89,6 +89,7 @@ struct Settings {
   int64_t startup_timeout_s = 120;
   int64_t max_queued_commands = 100000;
   int64_t grpc_max_threads = 512;
+  int64_t projection_write_every = 500;  // projection::RunnerOptions::write_every
   std::string ready_file;
   std::string restore_from;  // a snapshot folder to start from when the data dir has no store
   std::string tls_cert;       // PEM files of the gRPC server's certificate chain and key (TLS)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/base/strings.h"
@@ -969,6 +970,9 @@ StatusOr<std::optional<std::string>> Batch::Get(std::string_view cf, std::string
   if (const Rows::Row* row = rows_->Find(family, key)) {
     return row->deleted ? std::optional<std::string>() : std::optional<std::string>(std::string(row->value));
   }
+  if (reads_through_) {
+    if (std::optional<std::optional<std::string>> row = reads_through_->Find(family, key)) return std::move(*row);
+  }
   std::string value;
   rocksdb::Status s =
       db_->db->Get(rocksdb::ReadOptions(), family, rocksdb::Slice(key.data(), key.size()), &value);
@@ -1045,6 +1049,96 @@ Status Store::Checkpoint(const std::string& dir) const {
   std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
   // log_size_for_flush 0: memtables are flushed first, so the copy needs no log replay.
   return FromRocks(checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0), StrCat("checkpoint into ", dir));
+}
+
+}  // namespace sales
+
+namespace sales {
+
+CommitPipeline::~CommitPipeline() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+}
+
+Batch CommitPipeline::NewBatch() {
+  Batch batch = store_->NewBatch();
+  batch.reads_through_ = this;
+  return batch;
+}
+
+void CommitPipeline::Commit(Batch batch, std::function<Status(Batch&)> commit) {
+  WaitWritten();
+  batch.reads_through_ = nullptr;
+  std::vector<uint64_t> merges;  // (hashes: the writer clears the keys; a collision only waits)
+  for (const Batch::PendingSums& p : batch.pending_sums_) merges.push_back(RowHash(p.family->GetID(), p.key));
+  for (const Batch::PendingTally& p : batch.pending_tallies_) merges.push_back(RowHash(p.family->GetID(), p.key));
+  std::sort(merges.begin(), merges.end());
+  merges.erase(std::unique(merges.begin(), merges.end()), merges.end());
+  {
+    std::lock_guard lock(mu_);
+    writing_ = std::make_unique<Batch>(std::move(batch));
+    writing_merges_ = std::move(merges);
+    commit_ = std::move(commit);
+    pending_ = true;
+    if (!writer_.joinable()) writer_ = std::thread([this] { Run(); });
+  }
+  cv_.notify_all();
+}
+
+CommitPipeline::Outcome CommitPipeline::Finish() {
+  WaitWritten();
+  std::lock_guard lock(mu_);
+  writing_.reset();
+  writing_merges_.clear();
+  return std::exchange(outcome_, Outcome());
+}
+
+std::optional<std::optional<std::string>> CommitPipeline::Find(rocksdb::ColumnFamilyHandle* family,
+                                                               std::string_view key) {
+  if (!writing_) return std::nullopt;
+  if (const Batch::Rows::Row* row = writing_->rows_->Find(family, key)) {
+    return row->deleted ? std::optional<std::string>() : std::optional<std::string>(std::string(row->value));
+  }
+  // A merged row is in no batch's rows: read it once the merge is in the database.
+  if (std::binary_search(writing_merges_.begin(), writing_merges_.end(), RowHash(family->GetID(), key))) {
+    WaitWritten();
+  }
+  return std::nullopt;
+}
+
+uint64_t CommitPipeline::RowHash(uint32_t family, std::string_view key) {
+  return absl::HashOf(family, absl::string_view(key.data(), key.size()));
+}
+
+void CommitPipeline::WaitWritten() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return !pending_; });
+}
+
+void CommitPipeline::Run() {
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait(lock, [&] { return stopping_ || pending_; });
+    if (!pending_) return;  // stopping, nothing left to write
+    Batch* batch = writing_.get();
+    const bool failed_before = !outcome_.status.ok();
+    lock.unlock();
+    const Status s = failed_before ? absl::OkStatus() : commit_(*batch);
+    lock.lock();
+    if (!failed_before) {
+      if (s.ok()) {
+        ++outcome_.committed;
+      } else {
+        outcome_.status = s;
+      }
+    }
+    pending_ = false;
+    cv_.notify_all();
+  }
 }
 
 }  // namespace sales

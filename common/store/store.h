@@ -13,6 +13,7 @@
 
 #include <array>
 #include <bit>
+#include <condition_variable>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -23,6 +24,7 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "common/base/status.h"
@@ -47,6 +49,7 @@ struct StoreOptions {
 };
 
 class Store;
+class CommitPipeline;
 struct StoreDb;  // the open database behind a Store (store.cc)
 
 // A change to a tally row: a protobuf message whose fields are int64 counters and packed repeated
@@ -103,6 +106,7 @@ class Batch {
 
  private:
   friend class Store;
+  friend class CommitPipeline;
   explicit Batch(std::shared_ptr<StoreDb> db);
   void MergePendingSums();
   // What Commit writes: each row's last put or delete (once, however often the batch wrote it: an
@@ -126,6 +130,8 @@ class Batch {
   };
   std::vector<PendingTally> pending_tallies_;  // (apart: a sum's entry stays small)
   std::vector<std::pair<size_t, size_t>> pending_at_save_points_;  // pending_sums_, pending_tallies_ sizes
+  // A batch of CommitPipeline::NewBatch: its reads see the batch the pipeline is writing.
+  CommitPipeline* reads_through_ = nullptr;
 };
 
 class Store {
@@ -207,6 +213,60 @@ class Store {
   std::shared_ptr<StoreDb> db_;
   std::shared_mutex swap_mu_;  // commits share it; SwapDatabase takes it alone
   StoreOptions options_;       // what db_ was opened with (swapped with it; ReopenAfterFatalError)
+};
+
+// Commits one builder's batches in order on a thread of its own, so that the next batch is built
+// while the one before is written (its merges, the RocksDB write batch, the WAL, the memtables:
+// a third of a rebuild's applier). A batch made by NewBatch reads as if the batch being written
+// were committed already: its own rows, then that batch's rows, then the database. A row that
+// batch changes only by merges (sums, tallies; never in a batch's rows) is read from the database
+// once the write is done. At most one batch is being written: Commit waits for the one before.
+// Batches commit in the order handed over, each atomically; once one fails, those after it are
+// dropped, not committed, until Finish.
+//
+// Whoever builds batches on the rows they read must keep other writers of the store out until
+// Finish (the projection's applier lock), as for any batch. Thread-safety: one builder thread
+// calls NewBatch, Commit and Finish, and holds one batch of NewBatch at a time.
+class CommitPipeline {
+ public:
+  // `store` must outlive the pipeline.
+  explicit CommitPipeline(Store* store) : store_(store) {}
+  ~CommitPipeline();  // waits for the write in flight
+  CommitPipeline(const CommitPipeline&) = delete;
+  CommitPipeline& operator=(const CommitPipeline&) = delete;
+
+  Batch NewBatch();
+  // Hands the batch over: once the batch before it is written, `commit` writes it (e.g.
+  // Store::Commit) on the pipeline's thread. Dropped when a batch before it failed.
+  void Commit(Batch batch, std::function<Status(Batch&)> commit);
+  struct Outcome {
+    size_t committed = 0;  // batches committed since the last Finish, the first ones handed over
+    Status status;         // the first failure; the batches after it were dropped
+  };
+  // Waits for the write in flight; the pipeline is then empty, and ready for the next batches.
+  Outcome Finish();
+
+ private:
+  friend class Batch;
+  // Batch::Get of a row not in the reading batch: the row in the batch being written (nullopt
+  // inside when deleted there), or nullopt when that batch does not hold it.
+  std::optional<std::optional<std::string>> Find(rocksdb::ColumnFamilyHandle* family, std::string_view key);
+  void WaitWritten();  // until the batch handed over last is written (or dropped)
+  static uint64_t RowHash(uint32_t family, std::string_view key);
+  void Run();
+
+  Store* store_;
+  std::thread writer_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  // Set by the builder (under mu_) and only read while it is being written: the builder reads its
+  // rows, the writer commits it.
+  std::unique_ptr<Batch> writing_;
+  std::vector<uint64_t> writing_merges_;     // RowHash of each row writing_ merges into (sorted)
+  std::function<Status(Batch&)> commit_;     // writing_'s
+  bool pending_ = false;                     // writing_ waits to be (or is being) written; mu_
+  bool stopping_ = false;                    // mu_
+  Outcome outcome_;                          // mu_
 };
 
 // For the life of this object, reads of `serving` made on this thread go to the database of

@@ -6,6 +6,8 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <condition_variable>
+#include <mutex>
 
 #include "common/base/strings.h"
 #include "common/testing/temp_dir.h"
@@ -574,6 +576,80 @@ TEST(Store, AFullDiskDuringAMemtableSwitchRecoversOnceThereIsSpace) {
   ASSERT_TRUE(after.ok()) << after;
   for (++n; n < 60; ++n) EXPECT_TRUE(put().ok()) << n;
   EXPECT_EQ(store->GetOffset("p", "t", 0).value(), 59);
+}
+
+// A pipeline's batch reads as if the batch being written were committed: its puts and deletes at
+// once, its merged rows once they are written (it waits for them); batches commit in order, and
+// after a failed one those behind it are dropped until Finish, which starts afresh.
+TEST(Store, CommitPipelineReadsThroughTheBatchBeingWrittenAndDropsWhatFollowsAFailure) {
+  testing::TempDir dir;
+  auto store = Store::Open(Options(dir.path())).value();
+  {
+    Batch before = store->NewBatch();
+    before.Put("rows", "gone", "x");
+    ASSERT_TRUE(store->Commit(before).ok());
+  }
+  CommitPipeline pipeline(store.get());
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false, writing = false;
+  // Holds the first batch "being written" until the test releases it.
+  auto held = [&](Batch& b) {
+    std::unique_lock lock(mu);
+    writing = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return release; });
+    return store->Commit(b);
+  };
+  Batch first = pipeline.NewBatch();
+  first.Put("rows", "a", "1");
+  first.Delete("rows", "gone");
+  first.AddSums("rows", "sum", {5});
+  pipeline.Commit(std::move(first), held);
+  {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] { return writing; });
+  }
+  Batch second = pipeline.NewBatch();
+  EXPECT_EQ(second.Get("rows", "a").value(), "1") << "the batch being written, read through";
+  EXPECT_FALSE(second.Get("rows", "gone").value().has_value()) << "deleted by the batch being written";
+  EXPECT_FALSE(store->Get("rows", "a").value().has_value()) << "not written yet";
+  std::thread releaser([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::lock_guard lock(mu);
+    release = true;
+    cv.notify_all();
+  });
+  // A merged row is not in the batch's rows: read once the write is done, never without its merge.
+  EXPECT_EQ(DecodeSums(second.Get("rows", "sum").value().value()).value(), (std::vector<int64_t>{5}));
+  releaser.join();
+  second.Put("rows", "b", second.Get("rows", "a").value().value() + "2");
+  pipeline.Commit(std::move(second), [&](Batch& b) { return store->Commit(b); });
+  CommitPipeline::Outcome done = pipeline.Finish();
+  EXPECT_EQ(done.committed, 2u);
+  EXPECT_TRUE(done.status.ok());
+  EXPECT_EQ(store->Get("rows", "b").value(), "12");
+  EXPECT_FALSE(store->Get("rows", "gone").value().has_value());
+
+  Batch failing = pipeline.NewBatch();
+  failing.Put("rows", "c", "3");
+  pipeline.Commit(std::move(failing), [](Batch&) { return absl::UnavailableError("disk trouble"); });
+  Batch behind = pipeline.NewBatch();
+  behind.Put("rows", "d", "4");
+  pipeline.Commit(std::move(behind), [&](Batch& b) { return store->Commit(b); });
+  done = pipeline.Finish();
+  EXPECT_EQ(done.committed, 0u);
+  EXPECT_EQ(done.status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_FALSE(store->Get("rows", "d").value().has_value()) << "a batch behind a failed one was committed";
+
+  Batch after = pipeline.NewBatch();
+  EXPECT_FALSE(after.Get("rows", "c").value().has_value()) << "a dropped batch is not read through";
+  after.Put("rows", "e", "5");
+  pipeline.Commit(std::move(after), [&](Batch& b) { return store->Commit(b); });
+  done = pipeline.Finish();
+  EXPECT_EQ(done.committed, 1u);
+  EXPECT_TRUE(done.status.ok());
+  EXPECT_EQ(store->Get("rows", "e").value(), "5");
 }
 
 TEST(Store, Int64EncodingSortsNumerically) {
