@@ -161,7 +161,10 @@ Status ProjectionRunner::ApplyBatch(std::vector<Record>& records, size_t from,
   std::vector<std::pair<size_t, Tally>> parts;  // handed over: end of the part, its tally
   int64_t last_ms = last_applied_ms_;           // as written by the parts before
   Status failure = absl::OkStatus();
-  const size_t every = static_cast<size_t>(std::max(1, options_.write_every));
+  // After a failed batch, its retry writes in one part, as a store recovering from a fatal write
+  // error can only reopen its database once no batch holds it (Store::Commit): the next part,
+  // built while the failed one was written, would hold it every time.
+  const size_t every = retrying_ ? records.size() : static_cast<size_t>(std::max(1, options_.write_every));
   for (size_t begin = from; begin < records.size() && failure.ok() && refused->empty(); begin += every) {
     const size_t end = std::min(records.size(), begin + every);
     Tally part;
@@ -263,6 +266,7 @@ Status ProjectionRunner::ProcessBatch(std::vector<Record>& records) {
       parked.insert({refused[k].first.topic, refused[k].first.partition, refused[k].first.offset});
     }
   }
+  retrying_ = !s.ok();
   counters_->applied->Inc(tally.applied);
   counters_->duplicates->Inc(tally.duplicates);
   counters_->skipped->Inc(tally.skipped);

@@ -127,6 +127,7 @@ class ProjectionRunner {
   std::unique_ptr<Counters> counters_;
   StoredOffsetConsumer consumer_;
   CommitPipeline pipeline_;  // the consumer's thread (ProcessBatch) only
+  bool retrying_ = false;    // the last batch failed (the consumer's thread only)
 
   mutable std::mutex mu_;  // guards progress_, failing_since_, last_failure_
   std::optional<std::chrono::steady_clock::time_point> failing_since_;
