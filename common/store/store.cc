@@ -78,9 +78,9 @@ struct KeyedEntry {
 // that adds nothing is left out, so that additions in any grouping give the same bytes).
 void AppendKeyedEntry(std::string_view sub_key, const std::vector<int64_t>& sums, std::string& row) {
   if (std::all_of(sums.begin(), sums.end(), [](int64_t v) { return v == 0; })) return;
-  PutVarint64(static_cast<uint32_t>(sub_key.size()), row);
+  PutVarint64(sub_key.size(), row);
   row += sub_key;
-  PutVarint64(static_cast<uint32_t>(sums.size()), row);
+  PutVarint64(sums.size(), row);
   for (int64_t v : sums) row += EncodeInt64(v);
 }
 
@@ -952,7 +952,8 @@ void Batch::MergePendingSums() {
 // In key order within each family: the memtable's skip list then finds each key's place from
 // where the one before went in (its remembered splice) instead of from its top, which for a
 // rebuild's batch of random ids was most of the time the write took. (Each row is once in a batch,
-// merges included, so the order of the entries changes nothing else.)
+// merges included, so the order of the entries changes nothing else. The merges are in that order
+// already: MergePendingSums makes them from maps by family and key, a kind of merge at a time.)
 void Batch::ForCommit(rocksdb::WriteBatch& out) const {
   const auto slice = [](std::string_view s) { return rocksdb::Slice(s.data(), s.size()); };
   std::vector<const Rows::Row*> rows;
@@ -967,10 +968,6 @@ void Batch::ForCommit(rocksdb::WriteBatch& out) const {
                                            : out.Put(row->family, slice(row->key), slice(row->value));
     s.PermitUncheckedError();  // (a WriteBatch refuses only entries over 4 GiB)
   }
-  std::sort(rows_->merges.begin(), rows_->merges.end(), [](const auto& a, const auto& b) {
-    const uint32_t fa = std::get<0>(a)->GetID(), fb = std::get<0>(b)->GetID();
-    return fa != fb ? fa < fb : std::get<1>(a) < std::get<1>(b);
-  });
   for (const auto& [family, key, value] : rows_->merges) out.Merge(family, key, value).PermitUncheckedError();
 }
 
