@@ -52,6 +52,11 @@ struct RunnerOptions {
   int max_batch = 2000;                                 // records per poll
   // Records per RocksDB write: a poll of more is written in parts, each while the next is applied.
   int write_every = 500;
+  // What the consumer fetches ahead of the projection (librdkafka queued.max.messages.kbytes):
+  // in a catch-up the queue stays full, so this is memory held for the whole rebuild. librdkafka
+  // 2.0 fetches again only a second after it found the queue full (fetch.queue.backoff.ms came in
+  // 2.2), so a catch-up reads at most this many KiB a second: it must hold a second of events.
+  int prefetch_kbytes = 8192;
   absl::Duration poll_timeout = absl::Milliseconds(20);  // wait for the first record of a batch
   absl::Duration retry_backoff = absl::Milliseconds(500);
   absl::Duration kafka_timeout = absl::Seconds(10);

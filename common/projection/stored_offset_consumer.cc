@@ -50,7 +50,9 @@ std::map<std::string, std::string> StoredOffsetConsumer::DefaultProperties(const
           {"fetch.error.backoff.ms", "100"},
           // What librdkafka fetches ahead of the projection. In a catch-up the projection is the
           // slower side, so the queue stays full: at 32 MiB the lead rebuild's peak RSS was 337 MiB,
-          // at 8 MiB 292 MiB, at the same 19,000 events/s (8 MiB is still seconds of events).
+          // at 8 MiB 292 MiB, at the same 19,000 events/s. A full queue is fetched again only
+          // after a second (librdkafka 2.0), so this bounds a catch-up to 8 MiB of events a
+          // second; projections set their own (RunnerOptions::prefetch_kbytes).
           {"queued.max.messages.kbytes", "8192"},
           {"reconnect.backoff.max.ms", "1000"}};
 }

@@ -60,6 +60,11 @@ Config Declare(const Spec& spec, Settings& s) {
            "events per store write when the projection reads many at once (a catch-up, a rebuild): each write "
            "goes on while the next events are applied; 2000 or more writes each poll of the log at once",
            &s.projection_write_every);
+  c.AddInt("projection-prefetch-kbytes", "SALES_PROJECTION_PREFETCH_KBYTES", spec.projection_prefetch_kbytes, 1024,
+           2097151,
+           "KiB of events the projection's consumer fetches ahead of it; in a catch-up or rebuild the queue stays "
+           "full: more memory, fewer pauses waiting for the broker",
+           &s.projection_prefetch_kbytes);
   c.AddInt("grpc-max-threads", "SALES_GRPC_MAX_THREADS", 512, 8, 65536,
            "threads serving gRPC calls; beyond, calls answer RESOURCE_EXHAUSTED", &s.grpc_max_threads);
   c.AddString("ready-file", "SALES_READY_FILE", "",
@@ -483,6 +488,7 @@ Status KitImpl::Serve(projection::Projection* projection, const Wire& wire) {
       .client = client_,
       .topics = projected,
       .write_every = static_cast<int>(settings_.projection_write_every),
+      .prefetch_kbytes = static_cast<int>(settings_.projection_prefetch_kbytes),
       .own_dead_letter_topic = kafka::DeadLetterTopic(Topic(spec_.own_topic))};
   runner_ = std::make_unique<projection::ProjectionRunner>(runner_options, applier_.get(), dead_letters_.get(),
                                                            admin_.get(), &metrics_);

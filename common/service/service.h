@@ -69,6 +69,9 @@ struct Spec {
   std::vector<std::string> inbound_topics;  // topics from outside systems it consumes
   std::vector<std::string> feed_topics;     // other services' topics whose events become its
                                             // commands (command::CommandFeed), not projected
+  // Default of --projection-prefetch-kbytes: how far the consumer reads ahead of the projection
+  // (measured per service: docs/PERFORMANCE.md).
+  int64_t projection_prefetch_kbytes = 8192;
   std::function<void(Config&)> declare;     // the service's own flags (optional)
   std::function<Status()> configure;        // checks them once parsed, before anything starts
                                             // (optional; an error is a usage error, exit 2)
@@ -90,6 +93,7 @@ struct Settings {
   int64_t max_queued_commands = 100000;
   int64_t grpc_max_threads = 512;
   int64_t projection_write_every = 500;  // projection::RunnerOptions::write_every
+  int64_t projection_prefetch_kbytes = 8192;  // projection::RunnerOptions::prefetch_kbytes
   std::string ready_file;
   std::string restore_from;  // a snapshot folder to start from when the data dir has no store
   std::string tls_cert;       // PEM files of the gRPC server's certificate chain and key (TLS)

@@ -46,6 +46,10 @@ int RunService(int argc, char** argv) {
                      .read_topics = {service::topics::kLeads, service::topics::kOffers},
                      .inbound_topics = {service::topics::kTelephonyCallsInbound},
                      .feed_topics = {service::topics::kOffers},
+                     // Its rebuild reads past 8 MiB a second (~300-byte events at 28,000/s), and
+                     // librdkafka 2.0 refetches a full queue only after a second: 16 MiB lets it
+                     // run at 37,000/s (docs/PERFORMANCE.md, run 21).
+                     .projection_prefetch_kbytes = 16384,
                      .declare = [&](Config& c) {
                        c.AddString("sla", "SALES_SLA", "urgent=1h/8h,high=4h/24h,normal=8h/72h,low=24h/168h",
                                    "first-response/resolution targets per ticket priority (docs/CLIENTS.md)",
