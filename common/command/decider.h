@@ -14,6 +14,16 @@
 // One decider makes every decision serial without locks in the domain code; chunking (group
 // commit) keeps the throughput of many callers at the cost of one Kafka round trip per chunk.
 //
+// Pipelined: while chunk N waits for its acknowledgement, the commands queued meanwhile are decided
+// as chunk N+1 - on a batch that reads through N's (Batch::ReadThrough), as if N were committed -
+// and appended; then N is committed and answered, then N+1. So two appends are in flight and the
+// decider decides during the round trip. N+1 is answered only after N (a retry answered from N's
+// decisions is not answered before they are acknowledged); its batch is committed as decided only
+// if N's was and nothing else was committed since, otherwise its events are applied again as
+// above; if N's append failed, N+1 fails with it (UNAVAILABLE, settled and resynced as below). A
+// decision that reads a row N changes only by a merge waits for N's commit: N+1 is then decided
+// again on the store.
+//
 // Nothing reaches the store unless Kafka acknowledged it. UNAVAILABLE means the outcome is not
 // known to the caller: a retry with the same idempotency key returns the first answer if the
 // command was recorded after all, and carries it out otherwise. After a chunk whose append failed
@@ -36,6 +46,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -129,7 +140,8 @@ class DeciderCore {
    public:
     virtual ~Job() = default;
     virtual const char* name() const = 0;
-    // Decides into `batch`; the events to append.
+    // Decides into `batch`; the events to append. May be called again for the same command (on
+    // a fresh batch) when the first decision needed the chunk before it committed.
     virtual StatusOr<std::vector<events::EventEnvelope>> Decide(Batch& batch, EventFactory& events) = 0;
     // Answers the caller: OK delivers what Decide produced, otherwise the error.
     virtual void Finish(Status status) = 0;
@@ -151,10 +163,20 @@ class DeciderCore {
   Status ApplyDecided(const events::EventEnvelope& event, Batch& batch);
 
  private:
+  // A decided chunk handed to Kafka, until it is committed and answered (decider.cc).
+  struct InFlight;
   void Run();
-  void ProcessChunk(std::vector<std::unique_ptr<Job>>& chunk);
+  // Decides the chunk on a batch that reads through `below` (the chunk still in flight, or null)
+  // and hands its events to Kafka. Null, with the jobs left in `chunk`, when a decision needed a
+  // row `below` only merges into: decide them again once `below` is committed.
+  std::unique_ptr<InFlight> DecideAndAppend(std::vector<std::unique_ptr<Job>>& chunk, InFlight* below);
+  // Waits for Kafka's acknowledgement of the chunk, commits it (or re-applies its events), answers
+  // its callers. `next`, decided on it and appended after it, learns how it went.
+  void Finish(InFlight& chunk, InFlight* next);
   Status Resync();
-  Status Settle();  // waits for the outcome of the failed append's events
+  Status Settle();  // waits for the outcome of the failed appends' events
+  // Observes the time since `start` as the phase's (sales_decider_phase_seconds); start = now.
+  void Phase(const char* name, absl::Time& start);
 
   DeciderOptions options_;
   kafka::EventPublisher* publisher_;
@@ -170,11 +192,20 @@ class DeciderCore {
   bool stopping_ = false;
   std::thread decider_;
   std::atomic<bool> in_doubt_{false};  // a chunk's append failed; resync before deciding
-  // Decider thread only: the messages of a failed append whose fate is not known yet, and what
-  // the publisher has to say about them (Settle()).
-  std::vector<kafka::OutgoingMessage> unsettled_;
-  std::shared_ptr<kafka::Delivery> unsettled_delivery_;
+  // Decider thread only: the messages of failed appends whose fate is not known yet, each with
+  // what the publisher has to say about them (Settle()), in the order appended.
+  struct Unsettled {
+    std::vector<kafka::OutgoingMessage> messages;
+    std::shared_ptr<kafka::Delivery> delivery;
+  };
+  std::deque<Unsettled> unsettled_;
   std::string in_doubt_reason_;         // guarded by mu_
+  // Wakes the decider when the chunk in flight is acknowledged (Delivery::OnDone); shared with the
+  // deliveries, so that one answered after the decider stopped finds nobody to wake.
+  struct Wake;
+  std::shared_ptr<Wake> wake_;
+  uint64_t appended_ = 0;  // decider thread: chunks handed to Kafka (each one's number)
+  uint64_t acked_ = 0;     // guarded by mu_: the number of the last chunk whose delivery is done
 };
 
 // The typed front of the decider a service uses.
@@ -267,6 +298,7 @@ class Decider {
         : logic(l), core(c), caller(std::move(who)) {}
     const char* name() const override { return "DryRun"; }
     StatusOr<std::vector<events::EventEnvelope>> Decide(Batch& batch, EventFactory& events) override {
+      results.clear();       // (decided again when the first try needed the chunk before committed)
       batch.SetSavePoint();  // everything below is rolled back to here
       for (const Command& command : commands) {
         batch.SetSavePoint();

@@ -36,6 +36,7 @@ using projection::Outcome;
 using testing::IsOk;
 using testing::IsOkAndHolds;
 using testing::StatusIs;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::Field;
 using ::testing::HasSubstr;
@@ -45,6 +46,7 @@ using Code = absl::StatusCode;
 constexpr char kTopic[] = "t.counters";
 constexpr char kCounterAggregate[] = "counter";
 constexpr char kCounters[] = "counters";  // id -> <version, 8 bytes><count, 8 bytes>
+constexpr char kTotal[] = "~total";       // (in kCounters) the sum of every delta
 
 // ---- the test service: counters ----
 
@@ -82,6 +84,7 @@ class CounterProjection final : public projection::EventProjection {
       return absl::FailedPreconditionError(StrCat("version gap for counter ", e.aggregate_id()));
     }
     batch.Put(kCounters, e.aggregate_id(), EncodeInt64(e.aggregate_version()) + EncodeInt64(row.count + DeltaOf(e)));
+    batch.AddSums(kCounters, kTotal, {DeltaOf(e)});  // a row changed by merges only
     return Outcome::kApplied;
   }
 };
@@ -91,6 +94,7 @@ struct Add {
   int64_t delta = 1;
   int64_t expected_version = 0;
   bool refuse = false;  // the decision refuses it (FAILED_PRECONDITION)
+  bool read_total = false;  // the decision reads the sum of every delta (its count is that sum, plus its own)
 };
 
 struct Counted {
@@ -120,6 +124,10 @@ class CounterLogic final : public DecisionLogic<Add, Counted> {
     d.events.push_back(events.New(kCounterAggregate, a.id, row.version + 1, "counter.added", 1, "Add", "", "", caller));
     d.events.back().mutable_product()->mutable_upserted()->mutable_list_price()->set_units(a.delta);
     d.result = {row.version + 1, row.count + a.delta};
+    if (a.read_total) {
+      ASSIGN_OR_RETURN(std::optional<std::string> total, batch.Get(kCounters, kTotal));
+      d.result.count = (total ? DecodeSums(*total).value().at(0) : 0) + a.delta;
+    }
     return d;
   }
 
@@ -249,11 +257,26 @@ class TestPublisher final : public kafka::EventPublisher {
       std::lock_guard lock(mu_);
       return results_;
     }
+    void OnDone(std::function<void()> done) override {
+      {
+        std::lock_guard lock(mu_);
+        if (!done_) {
+          on_done_.push_back(std::move(done));
+          return;
+        }
+      }
+      done();
+    }
     void Complete(std::vector<StatusOr<kafka::Position>> results) {
-      std::lock_guard lock(mu_);
-      results_ = std::move(results);
-      done_ = true;
-      cv_.notify_all();
+      std::vector<std::function<void()>> on_done;
+      {
+        std::lock_guard lock(mu_);
+        results_ = std::move(results);
+        done_ = true;
+        cv_.notify_all();
+        on_done.swap(on_done_);
+      }
+      for (auto& fn : on_done) fn();
     }
     const std::vector<kafka::OutgoingMessage> messages;
 
@@ -262,6 +285,7 @@ class TestPublisher final : public kafka::EventPublisher {
     std::condition_variable cv_;
     bool done_ = false;
     std::vector<StatusOr<kafka::Position>> results_;
+    std::vector<std::function<void()>> on_done_;
   };
 
   projection::Applier* applier_;
@@ -722,6 +746,133 @@ TEST_F(DeciderTest, AnAppendAcknowledgedLateIsWaitedForNotAppendedAgain) {
   EXPECT_EQ(events::Decode(log[2].value).value().aggregate_id(), "c");
   EXPECT_EQ(Metric("sales_decider_reappended_events_total"), 0);
   EXPECT_THAT(decider->Health(), IsOk());
+}
+
+// ---- pipelining: the next chunk is decided during the round trip of the one before ----
+
+// True once `condition` holds; false after 30 s (the test then fails rather than hangs).
+bool Eventually(const std::function<bool()>& condition) {
+  for (int i = 0; i < 3000; ++i) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return condition();
+}
+
+// While a chunk waits for Kafka's acknowledgement, the commands that came meanwhile are decided as
+// if it were committed, and appended; it is then committed and answered first, the next one after
+// it, each batch as it was decided.
+TEST_F(DeciderTest, WhileAChunkWaitsForItsAcknowledgementTheNextIsDecidedOnItAndAppended) {
+  DeciderOptions options;
+  options.publish_timeout = absl::Seconds(30);
+  auto decider = Start(options);
+  publisher_->AcknowledgeNextAppendLate();
+  auto first = std::async(std::launch::async, [&] { return decider->Execute({"a", 1}, caller_); });
+  ASSERT_TRUE(Eventually([&] { return publisher_->attempted().size() == 1; }));
+  // Decided on the first command's version 1, which is not in the store yet.
+  auto second = std::async(std::launch::async, [&] { return decider->Execute({"a", 2, /*expected_version=*/1}, caller_); });
+  ASSERT_TRUE(Eventually([&] { return publisher_->attempted().size() == 2; }))
+      << "the second command waited for the first one's acknowledgement";
+  EXPECT_EQ(second.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout)
+      << "answered before the command it was decided on";
+  EXPECT_EQ(Stored("a").version, 0) << "committed before Kafka acknowledged it";
+
+  publisher_->Land();
+  EXPECT_THAT(first.get(), IsOkAndHolds(AllOf(Field(&Counted::version, 1), Field(&Counted::count, 1))));
+  EXPECT_THAT(second.get(), IsOkAndHolds(AllOf(Field(&Counted::version, 2), Field(&Counted::count, 3))));
+  const std::vector<std::string> attempted = publisher_->attempted();
+  ASSERT_EQ(attempted.size(), 2u);
+  EXPECT_EQ(events::Decode(attempted[0]).value().aggregate_version(), 1);
+  EXPECT_EQ(events::Decode(attempted[1]).value().aggregate_version(), 2);
+  EXPECT_EQ(Stored("a").version, 2);
+  EXPECT_EQ(Stored("a").count, 3);
+  EXPECT_EQ(Commits(), 2u);
+  EXPECT_EQ(AppliedCount(), 2);
+  EXPECT_EQ(Metric("sales_decider_reapplied_chunks_total"), 0) << "a batch decided on the chunk before was kept";
+}
+
+// The runner committed while the chunk in flight waited, so that chunk is applied again onto the
+// store as it is now; the chunk decided on it (on rows that were never committed) is applied
+// again too, not committed as decided.
+TEST_F(DeciderTest, AChunkDecidedOnOneThatWasAppliedAgainIsAppliedAgainToo) {
+  DeciderOptions options;
+  options.publish_timeout = absl::Seconds(30);
+  auto decider = Start(options);
+  Status runner = absl::UnknownError("the runner did not run");
+  publisher_->DuringNextAppend([&](const std::vector<kafka::OutgoingMessage>&) {
+    runner = RunnerApplies(*applier_, {ToRecord("other", 0, CounterEvent("z", 1, 7, clock_))});
+  });
+  publisher_->AcknowledgeNextAppendLate();
+  auto first = std::async(std::launch::async, [&] { return decider->Execute({"a", 1}, caller_); });
+  ASSERT_TRUE(Eventually([&] { return publisher_->attempted().size() == 1; }));
+  auto second = std::async(std::launch::async, [&] { return decider->Execute({"a", 2, /*expected_version=*/1}, caller_); });
+  ASSERT_TRUE(Eventually([&] { return publisher_->attempted().size() == 2; }));
+  publisher_->Land();
+  EXPECT_THAT(first.get(), IsOkAndHolds(Field(&Counted::version, 1)));
+  EXPECT_THAT(second.get(), IsOkAndHolds(AllOf(Field(&Counted::version, 2), Field(&Counted::count, 3))));
+  ASSERT_THAT(runner, IsOk());
+  EXPECT_EQ(Metric("sales_decider_reapplied_chunks_total"), 2);
+  EXPECT_EQ(Stored("a").version, 2);
+  EXPECT_EQ(Stored("a").count, 3);
+  EXPECT_EQ(Stored("z").count, 7);
+  EXPECT_EQ(DecodeSums(store_->Get(kCounters, kTotal).value().value()).value(), (std::vector<int64_t>{10}));
+}
+
+// The chunk decided on one whose append failed fails with it, although its own append went
+// through: nothing of either is committed, and both are settled before the next decision.
+TEST_F(DeciderTest, WhenTheChunkInFlightIsNotAcknowledgedTheOneDecidedOnItFailsWithIt) {
+  std::atomic<int> resyncs{0};
+  DeciderOptions options;
+  options.publish_timeout = absl::Seconds(1);
+  options.resync = [&](absl::Duration) -> Status {
+    ++resyncs;
+    return absl::OkStatus();
+  };
+  auto decider = Start(options);
+  publisher_->AcknowledgeNextAppendLate();
+  auto first = std::async(std::launch::async, [&] { return decider->Execute({"a", 1}, caller_); });
+  ASSERT_TRUE(Eventually([&] { return publisher_->attempted().size() == 1; }));
+  auto second = std::async(std::launch::async, [&] { return decider->Execute({"b", 1}, caller_); });
+  ASSERT_TRUE(Eventually([&] { return publisher_->attempted().size() == 2; }));
+  EXPECT_THAT(first.get(), StatusIs(Code::kUnavailable, HasSubstr("no acknowledgement within 1s")));
+  EXPECT_THAT(second.get(), StatusIs(Code::kUnavailable, HasSubstr("the append of the commands before failed; retry "
+                                                                   "with the same idempotency key")));
+  EXPECT_EQ(publisher_->log.published().size(), 1u) << "the second chunk's event is in the log";
+  EXPECT_EQ(Commits(), 0u);
+  EXPECT_EQ(Stored("a").version, 0);
+  EXPECT_EQ(Stored("b").version, 0);
+  EXPECT_THAT(decider->Health(), StatusIs(Code::kUnavailable, HasSubstr("waiting to resync after a failed append")));
+
+  // The late chunk lands: both are settled (nothing appended again), then the next is decided.
+  publisher_->Land();
+  ASSERT_THAT(decider->Execute({"c"}, caller_), IsOkAndHolds(Field(&Counted::version, 1)));
+  EXPECT_EQ(resyncs, 1);
+  EXPECT_EQ(publisher_->attempted().size(), 3u);
+  EXPECT_EQ(Metric("sales_decider_reappended_events_total"), 0);
+  EXPECT_THAT(decider->Health(), IsOk());
+}
+
+// A decision that reads a row the chunk in flight changes only by a merge (a sum) cannot read it
+// through that chunk: it is decided again once that chunk is committed, and sees its sum.
+TEST_F(DeciderTest, ADecisionReadingARowTheChunkInFlightMergesIntoIsDecidedAgainOnceThatChunkIsCommitted) {
+  DeciderOptions options;
+  options.publish_timeout = absl::Seconds(30);
+  auto decider = Start(options);
+  publisher_->AcknowledgeNextAppendLate();
+  auto first = std::async(std::launch::async, [&] { return decider->Execute({"a", 5}, caller_); });
+  ASSERT_TRUE(Eventually([&] { return publisher_->attempted().size() == 1; }));
+  Add reads_total{"b", 1};
+  reads_total.read_total = true;
+  auto second = std::async(std::launch::async, [&] { return decider->Execute(reads_total, caller_); });
+  EXPECT_EQ(second.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout);
+  EXPECT_EQ(publisher_->attempted().size(), 1u) << "decided without the sum of the chunk in flight";
+
+  publisher_->Land();
+  EXPECT_THAT(first.get(), IsOk());
+  EXPECT_THAT(second.get(), IsOkAndHolds(Field(&Counted::count, 6))) << "the first command's 5, then its own 1";
+  EXPECT_EQ(Metric("sales_decider_redecided_chunks_total"), 1);
+  EXPECT_EQ(Commits(), 2u);
+  EXPECT_EQ(DecodeSums(store_->Get(kCounters, kTotal).value().value()).value(), (std::vector<int64_t>{6}));
 }
 
 // Unit-test mode: with no projection to catch up (no resync function), a failed chunk is forgotten,

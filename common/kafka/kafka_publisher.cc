@@ -19,9 +19,25 @@ class Pending final : public Delivery {
   explicit Pending(size_t n) : remaining_(n), results_(n, absl::UnavailableError(kNotAcknowledgedYet)) {}
 
   void Complete(size_t index, StatusOr<Position> result) {
-    std::lock_guard lock(mu_);
-    results_[index] = std::move(result);
-    if (--remaining_ == 0) cv_.notify_all();
+    std::vector<std::function<void()>> done;
+    {
+      std::lock_guard lock(mu_);
+      results_[index] = std::move(result);
+      if (--remaining_ > 0) return;
+      cv_.notify_all();
+      done.swap(on_done_);
+    }
+    for (auto& fn : done) fn();
+  }
+  void OnDone(std::function<void()> done) override {
+    {
+      std::lock_guard lock(mu_);
+      if (remaining_ > 0) {
+        on_done_.push_back(std::move(done));
+        return;
+      }
+    }
+    done();
   }
   bool Wait(absl::Duration timeout) override {
     // On the steady clock: a wall-clock step must not cut or stretch a wait.
@@ -38,6 +54,7 @@ class Pending final : public Delivery {
   std::condition_variable cv_;
   size_t remaining_;
   std::vector<StatusOr<Position>> results_;
+  std::vector<std::function<void()>> on_done_;
 };
 
 // The opaque attached to each produced message; owned by librdkafka until its delivery report.
@@ -108,7 +125,11 @@ StatusOr<std::vector<Position>> AllDelivered(std::vector<StatusOr<Position>> res
 }
 
 std::vector<StatusOr<Position>> AwaitDelivery(Delivery& delivery, absl::Duration timeout) {
-  if (delivery.Wait(timeout)) return delivery.Results();
+  return AwaitDelivery(delivery, absl::Now() + timeout, timeout);
+}
+
+std::vector<StatusOr<Position>> AwaitDelivery(Delivery& delivery, absl::Time deadline, absl::Duration timeout) {
+  if (delivery.Wait(std::max(absl::ZeroDuration(), deadline - absl::Now()))) return delivery.Results();
   std::vector<StatusOr<Position>> results = delivery.Results();
   for (auto& r : results) {
     if (!r.ok() && r.status().message() == kNotAcknowledgedYet) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -40,6 +41,9 @@ class Delivery {
   // One result per message, in order. A message without an answer yet is UNAVAILABLE
   // (kNotAcknowledgedYet).
   virtual std::vector<StatusOr<Position>> Results() const = 0;
+  // Calls `done` once every message has its final result: at once, in this thread, if they have;
+  // otherwise in the thread that records the last one. `done` must be quick and must not block.
+  virtual void OnDone(std::function<void()> done) = 0;
 };
 
 // A Delivery known at once: fakes, and messages refused before they were sent.
@@ -48,6 +52,7 @@ class KnownDelivery final : public Delivery {
   explicit KnownDelivery(std::vector<StatusOr<Position>> results) : results_(std::move(results)) {}
   bool Wait(absl::Duration) override { return true; }
   std::vector<StatusOr<Position>> Results() const override { return results_; }
+  void OnDone(std::function<void()> done) override { done(); }
 
  private:
   std::vector<StatusOr<Position>> results_;
@@ -73,6 +78,8 @@ class EventPublisher {
 // Waits at most `timeout` for `delivery`: one result per message, where one not acknowledged by
 // then is UNAVAILABLE saying that it may still be written.
 std::vector<StatusOr<Position>> AwaitDelivery(Delivery& delivery, absl::Duration timeout);
+// The same for a `timeout` that began earlier: waits until `deadline`, its end.
+std::vector<StatusOr<Position>> AwaitDelivery(Delivery& delivery, absl::Time deadline, absl::Duration timeout);
 
 // All positions, or the first failure.
 StatusOr<std::vector<Position>> AllDelivered(std::vector<StatusOr<Position>> results);

@@ -985,6 +985,16 @@ StatusOr<std::optional<std::string>> Batch::Get(std::string_view cf, std::string
   if (reads_through_) {
     if (std::optional<std::optional<std::string>> row = reads_through_->Find(family, key)) return std::move(*row);
   }
+  if (below_) {
+    if (const Rows::Row* row = below_->rows_->Find(family, key)) {
+      return row->deleted ? std::optional<std::string>() : std::optional<std::string>(std::string(row->value));
+    }
+    if (below_->Merges(family, key)) {
+      missed_below_ = true;
+      return absl::UnavailableError(StrCat("row ", key, " of ", cf,
+                                           " is merged into by a batch not committed yet; read it once it is"));
+    }
+  }
   std::string value;
   rocksdb::Status s =
       db_->db->Get(rocksdb::ReadOptions(), family, rocksdb::Slice(key.data(), key.size()), &value);
@@ -992,6 +1002,19 @@ StatusOr<std::optional<std::string>> Batch::Get(std::string_view cf, std::string
   RETURN_IF_ERROR(FromRocks(s, "get"));
   if (value.empty() && IsTalliesFamily(cf)) return std::optional<std::string>();
   return std::optional<std::string>(std::move(value));
+}
+
+bool Batch::Merges(rocksdb::ColumnFamilyHandle* family, std::string_view key) const {
+  for (const PendingSums& p : pending_sums_) {
+    if (p.family == family && p.key == key) return true;
+  }
+  for (const PendingTally& p : pending_tallies_) {
+    if (p.family == family && p.key == key) return true;
+  }
+  for (const auto& [f, k, operand] : rows_->merges) {  // (made by a commit attempt)
+    if (f == family && k == key) return true;
+  }
+  return false;
 }
 
 void Batch::SetOffset(std::string_view consumer, std::string_view topic, int32_t partition, int64_t next_offset) {

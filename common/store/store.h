@@ -91,6 +91,15 @@ class Batch {
   // The value as it will be after this batch commits (nullopt when absent).
   StatusOr<std::optional<std::string>> Get(std::string_view cf, std::string_view key) const;
 
+  // Reads of rows this batch has not written go to `below` first, then to the database: a batch
+  // not committed yet (the decider's chunk waiting for Kafka's acknowledgement), on which this
+  // one is built as if it were committed; commit this one after it (and set nullptr once `below`
+  // is committed). `below` must outlive the reads and not change meanwhile. A row `below` changes
+  // only by merges (sums, tallies) is in none of its rows: Get answers UNAVAILABLE for it, and
+  // missed_below() turns true (build the batch again once `below` is committed).
+  void ReadThrough(const Batch* below) { below_ = below; }
+  bool missed_below() const { return missed_below_; }
+
   // The next offset to consume for (consumer, topic, partition).
   void SetOffset(std::string_view consumer, std::string_view topic, int32_t partition, int64_t next_offset);
   // Adds to a persistent counter (kept in `meta`, committed with the rest of the batch).
@@ -132,6 +141,9 @@ class Batch {
   std::vector<std::pair<size_t, size_t>> pending_at_save_points_;  // pending_sums_, pending_tallies_ sizes
   // A batch of CommitPipeline::NewBatch: its reads see the batch the pipeline is writing.
   CommitPipeline* reads_through_ = nullptr;
+  const Batch* below_ = nullptr;  // ReadThrough
+  mutable bool missed_below_ = false;
+  bool Merges(rocksdb::ColumnFamilyHandle* family, std::string_view key) const;  // a pending merge of the row
 };
 
 class Store {

@@ -652,6 +652,45 @@ TEST(Store, CommitPipelineReadsThroughTheBatchBeingWrittenAndDropsWhatFollowsAFa
   EXPECT_EQ(store->Get("rows", "e").value(), "5");
 }
 
+// A batch built on one not committed yet reads its rows as if it were: the upper batch's own rows
+// first, then the lower one's puts and deletes, then the database. A row the lower batch only
+// merges into is refused (UNAVAILABLE, missed_below) rather than read without its merge.
+TEST(Store, ABatchReadsThroughABatchNotCommittedYet) {
+  testing::TempDir dir;
+  auto store = Store::Open(Options(dir.path())).value();
+  {
+    Batch before = store->NewBatch();
+    before.Put("rows", "gone", "x");
+    before.Put("rows", "kept", "k");
+    before.AddSums("rows", "sum", {1});
+    ASSERT_TRUE(store->Commit(before).ok());
+  }
+  Batch lower = store->NewBatch();
+  lower.Put("rows", "a", "1");
+  lower.Delete("rows", "gone");
+  lower.AddSums("rows", "sum", {5});
+  Batch upper = store->NewBatch();
+  upper.ReadThrough(&lower);
+  upper.Put("rows", "b", "own");
+  EXPECT_EQ(upper.Get("rows", "a").value(), "1");
+  EXPECT_FALSE(upper.Get("rows", "gone").value().has_value()) << "deleted by the lower batch";
+  EXPECT_EQ(upper.Get("rows", "kept").value(), "k") << "the database under both";
+  EXPECT_EQ(upper.Get("rows", "b").value(), "own");
+  EXPECT_FALSE(upper.missed_below());
+  EXPECT_EQ(upper.Get("rows", "sum").status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(upper.missed_below());
+  EXPECT_FALSE(store->Get("rows", "a").value().has_value()) << "nothing committed by reading";
+
+  // Committed in order, the upper batch then reads the database again.
+  ASSERT_TRUE(store->Commit(lower).ok());
+  upper.ReadThrough(nullptr);
+  EXPECT_EQ(DecodeSums(upper.Get("rows", "sum").value().value()).value(), (std::vector<int64_t>{6}));
+  upper.Put("rows", "c", upper.Get("rows", "a").value().value() + "2");
+  ASSERT_TRUE(store->Commit(upper).ok());
+  EXPECT_EQ(store->Get("rows", "c").value(), "12");
+  EXPECT_FALSE(store->Get("rows", "gone").value().has_value());
+}
+
 TEST(Store, Int64EncodingSortsNumerically) {
   EXPECT_LT(EncodeInt64(-5), EncodeInt64(3));
   EXPECT_LT(EncodeInt64(255), EncodeInt64(256));
