@@ -169,12 +169,15 @@ void DeciderCore::Run() {
       if (!pending) {
         cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_ || !queue_.empty(); });
       } else {
-        // With a chunk in flight: the commands that come before its acknowledgement are decided
-        // (and appended) during its round trip; once it is acknowledged it is finished first, so
-        // that its callers are answered as soon as can be.
+        // With a chunk in flight: once a whole chunk's worth of commands is queued, they are
+        // decided (and appended) during its round trip; once it is acknowledged (or its time is
+        // up) it is finished first, so that its callers are answered as soon as can be.
+        const size_t ahead = options_.decide_ahead_from > 0 ? options_.decide_ahead_from
+                                                             : static_cast<size_t>(options_.max_chunk);
         cv_.wait_until(lock, absl::ToChronoTime(pending->deadline),
-                       [&] { return stopping_ || !queue_.empty() || acked_ >= pending->number; });
+                       [&] { return stopping_ || queue_.size() >= ahead || acked_ >= pending->number; });
         acked = acked_ >= pending->number;
+        if (!acked && queue_.size() < ahead) acked = true;  // (the deadline: finish it now)
       }
       stop = stopping_;
       while (!stop && !acked && !queue_.empty() && static_cast<int>(chunk.size()) < options_.max_chunk) {

@@ -14,10 +14,13 @@
 // One decider makes every decision serial without locks in the domain code; chunking (group
 // commit) keeps the throughput of many callers at the cost of one Kafka round trip per chunk.
 //
-// Pipelined: while chunk N waits for its acknowledgement, the commands queued meanwhile are decided
-// as chunk N+1 - on a batch that reads through N's (Batch::ReadThrough), as if N were committed -
-// and appended; then N is committed and answered, then N+1. So two appends are in flight and the
-// decider decides during the round trip. N+1 is answered only after N (a retry answered from N's
+// Pipelined under a backlog: while chunk N waits for its acknowledgement and a whole chunk's worth
+// of commands is queued (DeciderOptions::decide_ahead_from), they are decided as chunk N+1 - on a
+// batch that reads through N's (Batch::ReadThrough), as if N were committed - and appended; then
+// N is committed and answered, then N+1. So two appends are in flight and the decider decides
+// during the round trip. With fewer queued, they wait and go in one chunk after N: on a machine
+// whose CPU is full, deciding them at once made more, smaller chunks and cost more than the round
+// trip it saved (docs/PERFORMANCE.md, run 21). N+1 is answered only after N (a retry answered from N's
 // decisions is not answered before they are acknowledged); its batch is committed as decided only
 // if N's was and nothing else was committed since, otherwise its events are applied again as
 // above; if N's append failed, N+1 fails with it (UNAVAILABLE, settled and resynced as below). A
@@ -71,6 +74,10 @@ struct DeciderOptions {
   std::string producer;                               // recorded on every envelope
   absl::Duration publish_timeout = absl::Seconds(6);  // bound on waiting for Kafka's ack
   int max_chunk = 2000;                               // commands decided per Kafka round trip
+  // Commands that must be queued for the next chunk to be decided while the one before waits for
+  // Kafka (pipelining); fewer wait for that chunk to be answered and go in one chunk after it.
+  // 0: a full chunk (max_chunk), so pipelining never makes a chunk smaller than group commit would.
+  size_t decide_ahead_from = 0;
   size_t max_queue = 100000;                          // commands waiting; beyond: RESOURCE_EXHAUSTED
   // Must wait (at most the given time) until the projection has applied the whole own topic;
   // UNAVAILABLE if it cannot tell (Kafka down). Unset: nothing to wait for (unit tests).

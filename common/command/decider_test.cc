@@ -765,6 +765,7 @@ bool Eventually(const std::function<bool()>& condition) {
 TEST_F(DeciderTest, WhileAChunkWaitsForItsAcknowledgementTheNextIsDecidedOnItAndAppended) {
   DeciderOptions options;
   options.publish_timeout = absl::Seconds(30);
+  options.decide_ahead_from = 1;
   auto decider = Start(options);
   publisher_->AcknowledgeNextAppendLate();
   auto first = std::async(std::launch::async, [&] { return decider->Execute({"a", 1}, caller_); });
@@ -791,12 +792,43 @@ TEST_F(DeciderTest, WhileAChunkWaitsForItsAcknowledgementTheNextIsDecidedOnItAnd
   EXPECT_EQ(Metric("sales_decider_reapplied_chunks_total"), 0) << "a batch decided on the chunk before was kept";
 }
 
+// By default only a backlog of a whole chunk is decided during a round trip: fewer commands wait
+// for the chunk in flight and go together after it (group commit, no smaller chunks).
+TEST_F(DeciderTest, FewerThanAChunkQueuedWaitForTheChunkInFlightAndGoTogetherAfterIt) {
+  DeciderOptions options;
+  options.publish_timeout = absl::Seconds(30);
+  options.max_chunk = 3;
+  auto decider = Start(options);
+  publisher_->AcknowledgeNextAppendLate();
+  auto first = std::async(std::launch::async, [&] { return decider->Execute({"a", 1}, caller_); });
+  ASSERT_TRUE(Eventually([&] { return publisher_->attempted().size() == 1; }));
+  auto second = std::async(std::launch::async, [&] { return decider->ExecuteAll({{"b", 1}, {"c", 1}}, caller_); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(publisher_->attempted().size(), 1u) << "two commands of a chunk of three decided during the round trip";
+  publisher_->Land();
+  EXPECT_THAT(first.get(), IsOk());
+  for (const auto& r : second.get()) EXPECT_THAT(r, IsOk());
+  EXPECT_THAT(publisher_->chunk_sizes(), ElementsAre(1u, 2u));
+
+  // Three queued (a whole chunk) are decided during the round trip.
+  publisher_->AcknowledgeNextAppendLate();
+  auto third = std::async(std::launch::async, [&] { return decider->Execute({"a", 1}, caller_); });
+  ASSERT_TRUE(Eventually([&] { return publisher_->attempted().size() == 4; }));
+  auto fourth = std::async(std::launch::async, [&] { return decider->ExecuteAll({{"b", 1}, {"c", 1}, {"d", 1}}, caller_); });
+  ASSERT_TRUE(Eventually([&] { return publisher_->attempted().size() == 7; }));
+  publisher_->Land();
+  EXPECT_THAT(third.get(), IsOk());
+  for (const auto& r : fourth.get()) EXPECT_THAT(r, IsOk());
+  EXPECT_THAT(publisher_->chunk_sizes(), ElementsAre(1u, 2u, 1u, 3u));
+}
+
 // The runner committed while the chunk in flight waited, so that chunk is applied again onto the
 // store as it is now; the chunk decided on it (on rows that were never committed) is applied
 // again too, not committed as decided.
 TEST_F(DeciderTest, AChunkDecidedOnOneThatWasAppliedAgainIsAppliedAgainToo) {
   DeciderOptions options;
   options.publish_timeout = absl::Seconds(30);
+  options.decide_ahead_from = 1;
   auto decider = Start(options);
   Status runner = absl::UnknownError("the runner did not run");
   publisher_->DuringNextAppend([&](const std::vector<kafka::OutgoingMessage>&) {
@@ -824,6 +856,7 @@ TEST_F(DeciderTest, WhenTheChunkInFlightIsNotAcknowledgedTheOneDecidedOnItFailsW
   std::atomic<int> resyncs{0};
   DeciderOptions options;
   options.publish_timeout = absl::Seconds(1);
+  options.decide_ahead_from = 1;
   options.resync = [&](absl::Duration) -> Status {
     ++resyncs;
     return absl::OkStatus();
@@ -857,6 +890,7 @@ TEST_F(DeciderTest, WhenTheChunkInFlightIsNotAcknowledgedTheOneDecidedOnItFailsW
 TEST_F(DeciderTest, ADecisionReadingARowTheChunkInFlightMergesIntoIsDecidedAgainOnceThatChunkIsCommitted) {
   DeciderOptions options;
   options.publish_timeout = absl::Seconds(30);
+  options.decide_ahead_from = 1;
   auto decider = Start(options);
   publisher_->AcknowledgeNextAppendLate();
   auto first = std::async(std::launch::async, [&] { return decider->Execute({"a", 5}, caller_); });
