@@ -759,17 +759,28 @@ bool Eventually(const std::function<bool()>& condition) {
   return condition();
 }
 
+class DeciderPipelineTest : public DeciderTest {
+ protected:
+  // Executes `add` on its own thread with its append held in flight (acknowledged at
+  // publisher_->Land()); returns once it is appended.
+  std::future<StatusOr<Counted>> HeldInFlight(Decider<Add, Counted>& decider, Add add) {
+    publisher_->AcknowledgeNextAppendLate();
+    const size_t before = publisher_->attempted().size();
+    auto answer = std::async(std::launch::async, [this, &decider, add] { return decider.Execute(add, caller_); });
+    EXPECT_TRUE(Eventually([&] { return publisher_->attempted().size() == before + 1; }));
+    return answer;
+  }
+};
+
 // While a chunk waits for Kafka's acknowledgement, the commands that came meanwhile are decided as
 // if it were committed, and appended; it is then committed and answered first, the next one after
 // it, each batch as it was decided.
-TEST_F(DeciderTest, WhileAChunkWaitsForItsAcknowledgementTheNextIsDecidedOnItAndAppended) {
+TEST_F(DeciderPipelineTest, WhileAChunkWaitsForItsAcknowledgementTheNextIsDecidedOnItAndAppended) {
   DeciderOptions options;
   options.publish_timeout = absl::Seconds(30);
   options.decide_ahead_from = 1;
   auto decider = Start(options);
-  publisher_->AcknowledgeNextAppendLate();
-  auto first = std::async(std::launch::async, [&] { return decider->Execute({"a", 1}, caller_); });
-  ASSERT_TRUE(Eventually([&] { return publisher_->attempted().size() == 1; }));
+  auto first = HeldInFlight(*decider, {"a", 1});
   // Decided on the first command's version 1, which is not in the store yet.
   auto second = std::async(std::launch::async, [&] { return decider->Execute({"a", 2, /*expected_version=*/1}, caller_); });
   ASSERT_TRUE(Eventually([&] { return publisher_->attempted().size() == 2; }))
@@ -794,14 +805,12 @@ TEST_F(DeciderTest, WhileAChunkWaitsForItsAcknowledgementTheNextIsDecidedOnItAnd
 
 // By default only a backlog of a whole chunk is decided during a round trip: fewer commands wait
 // for the chunk in flight and go together after it (group commit, no smaller chunks).
-TEST_F(DeciderTest, FewerThanAChunkQueuedWaitForTheChunkInFlightAndGoTogetherAfterIt) {
+TEST_F(DeciderPipelineTest, FewerThanAChunkQueuedWaitForTheChunkInFlightAndGoTogetherAfterIt) {
   DeciderOptions options;
   options.publish_timeout = absl::Seconds(30);
   options.max_chunk = 3;
   auto decider = Start(options);
-  publisher_->AcknowledgeNextAppendLate();
-  auto first = std::async(std::launch::async, [&] { return decider->Execute({"a", 1}, caller_); });
-  ASSERT_TRUE(Eventually([&] { return publisher_->attempted().size() == 1; }));
+  auto first = HeldInFlight(*decider, {"a", 1});
   auto second = std::async(std::launch::async, [&] { return decider->ExecuteAll({{"b", 1}, {"c", 1}}, caller_); });
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_EQ(publisher_->attempted().size(), 1u) << "two commands of a chunk of three decided during the round trip";
@@ -811,9 +820,7 @@ TEST_F(DeciderTest, FewerThanAChunkQueuedWaitForTheChunkInFlightAndGoTogetherAft
   EXPECT_THAT(publisher_->chunk_sizes(), ElementsAre(1u, 2u));
 
   // Three queued (a whole chunk) are decided during the round trip.
-  publisher_->AcknowledgeNextAppendLate();
-  auto third = std::async(std::launch::async, [&] { return decider->Execute({"a", 1}, caller_); });
-  ASSERT_TRUE(Eventually([&] { return publisher_->attempted().size() == 4; }));
+  auto third = HeldInFlight(*decider, {"a", 1});
   auto fourth = std::async(std::launch::async, [&] { return decider->ExecuteAll({{"b", 1}, {"c", 1}, {"d", 1}}, caller_); });
   ASSERT_TRUE(Eventually([&] { return publisher_->attempted().size() == 7; }));
   publisher_->Land();
@@ -825,7 +832,7 @@ TEST_F(DeciderTest, FewerThanAChunkQueuedWaitForTheChunkInFlightAndGoTogetherAft
 // The runner committed while the chunk in flight waited, so that chunk is applied again onto the
 // store as it is now; the chunk decided on it (on rows that were never committed) is applied
 // again too, not committed as decided.
-TEST_F(DeciderTest, AChunkDecidedOnOneThatWasAppliedAgainIsAppliedAgainToo) {
+TEST_F(DeciderPipelineTest, AChunkDecidedOnOneThatWasAppliedAgainIsAppliedAgainToo) {
   DeciderOptions options;
   options.publish_timeout = absl::Seconds(30);
   options.decide_ahead_from = 1;
@@ -834,9 +841,7 @@ TEST_F(DeciderTest, AChunkDecidedOnOneThatWasAppliedAgainIsAppliedAgainToo) {
   publisher_->DuringNextAppend([&](const std::vector<kafka::OutgoingMessage>&) {
     runner = RunnerApplies(*applier_, {ToRecord("other", 0, CounterEvent("z", 1, 7, clock_))});
   });
-  publisher_->AcknowledgeNextAppendLate();
-  auto first = std::async(std::launch::async, [&] { return decider->Execute({"a", 1}, caller_); });
-  ASSERT_TRUE(Eventually([&] { return publisher_->attempted().size() == 1; }));
+  auto first = HeldInFlight(*decider, {"a", 1});
   auto second = std::async(std::launch::async, [&] { return decider->Execute({"a", 2, /*expected_version=*/1}, caller_); });
   ASSERT_TRUE(Eventually([&] { return publisher_->attempted().size() == 2; }));
   publisher_->Land();
@@ -852,7 +857,7 @@ TEST_F(DeciderTest, AChunkDecidedOnOneThatWasAppliedAgainIsAppliedAgainToo) {
 
 // The chunk decided on one whose append failed fails with it, although its own append went
 // through: nothing of either is committed, and both are settled before the next decision.
-TEST_F(DeciderTest, WhenTheChunkInFlightIsNotAcknowledgedTheOneDecidedOnItFailsWithIt) {
+TEST_F(DeciderPipelineTest, WhenTheChunkInFlightIsNotAcknowledgedTheOneDecidedOnItFailsWithIt) {
   std::atomic<int> resyncs{0};
   DeciderOptions options;
   options.publish_timeout = absl::Seconds(1);
@@ -862,9 +867,7 @@ TEST_F(DeciderTest, WhenTheChunkInFlightIsNotAcknowledgedTheOneDecidedOnItFailsW
     return absl::OkStatus();
   };
   auto decider = Start(options);
-  publisher_->AcknowledgeNextAppendLate();
-  auto first = std::async(std::launch::async, [&] { return decider->Execute({"a", 1}, caller_); });
-  ASSERT_TRUE(Eventually([&] { return publisher_->attempted().size() == 1; }));
+  auto first = HeldInFlight(*decider, {"a", 1});
   auto second = std::async(std::launch::async, [&] { return decider->Execute({"b", 1}, caller_); });
   ASSERT_TRUE(Eventually([&] { return publisher_->attempted().size() == 2; }));
   EXPECT_THAT(first.get(), StatusIs(Code::kUnavailable, HasSubstr("no acknowledgement within 1s")));
@@ -887,14 +890,12 @@ TEST_F(DeciderTest, WhenTheChunkInFlightIsNotAcknowledgedTheOneDecidedOnItFailsW
 
 // A decision that reads a row the chunk in flight changes only by a merge (a sum) cannot read it
 // through that chunk: it is decided again once that chunk is committed, and sees its sum.
-TEST_F(DeciderTest, ADecisionReadingARowTheChunkInFlightMergesIntoIsDecidedAgainOnceThatChunkIsCommitted) {
+TEST_F(DeciderPipelineTest, ADecisionReadingARowTheChunkInFlightMergesIntoIsDecidedAgainOnceThatChunkIsCommitted) {
   DeciderOptions options;
   options.publish_timeout = absl::Seconds(30);
   options.decide_ahead_from = 1;
   auto decider = Start(options);
-  publisher_->AcknowledgeNextAppendLate();
-  auto first = std::async(std::launch::async, [&] { return decider->Execute({"a", 5}, caller_); });
-  ASSERT_TRUE(Eventually([&] { return publisher_->attempted().size() == 1; }));
+  auto first = HeldInFlight(*decider, {"a", 5});
   Add reads_total{"b", 1};
   reads_total.read_total = true;
   auto second = std::async(std::launch::async, [&] { return decider->Execute(reads_total, caller_); });
