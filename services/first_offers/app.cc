@@ -14,7 +14,11 @@ int RunService(int argc, char** argv) {
                      .http_port = 9102,
                      .own_topic = service::topics::kOffers,
                      .read_topics = {service::topics::kLeads},
-                     .inbound_topics = {}};
+                     .inbound_topics = {},
+                     // A rebuild reads past 8 MiB a second (~300-byte events at 28,500/s), and
+                     // librdkafka 2.0 refetches a full queue only after a second: 16 MiB lets it
+                     // run at 35,000/s, peak RSS ~270 MiB (docs/PERFORMANCE.md, run 21).
+                     .projection_prefetch_kbytes = 16384};
   OffersProjection projection;
   return service::Main(argc, argv, spec, &projection, [](service::Kit& kit) -> StatusOr<service::Parts> {
     auto* commands = kit.Own(std::make_unique<OfferCommands>(kit.DeciderOptions(), &kit.publisher(), &kit.applier(),
