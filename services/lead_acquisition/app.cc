@@ -19,10 +19,6 @@ int RunService(int argc, char** argv) {
                      .own_topic = service::topics::kLeads,
                      .read_topics = {},
                      .inbound_topics = {service::topics::kMarketingLeadsInbound},
-                     // ~450-byte events: 8 MiB capped a rebuild near 18,000/s; 12 MiB gives ~10 %
-                     // more and keeps the peak RSS of a 1,000,000-event rebuild under 300 MiB
-                     // (16 MiB: no faster, less margin; docs/PERFORMANCE.md, run 21).
-                     .projection_prefetch_kbytes = 12288,
                      .declare = [&](Config& c) {
                        c.AddString("source-channels", "SALES_SOURCE_CHANNELS", "",
                                    "file of source label = channel lines (docs/INTAKE.md); empty: the built-in table",
