@@ -163,7 +163,7 @@ void DeciderCore::Run() {
   while (true) {
     std::vector<std::unique_ptr<Job>> chunk;
     bool stop = false;
-    bool acked = false;
+    bool finish_first = false;  // the chunk in flight, before taking any command
     {
       std::unique_lock lock(mu_);
       if (!pending) {
@@ -176,17 +176,17 @@ void DeciderCore::Run() {
                                                              : static_cast<size_t>(options_.max_chunk);
         cv_.wait_until(lock, absl::ToChronoTime(pending->deadline),
                        [&] { return stopping_ || queue_.size() >= ahead || acked_ >= pending->number; });
-        acked = acked_ >= pending->number;
-        if (!acked && queue_.size() < ahead) acked = true;  // (the deadline: finish it now)
+        // Acknowledged, or its time is up with too few commands queued to decide ahead.
+        finish_first = acked_ >= pending->number || queue_.size() < ahead;
       }
       stop = stopping_;
-      while (!stop && !acked && !queue_.empty() && static_cast<int>(chunk.size()) < options_.max_chunk) {
+      while (!stop && !finish_first && !queue_.empty() && static_cast<int>(chunk.size()) < options_.max_chunk) {
         chunk.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
     }
     const bool idle = chunk.empty() && !pending;
-    if (stop || acked || chunk.empty() || in_doubt_) {
+    if (stop || finish_first || chunk.empty() || in_doubt_) {
       if (pending) Finish(*pending, nullptr);
       pending.reset();
     }
