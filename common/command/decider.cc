@@ -349,6 +349,11 @@ std::unique_ptr<DeciderCore::InFlight> DeciderCore::DecideAndAppend(std::vector<
     if (!f->records.empty()) f->append.emplace(applier_);
   }
   Phase("decide", phase_start);
+  if (below && metrics_) {
+    metrics_->GetCounter("sales_decider_decided_ahead_chunks_total",
+                         "Chunks decided and appended while the chunk before waited for Kafka (a backlog).")
+        .Inc();
+  }
   f->chunk = std::move(chunk);
   if (!f->records.empty()) {
     std::vector<kafka::OutgoingMessage> messages;

@@ -801,6 +801,7 @@ TEST_F(DeciderPipelineTest, WhileAChunkWaitsForItsAcknowledgementTheNextIsDecide
   EXPECT_EQ(Commits(), 2u);
   EXPECT_EQ(AppliedCount(), 2);
   EXPECT_EQ(Metric("sales_decider_reapplied_chunks_total"), 0) << "a batch decided on the chunk before was kept";
+  EXPECT_EQ(Metric("sales_decider_decided_ahead_chunks_total"), 1);
 }
 
 // By default only a backlog of a whole chunk is decided during a round trip: fewer commands wait
@@ -818,6 +819,7 @@ TEST_F(DeciderPipelineTest, FewerThanAChunkQueuedWaitForTheChunkInFlightAndGoTog
   EXPECT_THAT(first.get(), IsOk());
   for (const auto& r : second.get()) EXPECT_THAT(r, IsOk());
   EXPECT_THAT(publisher_->chunk_sizes(), ElementsAre(1u, 2u));
+  EXPECT_EQ(Metric("sales_decider_decided_ahead_chunks_total"), 0);
 
   // Three queued (a whole chunk) are decided during the round trip.
   auto third = HeldInFlight(*decider, {"a", 1});
@@ -827,6 +829,7 @@ TEST_F(DeciderPipelineTest, FewerThanAChunkQueuedWaitForTheChunkInFlightAndGoTog
   EXPECT_THAT(third.get(), IsOk());
   for (const auto& r : fourth.get()) EXPECT_THAT(r, IsOk());
   EXPECT_THAT(publisher_->chunk_sizes(), ElementsAre(1u, 2u, 1u, 3u));
+  EXPECT_EQ(Metric("sales_decider_decided_ahead_chunks_total"), 1);
 }
 
 // The runner committed while the chunk in flight waited, so that chunk is applied again onto the

@@ -403,6 +403,7 @@ Status MeasureImport(Bench& b) {
   // Integration pipelines import side by side: four streams of a quarter each. Their chunks queue
   // up behind one another, so the decider decides the next during a chunk's round trip.
   constexpr int kStreams = 4;
+  const int64_t per_stream = b.plan.import_leads / kStreams;
   auto& streams = b.report.Get("import_4_streams_leads_per_s");
   CpuTally streams_cpu(&b.cpu);
   for (int r = 1; r <= b.plan.repeats; ++r) {
@@ -411,16 +412,16 @@ Status MeasureImport(Bench& b) {
     std::vector<std::future<StatusOr<double>>> calls;
     for (int k = 0; k < kStreams; ++k) {
       calls.push_back(std::async(std::launch::async, [&, k] {
-        return ImportLeadsRate(channel, StrCat(b.run, "-import-s", r, "-", k), b.plan.import_leads / kStreams);
+        return ImportLeadsRate(channel, StrCat(b.run, "-import-s", r, "-", k), per_stream);
       }));
     }
     for (auto& call : calls) RETURN_IF_ERROR(call.get().status());
-    const double rate = static_cast<double>(b.plan.import_leads / kStreams * kStreams) /
-                        absl::ToDoubleSeconds(absl::Now() - start);
-    streams_cpu.End(static_cast<double>(b.plan.import_leads / kStreams * kStreams));
+    const double leads = static_cast<double>(per_stream * kStreams);
+    const double rate = leads / absl::ToDoubleSeconds(absl::Now() - start);
+    streams_cpu.End(leads);
     streams.repeats.push_back(rate);
-    b.Log(StrCat("import in ", kStreams, " streams ", r, "/", b.plan.repeats, ": ", b.plan.import_leads, " leads at ",
-                 static_cast<int64_t>(rate), "/s"));
+    b.Log(StrCat("import in ", kStreams, " streams ", r, "/", b.plan.repeats, ": ", per_stream * kStreams,
+                 " leads at ", static_cast<int64_t>(rate), "/s"));
   }
   AddCpu(b, "ImportLeads, 4 streams", "lead", streams_cpu);
   channel.reset();
